@@ -1,0 +1,200 @@
+"""Shared fixtures: a small host app, databases (SQLite always, PostgreSQL when reachable).
+
+``XP_TEST_REQUIRE_SERVICES=1`` (set by ``.ci/run``) turns a missing PostgreSQL or Redis
+into a failure instead of a skip. ``XP_TEST_POSTGRES_URL`` and ``XP_TEST_REDIS_URL``
+point the tests at other servers.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask_login import FlaskLoginClient, LoginManager, UserMixin
+from flask_sqlalchemy import SQLAlchemy
+
+from xero_panel import CRMRecord, XeroPanel
+
+REQUIRE_SERVICES = os.environ.get("XP_TEST_REQUIRE_SERVICES") == "1"
+POSTGRES_URL = os.environ.get(
+    "XP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("XP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_KEY = Fernet.generate_key().decode()
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, url: str, default_port: int) -> None:
+    """Skip (or, under CI, fail) when a service the test needs is not reachable."""
+    if _reachable(url, default_port):
+        return
+    message = f"{name} is not reachable at {url}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message}, and XP_TEST_REQUIRE_SERVICES=1 makes that a failure")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a schema of its own for this test run,
+    so parallel runs on one server never see each other's tables."""
+    require_service("PostgreSQL", POSTGRES_URL, 5432)
+    import sqlalchemy as sa
+
+    schema = f"xp_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """Each test that uses it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/test.db"
+    url = request.getfixturevalue("postgres_url")
+    assert isinstance(url, str)
+    return url
+
+
+@dataclass
+class HostUser(UserMixin):
+    """A user of the little host CRM the plugin tests run in."""
+
+    id: str
+    email: str
+    crm_account: str
+    is_admin: bool = False
+
+
+USERS = {
+    "admin-acme": HostUser("admin-acme", "admin@acme.test", "acme", is_admin=True),
+    "rep-acme": HostUser("rep-acme", "rep@acme.test", "acme"),
+    "admin-globex": HostUser("admin-globex", "admin@globex.test", "globex", is_admin=True),
+}
+
+#: The host's records: (crm_account, record_type, record_id) -> CRMRecord
+RECORDS: dict[tuple[str, str, str], CRMRecord] = {
+    ("acme", "contact", "1"): CRMRecord("Kat Warren", emails=["kat.warren@clampett.com"]),
+    ("acme", "account", "1"): CRMRecord("Barney Rubble-83203"),
+    ("acme", "deal", "1"): CRMRecord(
+        "Fish deal",
+        account=CRMRecord("Barney Rubble-83203"),
+        contacts=[CRMRecord("Kat Warren", emails=["kat.warren@clampett.com"])],
+    ),
+    ("globex", "contact", "2"): CRMRecord("Lisa Parker", emails=["lparker@parkerandco.com"]),
+}
+
+
+def base_config(database_url: str) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "XERO_PANEL_CLIENT_ID": "test-client",
+        "XERO_PANEL_CLIENT_SECRET": "test-secret",
+        "XERO_PANEL_ENCRYPTION_KEYS": TEST_KEY,
+    }
+
+
+@dataclass
+class HostApp:
+    app: Flask
+    db: SQLAlchemy
+    panel: XeroPanel
+    loader_calls: list[tuple[str, str]]
+
+    def client(self, user: str | None = None) -> Any:
+        return self.app.test_client(user=USERS[user]) if user else self.app.test_client()
+
+
+def build_host_app(database_url: str, **config: Any) -> HostApp:
+    """A minimal host CRM: Flask-Login users, three records, the plugin with its hooks."""
+    app = Flask("hostapp")
+    app.config.update(base_config(database_url))
+    app.config.update(config)
+    app.test_client_class = FlaskLoginClient
+    db = SQLAlchemy()
+    db.init_app(app)
+    login = LoginManager(app)
+    login.login_view = "login"
+    login.user_loader(USERS.get)
+
+    @app.get("/login")
+    def login() -> str:
+        return "login page"
+
+    panel = XeroPanel(db=db)
+    calls: list[tuple[str, str]] = []
+
+    @panel.record_loader
+    def load(record_type: str, record_id: str) -> CRMRecord | None:
+        from flask_login import current_user
+
+        calls.append((record_type, record_id))
+        return RECORDS.get((current_user.crm_account, record_type, record_id))
+
+    @panel.account_resolver
+    def account() -> str | None:
+        from flask_login import current_user
+
+        return current_user.crm_account if current_user.is_authenticated else None
+
+    @panel.admin_check
+    def admin() -> bool:
+        from flask_login import current_user
+
+        return bool(current_user.is_authenticated and current_user.is_admin)
+
+    panel.init_app(app)
+    with app.app_context():
+        db.create_all()
+    return HostApp(app=app, db=db, panel=panel, loader_calls=calls)
+
+
+@pytest.fixture
+def make_host() -> Iterator[Callable[..., HostApp]]:
+    built: list[HostApp] = []
+
+    def make(database_url: str, **config: Any) -> HostApp:
+        host = build_host_app(database_url, **config)
+        built.append(host)
+        return host
+
+    yield make
+    for host in built:
+        with host.app.app_context():
+            host.db.session.remove()
+            host.db.drop_all()
+            host.db.engine.dispose()
+
+
+@pytest.fixture
+def host(make_host: Callable[..., HostApp], tmp_path: Any) -> HostApp:
+    """The host app on SQLite (most view tests need no second database)."""
+    return make_host(f"sqlite:///{tmp_path}/host.db")

@@ -1,0 +1,280 @@
+"""The :class:`XeroPanel` extension object: settings, host hooks, blueprint and Jinja globals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flask import Flask, current_app, g, render_template, url_for
+from markupsafe import Markup
+
+from .config import Settings, apply_defaults, read_settings
+from .crypto import TokenCipher
+from .models import mirror_tables_into
+from .records import RECORD_TYPES, CRMRecord
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+
+RecordLoader = Callable[[str, str], CRMRecord | None]
+AccountResolver = Callable[[], str | None]
+AdminCheck = Callable[[], bool]
+LocaleSelector = Callable[[], str | None]
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXTENSION_NAME = "xero_panel"
+
+
+@dataclass
+class PanelState:
+    """What :meth:`XeroPanel.init_app` keeps in ``app.extensions["xero_panel"]``.
+
+    :meta private:
+    """
+
+    panel: XeroPanel
+    settings: Settings
+    cipher: TokenCipher
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class XeroPanel:
+    """The xero-panel Flask extension.
+
+    .. code-block:: python
+
+        db = SQLAlchemy()
+        panel = XeroPanel(db=db)
+
+        @panel.record_loader
+        def load_record(record_type, record_id):
+            ...  # return a CRMRecord, or None when the current user may not see it
+
+        panel.init_app(app)
+
+    The object holds no app: per-app state lives in ``app.extensions["xero_panel"]``, so
+    one ``XeroPanel`` can serve several apps. Hooks are registered with decorators and
+    may be registered before or after :meth:`init_app`.
+
+    :param app: an app to initialise at once (same as calling :meth:`init_app`).
+    :param db: the host's :class:`flask_sqlalchemy.SQLAlchemy`; the plugin's tables are
+        added to its metadata and queried through its session.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, app: Flask | None = None, *, db: SQLAlchemy) -> None:
+        if db is None:
+            raise TypeError("XeroPanel needs the host's db: XeroPanel(app, db=db)")
+        self.db = db
+        self._record_loader: RecordLoader | None = None
+        self._account_resolver: AccountResolver | None = None
+        self._admin_check: AdminCheck | None = None
+        self._locale_selector: LocaleSelector | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Set the defaults of every ``XERO_PANEL_*`` key, check the config, add the
+        plugin's tables to ``db.metadata``, register the blueprint at
+        ``XERO_PANEL_URL_PREFIX`` and the Jinja globals ``xero_panel_widget`` and
+        ``xero_panel_marketplace_card``.
+
+        :raises RuntimeError: the extension is already registered on this app, or a
+            required key is missing.
+        :raises ValueError: a key is unknown or has a bad value (the message names it).
+        """
+        if EXTENSION_NAME in app.extensions:
+            raise RuntimeError(
+                "A 'xero_panel' extension is already registered on this app;"
+                " call init_app once per app."
+            )
+        apply_defaults(app.config)
+        settings = read_settings(app.config)
+        mirror_tables_into(self.db.metadata)
+        app.extensions[EXTENSION_NAME] = PanelState(
+            panel=self, settings=settings, cipher=TokenCipher(settings.encryption_keys)
+        )
+
+        from .views import blueprint
+
+        app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
+        app.add_template_global(xero_panel_widget)
+        app.add_template_global(xero_panel_marketplace_card)
+
+    # -- host hooks ---------------------------------------------------------------
+
+    def record_loader(self, func: F) -> F:
+        """Register the function that tells the plugin what a CRM record is.
+
+        It is called as ``func(record_type, record_id)`` with ``record_type`` one of
+        ``"contact"``, ``"account"``, ``"deal"`` and ``record_id`` a string from the URL,
+        inside the request of the user viewing it. Return a :class:`~xero_panel.CRMRecord`,
+        or ``None`` when the record does not exist or the current user may not see it
+        (the panel then answers 404).
+        """
+        self._record_loader = func
+        return func
+
+    def account_resolver(self, func: F) -> F:
+        """Register the function that returns the current user's CRM account key.
+
+        A CRM account is the host's tenant (a company using the CRM); it owns one Xero
+        connection and sees only its own data. Return a string (for example the account's
+        id or slug), or ``None`` when there is no current account.
+        """
+        self._account_resolver = func
+        return func
+
+    def admin_check(self, func: F) -> F:
+        """Register the function that says whether the current user administers their CRM
+        account (may install, test, refresh and remove the Xero connection)."""
+        self._admin_check = func
+        return func
+
+    def locale_selector(self, func: F) -> F:
+        """Optionally register a function returning the locale (``"en_NZ"``) used to
+        format money and dates for the current user; ``None`` falls back to
+        ``XERO_PANEL_DEFAULT_LOCALE``."""
+        self._locale_selector = func
+        return func
+
+    # -- calling the hooks (inside a request) ----------------------------------------
+
+    def load_record(self, record_type: str, record_id: str) -> CRMRecord | None:
+        """Call the record loader.
+
+        :meta private:
+        """
+        if self._record_loader is None:
+            raise RuntimeError(
+                "xero-panel has no record loader: decorate a function with @panel.record_loader."
+            )
+        record = self._record_loader(record_type, record_id)
+        if record is not None and not isinstance(record, CRMRecord):
+            raise TypeError(
+                f"The record loader returned {type(record).__name__}; it must return a"
+                " xero_panel.CRMRecord or None."
+            )
+        return record
+
+    def current_account(self) -> str | None:
+        """Call the CRM-account resolver.
+
+        :meta private:
+        """
+        if self._account_resolver is None:
+            raise RuntimeError(
+                "xero-panel has no account resolver: decorate a function with"
+                " @panel.account_resolver."
+            )
+        account = self._account_resolver()
+        return None if account is None or account == "" else str(account)
+
+    def is_admin(self) -> bool:
+        """Call the admin check (``False`` when none is registered).
+
+        :meta private:
+        """
+        return bool(self._admin_check()) if self._admin_check is not None else False
+
+    def current_locale(self) -> str:
+        """The locale for formatting.
+
+        :meta private:
+        """
+        chosen = self._locale_selector() if self._locale_selector is not None else None
+        return chosen or get_state().settings.default_locale
+
+
+def get_state(app: Flask | None = None) -> PanelState:
+    """The plugin's state on ``app`` (default: the current app).
+
+    :meta private:
+    """
+    app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        state = app.extensions[EXTENSION_NAME]
+    except KeyError:
+        raise RuntimeError(
+            "xero-panel is not set up on this app: did you call XeroPanel.init_app(app)?"
+        ) from None
+    assert isinstance(state, PanelState)
+    return state
+
+
+def htmx_script_url() -> str | None:
+    """Where the page loads htmx from, or None when the host loads it itself.
+
+    :meta private:
+    """
+    configured = get_state().settings.htmx_url
+    if configured == "":
+        return url_for("xero_panel.static", filename="xero_panel/htmx.min.js")
+    return configured
+
+
+def _assets_once() -> bool:
+    if g.get("_xero_panel_assets_sent"):
+        return False
+    g._xero_panel_assets_sent = True
+    return True
+
+
+def xero_panel_widget(record_type: str, record_id: object) -> Markup:
+    """Render the lazily loading panel container for a CRM record.
+
+    Use it in the host's detail templates: ``{{ xero_panel_widget("contact", contact.id) }}``.
+    The first widget on a page also brings the panel's stylesheet and, unless
+    ``XERO_PANEL_HTMX_URL`` is ``"none"``, htmx.
+
+    .. versionadded:: 0.1
+    """
+    if record_type not in RECORD_TYPES:
+        raise ValueError(
+            f"xero_panel_widget: record_type must be one of {', '.join(RECORD_TYPES)},"
+            f" not {record_type!r}."
+        )
+    get_state()
+    # The template is autoescaped, so its output is safe markup.
+    return Markup(  # noqa: S704
+        render_template(
+            "xero_panel/widget.html",
+            record_type=record_type,
+            record_id=str(record_id),
+            include_assets=_assets_once(),
+            htmx_src=htmx_script_url(),
+        )
+    )
+
+
+def xero_panel_marketplace_card(query: str | None = "") -> Markup:
+    """Render the plugin's card for the host's marketplace page, or nothing when the
+    marketplace search ``query`` does not match it (matching is case-insensitive on the
+    card's name, summary and keywords).
+
+    .. versionadded:: 0.1
+    """
+    get_state()
+    words = (query or "").lower().split()
+    haystack = " ".join(MARKETPLACE_CARD.values()).lower()
+    if any(word not in haystack for word in words):
+        return Markup("")
+    return Markup(  # noqa: S704
+        render_template(
+            "xero_panel/marketplace_card.html",
+            card=MARKETPLACE_CARD,
+            include_assets=_assets_once(),
+            htmx_src=htmx_script_url(),
+        )
+    )
+
+
+#: What the marketplace card says (also what its search matches).
+MARKETPLACE_CARD = {
+    "name": "Xero",
+    "summary": "See each customer's Xero invoices (paid, unpaid, overdue) on contact, account"
+    " and deal pages. Read-only.",
+    "keywords": "accounting invoices payments billing finance",
+}

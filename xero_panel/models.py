@@ -1,0 +1,382 @@
+"""The plugin's tables: connections, organisations, the cache of Xero data, pins and links.
+
+The models are declared once, on the plugin's own declarative base, and
+:meth:`~xero_panel.XeroPanel.init_app` adds their tables to the host's ``db.metadata``, so
+the host's ``db.create_all()`` creates them and a host that uses Alembic autogenerate sees
+them like its own. Queries go through the host's ``db.session`` on its default engine.
+
+Every cached row hangs off an :class:`Organisation`, which hangs off the
+:class:`Connection` of one CRM account: removing a connection deletes everything that
+CRM account had, and no query can reach another CRM account's rows without naming it.
+
+Table names start with ``xero_panel_`` so they cannot clash with the host's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+#: Connection states: ``pending`` after OAuth until an admin presses *Save*; ``active``;
+#: ``needs_reconnect`` when Xero stopped accepting the tokens.
+ConnectionStatus = Literal["pending", "active", "needs_reconnect"]
+#: The cached document kinds: sales invoices and customer credit notes.
+DocumentKind = Literal["invoice", "credit_note"]
+
+_NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite keeps no offset).
+
+    :meta private:
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given: xero-panel stores UTC datetimes only")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Money(TypeDecorator[Decimal]):
+    """An amount with two decimal places, stored as whole cents so that sums are exact
+    on SQLite and PostgreSQL alike (Xero's amounts have two decimal places).
+
+    :meta private:
+    """
+
+    impl = BigInteger
+    cache_ok = True
+    _CENT = Decimal("0.01")
+
+    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return int(Decimal(value).quantize(self._CENT, rounding=ROUND_HALF_EVEN) * 100)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(int(value)) / 100).quantize(self._CENT)
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC.
+
+    :meta private:
+    """
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """The plugin's declarative base; its tables are mirrored into the host's metadata.
+
+    :meta private:
+    """
+
+    metadata = MetaData(naming_convention=_NAMING)
+
+
+class Connection(Base):
+    """One CRM account's grant to Xero: encrypted tokens and who connected it."""
+
+    __tablename__ = "xero_panel_connection"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The host's CRM account key (from the account resolver); one connection each.
+    crm_account: Mapped[str] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    #: The whole OAuth token (access, refresh, expiry, scope) as Fernet ciphertext.
+    token_ciphertext: Mapped[str | None] = mapped_column(Text)
+    access_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    scopes: Mapped[str] = mapped_column(Text, default="")
+    #: From the id_token: the Xero user who connected.
+    connected_by_email: Mapped[str | None] = mapped_column(String(320))
+    connected_by_name: Mapped[str | None] = mapped_column(String(255))
+    xero_user_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    organisations: Mapped[list[Organisation]] = relationship(
+        back_populates="connection", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Organisation(Base):
+    """A Xero organisation (tenant) the grant covers; ``selected`` ones feed the panel."""
+
+    __tablename__ = "xero_panel_organisation"
+    __table_args__ = (UniqueConstraint("connection_id", "tenant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_connection.id", ondelete="CASCADE"), index=True
+    )
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    #: The ``id`` of Xero's connection object (what ``DELETE /connections/{id}`` takes).
+    xero_connection_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    short_code: Mapped[str | None] = mapped_column(String(32))
+    base_currency: Mapped[str | None] = mapped_column(String(3))
+    #: IANA zone name ("today" for due dates is the date in this zone).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    selected: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    connection: Mapped[Connection] = relationship(back_populates="organisations")
+    sync_state: Mapped[SyncState | None] = relationship(
+        back_populates="organisation", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class SyncState(Base):
+    """Where the cache of one organisation stands: progress, freshness and errors."""
+
+    __tablename__ = "xero_panel_sync_state"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: ``idle``, ``running`` or ``failed``.
+    status: Mapped[str] = mapped_column(String(20), default="idle")
+    phase: Mapped[str | None] = mapped_column(String(40))
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int | None] = mapped_column(Integer)
+    full_sync_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    full_sync_completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: When the cache last matched Xero (a successful full or incremental sync).
+    fresh_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: The newest ``UpdatedDateUTC`` seen, per resource, for ``If-Modified-Since``.
+    invoices_modified_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    contacts_modified_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    credit_notes_modified_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reconciled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    organisation: Mapped[Organisation] = relationship(back_populates="sync_state")
+
+
+class XeroContact(Base):
+    """A cached Xero contact, for matching CRM records to Xero customers."""
+
+    __tablename__ = "xero_panel_contact"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "contact_id"),
+        Index("ix_xero_panel_contact_name_key", "organisation_id", "name_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    #: The name lower-cased with all white space removed, for account matching.
+    name_key: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    is_customer: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_supplier: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_to_contact_id: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    emails: Mapped[list[ContactEmail]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ContactEmail(Base):
+    """One email address of a cached contact (its own, or a contact person's)."""
+
+    __tablename__ = "xero_panel_contact_email"
+    __table_args__ = (Index("ix_xero_panel_contact_email_key", "organisation_id", "email_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_pk: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_contact.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
+    )
+    #: The address lower-cased and stripped.
+    email_key: Mapped[str] = mapped_column(String(320))
+
+    contact: Mapped[XeroContact] = relationship(back_populates="emails")
+
+
+class Invoice(Base):
+    """A cached sales invoice (``ACCREC``) or customer credit note (``ACCRECCREDIT``)."""
+
+    __tablename__ = "xero_panel_invoice"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "xero_id"),
+        Index(
+            "ix_xero_panel_invoice_panel",
+            "organisation_id",
+            "contact_id",
+            "date",
+            "number",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
+    )
+    #: ``InvoiceID`` or ``CreditNoteID``.
+    xero_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20), default="invoice")
+    #: Xero's ``Type`` (``ACCREC`` or ``ACCRECCREDIT``).
+    xero_type: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(255), default="")
+    reference: Mapped[str | None] = mapped_column(String(255))
+    contact_id: Mapped[str] = mapped_column(String(64))
+    #: Xero's ``Status``: AUTHORISED, PAID, VOIDED, DELETED, DRAFT, SUBMITTED.
+    status: Mapped[str] = mapped_column(String(20))
+    date: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal] = mapped_column(Money())
+    #: ``AmountDue`` for an invoice, ``RemainingCredit`` for a credit note.
+    balance: Mapped[Decimal] = mapped_column(Money())
+    amount_paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    amount_credited: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    fully_paid_on: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="invoice",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="(Payment.date, Payment.id)",
+    )
+
+
+class Payment(Base):
+    """One payment (instalment) against a cached invoice."""
+
+    __tablename__ = "xero_panel_payment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_pk: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_invoice.id", ondelete="CASCADE"), index=True
+    )
+    payment_id: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    reference: Mapped[str | None] = mapped_column(String(255))
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")
+
+
+class Pin(Base):
+    """An invoice pinned to a CRM record, shared by everyone in that CRM account."""
+
+    __tablename__ = "xero_panel_pin"
+    __table_args__ = (
+        UniqueConstraint(
+            "crm_account", "record_type", "record_id", "organisation_id", "xero_invoice_id"
+        ),
+        Index("ix_xero_panel_pin_record", "crm_account", "record_type", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crm_account: Mapped[str] = mapped_column(String(128))
+    record_type: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[str] = mapped_column(String(128))
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
+    )
+    xero_invoice_id: Mapped[str] = mapped_column(String(64))
+    pinned_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RecordLink(Base):
+    """An explicit link from a CRM record to a Xero contact; it overrides matching."""
+
+    __tablename__ = "xero_panel_record_link"
+    __table_args__ = (
+        UniqueConstraint(
+            "crm_account", "record_type", "record_id", "organisation_id", "contact_id"
+        ),
+        Index("ix_xero_panel_record_link_record", "crm_account", "record_type", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crm_account: Mapped[str] = mapped_column(String(128))
+    record_type: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[str] = mapped_column(String(128))
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[str] = mapped_column(String(64))
+    linked_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebhookEvent(Base):
+    """A webhook event already received, so a redelivery is not processed twice."""
+
+    __tablename__ = "xero_panel_webhook_event"
+    __table_args__ = (UniqueConstraint("tenant_id", "event_category", "resource_id", "event_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    event_category: Mapped[str] = mapped_column(String(20))
+    event_type: Mapped[str] = mapped_column(String(20))
+    resource_id: Mapped[str] = mapped_column(String(64))
+    #: ``eventDateUtc`` exactly as Xero sent it (part of the de-duplication key).
+    event_date: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+def mirror_tables_into(metadata: MetaData) -> None:
+    """Add the plugin's tables to the host's metadata (once), so ``db.create_all()``,
+    ``db.drop_all()`` and Alembic autogenerate include them.
+
+    :meta private:
+    """
+    for table in Base.metadata.sorted_tables:
+        if table.name not in metadata.tables:
+            table.to_metadata(metadata)
