@@ -520,11 +520,11 @@ def _register_routes(app: Flask) -> None:
     @admin_required
     def marketplace() -> ResponseReturnValue:
         query = request.args.get("q", "").strip()[:100]
-        needle = query.casefold()
+        words = query.casefold().split()
         apps = [
             {"name": name, "category": category, "description": description}
             for name, category, description in _MARKETPLACE_APPS
-            if needle in f"{name} {category} {description}".casefold()
+            if all(word in f"{name} {category} {description}".casefold() for word in words)
         ]
         return render_template(
             "demo/marketplace.html",
