@@ -6,9 +6,18 @@ a CLI command or a worker alike.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from .client import XeroClient
+from .crypto import TokenCipher
+from .exceptions import AuthExpired
 from .models import (
     Connection,
     ContactEmail,
@@ -45,20 +54,124 @@ def selected_organisations(session: Session, crm_account: str) -> list[Organisat
 
 def delete_account_data(session: Session, crm_account: str) -> None:
     """Delete the CRM account's connection, tokens and every cached row, pins and links
-    included. Explicit deletes, table by table, because SQLite databases usually do not
-    enforce ``ON DELETE CASCADE``. The caller commits.
+    included. The caller commits.
     """
     organisation_ids = (
         select(Organisation.id).join(Connection).where(Connection.crm_account == crm_account)
     )
-    invoice_ids = select(Invoice.id).where(Invoice.organisation_id.in_(organisation_ids))
-    contact_ids = select(XeroContact.id).where(XeroContact.organisation_id.in_(organisation_ids))
+    delete_organisation_data(session, organisation_ids)
     session.execute(delete(Pin).where(Pin.crm_account == crm_account))
     session.execute(delete(RecordLink).where(RecordLink.crm_account == crm_account))
+    session.execute(delete(Organisation).where(Organisation.id.in_(organisation_ids)))
+    session.execute(delete(Connection).where(Connection.crm_account == crm_account))
+
+
+def delete_organisation_data(session: Session, organisation_ids: Any) -> None:
+    """Delete every row cached for these organisations (a list of ids or a select of
+    them), pins and links on them included, but not the organisation rows. Explicit
+    deletes, table by table, because SQLite databases usually do not enforce
+    ``ON DELETE CASCADE``.
+    """
+    invoice_ids = select(Invoice.id).where(Invoice.organisation_id.in_(organisation_ids))
+    contact_ids = select(XeroContact.id).where(XeroContact.organisation_id.in_(organisation_ids))
+    session.execute(delete(Pin).where(Pin.organisation_id.in_(organisation_ids)))
+    session.execute(delete(RecordLink).where(RecordLink.organisation_id.in_(organisation_ids)))
     session.execute(delete(Payment).where(Payment.invoice_pk.in_(invoice_ids)))
     session.execute(delete(Invoice).where(Invoice.organisation_id.in_(organisation_ids)))
     session.execute(delete(ContactEmail).where(ContactEmail.contact_pk.in_(contact_ids)))
     session.execute(delete(XeroContact).where(XeroContact.organisation_id.in_(organisation_ids)))
     session.execute(delete(SyncState).where(SyncState.organisation_id.in_(organisation_ids)))
-    session.execute(delete(Organisation).where(Organisation.id.in_(organisation_ids)))
-    session.execute(delete(Connection).where(Connection.crm_account == crm_account))
+
+
+def id_token_claims(id_token: str | None) -> dict[str, Any]:
+    """The claims of the id_token that came with a token response.
+
+    The token came straight from Xero's token endpoint over TLS, which OpenID Connect
+    accepts in place of checking the signature (Core 1.0, 3.1.3.7 item 6), so only the
+    payload is read here.
+    """
+    if not id_token:
+        return {}
+    try:
+        payload = id_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def save_connection(
+    session: Session,
+    *,
+    crm_account: str,
+    token: dict[str, Any],
+    cipher: TokenCipher,
+    client: XeroClient,
+    tenant_ids: Iterable[str] | None = None,
+    activate: bool = True,
+    now: dt.datetime | None = None,
+) -> Connection:
+    """Store a fresh grant for a CRM account: encrypted token, who connected, and the
+    organisations it covers (``tenant_ids`` chooses which are used; default all).
+
+    Calls Xero twice per organisation at most: ``GET /connections`` once, then
+    ``GET /Organisation`` for each chosen one (its short code and timezone). The caller
+    commits.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    wanted = set(tenant_ids) if tenant_ids is not None else None
+    grants = [c for c in client.connections() if c.tenant_type == "ORGANISATION"]
+    claims = id_token_claims(token.get("id_token"))
+    connection = get_connection(session, crm_account)
+    if connection is None:
+        connection = Connection(crm_account=crm_account)
+        session.add(connection)
+    expires_in = int(token.get("expires_in") or 1800)
+    token = {**token, "expires_at": token.get("expires_at") or int(now.timestamp()) + expires_in}
+    connection.token_ciphertext = cipher.encrypt(token)
+    connection.access_expires_at = dt.datetime.fromtimestamp(token["expires_at"], dt.UTC)
+    connection.scopes = str(token.get("scope") or "")
+    connection.connected_by_email = claims.get("email")
+    names = [claims.get("given_name"), claims.get("family_name")]
+    connection.connected_by_name = " ".join(n for n in names if n) or None
+    connection.xero_user_id = claims.get("xero_userid")
+    connection.status = "active" if activate else "pending"
+    connection.activated_at = now if activate else None
+    connection.last_error = None
+
+    known = {o.tenant_id: o for o in connection.organisations}
+    for grant in grants:
+        organisation = known.pop(grant.tenant_id, None)
+        if organisation is None:
+            organisation = Organisation(tenant_id=grant.tenant_id)
+            connection.organisations.append(organisation)
+        organisation.xero_connection_id = grant.id
+        organisation.name = grant.tenant_name or grant.tenant_id
+        organisation.selected = wanted is None or grant.tenant_id in wanted
+        if organisation.selected:
+            details = client.organisation(grant.tenant_id)
+            organisation.name = details.name or organisation.name
+            organisation.short_code = details.short_code
+            organisation.base_currency = details.base_currency
+            organisation.timezone = details.timezone
+    gone = list(known.values())
+    if gone:
+        # Disconnected in Xero since the last grant: its cache goes too.
+        delete_organisation_data(session, [o.id for o in gone])
+        for organisation in gone:
+            connection.organisations.remove(organisation)
+    return connection
+
+
+class IssuedToken:
+    """A :class:`~xero_panel.client.TokenSource` for a token just issued by Xero, used
+    while storing it; it cannot refresh (there is nothing stored to refresh yet)."""
+
+    def __init__(self, token: dict[str, Any]) -> None:
+        self._access_token = str(token["access_token"])
+
+    def access_token(self) -> str:
+        return self._access_token
+
+    def refresh_access_token(self, rejected: str) -> str:
+        raise AuthExpired("Xero refused a token it had just issued; connect Xero again.")

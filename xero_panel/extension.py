@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, current_app, g, render_template, url_for
 from markupsafe import Markup
 
+from .client import TokenSource, XeroClient
 from .config import Settings, apply_defaults, read_settings
+from .connections import IssuedToken, save_connection
 from .crypto import TokenCipher
-from .models import mirror_tables_into
+from .models import Connection, mirror_tables_into
+from .rate_budget import InProcessRateBudget, RateBudget, RedisRateBudget
 from .records import RECORD_TYPES, CRMRecord
 
 if TYPE_CHECKING:
@@ -36,7 +40,47 @@ class PanelState:
     panel: XeroPanel
     settings: Settings
     cipher: TokenCipher
-    extras: dict[str, Any] = field(default_factory=dict)
+    _budget: RateBudget | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def budget(self) -> RateBudget:
+        """The per-tenant rate budget every Xero call of this app goes through: one per
+        process, or one in Redis shared by every process when ``XERO_PANEL_REDIS_URL``
+        is set."""
+        with self._lock:
+            if self._budget is None:
+                self._budget = make_rate_budget(self.settings)
+            return self._budget
+
+    def client(self, tokens: TokenSource) -> XeroClient:
+        """A Xero client for one connection's tokens."""
+        return XeroClient(
+            tokens=tokens,
+            budget=self.budget,
+            api_url=self.settings.api_url,
+            timeout=(min(5.0, self.settings.http_timeout), self.settings.http_timeout),
+        )
+
+
+def make_rate_budget(settings: Settings) -> RateBudget:
+    """The rate budget the settings ask for.
+
+    :meta private:
+    """
+    per_minute = settings.rate_limit_per_minute
+    per_day = settings.rate_limit_per_day
+    concurrent = settings.rate_limit_concurrent
+    if settings.redis_url is None:
+        return InProcessRateBudget(per_minute=per_minute, per_day=per_day, concurrent=concurrent)
+    import redis
+
+    return RedisRateBudget(
+        redis.Redis.from_url(settings.redis_url),
+        per_minute=per_minute,
+        per_day=per_day,
+        concurrent=concurrent,
+    )
 
 
 class XeroPanel:
@@ -102,6 +146,35 @@ class XeroPanel:
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
         app.add_template_global(xero_panel_widget)
         app.add_template_global(xero_panel_marketplace_card)
+
+    def store_connection(
+        self,
+        crm_account: str,
+        token: dict[str, Any],
+        *,
+        tenant_ids: Iterable[str] | None = None,
+        activate: bool = True,
+    ) -> Connection:
+        """Store a Xero token response as the CRM account's connection and commit.
+
+        The OAuth callback uses it; so can a host that obtained tokens another way (the
+        demo connects its first CRM account with it). It asks Xero for the grant's
+        organisations; ``tenant_ids`` chooses which of them feed the panel (default all).
+        Must run inside an app context.
+        """
+        state = get_state()
+        session = self.db.session()
+        connection = save_connection(
+            session,
+            crm_account=crm_account,
+            token=token,
+            cipher=state.cipher,
+            client=state.client(IssuedToken(token)),
+            tenant_ids=tenant_ids,
+            activate=activate,
+        )
+        session.commit()
+        return connection
 
     # -- host hooks ---------------------------------------------------------------
 

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from sqlalchemy import func, select
+
+from tests.conftest import HostApp
+from xero_panel.connections import id_token_claims
+from xero_panel.extension import get_state
+from xero_panel.models import Connection, Invoice, Organisation
+
+#: Xero's example bodies from its OpenAPI spec (copied from ../shared/xero-examples).
+EXAMPLES = Path(__file__).parent / "fixtures" / "xero-examples"
+API = "https://api.xero.com"
+
+
+def example(name: str) -> Any:
+    return json.loads((EXAMPLES / name).read_text())
+
+
+def jwt(claims: dict[str, Any]) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256'})}.{part(claims)}.signature"
+
+
+TOKEN = {
+    "access_token": "access-secret-123",
+    "refresh_token": "refresh-secret-456",
+    "expires_in": 1800,
+    "token_type": "Bearer",
+    "scope": "openid profile email offline_access accounting.invoices.read",
+    "id_token": jwt(
+        {
+            "email": "owner@kiwi-garden.test",
+            "given_name": "Ana",
+            "family_name": "Ngata",
+            "xero_userid": "user-1",
+        }
+    ),
+}
+
+
+@pytest.fixture
+def xero() -> Any:
+    with responses.RequestsMock() as mock:
+        mock.get(f"{API}/connections", json=example("connections.json"))
+        mock.get(f"{API}/api.xro/2.0/Organisation", json=example("organisation.json"))
+        yield mock
+
+
+def test_store_connection_encrypts_token_at_rest(host: HostApp, xero: Any) -> None:
+    with host.app.app_context():
+        host.panel.store_connection("acme", TOKEN)
+        row = host.db.session.scalars(select(Connection)).one()
+        assert "access-secret-123" not in row.token_ciphertext
+        assert "refresh-secret-456" not in row.token_ciphertext
+        stored = get_state().cipher.decrypt(row.token_ciphertext)
+        assert stored["refresh_token"] == "refresh-secret-456"
+
+
+def test_store_connection_records_who_connected(host: HostApp, xero: Any) -> None:
+    with host.app.app_context():
+        connection = host.panel.store_connection("acme", TOKEN)
+        assert connection.connected_by_email == "owner@kiwi-garden.test"
+        assert connection.connected_by_name == "Ana Ngata"
+        assert connection.status == "active"
+
+
+def test_store_connection_saves_organisation_details(host: HostApp, xero: Any) -> None:
+    with host.app.app_context():
+        host.panel.store_connection("acme", TOKEN)
+        organisation = host.db.session.scalars(select(Organisation)).one()
+        assert organisation.tenant_id == "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
+        assert organisation.xero_connection_id == "7cb59f93-2964-421d-bb5e-a0f7a4572a44"
+        assert organisation.short_code == "!mBdtL"
+        assert organisation.timezone == "Pacific/Auckland"
+        assert organisation.base_currency == "NZD"
+    assert xero.calls[1].request.headers["xero-tenant-id"] == "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
+    assert xero.calls[1].request.headers["Authorization"] == "Bearer access-secret-123"
+
+
+def test_store_connection_unchosen_tenant_kept_but_not_selected(host: HostApp) -> None:
+    with responses.RequestsMock() as mock, host.app.app_context():
+        mock.get(f"{API}/connections", json=example("connections.json"))
+        host.panel.store_connection("acme", TOKEN, tenant_ids=[])
+        organisation = host.db.session.scalars(select(Organisation)).one()
+        assert organisation.selected is False
+        assert len(mock.calls) == 1  # no /Organisation call for an unused tenant
+
+
+def test_store_connection_pending_until_saved(host: HostApp, xero: Any) -> None:
+    with host.app.app_context():
+        connection = host.panel.store_connection("acme", TOKEN, activate=False)
+        assert (connection.status, connection.activated_at) == ("pending", None)
+
+
+def test_store_connection_drops_tenant_disconnected_in_xero(host: HostApp, xero: Any) -> None:
+    with host.app.app_context():
+        session = host.db.session
+        host.panel.store_connection("acme", TOKEN)
+        organisation = session.scalars(select(Organisation)).one()
+        session.add(
+            Invoice(
+                organisation_id=organisation.id,
+                xero_id="i",
+                xero_type="ACCREC",
+                contact_id="c",
+                status="PAID",
+                date=dt.date(2026, 1, 1),
+                currency="NZD",
+                total=Decimal(1),
+                balance=Decimal(0),
+            )
+        )
+        session.commit()
+        xero.replace(responses.GET, f"{API}/connections", json=[])
+        host.panel.store_connection("acme", TOKEN)
+        assert session.scalar(select(func.count()).select_from(Organisation)) == 0
+        assert session.scalar(select(func.count()).select_from(Invoice)) == 0
+
+
+def test_store_connection_token_never_logged(
+    host: HostApp, xero: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    with host.app.app_context():
+        host.panel.store_connection("acme", TOKEN)
+    assert "secret" not in caplog.text
+
+
+@pytest.mark.parametrize("value", [None, "", "garbage", "a.!!!.c"])
+def test_id_token_claims_bad_token_gives_nothing(value: str | None) -> None:
+    assert id_token_claims(value) == {}
