@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what the demo and the tests need, into .venv and node_modules, from the
+# pinned versions (constraints.txt, package-lock.json). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+  -c constraints.txt -e ".[dev,redis,postgres]"
+npm ci --no-audit --no-fund --loglevel=error
+.venv/bin/python scripts/copy_htmx.py
