@@ -647,21 +647,36 @@ def test_seed_fixture_accepted_by_emulator(seed):
     )
 
 
-def test_connect_acme_shows_organisation_on_integration_page(app, seed):
+def test_connect_acme_shows_organisation_on_integration_page(tmp_path, seed):
     from xero_panel.emulator import Emulator
 
     emulator = Emulator(
         seed,
         webhook_url="http://127.0.0.1:9/integrations/xero/webhooks",
-        webhook_key=app.config["XERO_PANEL_WEBHOOK_KEY"],
+        webhook_key="demo-test-key",
         control_enabled=False,
     )
-    demo_app.connect_acme(app, emulator)
-    prefix = app.config["XERO_PANEL_URL_PREFIX"]
-    acme = client_as(app, "admin@acme.test").get(f"{prefix}/settings").get_data(as_text=True)
-    globex = client_as(app, "admin@globex.test").get(f"{prefix}/settings").get_data(as_text=True)
-    assert seed["tenants"][0]["tenantName"] in acme
-    assert seed["tenants"][0]["tenantName"] not in globex
+    server = emulator.serve(host="127.0.0.1", port=free_port())
+    try:
+        app = demo_app.create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/demo.db",
+                "XERO_PANEL_WEBHOOK_KEY": "demo-test-key",
+            },
+            seed=seed,
+            emulator_url=server.url,
+        )
+        demo_app.rebuild_database(app)
+        demo_app.connect_acme(app, emulator)
+        prefix = app.config["XERO_PANEL_URL_PREFIX"]
+        acme = client_as(app, "admin@acme.test").get(f"{prefix}/settings")
+        globex = client_as(app, "admin@globex.test").get(f"{prefix}/settings")
+        with app.app_context():
+            demo_app.db.engine.dispose()
+    finally:
+        server.shutdown()
+    assert seed["tenants"][0]["tenantName"] in acme.get_data(as_text=True)
+    assert seed["tenants"][0]["tenantName"] not in globex.get_data(as_text=True)
 
 
 # -- the command line ------------------------------------------------------------------------
