@@ -750,12 +750,24 @@ def rebuild_database(app: Flask) -> None:
 
 
 def connect_acme(app: Flask, emulator: Emulator) -> None:
-    """Connect Acme to the seed's first Xero organisation, as the seed's first Xero user."""
+    """Connect Acme to the seed's first Xero organisation, as the seed's first Xero user.
+
+    The emulator must be served at the app's ``XERO_PANEL_API_URL``: storing the connection
+    asks Xero for the grant's organisations.
+
+    :raises ValueError: the seed has no organisation or no user.
+    """
     from xero_panel.emulator import DEMO_CLIENT_ID
 
     seed = _state(app).seed
-    tenant_id = str(seed["tenants"][0]["tenantId"])
-    user_email = str(seed["users"][0]["email"])
+    tenants = seed.get("tenants") or []
+    users = seed.get("users") or []
+    if not tenants or not users:
+        raise ValueError("The Xero seed needs a tenant and a user to connect Acme to.")
+    tenant_id = str(tenants[0]["tenantId"])
+    # The seed's first user, unless another one is the one who can see that organisation.
+    user = next((u for u in users if tenant_id in (u.get("tenants") or [])), users[0])
+    user_email = str(user["email"])
     with app.app_context():
         token = emulator.issue_tokens(
             client_id=DEMO_CLIENT_ID, user_email=user_email, tenant_ids=[tenant_id]
@@ -808,8 +820,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Start the emulator and the CRM, rebuild the demo database, and serve until stopped."""
     from xero_panel.emulator import Emulator, load_seed, sample_seed
 
-    args = build_arg_parser().parse_args(argv)
-    seed = load_seed(args.xero_seed) if args.xero_seed else sample_seed()
+    parser = build_arg_parser()
+    args = parser.parse_args(argv)
+    try:
+        seed = load_seed(args.xero_seed) if args.xero_seed else sample_seed()
+    except (OSError, ValueError) as exc:
+        parser.error(f"--xero-seed: {exc}")
     public_host = _browser_host(args.host)
     crm_url = f"http://{public_host}:{args.port}"
     emulator_url = f"http://{public_host}:{args.emulator_port}"
