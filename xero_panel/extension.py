@@ -14,6 +14,7 @@ from .client import TokenSource, XeroClient
 from .config import Settings, apply_defaults, read_settings
 from .connections import IssuedToken, save_connection
 from .crypto import TokenCipher
+from .freshness import CacheOnly, FreshnessService
 from .models import Connection, mirror_tables_into
 from .rate_budget import InProcessRateBudget, RateBudget, RedisRateBudget
 from .records import RECORD_TYPES, CRMRecord
@@ -40,6 +41,8 @@ class PanelState:
     panel: XeroPanel
     settings: Settings
     cipher: TokenCipher
+    #: Keeps the cache fresh for panel views; the sync replaces the cache-only default.
+    freshness: FreshnessService = field(default_factory=CacheOnly)
     _budget: RateBudget | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -141,6 +144,7 @@ class XeroPanel:
             panel=self, settings=settings, cipher=TokenCipher(settings.encryption_keys)
         )
 
+        from . import admin_views  # noqa: F401  (registers the admin routes on the blueprint)
         from .views import blueprint
 
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
+from flask import Blueprint, Response, abort, current_app, request
 from flask_login import current_user
 
 from .connections import get_connection
 from .extension import get_state, htmx_script_url
-from .htmx import add_vary, is_htmx, render_partial_or_page
+from .htmx import is_htmx, render_partial_or_page
 from .models import Connection
 from .records import RECORD_TYPES, CRMRecord
 
@@ -43,7 +43,7 @@ class Viewer:
     is_admin: bool
 
 
-def _require_login() -> Response | None:
+def require_login() -> Response | None:
     if current_user.is_authenticated:
         return None
     if is_htmx():
@@ -56,7 +56,7 @@ def _require_login() -> Response | None:
     return response
 
 
-def _viewer() -> Viewer:
+def current_viewer() -> Viewer:
     panel = get_state().panel
     account = panel.current_account()
     if account is None:
@@ -75,7 +75,7 @@ def _load_record(record_type: str, record_id: str) -> CRMRecord:
     return record
 
 
-def _connection(crm_account: str) -> Connection | None:
+def connection_of(crm_account: str) -> Connection | None:
     return get_connection(get_state().panel.db.session(), crm_account)
 
 
@@ -102,12 +102,12 @@ def _panel_error(error: PanelError) -> Response:
 @blueprint.get("/panel/<record_type>/<record_id>")
 def panel(record_type: str, record_id: str) -> Response:
     """The panel for one CRM record: a partial for htmx, a whole page otherwise."""
-    redirect = _require_login()
+    redirect = require_login()
     if redirect is not None:
         return redirect
-    viewer = _viewer()
+    viewer = current_viewer()
     record = _load_record(record_type, record_id)
-    connection = _connection(viewer.crm_account)
+    connection = connection_of(viewer.crm_account)
     state = "not_connected"
     if connection is not None and connection.status == "active":
         state = "first_sync"
@@ -122,19 +122,3 @@ def panel(record_type: str, record_id: str) -> Response:
         viewer=viewer,
         state=state,
     )
-
-
-@blueprint.get("/settings")
-def settings_page() -> Response:
-    """The admin's Xero integration page."""
-    redirect = _require_login()
-    if redirect is not None:
-        return redirect
-    viewer = _viewer()
-    if not viewer.is_admin:
-        raise PanelError(403, "Only an admin of your CRM account can manage the Xero integration.")
-    connection = _connection(viewer.crm_account)
-    response = make_response(
-        render_template("xero_panel/settings.html", connection=connection, viewer=viewer)
-    )
-    return add_vary(response)

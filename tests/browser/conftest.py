@@ -1,0 +1,135 @@
+"""Browser tests: the demo CRM and the Xero emulator on ephemeral ports, in threads, and
+Debian's Chromium driven by Playwright (``playwright install`` cannot download browsers
+here, so the tests launch ``/usr/bin/chromium``)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import REQUIRE_SERVICES
+
+CHROMIUM = os.environ.get("XP_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@dataclass
+class LiveDemo:
+    url: str
+    emulator_url: str
+    app: Any
+    emulator: Any
+    servers: list[Any] = field(default_factory=list)
+
+
+def _serve(app: Any) -> tuple[Any, str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+@pytest.fixture(scope="session")
+def live_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
+    """The demo as ``python demo_app.py`` runs it, with the built-in sample seed."""
+    import demo_app
+    from xero_panel.emulator import Emulator, sample_seed
+
+    seed = sample_seed()
+    emulator = Emulator(seed, control_enabled=True)
+    emulator_server = emulator.serve(host="127.0.0.1", port=0)
+    database = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    app = demo_app.create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"},
+        seed=seed,
+        emulator_url=emulator_server.url,
+    )
+    demo_app.rebuild_database(app)
+    demo_app.connect_acme(app, emulator)
+    server, url = _serve(app)
+    try:
+        yield LiveDemo(url=url, emulator_url=emulator_server.url, app=app, emulator=emulator)
+    finally:
+        server.shutdown()
+        emulator_server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        message = f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Page:
+    """A Playwright page that records console errors and failed requests."""
+
+    page: Any
+    errors: list[str]
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield Page(page=page, errors=errors)
+    finally:
+        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.rep_call = report  # type: ignore[attr-defined]
+
+
+def log_in(page: Any, base_url: str, email: str, password: str = "demo") -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
