@@ -211,3 +211,11 @@ def test_crm_record_normalises_sequences() -> None:
     record = CRMRecord("Deal", emails=["a@x.test", ""], contacts=[CRMRecord("C")])
     assert record.emails == ("a@x.test",)
     assert record.contacts == (CRMRecord("C"),)
+
+
+def test_link_permission_defaults_to_admin_check(host: HostApp) -> None:
+    with host.app.test_request_context("/"):
+        host.panel.admin_check(lambda: True)
+        assert host.panel.may_link() is True
+        host.panel.link_permission(lambda: False)
+        assert host.panel.may_link() is False

@@ -119,6 +119,7 @@ class XeroPanel:
         self._account_resolver: AccountResolver | None = None
         self._admin_check: AdminCheck | None = None
         self._locale_selector: LocaleSelector | None = None
+        self._link_permission: AdminCheck | None = None
         if app is not None:
             self.init_app(app)
 
@@ -217,6 +218,13 @@ class XeroPanel:
         self._locale_selector = func
         return func
 
+    def link_permission(self, func: F) -> F:
+        """Optionally register a function that says whether the current user may link a
+        CRM record to a Xero contact by hand (the *Link Xero contact* control). Without
+        it, admins may."""
+        self._link_permission = func
+        return func
+
     # -- calling the hooks (inside a request) ----------------------------------------
 
     def load_record(self, record_type: str, record_id: str) -> CRMRecord | None:
@@ -255,6 +263,15 @@ class XeroPanel:
         :meta private:
         """
         return bool(self._admin_check()) if self._admin_check is not None else False
+
+    def may_link(self) -> bool:
+        """Call the link permission hook (default: the admin check).
+
+        :meta private:
+        """
+        if self._link_permission is not None:
+            return bool(self._link_permission())
+        return self.is_admin()
 
     def current_locale(self) -> str:
         """The locale for formatting.
