@@ -715,6 +715,7 @@ def redis_client() -> Iterator[Any]:
         yield client
     finally:
         client.close()
+        client.connection_pool.disconnect()
 
 
 @pytest.fixture

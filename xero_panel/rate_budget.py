@@ -23,8 +23,8 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -65,9 +65,8 @@ class RateBudget(Protocol):
     """What :class:`~xero_panel.client.XeroClient` needs from a rate budget."""
 
     def acquire(self, tenant_id: str, *, max_wait: float) -> AbstractContextManager[None]:
-        """Take one call (and one concurrency slot) for ``tenant_id``; release the slot on exit.
-
-        Waits up to ``max_wait`` seconds for room.
+        """A context manager that takes one call (and one concurrency slot) for ``tenant_id``
+        when entered, waiting up to ``max_wait`` seconds for room, and frees the slot on exit.
 
         :raises RateLimited: when there is no room within ``max_wait``; ``retry_after`` says
             how long until there should be, ``problem`` which limit it was.
@@ -191,36 +190,52 @@ class _BudgetBase:
     def _release(self, tenant_id: str, token: str) -> None:
         raise NotImplementedError
 
-    @contextmanager
-    def _acquired(self, tenant_id: str, token: str) -> Iterator[None]:
-        try:
-            yield
-        finally:
-            self._release(tenant_id, token)
-
     def acquire(self, tenant_id: str, *, max_wait: float) -> AbstractContextManager[None]:
-        """Take one call for ``tenant_id``, waiting up to ``max_wait`` s; see :class:`RateBudget`.
+        """Return a context manager that takes one call for ``tenant_id`` on entry (waiting up
+        to ``max_wait`` s) and frees its concurrency slot on exit; see :class:`RateBudget`.
 
         Waits whose length is known (minute window, ``Retry-After``, the day's end) that would
         go past ``max_wait`` raise at once instead of sleeping first. A full set of concurrency
         slots is polled every ``poll_interval`` s.
         """
-        token = uuid.uuid4().hex
+        return _Slot(self, tenant_id, max_wait)
+
+    def _take(self, tenant_id: str, token: str, max_wait: float) -> None:
         waited = 0.0
         while True:
             refused = self._try_take(tenant_id, token)
             if refused is None:
-                return self._acquired(tenant_id, token)
+                return
             problem, wait = refused
             if problem == "concurrent":
                 wait = self.poll_interval
             # Never spin: a refusal always costs at least a millisecond of waiting.
             wait = max(wait, 0.001)
             if waited + wait > max_wait:
-                retry_after = wait if problem != "concurrent" else self.poll_interval
-                raise _rate_limited(problem, retry_after)
+                raise _rate_limited(problem, wait)
             self._sleep(wait)
             waited += wait
+
+
+class _Slot(AbstractContextManager[None]):
+    """One call's hold on a budget: taken on ``__enter__``, concurrency slot freed on exit."""
+
+    def __init__(self, budget: _BudgetBase, tenant_id: str, max_wait: float) -> None:
+        self._budget = budget
+        self._tenant_id = tenant_id
+        self._max_wait = max_wait
+        self._token: str | None = None
+
+    def __enter__(self) -> None:
+        if self._token is not None:
+            raise RuntimeError("a rate budget slot can be entered only once")
+        token = uuid.uuid4().hex
+        self._budget._take(self._tenant_id, token, self._max_wait)
+        self._token = token
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            self._budget._release(self._tenant_id, self._token)
 
 
 class InProcessRateBudget(_BudgetBase):

@@ -1,0 +1,507 @@
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from _xero_fixtures import (  # noqa: F401 (fixtures)
+    T0,
+    FakeClock,
+    redis_client,
+    redis_prefix,
+)
+
+from xero_panel.exceptions import RateLimited
+from xero_panel.rate_budget import (
+    BudgetUsage,
+    InProcessRateBudget,
+    RateBudget,
+    RedisRateBudget,
+    seconds_until_utc_midnight,
+)
+
+A = "tenant-a"
+B = "tenant-b"
+# T0 is 2023-11-14T22:13:20Z: 1 h 46 min 40 s before the next UTC day.
+TO_MIDNIGHT = 6400.0
+
+MakeBudget = Callable[..., Any]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def make_budget(request: pytest.FixtureRequest, clock: FakeClock) -> MakeBudget:
+    """Build a budget of either kind, on the fake clock unless told otherwise."""
+    if request.param == "memory":
+
+        def memory(**kw: Any) -> InProcessRateBudget:
+            kw.setdefault("clock", clock)
+            kw.setdefault("sleep", clock.sleep)
+            return InProcessRateBudget(**kw)
+
+        return memory
+    client = request.getfixturevalue("redis_client")
+    prefix = request.getfixturevalue("redis_prefix")
+
+    def shared(**kw: Any) -> RedisRateBudget:
+        kw.setdefault("clock", clock)
+        kw.setdefault("sleep", clock.sleep)
+        return RedisRateBudget(client, prefix, **kw)
+
+    return shared
+
+
+def _call(budget: RateBudget, tenant: str = A, max_wait: float = 0.0) -> None:
+    with budget.acquire(tenant, max_wait=max_wait):
+        pass
+
+
+def _calls(budget: RateBudget, n: int, tenant: str = A) -> None:
+    for _ in range(n):
+        _call(budget, tenant)
+
+
+# ---------------------------------------------------------------------------------------------
+# Minute window
+# ---------------------------------------------------------------------------------------------
+
+
+def test_minute_allows_sixty_calls(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    _calls(budget, 60)
+    assert budget.usage(A).minute_used == 60
+
+
+def test_minute_sixty_first_call_raises(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    _calls(budget, 60)
+    with pytest.raises(RateLimited) as info:
+        _call(budget)
+    assert (info.value.problem, info.value.retry_after) == ("minute", 60.0)
+
+
+def test_minute_retry_after_counts_from_oldest_call(
+    make_budget: MakeBudget, clock: FakeClock
+) -> None:
+    budget = make_budget()
+    _call(budget)
+    clock.advance(10)
+    _calls(budget, 59)
+    with pytest.raises(RateLimited) as info:
+        _call(budget)
+    assert info.value.retry_after == pytest.approx(50.0)
+
+
+def test_minute_rate_limited_message(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    _calls(budget, 60)
+    with pytest.raises(RateLimited) as info:
+        _call(budget)
+    assert str(info.value) == (
+        "The 60-calls-a-minute Xero rate budget for this organisation is used up; "
+        "try again in 60 s."
+    )
+
+
+def test_minute_sixty_first_call_waits_within_max_wait(
+    make_budget: MakeBudget, clock: FakeClock
+) -> None:
+    budget = make_budget()
+    _call(budget)
+    clock.advance(10)
+    _calls(budget, 59)
+    _call(budget, max_wait=60)
+    assert sum(clock.sleeps) == pytest.approx(50.0)
+
+
+def test_minute_raises_without_sleeping_when_wait_exceeds_max_wait(
+    make_budget: MakeBudget, clock: FakeClock
+) -> None:
+    budget = make_budget()
+    _calls(budget, 60)
+    with pytest.raises(RateLimited):
+        _call(budget, max_wait=30)
+    assert clock.sleeps == []
+
+
+def test_minute_window_slides(make_budget: MakeBudget, clock: FakeClock) -> None:
+    budget = make_budget()
+    _calls(budget, 60)
+    clock.advance(60)
+    _call(budget)
+    assert budget.usage(A).minute_used == 1
+
+
+def test_minute_never_more_than_limit_in_any_window(
+    make_budget: MakeBudget, clock: FakeClock
+) -> None:
+    budget = make_budget(per_minute=5)
+    starts: list[float] = []
+    for _ in range(20):
+        _call(budget, max_wait=120)
+        starts.append(clock())
+        clock.advance(3)
+    assert all(sum(1 for s in starts if t <= s < t + 60) <= 5 for t in starts)
+
+
+def test_minute_limit_configurable(make_budget: MakeBudget) -> None:
+    budget = make_budget(per_minute=3)
+    _calls(budget, 3)
+    with pytest.raises(RateLimited):
+        _call(budget)
+
+
+def test_minute_tenants_are_separate(make_budget: MakeBudget) -> None:
+    budget = make_budget(per_minute=2)
+    _calls(budget, 2, A)
+    _calls(budget, 2, B)
+    assert (budget.usage(A).minute_used, budget.usage(B).minute_used) == (2, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Concurrency
+# ---------------------------------------------------------------------------------------------
+
+
+def test_concurrent_sixth_call_raises(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    held = [budget.acquire(A, max_wait=0) for _ in range(5)]
+    for slot in held:
+        slot.__enter__()
+    with pytest.raises(RateLimited) as info:
+        _call(budget)
+    for slot in held:
+        slot.__exit__(None, None, None)
+    assert info.value.problem == "concurrent"
+
+
+def test_concurrent_slot_freed_on_exit(make_budget: MakeBudget) -> None:
+    budget = make_budget(concurrent=1)
+    with budget.acquire(A, max_wait=0):
+        assert budget.usage(A).concurrent == 1
+    _call(budget)
+    assert budget.usage(A).concurrent == 0
+
+
+def test_concurrent_slot_freed_when_call_raises(make_budget: MakeBudget) -> None:
+    budget = make_budget(concurrent=1)
+    with pytest.raises(KeyError), budget.acquire(A, max_wait=0):
+        raise KeyError("boom")
+    assert budget.usage(A).concurrent == 0
+
+
+def test_concurrent_waiting_gives_up_after_max_wait(
+    make_budget: MakeBudget, clock: FakeClock
+) -> None:
+    budget = make_budget(concurrent=1, poll_interval=0.5)
+    with budget.acquire(A, max_wait=0), pytest.raises(RateLimited):
+        _call(budget, max_wait=2)
+    assert sum(clock.sleeps) == pytest.approx(2.0)
+
+
+def test_concurrent_limit_holds_across_threads(make_budget: MakeBudget) -> None:
+    budget = make_budget(clock=time.time, sleep=time.sleep, poll_interval=0.002)
+    lock = threading.Lock()
+    active = 0
+    peak = 0
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        nonlocal active, peak
+        try:
+            with budget.acquire(A, max_wait=10):
+                with lock:
+                    active += 1
+                    peak = max(peak, active)
+                time.sleep(0.01)
+                with lock:
+                    active -= 1
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(15)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (errors, peak) == ([], 5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Day cap
+# ---------------------------------------------------------------------------------------------
+
+
+def test_day_cap_raises_until_utc_midnight(make_budget: MakeBudget) -> None:
+    budget = make_budget(per_day=3)
+    _calls(budget, 3)
+    with pytest.raises(RateLimited) as info:
+        _call(budget)
+    assert (info.value.problem, info.value.retry_after) == ("day", TO_MIDNIGHT)
+
+
+def test_day_cap_resets_on_next_utc_day(make_budget: MakeBudget, clock: FakeClock) -> None:
+    budget = make_budget(per_day=3)
+    _calls(budget, 3)
+    clock.advance(TO_MIDNIGHT)
+    _call(budget)
+    assert budget.usage(A).day_used == 1
+
+
+def test_day_cap_counts_across_minutes(make_budget: MakeBudget, clock: FakeClock) -> None:
+    budget = make_budget(per_day=100)
+    for _ in range(3):
+        _calls(budget, 30)
+        clock.advance(61)
+    assert budget.usage(A).day_used == 90
+
+
+def test_seconds_until_utc_midnight() -> None:
+    assert seconds_until_utc_midnight(T0) == TO_MIDNIGHT
+
+
+# ---------------------------------------------------------------------------------------------
+# observe(): what Xero's headers say
+# ---------------------------------------------------------------------------------------------
+
+
+def test_observe_min_remaining_lowers_budget(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    _call(budget)
+    budget.observe(A, {"X-MinLimit-Remaining": "2"})
+    _calls(budget, 2)
+    with pytest.raises(RateLimited) as info:
+        _call(budget)
+    assert info.value.problem == "minute"
+
+
+def test_observe_min_remaining_never_raises_budget(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    _calls(budget, 5)
+    budget.observe(A, {"X-MinLimit-Remaining": "59"})
+    assert budget.usage(A).minute_used == 5
+
+
+def test_observe_min_remaining_expires_with_window(
+    make_budget: MakeBudget, clock: FakeClock
+) -> None:
+    budget = make_budget()
+    budget.observe(A, {"X-MinLimit-Remaining": "0"})
+    clock.advance(60)
+    assert budget.usage(A).minute_used == 0
+
+
+def test_observe_day_remaining_raises_day_used(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.observe(A, {"X-DayLimit-Remaining": "4990"})
+    assert budget.usage(A).day_used == 10
+
+
+def test_observe_day_remaining_zero_stops_calls(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.observe(A, {"X-DayLimit-Remaining": "0"})
+    with pytest.raises(RateLimited) as info:
+        _call(budget)
+    assert info.value.problem == "day"
+
+
+def test_observe_retry_after_blocks_tenant(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.observe(A, {"Retry-After": "30", "X-Rate-Limit-Problem": "minute"})
+    with pytest.raises(RateLimited) as info:
+        _call(budget)
+    assert (info.value.problem, info.value.retry_after) == ("minute", pytest.approx(30.0))
+
+
+def test_observe_retry_after_sets_blocked_until(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.observe(A, {"Retry-After": "30"})
+    assert budget.usage(A).blocked_until == pytest.approx(T0 + 30)
+
+
+def test_observe_retry_after_block_ends(make_budget: MakeBudget, clock: FakeClock) -> None:
+    budget = make_budget()
+    budget.observe(A, {"Retry-After": "30"})
+    clock.advance(30)
+    _call(budget)
+    assert budget.usage(A).blocked_until is None
+
+
+def test_observe_retry_after_waited_out_within_max_wait(
+    make_budget: MakeBudget, clock: FakeClock
+) -> None:
+    budget = make_budget()
+    budget.observe(A, {"Retry-After": "12"})
+    _call(budget, max_wait=30)
+    assert sum(clock.sleeps) == pytest.approx(12.0)
+
+
+def test_observe_retry_after_day_problem(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.observe(A, {"Retry-After": "3600", "X-Rate-Limit-Problem": "Day"})
+    with pytest.raises(RateLimited) as info:
+        _call(budget)
+    assert info.value.problem == "day"
+
+
+def test_observe_headers_case_insensitive(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.observe(A, {"x-daylimit-remaining": "4000"})
+    assert budget.usage(A).day_used == 1000
+
+
+def test_observe_ignores_garbage_headers(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.observe(A, {"X-MinLimit-Remaining": "lots", "Retry-After": "soon"})
+    assert budget.usage(A) == BudgetUsage(0, 0, 0, None)
+
+
+def test_observe_only_affects_its_tenant(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.observe(A, {"Retry-After": "30"})
+    _call(budget, B)
+    assert budget.usage(B).blocked_until is None
+
+
+def test_usage_fresh_tenant(make_budget: MakeBudget) -> None:
+    assert make_budget().usage(A) == BudgetUsage(0, 0, 0, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Construction
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"per_minute": 0}, {"per_day": 0}, {"concurrent": 0}, {"window": 0}]
+)
+def test_in_process_rejects_bad_limits(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        InProcessRateBudget(**kwargs)
+
+
+def test_acquire_takes_nothing_until_entered(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.acquire(A, max_wait=0)
+    assert budget.usage(A) == BudgetUsage(0, 0, 0, None)
+
+
+def test_acquire_slot_cannot_be_entered_twice(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    slot = budget.acquire(A, max_wait=0)
+    with slot, pytest.raises(RuntimeError):
+        slot.__enter__()
+
+
+def test_in_process_is_a_rate_budget() -> None:
+    budget: RateBudget = InProcessRateBudget()
+    assert budget.usage(A).minute_used == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Redis only: sharing between processes, leaked slots, keys
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+def test_redis_two_instances_share_minute_budget(
+    redis_client: Any,  # noqa: F811
+    redis_prefix: str,  # noqa: F811
+    clock: FakeClock,
+) -> None:
+    first = RedisRateBudget(
+        redis_client, redis_prefix, per_minute=5, clock=clock, sleep=clock.sleep
+    )
+    second = RedisRateBudget(
+        redis_client, redis_prefix, per_minute=5, clock=clock, sleep=clock.sleep
+    )
+    _calls(first, 3)
+    _calls(second, 2)
+    with pytest.raises(RateLimited):
+        _call(first)
+
+
+@pytest.mark.redis
+def test_redis_two_instances_share_concurrency(
+    redis_client: Any,  # noqa: F811
+    redis_prefix: str,  # noqa: F811
+    clock: FakeClock,
+) -> None:
+    first = RedisRateBudget(redis_client, redis_prefix, concurrent=1, clock=clock)
+    second = RedisRateBudget(redis_client, redis_prefix, concurrent=1, clock=clock)
+    with first.acquire(A, max_wait=0), pytest.raises(RateLimited):
+        _call(second)
+
+
+@pytest.mark.redis
+def test_redis_two_instances_share_block(
+    redis_client: Any,  # noqa: F811
+    redis_prefix: str,  # noqa: F811
+    clock: FakeClock,
+) -> None:
+    first = RedisRateBudget(redis_client, redis_prefix, clock=clock)
+    second = RedisRateBudget(redis_client, redis_prefix, clock=clock)
+    first.observe(A, {"Retry-After": "20"})
+    assert second.usage(A).blocked_until == pytest.approx(T0 + 20)
+
+
+@pytest.mark.redis
+def test_redis_leaked_slot_expires(
+    redis_client: Any,  # noqa: F811
+    redis_prefix: str,  # noqa: F811
+    clock: FakeClock,
+) -> None:
+    crashed = RedisRateBudget(redis_client, redis_prefix, concurrent=1, slot_ttl=30, clock=clock)
+    crashed.acquire(A, max_wait=0).__enter__()  # never exited, as by a worker that died
+    survivor = RedisRateBudget(redis_client, redis_prefix, concurrent=1, slot_ttl=30, clock=clock)
+    with pytest.raises(RateLimited):
+        _call(survivor)
+    clock.advance(31)
+    _call(survivor)
+    assert survivor.usage(A).concurrent == 0
+
+
+@pytest.mark.redis
+def test_redis_keys_under_prefix_and_expire(
+    redis_client: Any,  # noqa: F811
+    redis_prefix: str,  # noqa: F811
+    clock: FakeClock,
+) -> None:
+    budget = RedisRateBudget(redis_client, redis_prefix, clock=clock)
+    _call(budget)
+    keys = sorted(k.decode() for k in redis_client.scan_iter(match=f"{redis_prefix}:*"))
+    assert keys == [
+        f"{redis_prefix}:rate:{{{A}}}:day:2023-11-14",
+        f"{redis_prefix}:rate:{{{A}}}:minute",
+    ]
+    assert all(redis_client.ttl(k) > 0 for k in keys)
+
+
+@pytest.mark.redis
+def test_redis_decode_responses_client(
+    redis_prefix: str,  # noqa: F811
+    clock: FakeClock,
+) -> None:
+    import redis
+    from _xero_fixtures import REDIS_URL
+
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        budget = RedisRateBudget(client, redis_prefix, per_day=1, clock=clock)
+        _call(budget)
+        assert budget.usage(A) == BudgetUsage(1, 1, 0, None)
+    finally:
+        client.close()
+        client.connection_pool.disconnect()
+
+
+@pytest.mark.redis
+def test_redis_rejects_bad_slot_ttl(redis_client: Any) -> None:  # noqa: F811
+    with pytest.raises(ValueError):
+        RedisRateBudget(redis_client, slot_ttl=0)
