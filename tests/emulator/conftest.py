@@ -244,7 +244,9 @@ class Receiver:
         self.verified: list[bool] = []
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.socket.getsockname()[1]}/webhooks"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def app(self, environ: dict[str, Any], start_response: Any) -> Any:

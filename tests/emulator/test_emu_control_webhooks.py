@@ -1,0 +1,386 @@
+"""Control endpoints that change data, and the webhooks those changes send."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+import requests
+from conftest import EXAMPLE_TENANT, Receiver, example, example_seed
+
+from xero_panel.emulator import Emulator
+from xero_panel.emulator.xero_json import loads, parse_xero_date
+
+CONTACT = "5cc8cf28-567e-4d43-b287-687cfcaec47c"
+OPEN_INVOICE = "7ef31b20-de17-4312-8382-412f869b1510"  # INV-0003, AUTHORISED, 115.00 due
+KEY = "webhook-key-123"
+
+
+def control(url, path, body=None):
+    answer = requests.post(f"{url}/_emulator/{path}", json=body or {}, timeout=10)
+    return answer
+
+
+def new_invoice(**extra):
+    return {
+        "Type": "ACCREC",
+        "Contact": {"ContactID": CONTACT},
+        "Date": "2026-06-01",
+        "DueDate": "2026-06-30",
+        "Status": "AUTHORISED",
+        "LineItems": [
+            {
+                "Description": "Thing",
+                "Quantity": 2,
+                "UnitAmount": 50,
+                "LineAmount": 100,
+                "TaxAmount": 15,
+            }
+        ],
+        **extra,
+    }
+
+
+@pytest.fixture
+def receiver():
+    rec = Receiver(KEY)
+    yield rec
+    rec.close()
+
+
+@pytest.fixture
+def hooked(receiver, clock):
+    emu = Emulator(
+        example_seed(),
+        control_enabled=True,
+        clock=clock,
+        webhook_url=receiver.url,
+        webhook_key=KEY,
+        webhook_retry_delay=0.01,
+    )
+    server = emu.serve(port=0)
+    yield emu, server.url
+    server.shutdown()
+
+
+def test_control_off_by_default(clock):
+    emu = Emulator(example_seed(), clock=clock)
+    server = emu.serve(port=0)
+    try:
+        assert requests.get(f"{server.url}/_emulator/stats", timeout=10).status_code == 404
+    finally:
+        server.shutdown()
+
+
+def test_stats_shape(url, api):
+    api("Invoices")
+    api("Invoices")
+    api("Organisation")
+    stats = requests.get(f"{url}/_emulator/stats", timeout=10).json()
+    assert stats["tenants"][EXAMPLE_TENANT] == {
+        "calls": 3,
+        "rate_limited": 0,
+        "by_endpoint": {"Invoices": 2, "Organisation": 1},
+    }
+
+
+def test_stats_reset(url, api, emu):
+    api("Invoices")
+    control(url, "stats/reset")
+    assert emu.stats()["tenants"][EXAMPLE_TENANT]["calls"] == 0
+
+
+def test_create_invoice_computes_totals(url):
+    answer = control(url, f"tenants/{EXAMPLE_TENANT}/invoices", new_invoice())
+    created = loads(answer.content)["Invoices"][0]
+    assert (created["Total"], created["AmountDue"], created["AmountPaid"]) == (
+        Decimal("115.00"),
+        Decimal("115.00"),
+        Decimal("0.00"),
+    )
+    assert created["InvoiceNumber"] == "INV-0004"
+
+
+def test_created_invoice_readable_through_api(url, api):
+    created = control(url, f"tenants/{EXAMPLE_TENANT}/invoices", new_invoice()).json()["Invoices"][
+        0
+    ]
+    got = api(f"Invoices/{created['InvoiceID']}").json()["Invoices"][0]
+    assert got["InvoiceNumber"] == created["InvoiceNumber"]
+
+
+def test_update_bumps_updated_date(url, clock, api):
+    clock.advance(600)
+    control(
+        url, f"tenants/{EXAMPLE_TENANT}/invoices", {"InvoiceID": OPEN_INVOICE, "Reference": "new"}
+    )
+    got = api(f"Invoices/{OPEN_INVOICE}").json()["Invoices"][0]
+    assert parse_xero_date(got["UpdatedDateUTC"]) == int(clock.now * 1000)
+
+
+def test_update_seen_by_if_modified_since(url, clock, api):
+    clock.advance(600)
+    control(
+        url, f"tenants/{EXAMPLE_TENANT}/invoices", {"InvoiceID": OPEN_INVOICE, "Reference": "x"}
+    )
+    got = api("Invoices", headers={"If-Modified-Since": "2020-01-01T00:00:00"}).json()["Invoices"]
+    assert [i["InvoiceID"] for i in got] == [OPEN_INVOICE]
+
+
+def test_payment_makes_invoice_part_paid(url):
+    answer = control(
+        url,
+        f"tenants/{EXAMPLE_TENANT}/invoices/{OPEN_INVOICE}/payments",
+        {"Amount": 15.00, "Date": "2026-11-20"},
+    )
+    invoice = loads(answer.content)["Invoices"][0]
+    assert (invoice["AmountPaid"], invoice["AmountDue"], invoice["Status"]) == (
+        Decimal("15.00"),
+        Decimal("100.00"),
+        "AUTHORISED",
+    )
+
+
+def test_full_payment_marks_paid(url):
+    path = f"tenants/{EXAMPLE_TENANT}/invoices/{OPEN_INVOICE}/payments"
+    control(url, path, {"Amount": 15.00, "Date": "2026-11-20"})
+    invoice = control(url, path, {"Amount": 100.00, "Date": "2026-11-21"}).json()["Invoices"][0]
+    assert invoice["Status"] == "PAID" and invoice["AmountDue"] == 0
+    assert invoice["FullyPaidOnDate"] == "/Date(1795219200000+0000)/"
+
+
+def test_overpayment_is_rejected(url):
+    path = f"tenants/{EXAMPLE_TENANT}/invoices/{OPEN_INVOICE}/payments"
+    assert control(url, path, {"Amount": 116}).status_code == 400
+
+
+def test_payment_on_voided_invoice_is_rejected(url):
+    voided = example("invoices_list.json")["Invoices"][0]["InvoiceID"]
+    assert (
+        control(
+            url, f"tenants/{EXAMPLE_TENANT}/invoices/{voided}/payments", {"Amount": 1}
+        ).status_code
+        == 400
+    )
+
+
+def test_silent_due_date_change_keeps_updated_date(url, clock, api):
+    before = api(f"Invoices/{OPEN_INVOICE}").json()["Invoices"][0]["UpdatedDateUTC"]
+    clock.advance(600)
+    control(
+        url, f"tenants/{EXAMPLE_TENANT}/invoices/{OPEN_INVOICE}/silent", {"DueDate": "2026-12-31"}
+    )
+    got = api(f"Invoices/{OPEN_INVOICE}").json()["Invoices"][0]
+    assert got["UpdatedDateUTC"] == before and got["DueDateString"] == "2026-12-31T00:00:00"
+
+
+def test_part_paid_due_date_change_is_not_bumped_like_xero(url, clock, api):
+    control(url, f"tenants/{EXAMPLE_TENANT}/invoices/{OPEN_INVOICE}/payments", {"Amount": 5})
+    before = api(f"Invoices/{OPEN_INVOICE}").json()["Invoices"][0]["UpdatedDateUTC"]
+    clock.advance(600)
+    control(
+        url,
+        f"tenants/{EXAMPLE_TENANT}/invoices",
+        {"InvoiceID": OPEN_INVOICE, "DueDate": "2026-12-31"},
+    )
+    assert api(f"Invoices/{OPEN_INVOICE}").json()["Invoices"][0]["UpdatedDateUTC"] == before
+
+
+def test_bump_updated_false_flag(url, clock, api):
+    before = api(f"Invoices/{OPEN_INVOICE}").json()["Invoices"][0]["UpdatedDateUTC"]
+    clock.advance(600)
+    control(
+        url,
+        f"tenants/{EXAMPLE_TENANT}/invoices",
+        {"InvoiceID": OPEN_INVOICE, "Reference": "r", "bump_updated": False},
+    )
+    assert api(f"Invoices/{OPEN_INVOICE}").json()["Invoices"][0]["UpdatedDateUTC"] == before
+
+
+def test_contact_rename_shows_on_invoices(url, api):
+    other = "a3675fc4-f8dd-4f03-ba5b-f1870566bcd7"
+    control(url, f"tenants/{EXAMPLE_TENANT}/contacts", {"ContactID": other, "Name": "Barney R"})
+    control(
+        url, f"tenants/{EXAMPLE_TENANT}/contacts", {"ContactID": other, "Name": "Barney Rubble"}
+    )
+    got = api("Invoices/INV-0001").json()["Invoices"][0]
+    assert got["Contact"]["Name"] == "Barney Rubble"
+
+
+def test_new_sales_invoice_marks_contact_customer_without_bump(url, api):
+    lisa = "3ec601ad-eddc-4ccb-a8ac-736e88293b1b"
+    before = api(f"Contacts/{lisa}").json()["Contacts"][0]
+    control(url, f"tenants/{EXAMPLE_TENANT}/invoices", new_invoice(Contact={"ContactID": lisa}))
+    after = api(f"Contacts/{lisa}").json()["Contacts"][0]
+    assert after["IsCustomer"] is True and after["UpdatedDateUTC"] == before["UpdatedDateUTC"]
+
+
+def test_credit_note_allocation_reduces_invoice(url, api):
+    note = {
+        "Type": "ACCRECCREDIT",
+        "Contact": {"ContactID": "a3675fc4-f8dd-4f03-ba5b-f1870566bcd7"},
+        "Date": "2026-06-02",
+        "Status": "AUTHORISED",
+        "Total": 15.00,
+        "Allocations": [{"Amount": 15.00, "Invoice": {"InvoiceID": OPEN_INVOICE}}],
+    }
+    created = loads(control(url, f"tenants/{EXAMPLE_TENANT}/credit-notes", note).content)[
+        "CreditNotes"
+    ][0]
+    invoice = loads(api(f"Invoices/{OPEN_INVOICE}").content)["Invoices"][0]
+    assert created["Status"] == "PAID" and created["RemainingCredit"] == 0
+    assert (invoice["AmountCredited"], invoice["AmountDue"]) == (
+        Decimal("15.00"),
+        Decimal("100.00"),
+    )
+
+
+def test_bad_invoice_names_the_field(url):
+    answer = control(url, f"tenants/{EXAMPLE_TENANT}/invoices", new_invoice(Date="2026-13-45"))
+    assert answer.status_code == 400 and "Date" in answer.json()["error"]
+
+
+def test_unknown_tenant_is_404(url):
+    answer = control(url, "tenants/00000000-0000-4000-8000-000000000000/invoices", new_invoice())
+    assert answer.status_code == 404
+
+
+def test_reset_restores_seed(url, api):
+    control(url, f"tenants/{EXAMPLE_TENANT}/invoices", new_invoice())
+    control(url, "reset")
+    assert len(api("Invoices").json()["Invoices"]) == 3
+
+
+def test_tokens_endpoint_issues_tokens(url):
+    answer = control(url, "tokens", {"user_email": "solo@example.test"})
+    assert answer.json()["token_type"] == "Bearer"
+
+
+def deliveries(receiver):
+    return [json.loads(b) for b in receiver.bodies]
+
+
+def test_webhook_sent_on_invoice_create(hooked, receiver):
+    emu, url = hooked
+    created = control(url, f"tenants/{EXAMPLE_TENANT}/invoices", new_invoice()).json()["Invoices"][
+        0
+    ]
+    assert emu.flush_webhooks()
+    event = deliveries(receiver)[0]["events"][0]
+    assert (event["eventCategory"], event["eventType"], event["resourceId"]) == (
+        "INVOICE",
+        "CREATE",
+        created["InvoiceID"],
+    )
+
+
+def test_webhook_signature_verifies(hooked, receiver):
+    emu, url = hooked
+    control(url, f"tenants/{EXAMPLE_TENANT}/invoices", new_invoice())
+    emu.flush_webhooks()
+    assert receiver.verified == [True]
+
+
+def test_webhook_payload_has_xero_shape(hooked, receiver):
+    emu, url = hooked
+    control(url, f"tenants/{EXAMPLE_TENANT}/contacts", {"ContactID": CONTACT, "Name": "Kat W"})
+    emu.flush_webhooks()
+    payload = deliveries(receiver)[0]
+    want = example("webhook_contact_update.json")
+    assert set(payload) == set(want)
+    assert set(payload["events"][0]) == set(want["events"][0])
+    assert payload["events"][0]["eventType"] == "UPDATE"
+
+
+def test_webhook_event_date_format(hooked, receiver):
+    import re
+
+    emu, url = hooked
+    control(url, f"tenants/{EXAMPLE_TENANT}/contacts", {"ContactID": CONTACT, "Name": "Kat W"})
+    emu.flush_webhooks()
+    stamp = deliveries(receiver)[0]["events"][0]["eventDateUtc"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", stamp)
+
+
+def test_credit_note_webhook_carries_type_and_status(hooked, receiver):
+    emu, url = hooked
+    note = {
+        "Type": "ACCPAYCREDIT",
+        "Contact": {"ContactID": CONTACT},
+        "Date": "2026-06-02",
+        "Total": 10,
+    }
+    control(url, f"tenants/{EXAMPLE_TENANT}/credit-notes", note)
+    emu.flush_webhooks()
+    event = deliveries(receiver)[0]["events"][0]
+    want = example("webhook_creditnote_create.json")["events"][0]
+    assert set(event) == set(want)
+    assert event["data"] == {"Type": "ACCPAYCREDIT", "Status": "DRAFT"}
+
+
+def test_webhook_sequence_increases(hooked, receiver):
+    emu, url = hooked
+    control(url, f"tenants/{EXAMPLE_TENANT}/invoices", new_invoice())
+    control(url, f"tenants/{EXAMPLE_TENANT}/invoices", new_invoice())
+    emu.flush_webhooks()
+    sequences = sorted(d["firstEventSequence"] for d in deliveries(receiver))
+    assert sequences == [1, 2]
+
+
+def test_payment_sends_invoice_update(hooked, receiver):
+    emu, url = hooked
+    control(url, f"tenants/{EXAMPLE_TENANT}/invoices/{OPEN_INVOICE}/payments", {"Amount": 1})
+    emu.flush_webhooks()
+    assert deliveries(receiver)[0]["events"][0]["eventType"] == "UPDATE"
+
+
+def test_silent_change_sends_no_webhook(hooked, receiver):
+    emu, url = hooked
+    control(
+        url, f"tenants/{EXAMPLE_TENANT}/invoices/{OPEN_INVOICE}/silent", {"DueDate": "2026-12-31"}
+    )
+    emu.flush_webhooks()
+    assert receiver.bodies == []
+
+
+def test_failed_delivery_is_retried_and_recorded(clock):
+    rec = Receiver(KEY, status_override=500)
+    emu = Emulator(
+        example_seed(),
+        clock=clock,
+        webhook_url=rec.url,
+        webhook_key=KEY,
+        webhook_retries=2,
+        webhook_retry_delay=0.01,
+    )
+    try:
+        emu.apply_change("Contacts", EXAMPLE_TENANT, {"ContactID": CONTACT, "Name": "K"})
+        emu.flush_webhooks()
+        record = emu.webhook_deliveries[0]
+        assert len(record["attempts"]) == 3 and record["delivered"] is False
+    finally:
+        rec.close()
+
+
+def test_intent_to_receive_passes_good_receiver(hooked):
+    emu, url = hooked
+    result = control(url, "webhooks/intent-to-receive").json()
+    assert result["ok"] is True
+    assert {c["signed_correctly"] for c in result["checks"]} == {True, False}
+
+
+def test_intent_to_receive_fails_lax_receiver(clock):
+    rec = Receiver(KEY, status_override=200)
+    emu = Emulator(example_seed(), clock=clock, webhook_url=rec.url, webhook_key=KEY)
+    try:
+        assert emu.webhooks.intent_to_receive()["ok"] is False
+    finally:
+        rec.close()
+
+
+def test_intent_to_receive_payload_is_empty(hooked, receiver):
+    emu, url = hooked
+    control(url, "webhooks/intent-to-receive")
+    payload = json.loads(receiver.bodies[0])
+    assert payload["events"] == [] and payload["firstEventSequence"] == 0
