@@ -446,6 +446,11 @@ def _register_routes(app: Flask) -> None:
             return redirect(url_for("contacts"))
         return redirect(url_for("login"))
 
+    @app.get("/favicon.ico")
+    def favicon() -> ResponseReturnValue:
+        # Pages that do not link the icon (the plugin's own) make browsers ask for this path.
+        return app.send_static_file("favicon.svg")
+
     @app.route("/login", methods=["GET", "POST"])
     def login() -> ResponseReturnValue:
         if request.method == "GET" and current_user.is_authenticated:
@@ -869,8 +874,14 @@ def _print_banner(crm_url: str, emulator_url: str, seed: Mapping[str, Any]) -> N
         lines.append(f"  Globex is not connected: install Xero to connect {names[1]!r}.")
     lines.append("")
     lines.append("  Xero logins (on the emulator's sign-in page):")
+    tenant_names = {
+        str(t.get("tenantId")): str(t.get("tenantName") or t.get("tenantId")) for t in tenants
+    }
     for xero_user in seed.get("users") or []:
-        lines.append(f"    {xero_user.get('email')}  password {xero_user.get('password')!r}")
+        orgs = ", ".join(tenant_names.get(str(t), str(t)) for t in xero_user.get("tenants") or [])
+        lines.append(
+            f"    {xero_user.get('email')}  password {xero_user.get('password')!r}  ({orgs})"
+        )
     lines.append("")
     print("\n".join(lines), flush=True)
 

@@ -575,6 +575,13 @@ def test_static_stylesheet_served(client):
     response.close()
 
 
+def test_favicon_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    response.close()
+
+
 # -- database rebuild ------------------------------------------------------------------------
 
 
