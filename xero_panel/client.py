@@ -529,7 +529,13 @@ class XeroClient:
                 duration,
             )
             if tenant_id is not None:
-                self._budget.observe(tenant_id, response.headers)
+                observed: Mapping[str, str] = response.headers
+                if status != 429 and "Retry-After" in response.headers:
+                    # Only a 429's Retry-After blocks the tenant; a 503's is a retry hint.
+                    observed = {
+                        k: v for k, v in response.headers.items() if k.lower() != "retry-after"
+                    }
+                self._budget.observe(tenant_id, observed)
             if status < 400:
                 return response
 

@@ -74,7 +74,9 @@ class RateBudget(Protocol):
         ...
 
     def observe(self, tenant_id: str, headers: Mapping[str, str]) -> None:
-        """Learn from a Xero response's headers (remaining calls, ``Retry-After``)."""
+        """Learn from a Xero response's headers: ``X-MinLimit-Remaining``,
+        ``X-DayLimit-Remaining``, and ``Retry-After`` with ``X-Rate-Limit-Problem`` (the client
+        passes ``Retry-After`` on only for 429 answers)."""
         ...
 
     def usage(self, tenant_id: str) -> BudgetUsage:
