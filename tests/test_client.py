@@ -992,3 +992,38 @@ def test_503_retry_after_does_not_block_tenant(
     mocked.get(ORGANISATION, body=example_text("organisation"))
     client.organisation(TENANT)
     assert budget.usage(TENANT).blocked_until is None
+
+
+def test_error_body_without_detail(client: XeroClient, mocked: responses.RequestsMock) -> None:
+    mocked.get(INVOICES, status=400, json=["unexpected"])
+    with pytest.raises(XeroAPIError) as info:
+        list(client.iter_invoice_pages(TENANT))
+    assert info.value.detail is None
+
+
+def test_online_invoice_url_skips_blank_entries(
+    client: XeroClient, mocked: responses.RequestsMock
+) -> None:
+    body = {
+        "OnlineInvoices": [{"OnlineInvoiceUrl": ""}, {"OnlineInvoiceUrl": "https://in.xero.com/x"}]
+    }
+    mocked.get(f"{INVOICES}/{INVOICE_ID}/OnlineInvoice", json=body)
+    assert client.online_invoice_url(TENANT, INVOICE_ID) == "https://in.xero.com/x"
+
+
+def test_429_retry_after_http_date_in_past_retries_at_once(
+    client: XeroClient, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(ORGANISATION, status=429, headers={"Retry-After": "Tue, 14 Nov 2000 22:14:00 GMT"})
+    mocked.get(ORGANISATION, body=example_text("organisation"))
+    client.organisation(TENANT)
+    assert clock.sleeps == [0.0]
+
+
+def test_429_unreadable_retry_after_uses_default(
+    client: XeroClient, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(ORGANISATION, status=429, headers={"Retry-After": "soon"})
+    mocked.get(ORGANISATION, body=example_text("organisation"))
+    client.organisation(TENANT)
+    assert clock.sleeps == [1.0]

@@ -505,3 +505,28 @@ def test_redis_decode_responses_client(
 def test_redis_rejects_bad_slot_ttl(redis_client: Any) -> None:  # noqa: F811
     with pytest.raises(ValueError):
         RedisRateBudget(redis_client, slot_ttl=0)
+
+
+def test_slot_exit_without_enter_is_harmless(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.acquire(A, max_wait=0).__exit__(None, None, None)
+    assert budget.usage(A).concurrent == 0
+
+
+def test_observe_keeps_the_later_block(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.observe(A, {"Retry-After": "30"})
+    budget.observe(A, {"Retry-After": "10"})
+    assert budget.usage(A).blocked_until == pytest.approx(T0 + 30)
+
+
+def test_observe_retry_after_http_date(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.observe(A, {"Retry-After": "Tue, 14 Nov 2023 22:14:00 GMT"})
+    assert budget.usage(A).blocked_until == pytest.approx(T0 + 40)
+
+
+def test_observe_retry_after_http_date_without_zone(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    budget.observe(A, {"Retry-After": "Tue, 14 Nov 2023 22:14:00 -0000"})
+    assert budget.usage(A).blocked_until == pytest.approx(T0 + 40)

@@ -191,3 +191,26 @@ def test_to_decimal_from_int() -> None:
 def test_to_decimal_rejects_non_amounts(bad: object) -> None:
     with pytest.raises(ValueError, match="not an amount"):
         to_decimal(bad)
+
+
+def test_parse_ms_date_two_digit_offset() -> None:
+    assert parse_ms_date("/Date(0+13)/") == datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def test_parse_ms_date_three_digit_offset_rejected() -> None:
+    with pytest.raises(ValueError, match="not a UTC offset"):
+        parse_ms_date("/Date(0+130)/")
+
+
+def test_parse_xero_datetime_rejects_non_text() -> None:
+    with pytest.raises(ValueError, match="not a Xero timestamp"):
+        parse_xero_datetime(12345)  # type: ignore[arg-type]
+
+
+def test_parse_xero_date_naive_datetime_uses_its_date() -> None:
+    assert parse_xero_date(datetime(2020, 1, 1, 23, 30)) == date(2020, 1, 1)
+
+
+def test_parse_xero_date_rejects_non_text() -> None:
+    with pytest.raises(ValueError, match="not a Xero date"):
+        parse_xero_date(20181020)  # type: ignore[arg-type]

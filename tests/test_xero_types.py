@@ -444,3 +444,13 @@ def test_parse_pagination_missing() -> None:
 
 def test_parse_pagination_incomplete() -> None:
     assert parse_pagination({"page": 1}) is None
+
+
+def test_parse_contact_string_booleans() -> None:
+    body = dict(example("contacts_list")["Contacts"][1], IsCustomer="true", IsSupplier="false")
+    contact = parse_contact(body)
+    assert (contact.is_customer, contact.is_supplier) == (True, False)
+
+
+def test_xero_timezone_to_iana_empty() -> None:
+    assert xero_timezone_to_iana("") is None

@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -621,8 +622,6 @@ def _retry_after_seconds(response: requests.Response, problem: str | None) -> fl
         try:
             return max(0.0, float(header))
         except ValueError:
-            from email.utils import parsedate_to_datetime
-
             try:
                 when = parsedate_to_datetime(header)
                 return max(0.0, when.timestamp() - time.time())

@@ -22,11 +22,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
 from .exceptions import RateLimited
@@ -124,8 +126,6 @@ def _retry_after(value: str | None, now: float) -> float | None:
         return max(0.0, float(text))
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
-
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError):
@@ -159,7 +159,7 @@ def _rate_limited(problem: str, retry_after: float) -> RateLimited:
     )
 
 
-class _BudgetBase:
+class _BudgetBase(ABC):
     """Shared waiting logic: ask ``_try_take`` for a slot until it succeeds or time runs out."""
 
     def __init__(
@@ -185,12 +185,13 @@ class _BudgetBase:
         self._sleep = sleep
         self.poll_interval = poll_interval
 
+    @abstractmethod
     def _try_take(self, tenant_id: str, token: str) -> tuple[str, float] | None:
         """Take a slot and return ``None``, or return (problem, seconds until worth retrying)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _release(self, tenant_id: str, token: str) -> None:
-        raise NotImplementedError
+        """Free the concurrency slot ``token`` holds."""
 
     def acquire(self, tenant_id: str, *, max_wait: float) -> AbstractContextManager[None]:
         """Return a context manager that takes one call for ``tenant_id`` on entry (waiting up
@@ -318,9 +319,7 @@ class InProcessRateBudget(_BudgetBase):
 
     def _release(self, tenant_id: str, token: str) -> None:
         with self._lock:
-            state = self._tenants.get(tenant_id)
-            if state is not None:
-                state.in_flight.discard(token)
+            self._tenants[tenant_id].in_flight.discard(token)
 
     def observe(self, tenant_id: str, headers: Mapping[str, str]) -> None:
         """Lower the budget to what Xero says is left, and block on ``Retry-After``.
