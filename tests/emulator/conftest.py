@@ -183,7 +183,10 @@ def authorize_params(**overrides: str) -> dict[str, str]:
 
 
 def login(
-    url: str, params: dict[str, str], email: str = "kat@example.test", password: str = "pw-kat"
+    url: str,
+    params: dict[str, str],
+    email: str = "kat@example.test",
+    password: str = "pw-kat",  # noqa: S107
 ) -> requests.Response:
     """Submit the login form; the answer is the consent page."""
     return requests.post(

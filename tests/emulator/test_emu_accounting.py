@@ -27,7 +27,7 @@ def world(sample):
 
 @pytest.fixture
 def get(world):
-    emu, url, tokens = world
+    _, url, tokens = world
 
     def call(path, params=None, tenant=T1, headers=None):
         answer = requests.get(
@@ -342,7 +342,7 @@ def test_unknown_endpoint_is_404(get):
 
 
 def test_missing_tenant_header_is_403(world):
-    emu, url, tokens = world
+    _, url, tokens = world
     answer = requests.get(
         f"{url}/api.xro/2.0/Invoices",
         headers={"Authorization": f"Bearer {tokens['access_token']}"},

@@ -364,7 +364,7 @@ def test_failed_delivery_is_retried_and_recorded(clock):
 
 
 def test_intent_to_receive_passes_good_receiver(hooked):
-    emu, url = hooked
+    _, url = hooked
     result = control(url, "webhooks/intent-to-receive").json()
     assert result["ok"] is True
     assert {c["signed_correctly"] for c in result["checks"]} == {True, False}
@@ -380,7 +380,7 @@ def test_intent_to_receive_fails_lax_receiver(clock):
 
 
 def test_intent_to_receive_payload_is_empty(hooked, receiver):
-    emu, url = hooked
+    _, url = hooked
     control(url, "webhooks/intent-to-receive")
     payload = json.loads(receiver.bodies[0])
     assert payload["events"] == [] and payload["firstEventSequence"] == 0

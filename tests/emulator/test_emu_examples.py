@@ -137,4 +137,4 @@ def test_connections_tenant_id_is_organisation_id(url, tokens, api):
     ).json()
     org = body(api("Organisation"))["Organisations"][0]
     assert org["OrganisationID"] in {c["tenantId"] for c in got}
-    assert EXAMPLE_TENANT == org["OrganisationID"]
+    assert org["OrganisationID"] == EXAMPLE_TENANT

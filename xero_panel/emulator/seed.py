@@ -129,7 +129,7 @@ def prepare_contact(raw: Mapping[str, Any], now_ms: int, where: str) -> dict[str
     """Check and complete one Contact. :raises ControlError: naming the bad field."""
     if not isinstance(raw, Mapping):
         raise ControlError(f"{where}: must be a JSON object")
-    contact = normalize_object(dict(raw))
+    contact = normalize_object(dict(raw), where)
     contact_id = contact.get("ContactID") or str(uuid.uuid4())
     try:
         contact["ContactID"] = str(uuid.UUID(str(contact_id)))
@@ -162,7 +162,7 @@ def _prepare_document(
 ) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise ControlError(f"{where}: must be a JSON object")
-    doc = normalize_object(dict(raw))
+    doc = normalize_object(dict(raw), where)
     doc_id = doc.get(id_key) or str(uuid.uuid4())
     try:
         doc[id_key] = str(uuid.UUID(str(doc_id)))

@@ -135,14 +135,17 @@ def normalize_object(obj: dict[str, Any], where: str = "") -> dict[str, Any]:
     """Copy a Xero-shaped object, making money exact Decimals (2 dp, rates 6 dp) and dates
     ``/Date(...)/`` strings. Top-level ``...String`` companions are dropped (they are derived).
 
+    :param where: names the object in error messages (``tenants[0] (Org) Invoices[3]``).
     :raises ControlError: naming the field that is not a number or a date.
     """
-    prefix = f"{where}." if where else ""
     result: dict[str, Any] = {}
-    for key, value in obj.items():
-        if key in _COMPANIONS:
-            continue
-        result[key] = _normalize_value(key, value, f"{prefix}{key}")
+    try:
+        for key, value in obj.items():
+            if key in _COMPANIONS:
+                continue
+            result[key] = _normalize_value(key, value, key)
+    except ControlError as exc:
+        raise ControlError(f"{where}: {exc}" if where else str(exc)) from None
     return result
 
 
