@@ -1,24 +1,336 @@
-"""The admin's routes: the Xero integration page, connect, save, test, refresh and remove."""
+"""The admin's routes: the Xero integration page, connect, choose organisations and save,
+test, refresh and remove.
+
+Every route is for admins of the current CRM account only (others get 403, logged-out
+users go to the login page), and every POST checks a CSRF token.
+"""
 
 from __future__ import annotations
 
-from flask import Response, make_response, render_template
+import datetime as dt
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
+from flask import (
+    flash,
+    get_flashed_messages,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response as BaseResponse
+
+from .connections import delete_account_data
+from .csrf import CSRFError, csrf_token, require_csrf
+from .exceptions import AuthExpired, XeroPanelError
+from .extension import get_state
+from .freshness import freshness_of
 from .htmx import add_vary
-from .views import PanelError, blueprint, connection_of, current_viewer, require_login
+from .models import Connection, Pin, SyncState
+from .oauth import authorization_request, exchange_code, revoke
+from .views import PanelError, Viewer, blueprint, connection_of, current_viewer, require_login
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Where the connect flow keeps its state between the redirect to Xero and the callback.
+_OAUTH_SESSION_KEY = "xero_panel_oauth"
+#: The flash category of the plugin's messages on the settings page.
+FLASH_CATEGORY = "xero_panel"
+
+
+def admin_only(view: F) -> F:
+    """Login, then a CRM account, then the admin check; POSTs also check CSRF."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        login = require_login()
+        if login is not None:
+            return login
+        viewer = current_viewer()
+        if not viewer.is_admin:
+            raise PanelError(
+                403, "Only an admin of your CRM account can manage the Xero integration."
+            )
+        if request.method == "POST":
+            try:
+                require_csrf()
+            except CSRFError as exc:
+                raise PanelError(400, str(exc)) from None
+        return view(viewer, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _message(text: str, level: str = "info") -> None:
+    flash(text, FLASH_CATEGORY)
+    session.setdefault("xero_panel_levels", []).append(level)
+
+
+def _to_settings() -> BaseResponse:
+    return redirect(url_for("xero_panel.settings_page"))
+
+
+def _redirect_uri() -> str:
+    configured = get_state().settings.redirect_uri
+    return configured or url_for("xero_panel.callback", _external=True)
 
 
 @blueprint.get("/settings")
-def settings_page() -> Response:
-    """The admin's Xero integration page."""
-    redirect = require_login()
-    if redirect is not None:
-        return redirect
-    viewer = current_viewer()
-    if not viewer.is_admin:
-        raise PanelError(403, "Only an admin of your CRM account can manage the Xero integration.")
+@admin_only
+def settings_page(viewer: Viewer) -> BaseResponse:
+    """The Xero integration page: connect, choose organisations, save, test, refresh, remove."""
+    state = get_state()
+    db_session = state.panel.db.session()
     connection = connection_of(viewer.crm_account)
+    organisations = list(connection.organisations) if connection else []
+    sync_states = {
+        s.organisation_id: s
+        for s in db_session.scalars(
+            select(SyncState).where(SyncState.organisation_id.in_([o.id for o in organisations]))
+        )
+    }
+    selected = [o for o in organisations if o.selected]
+    freshness = freshness_of(db_session, selected) if selected else None
+    levels = session.pop("xero_panel_levels", [])
+    messages = list(
+        zip(get_flashed_messages(category_filter=[FLASH_CATEGORY]), levels, strict=False)
+    )
     response = make_response(
-        render_template("xero_panel/settings.html", connection=connection, viewer=viewer)
+        render_template(
+            "xero_panel/settings.html",
+            connection=connection,
+            organisations=organisations,
+            sync_states=sync_states,
+            freshness=freshness,
+            messages=messages,
+            viewer=viewer,
+            csrf_token=csrf_token(),
+        )
     )
     return add_vary(response)
+
+
+@blueprint.post("/connect")
+@admin_only
+def connect(viewer: Viewer) -> BaseResponse:
+    """Send the admin to Xero's sign-in and consent page."""
+    auth = authorization_request(get_state().settings, _redirect_uri())
+    session[_OAUTH_SESSION_KEY] = {
+        "state": auth.state,
+        "code_verifier": auth.code_verifier,
+        "crm_account": viewer.crm_account,
+    }
+    return redirect(auth.url)
+
+
+@blueprint.get("/callback")
+@admin_only
+def callback(viewer: Viewer) -> BaseResponse:
+    """Where Xero sends the admin back: check ``state``, trade the code for tokens, and
+    store the grant as pending until the admin chooses organisations and saves."""
+    pending = session.pop(_OAUTH_SESSION_KEY, None)
+    state = get_state()
+    if request.args.get("error"):
+        reason = request.args.get("error")
+        if reason == "access_denied":
+            _message("Connecting to Xero was cancelled on Xero's page; nothing was changed.")
+        else:
+            _message(f"Xero did not connect ({reason}); try again.", "error")
+        return _to_settings()
+    if (
+        not pending
+        or pending.get("crm_account") != viewer.crm_account
+        or not request.args.get("state")
+        or request.args.get("state") != pending.get("state")
+    ):
+        raise PanelError(
+            400,
+            "This sign-in answer from Xero does not match a connect request from this"
+            " browser (it was already used, or it expired). Start again with Connect to Xero.",
+        )
+    code = request.args.get("code")
+    if not code:
+        raise PanelError(
+            400, "Xero sent no authorisation code back. Start again with Connect to Xero."
+        )
+    try:
+        token = exchange_code(
+            state.settings,
+            code=code,
+            redirect_uri=_redirect_uri(),
+            code_verifier=str(pending["code_verifier"]),
+            timeout=state.settings.http_timeout,
+        )
+        connection = state.panel.store_connection(viewer.crm_account, token, activate=False)
+    except XeroPanelError as exc:
+        _message(str(exc), "error")
+        return _to_settings()
+    if not connection.organisations:
+        _message(
+            "Xero connected, but the Xero user granted no organisation. Connect again and"
+            " choose at least one organisation.",
+            "error",
+        )
+    else:
+        _message("Connected to Xero. Choose the organisations to use, then press Save.")
+    return _to_settings()
+
+
+@blueprint.post("/save")
+@admin_only
+def save(viewer: Viewer) -> BaseResponse:
+    """Activate the connection with the chosen organisations and start the first sync."""
+    state = get_state()
+    db_session = state.panel.db.session()
+    connection = connection_of(viewer.crm_account)
+    if connection is None:
+        raise PanelError(400, "There is no Xero connection to save yet: connect to Xero first.")
+    chosen = set(request.form.getlist("tenant"))
+    if len(connection.organisations) == 1 and not request.form.getlist("tenant"):
+        chosen = {connection.organisations[0].tenant_id}
+    unknown = chosen - {o.tenant_id for o in connection.organisations}
+    if unknown:
+        raise PanelError(400, "That organisation is not part of this Xero connection.")
+    if not chosen:
+        raise PanelError(400, "Choose at least one Xero organisation, then press Save.")
+    newly_selected = []
+    for organisation in connection.organisations:
+        was = organisation.selected and connection.status == "active"
+        organisation.selected = organisation.tenant_id in chosen
+        if organisation.selected and not was:
+            newly_selected.append(organisation)
+    connection.status = "active"
+    connection.activated_at = connection.activated_at or dt.datetime.now(dt.UTC)
+    db_session.commit()
+    for organisation in newly_selected:
+        _start_sync(organisation.id, full=True)
+    names = ", ".join(o.name for o in connection.organisations if o.selected)
+    _message(f"Saved. The Xero panel now shows invoices from {names}.")
+    return _to_settings()
+
+
+@blueprint.post("/test")
+@admin_only
+def test_connection(viewer: Viewer) -> BaseResponse:
+    """Call Xero once per chosen organisation (``GET /Organisation``) and report the time."""
+    state = get_state()
+    connection = _active_connection(viewer)
+    for organisation in [o for o in connection.organisations if o.selected]:
+        client = state.client_for(connection.id)
+        started = time.monotonic()
+        try:
+            details = client.organisation(organisation.tenant_id)
+        except AuthExpired as exc:
+            _message(f"{organisation.name}: Xero refused the connection. {exc}", "error")
+            continue
+        except XeroPanelError as exc:
+            _message(f"{organisation.name}: the test failed. {exc}", "error")
+            continue
+        elapsed = (time.monotonic() - started) * 1000
+        _message(f"Connection works: Xero answered for {details.name} in {elapsed:.0f} ms.")
+    return _to_settings()
+
+
+@blueprint.post("/refresh")
+@admin_only
+def refresh_now(viewer: Viewer) -> BaseResponse:
+    """Start a sync of every chosen organisation now."""
+    connection = _active_connection(viewer)
+    for organisation in [o for o in connection.organisations if o.selected]:
+        _start_sync(organisation.id, full=False)
+    _message("A sync with Xero has started; this page shows its progress.")
+    return _to_settings()
+
+
+@blueprint.get("/remove")
+@admin_only
+def remove_confirm(viewer: Viewer) -> BaseResponse:
+    """Ask for confirmation, saying what removal deletes (pins included)."""
+    db_session = get_state().panel.db.session()
+    connection = connection_of(viewer.crm_account)
+    if connection is None:
+        return _to_settings()
+    pins = db_session.scalar(
+        select(func.count()).select_from(Pin).where(Pin.crm_account == viewer.crm_account)
+    )
+    return add_vary(
+        make_response(
+            render_template(
+                "xero_panel/remove.html",
+                connection=connection,
+                pin_count=pins or 0,
+                csrf_token=csrf_token(),
+            )
+        )
+    )
+
+
+@blueprint.post("/remove")
+@admin_only
+def remove(viewer: Viewer) -> BaseResponse:
+    """Revoke the grant at Xero, then delete the tokens and every cached row of this CRM
+    account, pins included. The local removal happens even when Xero cannot be reached."""
+    state = get_state()
+    db_session = state.panel.db.session()
+    connection = connection_of(viewer.crm_account)
+    if connection is None:
+        return _to_settings()
+    confirmed_at_xero = _revoke_at_xero(connection)
+    delete_account_data(db_session, viewer.crm_account)
+    db_session.commit()
+    if confirmed_at_xero:
+        _message("Xero was removed: the grant is revoked at Xero and its data deleted here.")
+    else:
+        _message(
+            "Xero was removed here and its data deleted, but Xero could not confirm the"
+            " revocation. To be sure, remove the app in Xero under Settings > Connected apps.",
+            "warning",
+        )
+    return _to_settings()
+
+
+def _active_connection(viewer: Viewer) -> Connection:
+    connection = connection_of(viewer.crm_account)
+    if connection is None or connection.status != "active":
+        raise PanelError(400, "Xero is not connected and saved yet: connect to Xero first.")
+    return connection
+
+
+def _revoke_at_xero(connection: Connection) -> bool:
+    """Disconnect each organisation and revoke the refresh token; False if anything could
+    not be confirmed (Xero unreachable, token unreadable)."""
+    state = get_state()
+    try:
+        token = state.cipher.decrypt(connection.token_ciphertext or "")
+    except (AuthExpired, ValueError):
+        return False
+    client = state.client_for(connection.id)
+    client.max_retries = 0
+    confirmed = True
+    for organisation in connection.organisations:
+        if not organisation.xero_connection_id:
+            continue
+        try:
+            client.delete_connection(organisation.xero_connection_id)
+        except XeroPanelError:
+            confirmed = False
+    refresh_token = token.get("refresh_token")
+    if not refresh_token or not revoke(
+        state.settings, str(refresh_token), timeout=min(5.0, state.settings.http_timeout)
+    ):
+        confirmed = False
+    return confirmed
+
+
+def _start_sync(organisation_id: int, *, full: bool) -> None:
+    """Hand a sync of one organisation to the background (the sync service decides how)."""
+    service = get_state().freshness
+    start = getattr(service, "start_full_sync" if full else "start_refresh", None)
+    if start is not None:
+        start(organisation_id)

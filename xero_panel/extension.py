@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, current_app, g, render_template, url_for
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from .client import TokenSource, XeroClient
 from .config import Settings, apply_defaults, read_settings
@@ -16,6 +17,7 @@ from .connections import IssuedToken, save_connection
 from .crypto import TokenCipher
 from .freshness import CacheOnly, FreshnessService
 from .models import Connection, mirror_tables_into
+from .oauth import RefreshLock, StoredTokens
 from .rate_budget import InProcessRateBudget, RateBudget, RedisRateBudget
 from .records import RECORD_TYPES, CRMRecord
 
@@ -44,6 +46,7 @@ class PanelState:
     #: Keeps the cache fresh for panel views; the sync replaces the cache-only default.
     freshness: FreshnessService = field(default_factory=CacheOnly)
     _budget: RateBudget | None = field(default=None, repr=False)
+    _refresh_lock: RefreshLock | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -55,6 +58,32 @@ class PanelState:
             if self._budget is None:
                 self._budget = make_rate_budget(self.settings)
             return self._budget
+
+    @property
+    def refresh_lock(self) -> RefreshLock:
+        """The lock token refreshes take (Redis when configured, else a row lock)."""
+        with self._lock:
+            if self._refresh_lock is None:
+                self._refresh_lock = RefreshLock(self.settings.redis_url)
+            return self._refresh_lock
+
+    def session_factory(self) -> Session:
+        """A new session on the host's engine, for work outside the request's session
+        (token refreshes, background sync). Needs an app context."""
+        return Session(bind=self.panel.db.engine, expire_on_commit=False)
+
+    def client_for(self, connection_id: int) -> XeroClient:
+        """A Xero client for a stored connection: it reads the encrypted token and
+        refreshes it under :attr:`refresh_lock` when it expires or Xero says so."""
+        return self.client(
+            StoredTokens(
+                session_factory=self.session_factory,
+                connection_id=connection_id,
+                settings=self.settings,
+                cipher=self.cipher,
+                lock=self.refresh_lock,
+            )
+        )
 
     def client(self, tokens: TokenSource) -> XeroClient:
         """A Xero client for one connection's tokens."""

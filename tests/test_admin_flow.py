@@ -1,0 +1,299 @@
+"""The admin's whole path against the emulator over HTTP: connect, consent, choose
+organisations, save, test, remove, and the ways it can go wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from tests.conftest import HostApp
+from tests.xero_flow import csrf_from, grant_at_xero, path_of
+from xero_panel.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, sample_seed
+from xero_panel.models import Connection, Organisation, Pin
+
+SETTINGS = "/integrations/xero/settings"
+KIWI_PASSWORD = "kiwi-demo"
+
+
+@pytest.fixture(scope="module")
+def seed() -> dict[str, Any]:
+    return sample_seed()
+
+
+@pytest.fixture
+def xero(seed: dict[str, Any]) -> Iterator[Any]:
+    emulator = Emulator(seed, control_enabled=True)
+    server = emulator.serve(port=0)
+    emulator.url = server.url
+    try:
+        yield emulator
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def connected_host(make_host: Any, tmp_path: Any, xero: Any) -> HostApp:
+    return make_host(
+        f"sqlite:///{tmp_path}/admin.db",
+        XERO_PANEL_CLIENT_ID=DEMO_CLIENT_ID,
+        XERO_PANEL_CLIENT_SECRET=DEMO_CLIENT_SECRET,
+        XERO_PANEL_LOGIN_URL=xero.url,
+        XERO_PANEL_IDENTITY_URL=xero.url,
+        XERO_PANEL_API_URL=xero.url,
+        SERVER_NAME="127.0.0.1:5000",
+    )
+
+
+def tenants(seed: dict[str, Any]) -> list[str]:
+    return [t["tenantId"] for t in seed["tenants"]]
+
+
+def start_connect(client: Any) -> str:
+    page = client.get(SETTINGS)
+    response = client.post("/integrations/xero/connect", data={"csrf_token": csrf_from(page.text)})
+    assert response.status_code == 302
+    return str(response.headers["Location"])
+
+
+def connect(client: Any, *, tenants: list[str] | None = None, action: str = "allow") -> Any:
+    authorize = start_connect(client)
+    back = grant_at_xero(authorize, password=KIWI_PASSWORD, tenants=tenants, action=action)
+    return client.get(path_of(back), follow_redirects=True)
+
+
+def save(client: Any, tenant_ids: list[str]) -> Any:
+    token = csrf_from(client.get(SETTINGS).text)
+    return client.post(
+        "/integrations/xero/save",
+        data={"csrf_token": token, "tenant": tenant_ids},
+        follow_redirects=True,
+    )
+
+
+def test_connect_redirects_to_xero_with_state_and_pkce(connected_host: HostApp, xero: Any) -> None:
+    location = start_connect(connected_host.client("admin-acme"))
+    query = parse_qs(urlsplit(location).query)
+    assert location.startswith(f"{xero.url}/identity/connect/authorize?")
+    assert query["client_id"] == [DEMO_CLIENT_ID]
+    assert query["code_challenge_method"] == ["S256"]
+    assert len(query["state"][0]) >= 32
+    assert query["redirect_uri"] == ["http://127.0.0.1:5000/integrations/xero/callback"]
+    assert "accounting.invoices.read" in query["scope"][0].split()
+    assert "accounting.transactions" not in query["scope"][0].split()
+
+
+def test_connect_flow_shows_organisation_and_email_then_save_activates(
+    connected_host: HostApp, seed: dict[str, Any]
+) -> None:
+    client = connected_host.client("admin-acme")
+    page = connect(client, tenants=[tenants(seed)[0]])
+    assert "Choose the organisations to use, then press Save." in page.text
+    assert "Kiwi Garden Supplies Ltd" in page.text
+    assert "owner@kiwi-garden.test" in page.text
+    assert 'data-status="pending"' in page.text
+    page = save(client, [tenants(seed)[0]])
+    assert 'data-status="active"' in page.text
+    assert "Saved. The Xero panel now shows invoices from Kiwi Garden Supplies Ltd." in page.text
+
+
+def test_connect_two_organisations_admin_chooses_one(
+    connected_host: HostApp, seed: dict[str, Any]
+) -> None:
+    client = connected_host.client("admin-acme")
+    connect(client, tenants=tenants(seed)[:2])
+    save(client, [tenants(seed)[1]])
+    with connected_host.app.app_context():
+        rows = connected_host.db.session.scalars(select(Organisation).order_by(Organisation.name))
+        assert [(o.name, o.selected) for o in rows] == [
+            ("Kiwi Garden Australia Pty Ltd", True),
+            ("Kiwi Garden Supplies Ltd", False),
+        ]
+
+
+def test_save_without_organisation_is_400_with_message(
+    connected_host: HostApp, seed: dict[str, Any]
+) -> None:
+    client = connected_host.client("admin-acme")
+    connect(client, tenants=tenants(seed)[:2])
+    response = save(client, [])
+    assert response.status_code == 400
+    assert "Choose at least one Xero organisation, then press Save." in response.text
+
+
+def test_cancel_on_consent_page_changes_nothing(connected_host: HostApp) -> None:
+    client = connected_host.client("admin-acme")
+    page = connect(client, action="cancel")
+    assert "Connecting to Xero was cancelled on Xero&#39;s page; nothing was changed." in page.text
+    with connected_host.app.app_context():
+        assert connected_host.db.session.scalar(select(func.count()).select_from(Connection)) == 0
+
+
+def test_callback_with_wrong_state_refused(connected_host: HostApp) -> None:
+    client = connected_host.client("admin-acme")
+    authorize = start_connect(client)
+    back = grant_at_xero(authorize, password=KIWI_PASSWORD)
+    forged = path_of(back).replace("state=", "state=forged")
+    response = client.get(forged)
+    assert response.status_code == 400
+    assert "does not match a connect request from this browser" in response.text
+
+
+def test_callback_replayed_refused(connected_host: HostApp) -> None:
+    client = connected_host.client("admin-acme")
+    authorize = start_connect(client)
+    back = path_of(grant_at_xero(authorize, password=KIWI_PASSWORD))
+    assert client.get(back).status_code == 302
+    replay = client.get(back)
+    assert replay.status_code == 400
+    assert "already used, or it expired" in replay.text
+
+
+def test_callback_from_other_crm_account_session_refused(connected_host: HostApp) -> None:
+    acme = connected_host.client("admin-acme")
+    back = path_of(grant_at_xero(start_connect(acme), password=KIWI_PASSWORD))
+    assert connected_host.client("admin-globex").get(back).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", SETTINGS),
+        ("post", "/integrations/xero/connect"),
+        ("get", "/integrations/xero/callback?code=x&state=y"),
+        ("post", "/integrations/xero/save"),
+        ("post", "/integrations/xero/test"),
+        ("post", "/integrations/xero/refresh"),
+        ("get", "/integrations/xero/remove"),
+        ("post", "/integrations/xero/remove"),
+    ],
+)
+def test_admin_routes_forbidden_to_reps(connected_host: HostApp, method: str, path: str) -> None:
+    response = getattr(connected_host.client("rep-acme"), method)(path)
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/integrations/xero/connect", "/integrations/xero/remove"])
+def test_admin_posts_need_csrf_token(connected_host: HostApp, path: str) -> None:
+    response = connected_host.client("admin-acme").post(path, data={})
+    assert response.status_code == 400
+    assert "Reload the page and try again." in response.text
+
+
+def test_test_connection_reports_organisation_and_timing(
+    connected_host: HostApp, seed: dict[str, Any], xero: Any
+) -> None:
+    client = connected_host.client("admin-acme")
+    connect(client, tenants=[tenants(seed)[0]])
+    save(client, [tenants(seed)[0]])
+    xero.reset_stats()
+    token = csrf_from(client.get(SETTINGS).text)
+    page = client.post("/integrations/xero/test", data={"csrf_token": token}, follow_redirects=True)
+    assert "Connection works: Xero answered for Kiwi Garden Supplies Ltd in " in page.text
+    assert xero.stats()["tenants"][tenants(seed)[0]]["by_endpoint"] == {"Organisation": 1}
+
+
+def test_tenant_removed_in_xero_reported_by_test(
+    connected_host: HostApp, seed: dict[str, Any], xero: Any
+) -> None:
+    client = connected_host.client("admin-acme")
+    connect(client, tenants=[tenants(seed)[0]])
+    save(client, [tenants(seed)[0]])
+    requests.post(
+        f"{xero.url}/_emulator/faults", json={"revoke_tenant": tenants(seed)[0]}, timeout=5
+    )
+    token = csrf_from(client.get(SETTINGS).text)
+    page = client.post("/integrations/xero/test", data={"csrf_token": token}, follow_redirects=True)
+    assert page.status_code == 200
+    assert "Kiwi Garden Supplies Ltd: Xero refused the connection." in page.text
+
+
+def test_remove_revokes_at_xero_and_deletes_everything(
+    connected_host: HostApp, seed: dict[str, Any], xero: Any
+) -> None:
+    client = connected_host.client("admin-acme")
+    connect(client, tenants=[tenants(seed)[0]])
+    save(client, [tenants(seed)[0]])
+    with connected_host.app.app_context():
+        organisation = connected_host.db.session.scalars(select(Organisation)).one()
+        connected_host.db.session.add(
+            Pin(
+                crm_account="acme",
+                record_type="contact",
+                record_id="1",
+                organisation_id=organisation.id,
+                xero_invoice_id="i-1",
+            )
+        )
+        connected_host.db.session.commit()
+    confirm = client.get("/integrations/xero/remove")
+    assert "1 pinned invoice" in confirm.text
+    page = client.post(
+        "/integrations/xero/remove",
+        data={"csrf_token": csrf_from(confirm.text)},
+        follow_redirects=True,
+    )
+    assert "the grant is revoked at Xero and its data deleted here" in page.text
+    assert 'data-status="not_connected"' in page.text
+    with connected_host.app.app_context():
+        session = connected_host.db.session
+        for model in (Connection, Organisation, Pin):
+            assert session.scalar(select(func.count()).select_from(model)) == 0
+    identity = xero.stats()["identity"]["by_endpoint"]
+    assert identity.get("revocation") == 1
+
+
+def test_remove_works_when_xero_unreachable(
+    connected_host: HostApp, seed: dict[str, Any], xero: Any
+) -> None:
+    client = connected_host.client("admin-acme")
+    connect(client, tenants=[tenants(seed)[0]])
+    save(client, [tenants(seed)[0]])
+    confirm = client.get("/integrations/xero/remove")
+    unreachable = "http://127.0.0.1:9"  # the discard port: nothing listens there
+    connected_host.app.extensions["xero_panel"].settings = _with(
+        connected_host.app.extensions["xero_panel"].settings,
+        api_url=unreachable,
+        identity_url=unreachable,
+    )
+    page = client.post(
+        "/integrations/xero/remove",
+        data={"csrf_token": csrf_from(confirm.text)},
+        follow_redirects=True,
+    )
+    assert "Xero could not confirm the revocation" in page.text
+    with connected_host.app.app_context():
+        assert connected_host.db.session.scalar(select(func.count()).select_from(Connection)) == 0
+
+
+def test_two_crm_accounts_connected_to_different_organisations(
+    connected_host: HostApp, seed: dict[str, Any], xero: Any
+) -> None:
+    acme = connected_host.client("admin-acme")
+    connect(acme, tenants=[tenants(seed)[0]])
+    save(acme, [tenants(seed)[0]])
+    globex = connected_host.client("admin-globex")
+    authorize = start_connect(globex)
+    back = grant_at_xero(
+        authorize,
+        email="books@harbour-audio.test",
+        password="harbour-demo",
+        tenants=[tenants(seed)[2]],
+    )
+    globex.get(path_of(back))
+    save(globex, [tenants(seed)[2]])
+    acme_page = acme.get(SETTINGS).text
+    globex_page = globex.get(SETTINGS).text
+    assert "Kiwi Garden Supplies Ltd" in acme_page and "Harbour Audio Inc" not in acme_page
+    assert "Harbour Audio Inc" in globex_page and "Kiwi Garden" not in globex_page
+    assert "books@harbour-audio.test" not in acme_page
+
+
+def _with(settings: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(settings, **changes)
