@@ -67,6 +67,16 @@ DEFAULTS: dict[str, Any] = {
     "XERO_PANEL_REDIS_URL": None,
     #: The RQ queue name for background sync jobs (with ``XERO_PANEL_REDIS_URL``).
     "XERO_PANEL_RQ_QUEUE": "xero-panel",
+    #: Put before every Redis key of the sync's locks and claims, so several apps (or test
+    #: runs) can share one Redis.
+    "XERO_PANEL_REDIS_PREFIX": "xero-panel:",
+    #: Seconds a panel view of stale data waits for the refresh it started (or found
+    #: running) before it shows the cache as it is.
+    "XERO_PANEL_SYNC_WAIT": 3.0,
+    #: Seconds between automatic reconciliations of an organisation (a background re-read
+    #: of contacts, credit notes and open invoices that catches what If-Modified-Since
+    #: misses). ``0`` turns them off (``flask xero-panel sync --full`` still reconciles).
+    "XERO_PANEL_RECONCILE_INTERVAL": 86400,
     #: The webhook signing key from your Xero app's webhook settings. ``None`` turns the
     #: webhook route off (it answers 404).
     "XERO_PANEL_WEBHOOK_KEY": None,
@@ -115,6 +125,9 @@ class Settings:
     rate_limit_per_day: int
     http_timeout: float
     default_locale: str
+    redis_prefix: str = "xero-panel:"
+    sync_wait: float = 3.0
+    reconcile_interval: int = 86400
 
 
 def apply_defaults(config: dict[str, Any]) -> None:
@@ -183,6 +196,11 @@ def read_settings(config: Mapping[str, Any]) -> Settings:
         ),
         http_timeout=_float("XERO_PANEL_HTTP_TIMEOUT", config["XERO_PANEL_HTTP_TIMEOUT"]),
         default_locale=_locale(config["XERO_PANEL_DEFAULT_LOCALE"]),
+        redis_prefix=_text("XERO_PANEL_REDIS_PREFIX", config["XERO_PANEL_REDIS_PREFIX"]),
+        sync_wait=_float("XERO_PANEL_SYNC_WAIT", config["XERO_PANEL_SYNC_WAIT"]),
+        reconcile_interval=_int(
+            "XERO_PANEL_RECONCILE_INTERVAL", config["XERO_PANEL_RECONCILE_INTERVAL"], minimum=0
+        ),
     )
 
 
