@@ -1,0 +1,245 @@
+"""Helpers shared by the sync tests and ``benchmarks/bench_sync.py``: a generated emulator
+seed of any size, a token source over the emulator's tokens, and a fake clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+import uuid
+from typing import Any
+
+from xero_panel.client import XeroClient
+from xero_panel.emulator import Emulator
+from xero_panel.rate_budget import InProcessRateBudget
+
+OWNER = "owner@bench.test"
+PASSWORD = "bench-pass"
+
+
+def _id(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _ms(day: dt.date, seconds: int = 0) -> str:
+    moment = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(
+        seconds=seconds
+    )
+    return f"/Date({int(moment.timestamp() * 1000)}+0000)/"
+
+
+def generated_seed(
+    n_invoices: int,
+    *,
+    n_contacts: int = 40,
+    n_credit_notes: int = 6,
+    n_bills: int = 5,
+    tenant_id: str | None = None,
+    seed: int = 7,
+) -> dict[str, Any]:
+    """A one-tenant seed with ``n_invoices`` ACCREC invoices (some paid in instalments,
+    some voided), customer and supplier credit notes, and a few supplier bills that must
+    never enter the cache. Contacts 0 and 1 share an email domain with a contact person."""
+    rng = random.Random(seed)
+    tenant_id = tenant_id or _id(rng)
+    today = dt.date(2026, 7, 1)
+    contacts = []
+    for i in range(n_contacts):
+        contact: dict[str, Any] = {
+            "ContactID": _id(rng),
+            "Name": f"Customer {i:04d} Ltd",
+            "EmailAddress": f"accounts{i}@customer{i}.test",
+            "ContactStatus": "ACTIVE",
+            "IsCustomer": True,
+            "UpdatedDateUTC": _ms(today - dt.timedelta(days=300), i),
+            "ContactPersons": [
+                {"FirstName": "Pat", "LastName": f"P{i}", "EmailAddress": f"pat@customer{i}.test"}
+            ],
+        }
+        contacts.append(contact)
+    supplier = {
+        "ContactID": _id(rng),
+        "Name": "Supplier Co",
+        "EmailAddress": "ap@supplier.test",
+        "IsSupplier": True,
+        "UpdatedDateUTC": _ms(today - dt.timedelta(days=300)),
+    }
+    contacts.append(supplier)
+    invoices = []
+    for i in range(n_invoices):
+        day = today - dt.timedelta(days=rng.randrange(1, 400))
+        total = rng.randrange(100, 100_000) / 100
+        kind = rng.random()
+        payments: list[dict[str, Any]] = []
+        status = "AUTHORISED"
+        if kind < 0.3:
+            payments = [
+                {
+                    "PaymentID": _id(rng),
+                    "Date": _ms(day + dt.timedelta(days=10)),
+                    "Amount": total,
+                }
+            ]
+        elif kind < 0.4:
+            half = round(total / 2, 2)
+            payments = [
+                {"PaymentID": _id(rng), "Date": _ms(day + dt.timedelta(days=5)), "Amount": half}
+            ]
+        elif kind < 0.43:
+            status = "VOIDED"
+        invoices.append(
+            {
+                "InvoiceID": _id(rng),
+                "Type": "ACCREC",
+                "InvoiceNumber": f"INV-{i + 1:06d}",
+                "Contact": {"ContactID": contacts[i % n_contacts]["ContactID"]},
+                "Date": _ms(day),
+                "DueDate": _ms(day + dt.timedelta(days=30)),
+                "Status": status,
+                "CurrencyCode": "NZD",
+                "SubTotal": total,
+                "TotalTax": 0,
+                "Total": total,
+                "Payments": payments,
+                "UpdatedDateUTC": _ms(day, 3600 + i % 3000),
+            }
+        )
+    for i in range(n_bills):
+        day = today - dt.timedelta(days=rng.randrange(1, 100))
+        invoices.append(
+            {
+                "InvoiceID": _id(rng),
+                "Type": "ACCPAY",
+                "InvoiceNumber": f"BILL-{i + 1}",
+                "Contact": {"ContactID": supplier["ContactID"]},
+                "Date": _ms(day),
+                "DueDate": _ms(day + dt.timedelta(days=20)),
+                "Status": "AUTHORISED",
+                "CurrencyCode": "NZD",
+                "Total": 50,
+                "UpdatedDateUTC": _ms(day, 7200),
+            }
+        )
+    notes = []
+    for i in range(n_credit_notes):
+        day = today - dt.timedelta(days=rng.randrange(1, 100))
+        notes.append(
+            {
+                "CreditNoteID": _id(rng),
+                "Type": "ACCRECCREDIT" if i % 3 else "ACCPAYCREDIT",
+                "CreditNoteNumber": f"CN-{i + 1:04d}",
+                "Contact": {
+                    "ContactID": contacts[i % n_contacts]["ContactID"]
+                    if i % 3
+                    else supplier["ContactID"]
+                },
+                "Date": _ms(day),
+                "Status": "AUTHORISED",
+                "CurrencyCode": "NZD",
+                "Total": 20,
+                "UpdatedDateUTC": _ms(day, 100),
+            }
+        )
+    return {
+        "users": [
+            {
+                "email": OWNER,
+                "password": PASSWORD,
+                "given_name": "Olive",
+                "family_name": "Owner",
+                "tenants": [tenant_id],
+            }
+        ],
+        "tenants": [
+            {
+                "tenantId": tenant_id,
+                "tenantName": "Bench Garden Ltd",
+                "Organisation": {"Name": "Bench Garden Ltd", "BaseCurrency": "NZD"},
+                "Contacts": contacts,
+                "Invoices": invoices,
+                "CreditNotes": notes,
+            }
+        ],
+    }
+
+
+class EmulatorTokens:
+    """A token source over tokens the emulator issued (no refresh needed in a test)."""
+
+    def __init__(self, emulator: Emulator, tenant_ids: list[str] | None = None) -> None:
+        self._token = emulator.issue_tokens(user_email=OWNER, tenant_ids=tenant_ids)
+
+    def access_token(self) -> str:
+        return str(self._token["access_token"])
+
+    def refresh_access_token(self, rejected: str) -> str:
+        return str(self._token["access_token"])
+
+    @property
+    def token(self) -> dict[str, Any]:
+        return self._token
+
+
+class FakeTime:
+    """A clock shared by the rate budget, the client and the emulator: sleeping advances
+    it (and the emulator's clock), so Retry-After waits take no real time."""
+
+    def __init__(self, emulator: Emulator | None = None) -> None:
+        self.now = 1_900_000_000.0
+        self.sleeps: list[float] = []
+        self._emulator = emulator
+        self._lock = threading.Lock()
+
+    def clock(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += seconds
+        if self._emulator is not None:
+            self._emulator.advance_clock(seconds)
+
+
+def make_client(
+    emulator_url: str,
+    tokens: Any,
+    *,
+    budget: Any = None,
+    fake: FakeTime | None = None,
+    max_wait: float = 30.0,
+    max_retries: int = 3,
+    timeout: tuple[float, float] = (2.0, 5.0),
+) -> XeroClient:
+    """A client on the emulator; with ``fake`` every wait is on the fake clock."""
+    if fake is not None:
+        budget = budget or InProcessRateBudget(clock=fake.clock, sleep=fake.sleep)
+        return XeroClient(
+            tokens=tokens,
+            budget=budget,
+            api_url=emulator_url,
+            sleep=fake.sleep,
+            clock=fake.clock,
+            max_wait=max_wait,
+            max_retries=max_retries,
+            timeout=timeout,
+            backoff_base=0.01,
+            backoff_cap=0.05,
+        )
+    return XeroClient(
+        tokens=tokens,
+        budget=budget or InProcessRateBudget(),
+        api_url=emulator_url,
+        max_wait=max_wait,
+        max_retries=max_retries,
+        timeout=timeout,
+        backoff_base=0.01,
+        backoff_cap=0.05,
+    )
+
+
+def tenant_calls(emulator: Emulator, tenant_id: str) -> dict[str, Any]:
+    """The emulator's call counts for one tenant."""
+    stats = emulator.stats()["tenants"].get(tenant_id)
+    return stats or {"calls": 0, "rate_limited": 0, "by_endpoint": {}}
