@@ -333,7 +333,45 @@ def test_invoice_pages_follow_page_count_when_pages_are_short(
 
 def test_invoice_pages_empty_result(client: XeroClient, mocked: responses.RequestsMock) -> None:
     mocked.get(INVOICES, body=_invoice_page(1, 0, page_count=0))
-    assert (list(client.iter_invoice_pages(TENANT)), len(mocked.calls)) == ([], 1)
+    assert (list(client.iter_invoice_pages(TENANT)), len(mocked.calls)) == ([[]], 1)
+
+
+def test_invoice_pages_carry_xero_metadata(
+    client: XeroClient, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(INVOICES, body=example_text("invoices_list"))
+    (page,) = list(client.iter_invoice_pages(TENANT))
+    assert (page.page, page.page_count, page.item_count, page.server_time) == (
+        1,
+        1,
+        3,
+        datetime(2019, 3, 11, 17, 53, 36, 230000, tzinfo=UTC),
+    )
+
+
+def test_invoice_pages_empty_first_page_still_carries_server_time(
+    client: XeroClient, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(INVOICES, json={"DateTimeUTC": "/Date(1552326816230)/", "Invoices": []})
+    (page,) = list(client.iter_invoice_pages(TENANT, modified_since=datetime(2019, 3, 1)))
+    assert (page, page.server_time) == ([], datetime(2019, 3, 11, 17, 53, 36, 230000, tzinfo=UTC))
+
+
+def test_invoice_pages_trailing_empty_page_not_yielded(
+    client: XeroClient, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(INVOICES, body=_invoice_page(1, 2))
+    mocked.get(INVOICES, body=_invoice_page(3, 0))
+    pages = list(client.iter_invoice_pages(TENANT, page_size=2))
+    assert [(p.page, len(p)) for p in pages] == [(1, 2)]
+
+
+def test_invoice_pages_without_envelope_metadata(
+    client: XeroClient, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(INVOICES, body=_invoice_page(1, 1))
+    (page,) = list(client.iter_invoice_pages(TENANT))
+    assert (page.page_count, page.item_count, page.server_time) == (None, None, None)
 
 
 def test_invoice_pages_example_body(client: XeroClient, mocked: responses.RequestsMock) -> None:

@@ -41,7 +41,7 @@ import requests
 
 from .exceptions import AuthExpired, RateLimited, XeroAPIError, XeroUnavailable
 from .rate_budget import InProcessRateBudget, RateBudget
-from .xero_dates import format_if_modified_since, loads_json
+from .xero_dates import format_if_modified_since, loads_json, parse_xero_datetime
 from .xero_types import (
     Connection,
     Contact,
@@ -56,7 +56,7 @@ from .xero_types import (
     parse_pagination,
 )
 
-__all__ = ["DEFAULT_API_URL", "IDENTITY", "ID_BATCH_SIZE", "TokenSource", "XeroClient"]
+__all__ = ["DEFAULT_API_URL", "IDENTITY", "ID_BATCH_SIZE", "Page", "TokenSource", "XeroClient"]
 
 logger = logging.getLogger("xero_panel.client")
 
@@ -87,6 +87,33 @@ class TokenSource(Protocol):
         :raises AuthExpired: when the refresh token no longer works and an admin must reconnect.
         """
         ...
+
+
+class Page(list[_T]):
+    """One page of a Xero list answer: a plain list of records, plus what Xero said about the
+    whole query.
+
+    :ivar page: the page number (from 1).
+    :ivar page_count: ``pagination.pageCount``, if Xero sent it.
+    :ivar item_count: ``pagination.itemCount`` (records in the whole query, for progress).
+    :ivar server_time: the envelope's ``DateTimeUTC``, Xero's clock when it answered: a safe
+        ``If-Modified-Since`` high-water mark for the next incremental sync.
+    """
+
+    def __init__(
+        self,
+        items: Iterable[_T],
+        *,
+        page: int,
+        page_count: int | None,
+        item_count: int | None,
+        server_time: datetime | None,
+    ) -> None:
+        super().__init__(items)
+        self.page = page
+        self.page_count = page_count
+        self.item_count = item_count
+        self.server_time = server_time
 
 
 def _chunks(values: Iterable[str], size: int) -> list[list[str]]:
@@ -213,13 +240,15 @@ class XeroClient:
         where: str | None = None,
         order: str | None = None,
         page_size: int = 1000,
-    ) -> Iterator[list[Invoice]]:
+    ) -> Iterator[Page[Invoice]]:
         """Yield invoices page by page (``GET /Invoices``).
 
         ``contact_ids`` and ``ids`` are sent in batches of at most :data:`ID_BATCH_SIZE`, each
         paged on its own; an empty sequence means "none", so nothing is fetched. Paging stops
         at the last page ``pagination`` names, or (without ``pagination``) at a page shorter
-        than ``page_size``. Empty pages are not yielded.
+        than ``page_size``. Each :class:`Page` is a list that also carries ``item_count`` and
+        ``server_time``; the first page is yielded even when empty (so its metadata arrives),
+        later empty pages are not.
 
         :param modified_since: sent as ``If-Modified-Since``.
         :param statuses: e.g. ``["AUTHORISED", "PAID"]``.
@@ -260,7 +289,7 @@ class XeroClient:
         ids: Sequence[str] | None = None,
         include_archived: bool = True,
         page_size: int = 1000,
-    ) -> Iterator[list[Contact]]:
+    ) -> Iterator[Page[Contact]]:
         """Yield contacts page by page (``GET /Contacts``); paging and batching as for
         :meth:`iter_invoice_pages`.
 
@@ -285,7 +314,7 @@ class XeroClient:
         modified_since: datetime | None = None,
         where: str | None = None,
         page_size: int = 1000,
-    ) -> Iterator[list[CreditNote]]:
+    ) -> Iterator[Page[CreditNote]]:
         """Yield credit notes page by page (``GET /CreditNotes``).
 
         Xero has no ``ContactIDs`` filter here; use ``where``, e.g.
@@ -355,7 +384,7 @@ class XeroClient:
         id_filters: Mapping[str, Sequence[str] | None],
         modified_since: datetime | None,
         page_size: int,
-    ) -> Iterator[list[_T]]:
+    ) -> Iterator[Page[_T]]:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         axes: list[list[tuple[str, str]]] = []
@@ -381,7 +410,7 @@ class XeroClient:
         params: Mapping[str, str],
         modified_since: datetime | None,
         page_size: int,
-    ) -> Iterator[list[_T]]:
+    ) -> Iterator[Page[_T]]:
         headers = {}
         if modified_since is not None:
             headers["If-Modified-Since"] = format_if_modified_since(modified_since)
@@ -391,15 +420,24 @@ class XeroClient:
             response = self._get(tenant_id, path, params=query, headers=headers)
             assert response is not None
 
-            def read(body: Any) -> tuple[list[_T], int, int | None]:
-                raw = body.get(key) or []
+            def read(body: Any, number: int = page) -> Page[_T]:
                 pagination = parse_pagination(body.get("pagination"))
-                count = None if pagination is None else pagination.page_count
-                return [parse(item) for item in raw], len(raw), count
+                stamp = body.get("DateTimeUTC")
+                return Page(
+                    [parse(item) for item in body.get(key) or []],
+                    page=number,
+                    page_count=None if pagination is None else pagination.page_count,
+                    item_count=None if pagination is None else pagination.item_count,
+                    server_time=parse_xero_datetime(stamp) if stamp else None,
+                )
 
-            items, raw_count, page_count = self._parse(response, path, read)
-            if items:
-                yield items
+            result = self._parse(response, path, read)
+            # The first page is yielded even when empty, so every query hands its caller
+            # Xero's clock and counts; later empty pages carry nothing new.
+            if result or page == 1:
+                yield result
+            raw_count = len(result)
+            page_count = result.page_count
             if raw_count == 0:
                 return
             # Trust Xero's page count when it sends one: if Xero caps pageSize below what we
