@@ -110,7 +110,7 @@ def settings_page(viewer: Viewer) -> BaseResponse:
             freshness=freshness,
             messages=messages,
             viewer=viewer,
-            csrf_token=csrf_token(),
+            xp_csrf_token=csrf_token(),
         )
     )
     return add_vary(response)
@@ -265,7 +265,7 @@ def remove_confirm(viewer: Viewer) -> BaseResponse:
                 "xero_panel/remove.html",
                 connection=connection,
                 pin_count=pins or 0,
-                csrf_token=csrf_token(),
+                xp_csrf_token=csrf_token(),
             )
         )
     )
