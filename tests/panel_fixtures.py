@@ -1,0 +1,279 @@
+"""Helpers that fill the cache for the panel's tests, without Xero or the sync.
+
+``Cache`` adds organisations, contacts, invoices, payments and credit notes row by row.
+``load_tenant`` stores one emulator seed tenant (parsed with ``xero_panel.xero_types``) the
+way the sync stores it; it stands in for the sync in the browser tests and can be replaced
+by ``xero_panel.sync`` once the demo runs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from xero_panel.models import (
+    Base,
+    Connection,
+    ContactEmail,
+    Invoice,
+    Organisation,
+    Payment,
+    SyncState,
+    XeroContact,
+)
+from xero_panel.xero_dates import loads_json
+from xero_panel.xero_types import parse_contact, parse_credit_note, parse_invoice
+
+#: The fixed clock of the unit tests: already 22 November in Pacific/Auckland.
+NOW = dt.datetime(2026, 11, 21, 11, 30, tzinfo=dt.UTC)
+TODAY_NZ = dt.date(2026, 11, 22)
+_counter = itertools.count(1)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    """A plain SQLAlchemy session on SQLite and PostgreSQL, tables created (no Flask)."""
+    engine = sa.create_engine(database_url)
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        yield s
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+class Cache:
+    """Adds rows to the cache, flushing as it goes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def connection(self, crm_account: str, status: str = "active") -> Connection:
+        connection = Connection(crm_account=crm_account, status=status)
+        self.session.add(connection)
+        self.session.flush()
+        return connection
+
+    def organisation(
+        self,
+        connection: Connection,
+        name: str = "Kiwi Garden Supplies Ltd",
+        *,
+        short_code: str | None = "!kGs7Q",
+        timezone: str = "Pacific/Auckland",
+        selected: bool = True,
+    ) -> Organisation:
+        organisation = Organisation(
+            connection_id=connection.id,
+            tenant_id=new_id(),
+            name=name,
+            short_code=short_code,
+            timezone=timezone,
+            selected=selected,
+        )
+        self.session.add(organisation)
+        self.session.flush()
+        return organisation
+
+    def synced(self, organisation: Organisation, at: dt.datetime = NOW, **fields: Any) -> None:
+        self.session.add(SyncState(organisation_id=organisation.id, fresh_at=at, **fields))
+        self.session.flush()
+
+    def contact(
+        self,
+        organisation: Organisation,
+        name: str,
+        *,
+        email: str | None = None,
+        persons: Sequence[str] = (),
+        is_customer: bool = True,
+        is_supplier: bool = False,
+        merged_to: str | None = None,
+        contact_id: str | None = None,
+    ) -> XeroContact:
+        contact = XeroContact(
+            organisation_id=organisation.id,
+            contact_id=contact_id or new_id(),
+            name=name,
+            name_key="".join(name.split()).lower(),
+            email=email,
+            is_customer=is_customer,
+            is_supplier=is_supplier,
+            merged_to_contact_id=merged_to,
+        )
+        keys = [e.strip().lower() for e in ([email] if email else []) + list(persons)]
+        contact.emails = [
+            ContactEmail(organisation_id=organisation.id, email_key=k) for k in dict.fromkeys(keys)
+        ]
+        self.session.add(contact)
+        self.session.flush()
+        return contact
+
+    def invoice(
+        self,
+        organisation: Organisation,
+        contact: XeroContact | str,
+        *,
+        number: str | None = None,
+        date: dt.date = dt.date(2026, 10, 1),
+        due: dt.date | None = dt.date(2026, 12, 1),
+        total: str = "100.00",
+        paid: str = "0.00",
+        payments: Sequence[tuple[dt.date, str]] = (),
+        status: str | None = None,
+        currency: str = "NZD",
+        xero_type: str = "ACCREC",
+        xero_id: str | None = None,
+    ) -> Invoice:
+        contact_id = contact if isinstance(contact, str) else contact.contact_id
+        total_d = Decimal(total)
+        paid_d = Decimal(paid)
+        if payments and paid == "0.00":
+            paid_d = sum((Decimal(a) for _, a in payments), Decimal("0.00"))
+        balance = total_d - paid_d
+        invoice = Invoice(
+            organisation_id=organisation.id,
+            xero_id=xero_id or new_id(),
+            kind="invoice",
+            xero_type=xero_type,
+            number=number or f"INV-{next(_counter):04d}",
+            contact_id=contact_id,
+            status=status or ("PAID" if balance == 0 else "AUTHORISED"),
+            date=date,
+            due_date=due,
+            currency=currency,
+            total=total_d,
+            balance=balance,
+            amount_paid=paid_d,
+            amount_credited=Decimal("0.00"),
+            payments=[
+                Payment(payment_id=new_id(), date=d, amount=Decimal(a), reference=None)
+                for d, a in payments
+            ],
+        )
+        self.session.add(invoice)
+        self.session.flush()
+        return invoice
+
+    def credit_note(
+        self,
+        organisation: Organisation,
+        contact: XeroContact | str,
+        *,
+        number: str | None = None,
+        date: dt.date = dt.date(2026, 10, 5),
+        total: str = "50.00",
+        remaining: str = "50.00",
+        status: str = "AUTHORISED",
+        currency: str = "NZD",
+    ) -> Invoice:
+        contact_id = contact if isinstance(contact, str) else contact.contact_id
+        note = Invoice(
+            organisation_id=organisation.id,
+            xero_id=new_id(),
+            kind="credit_note",
+            xero_type="ACCRECCREDIT",
+            number=number or f"CN-{next(_counter):04d}",
+            contact_id=contact_id,
+            status=status,
+            date=date,
+            due_date=None,
+            currency=currency,
+            total=Decimal(total),
+            balance=Decimal(remaining),
+            amount_paid=Decimal(total) - Decimal(remaining),
+            amount_credited=Decimal("0.00"),
+        )
+        self.session.add(note)
+        self.session.flush()
+        return note
+
+
+def load_tenant(session: Session, organisation: Organisation, tenant: Mapping[str, Any]) -> None:
+    """Store an emulator seed tenant's contacts, sales invoices (and, to show they are never
+    listed, its bills) and customer credit notes in the cache, as the sync would."""
+    data = loads_json(json.dumps(tenant, default=str))
+    org_id = organisation.id
+    for raw in data.get("Contacts") or []:
+        parsed = parse_contact(raw)
+        keys = [k.strip().lower() for k in [parsed.email or "", *parsed.person_emails] if k]
+        session.add(
+            XeroContact(
+                organisation_id=org_id,
+                contact_id=parsed.contact_id,
+                name=parsed.name,
+                name_key="".join(parsed.name.lower().split()),
+                email=parsed.email,
+                status=parsed.status,
+                is_customer=parsed.is_customer,
+                is_supplier=parsed.is_supplier,
+                merged_to_contact_id=parsed.merged_to_contact_id,
+                updated_at=parsed.updated_at,
+                emails=[
+                    ContactEmail(organisation_id=org_id, email_key=k) for k in dict.fromkeys(keys)
+                ],
+            )
+        )
+    for raw in data.get("Invoices") or []:
+        inv = parse_invoice(raw)
+        session.add(
+            Invoice(
+                organisation_id=org_id,
+                xero_id=inv.invoice_id,
+                kind="invoice",
+                xero_type=inv.type,
+                number=inv.number,
+                reference=inv.reference,
+                contact_id=inv.contact_id or "",
+                status=inv.status,
+                date=inv.date,
+                due_date=inv.due_date,
+                currency=inv.currency,
+                total=inv.total,
+                balance=inv.amount_due,
+                amount_paid=inv.amount_paid,
+                amount_credited=inv.amount_credited,
+                fully_paid_on=inv.fully_paid_on,
+                updated_at=inv.updated_at,
+                payments=[
+                    Payment(payment_id=p.payment_id, date=p.date, amount=p.amount, reference=None)
+                    for p in inv.payments
+                    if p.status != "DELETED"
+                ],
+            )
+        )
+    for raw in data.get("CreditNotes") or []:
+        note = parse_credit_note(raw)
+        if note.type != "ACCRECCREDIT":
+            continue
+        session.add(
+            Invoice(
+                organisation_id=org_id,
+                xero_id=note.credit_note_id,
+                kind="credit_note",
+                xero_type=note.type,
+                number=note.number,
+                contact_id=note.contact_id or "",
+                status=note.status,
+                date=note.date,
+                due_date=None,
+                currency=note.currency,
+                total=note.total,
+                balance=note.remaining_credit,
+                amount_paid=note.total - note.remaining_credit,
+                updated_at=note.updated_at,
+            )
+        )
+    session.flush()

@@ -1,0 +1,134 @@
+"""The panel's request parameters, parsed and checked into a frozen :class:`PanelParams`.
+
+Plain Python (no Flask): :func:`parse_panel_params` takes any mapping of strings, such as
+``request.args``. Every mistake raises :class:`ParamError` with a message the panel shows
+as it is, in its ``panel-error`` element, with status 400.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+#: The panel's saved views; ``unpaid`` is the default.
+ViewName = Literal["unpaid", "open", "overdue", "paid", "pinned", "all"]
+VIEWS: tuple[ViewName, ...] = ("unpaid", "open", "overdue", "paid", "pinned", "all")
+DEFAULT_VIEW: ViewName = "unpaid"
+#: The longest search text accepted (invoice numbers are far shorter).
+MAX_QUERY_LENGTH = 100
+#: The URL parameters of the panel, and their names on the host page (``xp_`` prefixed).
+PARAM_NAMES = ("view", "q", "from", "to")
+HOST_PREFIX = "xp_"
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PAGE = re.compile(r"[0-9]{1,9}")
+
+
+class ParamError(ValueError):
+    """A panel parameter is not valid; ``str(error)`` says which and what to send."""
+
+
+@dataclass(frozen=True)
+class PanelParams:
+    """What the panel shows: the view, the search, the date range and the page.
+
+    :ivar q: the search text (stripped), ``""`` for none.
+    :ivar date_from: the first invoice date shown (inclusive), or ``None``.
+    :ivar date_to: the last invoice date shown (inclusive), or ``None``.
+    """
+
+    view: ViewName = DEFAULT_VIEW
+    q: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    page: int = 1
+
+    def state(self) -> dict[str, str]:
+        """The list's state as URL parameters, defaults left out (the page is not state:
+        a reload shows the first page)."""
+        out: dict[str, str] = {}
+        if self.view != DEFAULT_VIEW:
+            out["view"] = self.view
+        if self.q:
+            out["q"] = self.q
+        if self.date_from is not None:
+            out["from"] = self.date_from.isoformat()
+        if self.date_to is not None:
+            out["to"] = self.date_to.isoformat()
+        return out
+
+    def with_view(self, view: ViewName) -> PanelParams:
+        """The same search and dates in another view, from its first page."""
+        return replace(self, view=view, page=1)
+
+    @property
+    def filtered(self) -> bool:
+        """Whether a search or a date range narrows the view."""
+        return bool(self.q) or self.date_from is not None or self.date_to is not None
+
+
+def parse_panel_params(args: Mapping[str, str]) -> PanelParams:
+    """Read ``view``, ``q``, ``from``, ``to`` and ``page``; empty values count as absent.
+
+    :raises ParamError: a value is not valid (see the module docs for the messages).
+    """
+    view = _view(args.get("view") or "")
+    q = (args.get("q") or "").strip()
+    if len(q) > MAX_QUERY_LENGTH:
+        raise ParamError(f"q must be at most {MAX_QUERY_LENGTH} characters")
+    date_from = _date("from", args.get("from") or "")
+    date_to = _date("to", args.get("to") or "")
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise ParamError("from must not be after to")
+    page = _page(args.get("page") or "")
+    return PanelParams(view=view, q=q, date_from=date_from, date_to=date_to, page=page)
+
+
+def host_params(args: Mapping[str, str]) -> dict[str, str]:
+    """The panel parameters carried by a host page's URL (``xp_view`` and so on), under the
+    panel's own names, empty ones left out."""
+    out: dict[str, str] = {}
+    for name in PARAM_NAMES:
+        value = args.get(HOST_PREFIX + name)
+        if value:
+            out[name] = value
+    return out
+
+
+def page_past_end_message(page: int, last_page: int) -> str:
+    """The error for a ``page`` past the last one."""
+    pages = "1 page" if last_page == 1 else f"{last_page} pages"
+    return f"page {page} is past the last page: this list has {pages}"
+
+
+def _view(value: str) -> ViewName:
+    if value == "":
+        return DEFAULT_VIEW
+    for view in VIEWS:
+        if value == view:
+            return view
+    raise ParamError(f"view must be one of {', '.join(VIEWS)}")
+
+
+def _date(name: str, value: str) -> dt.date | None:
+    value = value.strip()
+    if value == "":
+        return None
+    if _DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ParamError(f"{name} must be a date like 2026-11-21")
+
+
+def _page(value: str) -> int:
+    value = value.strip()
+    if value == "":
+        return 1
+    if not _PAGE.fullmatch(value) or int(value) < 1:
+        raise ParamError("page must be a whole number of 1 or more")
+    return int(value)
