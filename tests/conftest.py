@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -135,7 +136,8 @@ class HostApp:
 
 def build_host_app(database_url: str, **config: Any) -> HostApp:
     """A minimal host CRM: Flask-Login users, three records, the plugin with its hooks."""
-    app = Flask("hostapp")
+    # Its own root path, so the demo's templates/ (which overrides ours) is not found.
+    app = Flask("hostapp", root_path=str(Path(__file__).parent))
     app.config.update(base_config(database_url))
     app.config.update(config)
     app.test_client_class = FlaskLoginClient

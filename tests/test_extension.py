@@ -74,9 +74,9 @@ def test_get_state_without_init_app_asks_for_it() -> None:
 def test_two_apps_one_process_keep_their_own_settings(tmp_path: Any) -> None:
     db = SQLAlchemy()
     panel = XeroPanel(db=db)
-    first = Flask("first")
+    first = Flask("first", root_path=str(tmp_path))
     first.config.update(base_config(f"sqlite:///{tmp_path}/a.db"))
-    second = Flask("second")
+    second = Flask("second", root_path=str(tmp_path))
     second.config.update(base_config(f"sqlite:///{tmp_path}/b.db"))
     second.config.update(XERO_PANEL_URL_PREFIX="/xero", XERO_PANEL_CACHE_TTL=5)
     for app in (first, second):
@@ -128,7 +128,7 @@ def test_widget_sends_assets_once_per_page(host: HostApp) -> None:
 def test_widget_htmx_none_loads_no_script(make_host: Any, tmp_path: Any) -> None:
     host = make_host(f"sqlite:///{tmp_path}/h.db", XERO_PANEL_HTMX_URL="none")
     html = widget_html(host, '{{ xero_panel_widget("deal", 7) }}')
-    assert "<script" not in html
+    assert "htmx" not in html
     assert "panel.css" in html
 
 
