@@ -29,7 +29,7 @@ from xero_panel.emulator import (
     sample_seed,
 )
 
-EXAMPLES = Path(__file__).parent / "xero_examples"
+EXAMPLES = Path(__file__).parent.parent / "fixtures" / "xero-examples"
 SAMPLE_DAY = dt.date(2026, 7, 1)
 REDIRECT = "http://127.0.0.1:5000/integrations/xero/callback"
 SCOPE = (
