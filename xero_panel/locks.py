@@ -296,7 +296,7 @@ class Flight:
 def single_flight(
     locks: Locks,
     name: str,
-    work: Callable[[], None],
+    work: Callable[[], object],
     *,
     wait: float,
     ttl: float,

@@ -1,0 +1,131 @@
+"""Running sync work in the background: a daemon thread by default, RQ jobs with Redis.
+
+The embedded default (:class:`ThreadRunner`) runs each job in a daemon thread of the web
+process, inside an app context. With ``XERO_PANEL_REDIS_URL`` set, :class:`RQRunner`
+enqueues the job on the RQ queue ``XERO_PANEL_RQ_QUEUE`` instead, so the work survives a
+web worker's restart and runs on whichever host has a worker (``flask xero-panel worker``;
+see :mod:`xero_panel.jobs`).
+
+A job is a name from :data:`JobName` plus plain JSON-able arguments; both runners end up
+calling the :class:`~xero_panel.sync_service.SyncService` method ``run_<name>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Literal, Protocol
+
+__all__ = ["JobName", "RQRunner", "Runner", "ThreadRunner", "make_runner"]
+
+logger = logging.getLogger("xero_panel.background")
+
+#: The background jobs (functions of :mod:`xero_panel.jobs`).
+JobName = Literal["full_sync", "refresh", "reconcile", "webhook"]
+#: Runs a job by name with its arguments (the service's dispatcher).
+Execute = Callable[[str, Sequence[Any]], object]
+
+
+class Runner(Protocol):
+    """Where background sync work goes."""
+
+    def submit(self, job: JobName, *args: Any) -> None:
+        """Run ``job(*args)`` soon, not in the caller's thread; return at once."""
+        ...
+
+
+class ThreadRunner:
+    """Runs each job in a daemon thread (the embedded default).
+
+    :param execute: runs a job by name (the service's ``execute``).
+    :param context: entered around each job, e.g. ``app.app_context``.
+    """
+
+    def __init__(
+        self,
+        execute: Execute,
+        context: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> None:
+        self._execute = execute
+        self._context = context
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, job: JobName, *args: Any) -> None:
+        """Start ``job(*args)`` in a new daemon thread."""
+
+        def run() -> None:
+            try:
+                with self._context():
+                    self._execute(job, args)
+            except Exception:
+                logger.exception("Background job %s%r failed", job, args)
+
+        thread = threading.Thread(target=run, name=f"xero-panel-{job}", daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until every job started so far has ended (for tests and the CLI).
+
+        :return: ``False`` if some job was still running after ``timeout`` seconds.
+        """
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                alive = [t for t in self._threads if t.is_alive()]
+            if not alive:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            alive[0].join(left)
+
+
+class RQRunner:
+    """Enqueues each job on an RQ queue (with ``XERO_PANEL_REDIS_URL``).
+
+    The job function is ``xero_panel.jobs.<job>``, referenced by name, so the web process
+    never imports the worker's code and the worker needs only the host app
+    (see :mod:`xero_panel.jobs`).
+
+    :param redis_url: the Redis URL.
+    :param queue: the queue name (``XERO_PANEL_RQ_QUEUE``).
+    :param job_timeout: seconds a job may run before RQ stops it.
+    """
+
+    def __init__(self, redis_url: str, queue: str, *, job_timeout: int = 3600) -> None:
+        import redis
+        from rq import Queue
+
+        self.queue = Queue(queue, connection=redis.Redis.from_url(redis_url))
+        self.job_timeout = job_timeout
+
+    def submit(self, job: JobName, *args: Any) -> None:
+        """Enqueue ``xero_panel.jobs.<job>(*args)``."""
+        self.queue.enqueue(
+            f"xero_panel.jobs.{job}",
+            *args,
+            job_timeout=self.job_timeout,
+            result_ttl=3600,
+            failure_ttl=7 * 86400,
+            description=f"xero-panel {job}{tuple(args)!r}"[:200],
+        )
+
+
+def make_runner(
+    redis_url: str | None,
+    queue: str,
+    execute: Execute,
+    context: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> Runner:
+    """:class:`RQRunner` when ``redis_url`` is set, else :class:`ThreadRunner`."""
+    if redis_url is None:
+        return ThreadRunner(execute, context)
+    return RQRunner(redis_url, queue)

@@ -1,0 +1,196 @@
+"""``flask xero-panel ...``: sync now, show the sync status, run the RQ worker.
+
+=====================================================  ===========================================
+``flask xero-panel sync [--full] [--account KEY]``      sync every active organisation now (a full
+                                                       sync with a progress bar with ``--full``, or
+                                                       when the first one never completed;
+                                                       otherwise incremental)
+``flask xero-panel status``                            per organisation: last sync, invoices
+                                                       cached, Xero calls used today, errors
+``flask xero-panel worker [--burst]``                  an RQ worker for the sync jobs, inside the
+                                                       app (needs ``XERO_PANEL_REDIS_URL``)
+=====================================================  ===========================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .models import Connection, Organisation, SyncState
+from .sync import cached_counts
+
+__all__ = ["xero_panel_cli"]
+
+xero_panel_cli = AppGroup("xero-panel", help="xero-panel: sync Xero data and show its status.")
+
+
+def _service() -> Any:
+    from .extension import get_state
+    from .sync_service import SyncService
+
+    state = get_state()
+    service = state.freshness
+    if not isinstance(service, SyncService):
+        raise click.ClickException("xero-panel's sync service is not installed on this app.")
+    return state, service
+
+
+def _organisations(session: Any, account: str | None) -> list[Organisation]:
+    query = (
+        select(Organisation)
+        .join(Connection)
+        .where(Connection.status == "active", Organisation.selected.is_(True))
+        .order_by(Connection.crm_account, Organisation.name, Organisation.id)
+    )
+    if account is not None:
+        query = query.where(Connection.crm_account == account)
+    return list(session.scalars(query))
+
+
+def _age(when: dt.datetime | None) -> str:
+    if when is None:
+        return "never"
+    seconds = int((dt.datetime.now(dt.UTC) - when).total_seconds())
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    if seconds < 172800:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+@xero_panel_cli.command("sync")
+@click.option("--full", is_flag=True, help="Re-read everything (also reconciles).")
+@click.option("--account", metavar="KEY", help="Only this CRM account's organisations.")
+def sync_command(full: bool, account: str | None) -> None:
+    """Sync the cache with Xero now."""
+    state, service = _service()
+    with state.session_factory() as session:
+        targets = [
+            (o.id, o.name, o.sync_state is None or o.sync_state.full_sync_completed_at is None)
+            for o in _organisations(session, account)
+        ]
+    if not targets:
+        click.echo("No active Xero organisations to sync.")
+        return
+    failed = False
+    for organisation_id, name, never in targets:
+        if full or never:
+            counts = _full_with_bar(service, organisation_id, name)
+        else:
+            counts = service.run_incremental(organisation_id)
+        with state.session_factory() as session:
+            sync_state = session.get(SyncState, organisation_id)
+            error = sync_state.last_error if sync_state is not None else None
+        if not counts and error:
+            failed = True
+            click.echo(f"{name}: failed: {error}", err=True)
+        elif not counts:
+            click.echo(f"{name}: skipped (a full sync is already running).")
+        else:
+            click.echo(
+                f"{name}: {counts['invoices']} invoices, {counts['credit_notes']} credit notes,"
+                f" {counts['contacts']} contacts stored in {counts['calls']} Xero calls."
+            )
+    if failed:
+        raise SystemExit(1)
+
+
+def _full_with_bar(service: Any, organisation_id: int, name: str) -> dict[str, int]:
+    bar: Any = None
+    shown = 0
+
+    def progress(done: int, total: int | None) -> None:
+        nonlocal bar, shown
+        if bar is None:
+            bar = click.progressbar(
+                length=max(total or done, 1), label=f"{name}: full sync", show_pos=True
+            )
+            bar.__enter__()
+        if total is not None and total > bar.length:
+            bar.length = total
+        bar.update(done - shown)
+        shown = done
+
+    try:
+        counts: dict[str, int] = service.run_full_sync(organisation_id, progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    return counts
+
+
+@xero_panel_cli.command("status")
+@click.option("--account", metavar="KEY", help="Only this CRM account's organisations.")
+def status_command(account: str | None) -> None:
+    """Show each organisation's sync status."""
+    state, _ = _service()
+    with state.session_factory() as session:
+        query = (
+            select(Organisation, Connection.crm_account, Connection.status)
+            .join(Connection)
+            .order_by(Connection.crm_account, Organisation.name, Organisation.id)
+        )
+        if account is not None:
+            query = query.where(Connection.crm_account == account)
+        rows = session.execute(query).all()
+        if not rows:
+            click.echo("No Xero organisations are connected.")
+            return
+        for organisation, crm_account, connection_status in rows:
+            sync_state = session.get(SyncState, organisation.id)
+            counts = cached_counts(session, organisation.id)
+            usage = state.budget.usage(organisation.tenant_id)
+            status = sync_state.status if sync_state is not None else "never synced"
+            if sync_state is not None and sync_state.status == "running":
+                total = sync_state.progress_total
+                status += f" ({sync_state.phase or 'starting'}, {sync_state.progress_done}"
+                status += f"/{total} records)" if total is not None else " records)"
+            click.echo(f"{organisation.name} [{organisation.tenant_id}]")
+            click.echo(f"  CRM account:     {crm_account} ({connection_status})")
+            click.echo(f"  sync:            {status}")
+            click.echo(
+                "  last sync:       "
+                + _age(sync_state.fresh_at if sync_state is not None else None)
+            )
+            click.echo(
+                "  last full sync:  "
+                + _age(sync_state.full_sync_completed_at if sync_state is not None else None)
+            )
+            click.echo(
+                f"  cached:          {counts['invoices']} invoices,"
+                f" {counts['credit_notes']} credit notes, {counts['contacts']} contacts"
+            )
+            click.echo(f"  calls today:     {usage.day_used}")
+            error = sync_state.last_error if sync_state is not None else None
+            click.echo(f"  errors:          {error or 'none'}")
+
+
+@xero_panel_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst: bool) -> None:
+    """Run an RQ worker for xero-panel's sync jobs inside this app."""
+    from .extension import get_state
+
+    settings = get_state().settings
+    if settings.redis_url is None:
+        raise click.ClickException(
+            "XERO_PANEL_REDIS_URL is not set: without Redis, sync jobs run in threads of the"
+            " web process and need no worker."
+        )
+    import redis
+    from rq import Queue, SimpleWorker
+
+    connection = redis.Redis.from_url(settings.redis_url)
+    queue = Queue(settings.rq_queue, connection=connection)
+    click.echo(f"xero-panel worker for {current_app.name} on queue {settings.rq_queue!r}")
+    # SimpleWorker runs jobs in this process, inside this app context (no fork, so the
+    # database engine's pooled connections are never shared with a child).
+    SimpleWorker([queue], connection=connection).work(burst=burst, with_scheduler=False)

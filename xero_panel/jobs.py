@@ -1,0 +1,94 @@
+"""The RQ job functions (with ``XERO_PANEL_REDIS_URL`` set).
+
+Each job needs the host app, for its database and the plugin's settings. Run the worker
+one of two ways:
+
+* ``flask --app yourapp xero-panel worker`` (recommended): an RQ worker on
+  ``XERO_PANEL_RQ_QUEUE`` inside the app's context, so every job finds the app as
+  ``current_app``.
+* ``XERO_PANEL_APP=yourapp:create_app rq worker -w rq.worker.SimpleWorker --url
+  redis://... xero-panel``: a plain ``rq worker``; each job imports the app named by
+  ``XERO_PANEL_APP`` (``module:attribute``, an app or a factory taking no arguments) once
+  and runs inside its app context.
+
+A job that fails because of Xero records the problem in the sync state and ends normally;
+other errors fail the RQ job (see ``rq info`` and RQ's failed job registry).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+
+__all__ = ["full_sync", "reconcile", "refresh", "webhook"]
+
+#: The environment variable a plain ``rq worker`` reads to find the host app.
+APP_ENV = "XERO_PANEL_APP"
+
+_app: Flask | None = None
+_app_lock = threading.Lock()
+
+
+def _load_app() -> Flask:
+    global _app
+    with _app_lock:
+        if _app is None:
+            target = os.environ.get(APP_ENV)
+            if not target or ":" not in target:
+                raise RuntimeError(
+                    f"xero-panel jobs need the host app: run them with `flask xero-panel worker`,"
+                    f" or set {APP_ENV}=module:app (or module:create_app) for `rq worker`."
+                )
+            module_name, _, attribute = target.partition(":")
+            found = getattr(importlib.import_module(module_name), attribute)
+            app = found if isinstance(found, Flask) else found()
+            if not isinstance(app, Flask):
+                raise RuntimeError(f"{APP_ENV}={target} does not name a Flask app or factory.")
+            _app = app
+        return _app
+
+
+def _run(method: str, *args: Any) -> Any:
+    from .extension import get_state
+    from .sync_service import SyncService
+
+    def call(app: Flask) -> Any:
+        service = get_state(app).freshness
+        if not isinstance(service, SyncService):
+            raise RuntimeError("xero-panel's sync service is not installed on this app.")
+        return getattr(service, method)(*args)
+
+    if has_app_context():
+        return call(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = _load_app()
+    with app.app_context():
+        return call(app)
+
+
+def full_sync(organisation_id: int) -> dict[str, int]:
+    """Full sync of one organisation (:meth:`SyncService.run_full_sync`)."""
+    result: dict[str, int] = _run("run_full_sync", organisation_id)
+    return result
+
+
+def refresh(organisation_id: int) -> dict[str, int]:
+    """*Refresh now* of one organisation (:meth:`SyncService.run_refresh`)."""
+    result: dict[str, int] = _run("run_refresh", organisation_id)
+    return result
+
+
+def reconcile(organisation_id: int) -> dict[str, int]:
+    """Reconciliation of one organisation (:meth:`SyncService.run_reconcile`)."""
+    result: dict[str, int] = _run("run_reconcile", organisation_id)
+    return result
+
+
+def webhook(events: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Refresh what webhook events name (:meth:`SyncService.run_webhook`)."""
+    result: dict[str, int] = _run("run_webhook", events)
+    return result

@@ -1,0 +1,135 @@
+"""Xero's webhooks: ``POST {prefix}/webhooks``.
+
+Xero's rules (fact sheet, section 8): verify ``x-xero-signature`` = base64(HMAC-SHA256(raw
+body, webhook key)) over the raw bytes, in constant time; answer 401 to a bad signature and
+200 with an empty body and no cookies to a good one, within 5 s; the *Intent to Receive*
+check sends empty, signed and unsigned payloads. Deliveries are at least once, so each event
+is stored once in :class:`~xero_panel.models.WebhookEvent` (unique on tenant, category,
+resource and event date) and only new ones are handed to the background runner, which
+fetches exactly those records by ID.
+
+The route answers 404 when ``XERO_PANEL_WEBHOOK_KEY`` is not set.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import Flask, Response, abort, current_app, request
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .extension import get_state
+from .models import WebhookEvent, utcnow
+from .views import blueprint
+
+__all__ = ["exempt_from_csrf", "record_new_events", "signature_of", "webhook"]
+
+logger = logging.getLogger("xero_panel.webhooks")
+
+
+def signature_of(body: bytes, key: str) -> str:
+    """Xero's ``x-xero-signature`` for a raw body."""
+    digest = hmac.new(key.encode("utf-8"), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def record_new_events(
+    session: Session, events: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Store the events not seen before and return them (duplicates are dropped, also when
+    another worker stores the same event at the same moment). Commits.
+    """
+    fresh: list[dict[str, Any]] = []
+    for event in events:
+        key = {
+            "tenant_id": str(event.get("tenantId", "")).lower()[:64],
+            "event_category": str(event.get("eventCategory", ""))[:20],
+            "resource_id": str(event.get("resourceId", "")).lower()[:64],
+            "event_date": str(event.get("eventDateUtc", ""))[:40],
+        }
+        if not key["tenant_id"] or not key["resource_id"]:
+            continue
+        seen = session.scalar(
+            select(WebhookEvent.id).where(*(getattr(WebhookEvent, k) == v for k, v in key.items()))
+        )
+        if seen is not None:
+            continue
+        try:
+            session.execute(
+                insert(WebhookEvent).values(
+                    **key,
+                    event_type=str(event.get("eventType", ""))[:20],
+                    received_at=utcnow(),
+                )
+            )
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            continue
+        fresh.append(dict(event))
+    return fresh
+
+
+def _empty(status: int) -> Response:
+    response = Response(b"", status=status)
+    response.headers.pop("Content-Type", None)
+    return response
+
+
+@blueprint.post("/webhooks")
+def webhook() -> Response:
+    """Receive a Xero webhook delivery."""
+    state = get_state()
+    key = state.settings.webhook_key
+    if key is None:
+        abort(404)
+    body = request.get_data(cache=False)
+    given = request.headers.get("x-xero-signature", "")
+    if not hmac.compare_digest(signature_of(body, key).encode(), given.encode()):
+        return _empty(401)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        logger.warning("A correctly signed webhook delivery was not JSON; ignored")
+        return _empty(200)
+    events = payload.get("events") if isinstance(payload, dict) else None
+    if not isinstance(events, list) or not events:
+        return _empty(200)  # Intent to Receive
+    events = [e for e in events if isinstance(e, dict)]
+    with state.session_factory() as session:
+        fresh = record_new_events(session, events)
+    if fresh:
+        service = state.freshness
+        start = getattr(service, "start_webhook", None)
+        if start is not None:
+            start(fresh)
+    return _empty(200)
+
+
+def exempt_from_csrf(app: Flask) -> None:
+    """Exempt the webhook from Flask-WTF's ``CSRFProtect`` (Xero sends no CSRF token).
+
+    Done at once if the host already set up ``CSRFProtect``, and also from a
+    ``before_request`` hook registered now, which runs before a ``CSRFProtect`` set up
+    later, so the order of the host's ``init_app`` calls does not matter.
+
+    :meta private:
+    """
+
+    def exempt() -> None:
+        csrf = current_app.extensions.get("csrf")
+        if csrf is not None and hasattr(csrf, "exempt"):
+            csrf.exempt(webhook)
+
+    csrf = app.extensions.get("csrf")
+    if csrf is not None and hasattr(csrf, "exempt"):
+        csrf.exempt(webhook)
+    app.before_request(exempt)
