@@ -175,8 +175,10 @@ class XeroPanel:
         )
 
         from . import admin_views  # noqa: F401  (registers the admin routes on the blueprint)
+        from .sync_service import install
         from .views import blueprint
 
+        install(app, app.extensions[EXTENSION_NAME])
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
         app.add_template_global(xero_panel_widget)
         app.add_template_global(xero_panel_marketplace_card)
