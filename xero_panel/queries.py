@@ -268,14 +268,14 @@ def panel_page(
     narrow = _narrow(q, date_from, date_to)
     offset = (page - 1) * page_size
     totals = record_totals(session, contacts)
-    pinned_keys = {
-        (pin.organisation_id, pin.xero_invoice_id)
-        for pin in session.scalars(_pins_of(record, org_ids))
-    }
     if view == "pinned":
         return _pinned_page(
             session, org_by_id, record, narrow, page, page_size, offset, totals, now
         )
+    pinned_keys = {
+        (pin.organisation_id, pin.xero_invoice_id)
+        for pin in session.scalars(_pins_of(record, org_ids))
+    }
 
     where = and_(
         Invoice.organisation_id.in_(org_ids),
@@ -401,6 +401,10 @@ def row_status(invoice: Invoice, today: dt.date) -> tuple[RowStatus, int | None]
     return "open", None
 
 
+def _payment_order(payment: Any) -> tuple[dt.date, int]:
+    return (payment.date, payment.id or 0)
+
+
 def make_row(
     invoice: Invoice, organisation: Organisation, now: dt.datetime, *, pinned: bool
 ) -> InvoiceRow:
@@ -411,7 +415,7 @@ def make_row(
     )
     payments = tuple(
         PaymentRow(number=i, date=p.date, amount=p.amount, reference=p.reference)
-        for i, p in enumerate(invoice.payments, start=1)
+        for i, p in enumerate(sorted(invoice.payments, key=_payment_order), start=1)
     )
     return InvoiceRow(
         organisation_id=organisation.id,

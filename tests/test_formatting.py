@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from xero_panel.formatting import (
+    Formatter,
+    normalise_locale,
+    plain_amount,
+    status_label,
+    status_notes,
+)
+from xero_panel.queries import InvoiceRow, PaymentRow
+
+NOW = dt.datetime(2026, 11, 21, 11, 30, tzinfo=dt.UTC)
+
+
+def row(**fields: object) -> InvoiceRow:
+    base: dict[str, object] = {
+        "organisation_id": 1,
+        "organisation_name": "Kiwi",
+        "short_code": "!k",
+        "invoice_id": "id",
+        "number": "INV-1",
+        "kind": "invoice",
+        "xero_status": "AUTHORISED",
+        "status": "open",
+        "date": dt.date(2026, 11, 1),
+        "due_date": dt.date(2026, 12, 1),
+        "currency": "NZD",
+        "total": Decimal("100.00"),
+        "balance": Decimal("100.00"),
+        "amount_paid": Decimal("0.00"),
+        "days_overdue": None,
+        "payments": (),
+        "pinned": False,
+    }
+    base.update(fields)
+    return InvoiceRow(**base)  # type: ignore[arg-type]
+
+
+def payments(n: int) -> tuple[PaymentRow, ...]:
+    return tuple(
+        PaymentRow(i, dt.date(2026, 1, i), Decimal("10.00"), None) for i in range(1, n + 1)
+    )
+
+
+def test_plain_amount_two_places() -> None:
+    assert plain_amount(Decimal("1234.5")) == "1234.50"
+
+
+def test_plain_amount_no_exponent() -> None:
+    assert plain_amount(Decimal("1E+3")) == "1000.00"
+
+
+def test_money_english() -> None:
+    assert Formatter("en", NOW).money(Decimal("1234.5"), "NZD") == "NZ$1,234.50"
+
+
+def test_money_german() -> None:
+    assert Formatter("de_DE", NOW).money(Decimal("1234.5"), "USD") == "1.234,50\xa0$"
+
+
+def test_money_no_currency_is_blank() -> None:
+    assert Formatter("en", NOW).money(Decimal("0"), "") == ""
+
+
+def test_date_medium_en_nz() -> None:
+    assert Formatter("en_NZ", NOW).date(dt.date(2026, 11, 21)) == "21 Nov 2026"
+
+
+def test_date_none_is_blank() -> None:
+    assert Formatter("en", NOW).date(None) == ""
+
+
+def test_ago_long() -> None:
+    assert Formatter("en", NOW).ago(NOW - dt.timedelta(hours=2)) == "2 hours ago"
+
+
+def test_ago_short() -> None:
+    assert Formatter("en", NOW).ago(NOW - dt.timedelta(minutes=2), short=True) == "2 min. ago"
+
+
+def test_ago_future_clock_skew_says_a_second_ago() -> None:
+    assert Formatter("en", NOW).ago(NOW + dt.timedelta(seconds=5)) == "1 second ago"
+
+
+def test_normalise_locale_hyphen() -> None:
+    assert normalise_locale("en-NZ") == "en_NZ"
+
+
+def test_normalise_locale_unknown_falls_back() -> None:
+    assert normalise_locale("xx_YY_bad") == "en"
+
+
+def test_count_grouping() -> None:
+    assert Formatter("en", NOW).count(2517) == "2,517"
+
+
+@pytest.mark.parametrize(
+    ("status", "label"),
+    [
+        ("paid", "Paid"),
+        ("partially-paid", "Partially paid"),
+        ("overdue", "Overdue"),
+        ("open", "Open"),
+    ],
+)
+def test_status_label_each(status: str, label: str) -> None:
+    assert status_label(row(status=status)) == label
+
+
+def test_status_label_paid_in_instalments() -> None:
+    assert status_label(row(status="paid", payments=payments(3))) == "Paid in 3 payments"
+
+
+def test_status_label_voided() -> None:
+    assert status_label(row(status="voided", xero_status="VOIDED")) == "Voided in Xero"
+
+
+def test_status_label_deleted() -> None:
+    assert status_label(row(status="voided", xero_status="DELETED")) == "Deleted in Xero"
+
+
+def test_status_label_missing_from_cache() -> None:
+    assert status_label(row(status="voided", missing=True)) == "No longer in Xero"
+
+
+def test_status_notes_days_overdue() -> None:
+    notes = status_notes(row(status="overdue", days_overdue=12), Formatter("en", NOW))
+    assert notes == ["12 days overdue"]
+
+
+def test_status_notes_one_day_overdue() -> None:
+    notes = status_notes(row(status="overdue", days_overdue=1), Formatter("en", NOW))
+    assert notes == ["1 day overdue"]
+
+
+def test_status_notes_payments_so_far() -> None:
+    notes = status_notes(row(status="partially-paid", payments=payments(2)), Formatter("en", NOW))
+    assert notes == ["2 payments so far"]
+
+
+def test_status_notes_overdue_and_part_paid() -> None:
+    r = row(status="overdue", days_overdue=3, payments=payments(1))
+    assert status_notes(r, Formatter("en", NOW)) == ["3 days overdue", "1 payment so far"]
