@@ -243,3 +243,30 @@ def tenant_calls(emulator: Emulator, tenant_id: str) -> dict[str, Any]:
     """The emulator's call counts for one tenant."""
     stats = emulator.stats()["tenants"].get(tenant_id)
     return stats or {"calls": 0, "rate_limited": 0, "by_endpoint": {}}
+
+
+def db_engine(database_url: str) -> Any:
+    """A plain SQLAlchemy engine with the plugin's tables (for tests without an app)."""
+    import sqlalchemy as sa
+
+    from xero_panel.models import Base
+
+    engine = sa.create_engine(database_url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def add_organisation(engine: Any, tenant_id: str, crm_account: str = "acme") -> int:
+    """An active connection with one organisation; returns the organisation's id."""
+    from sqlalchemy.orm import Session
+
+    from xero_panel.models import Connection, Organisation
+
+    with Session(engine) as session:
+        connection = Connection(crm_account=crm_account, status="active")
+        organisation = Organisation(tenant_id=tenant_id, name="Bench Garden Ltd")
+        connection.organisations.append(organisation)
+        session.add(connection)
+        session.commit()
+        return organisation.id
