@@ -3,6 +3,7 @@ organisations, save, test, remove, and the ways it can go wrong."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -64,6 +65,20 @@ def connect(client: Any, *, tenants: list[str] | None = None, action: str = "all
     authorize = start_connect(client)
     back = grant_at_xero(authorize, password=KIWI_PASSWORD, tenants=tenants, action=action)
     return client.get(path_of(back), follow_redirects=True)
+
+
+def wait_until_quiet(xero: Any, quiet_for: float = 0.5, timeout: float = 20.0) -> None:
+    """Wait until background work (the first sync after Save) stops calling the emulator."""
+    deadline = time.monotonic() + timeout
+    last, since = xero.stats(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = xero.stats()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_for:
+            return
+    raise AssertionError("the emulator kept being called")
 
 
 def save(client: Any, tenant_ids: list[str]) -> Any:
@@ -190,6 +205,7 @@ def test_test_connection_reports_organisation_and_timing(
     client = connected_host.client("admin-acme")
     connect(client, tenants=[tenants(seed)[0]])
     save(client, [tenants(seed)[0]])
+    wait_until_quiet(xero)
     xero.reset_stats()
     token = csrf_from(client.get(SETTINGS).text)
     page = client.post("/integrations/xero/test", data={"csrf_token": token}, follow_redirects=True)

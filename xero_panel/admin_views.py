@@ -14,8 +14,6 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import (
-    flash,
-    get_flashed_messages,
     make_response,
     redirect,
     render_template,
@@ -40,8 +38,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Where the connect flow keeps its state between the redirect to Xero and the callback.
 _OAUTH_SESSION_KEY = "xero_panel_oauth"
-#: The flash category of the plugin's messages on the settings page.
-FLASH_CATEGORY = "xero_panel"
+#: Where the settings page's messages wait for the next page view. The plugin keeps its
+#: own list rather than Flask's flashes, so a host layout that shows flashes does not show
+#: them twice.
+_MESSAGES_SESSION_KEY = "xero_panel_messages"
 
 
 def admin_only(view: F) -> F:
@@ -68,8 +68,7 @@ def admin_only(view: F) -> F:
 
 
 def _message(text: str, level: str = "info") -> None:
-    flash(text, FLASH_CATEGORY)
-    session.setdefault("xero_panel_levels", []).append(level)
+    session[_MESSAGES_SESSION_KEY] = [*session.get(_MESSAGES_SESSION_KEY, []), [text, level]]
 
 
 def _to_settings() -> BaseResponse:
@@ -97,10 +96,7 @@ def settings_page(viewer: Viewer) -> BaseResponse:
     }
     selected = [o for o in organisations if o.selected]
     freshness = freshness_of(db_session, selected) if selected else None
-    levels = session.pop("xero_panel_levels", [])
-    messages = list(
-        zip(get_flashed_messages(category_filter=[FLASH_CATEGORY]), levels, strict=False)
-    )
+    messages = [tuple(m) for m in session.pop(_MESSAGES_SESSION_KEY, [])]
     response = make_response(
         render_template(
             "xero_panel/settings.html",
@@ -220,7 +216,7 @@ def save(viewer: Viewer) -> BaseResponse:
 def test_connection(viewer: Viewer) -> BaseResponse:
     """Call Xero once per chosen organisation (``GET /Organisation``) and report the time."""
     state = get_state()
-    connection = _active_connection(viewer)
+    connection = _active_connection(viewer, allow_needs_reconnect=True)
     for organisation in [o for o in connection.organisations if o.selected]:
         client = state.client_for(connection.id)
         started = time.monotonic()
@@ -295,9 +291,10 @@ def remove(viewer: Viewer) -> BaseResponse:
     return _to_settings()
 
 
-def _active_connection(viewer: Viewer) -> Connection:
+def _active_connection(viewer: Viewer, *, allow_needs_reconnect: bool = False) -> Connection:
+    allowed = ("active", "needs_reconnect") if allow_needs_reconnect else ("active",)
     connection = connection_of(viewer.crm_account)
-    if connection is None or connection.status != "active":
+    if connection is None or connection.status not in allowed:
         raise PanelError(400, "Xero is not connected and saved yet: connect to Xero first.")
     return connection
 
