@@ -270,3 +270,148 @@ def add_organisation(engine: Any, tenant_id: str, crm_account: str = "acme") -> 
         session.add(connection)
         session.commit()
         return organisation.id
+
+
+class SyncHost:
+    """The test host app with the plugin, connected to an emulator serving a generated
+    seed, and helpers to view, age and inspect the cache."""
+
+    def __init__(
+        self,
+        make_host: Any,
+        database_url: str,
+        *,
+        n_invoices: int = 30,
+        webhook_key: str | None = None,
+        **config: Any,
+    ) -> None:
+        from werkzeug.serving import make_server
+
+        from xero_panel.extension import get_state
+        from xero_panel.models import Organisation
+
+        self.seed = generated_seed(
+            n_invoices, n_contacts=6, tenant_id=config.pop("tenant_id", None)
+        )
+        self.tenant_id = self.seed["tenants"][0]["tenantId"]
+        self.emulator = Emulator(self.seed, control_enabled=True, webhook_key=webhook_key)
+        self.emulator_server = self.emulator.serve()
+        url = self.emulator_server.url
+        settings = {
+            "XERO_PANEL_API_URL": url,
+            "XERO_PANEL_IDENTITY_URL": url,
+            "XERO_PANEL_LOGIN_URL": url,
+            "XERO_PANEL_WEBHOOK_KEY": webhook_key,
+            **config,
+        }
+        self.host = make_host(database_url, **settings)
+        self.app = self.host.app
+        self.state = get_state(self.app)
+        self.service: Any = self.state.freshness
+        with self.app.app_context():
+            connection = self.host.panel.store_connection(
+                "acme", self.emulator.issue_tokens(user_email=OWNER)
+            )
+            self.org_id = connection.organisations[0].id
+            self.connection_id = connection.id
+        with self.state_session() as session:
+            self.organisations = [session.get(Organisation, self.org_id)]
+        self.emulator.reset_stats()
+        self._http: Any = None
+        self._make_server = make_server
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def state_session(self) -> Any:
+        from sqlalchemy.orm import Session
+
+        with self.app.app_context():
+            return Session(self.host.db.engine, expire_on_commit=False)
+
+    def serve(self) -> str:
+        """Serve the host app over HTTP from a thread; returns its URL."""
+        self._http = self._make_server("127.0.0.1", 0, self.app, threaded=True)
+        thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        thread.start()
+        return f"http://127.0.0.1:{self._http.socket.getsockname()[1]}"
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        self.wait_idle()
+        self.emulator_server.shutdown()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        runner = getattr(self.service, "runner", None)
+        wait = getattr(runner, "wait_idle", None)
+        return bool(wait(timeout)) if wait is not None else True
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def view(self, contact_ids: Any = ()) -> Any:
+        with self.app.app_context():
+            return self.service.ensure_fresh(
+                self.host.db.session, self.organisations, contact_ids=contact_ids
+            )
+
+    def refresh_record(self, contact_ids: Any) -> Any:
+        with self.app.app_context():
+            return self.service.refresh_record(
+                self.host.db.session, self.organisations, contact_ids=contact_ids
+            )
+
+    def full_sync(self) -> dict[str, int]:
+        with self.app.app_context():
+            result: dict[str, int] = self.service.run_full_sync(self.org_id)
+        self.emulator.reset_stats()
+        return result
+
+    def age(self, seconds: float = 3600) -> None:
+        """Make the cache look stale: refreshed (and tried) ``seconds`` ago."""
+        from sqlalchemy import update
+
+        from xero_panel.models import SyncState
+
+        then = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)
+        with self.state_session() as session:
+            session.execute(
+                update(SyncState)
+                .where(SyncState.organisation_id == self.org_id)
+                .values(fresh_at=then, last_error_at=None)
+            )
+            session.commit()
+
+    def sync_state(self) -> Any:
+        from xero_panel.models import SyncState
+
+        with self.state_session() as session:
+            return session.get(SyncState, self.org_id)
+
+    def calls(self) -> dict[str, Any]:
+        return tenant_calls(self.emulator, self.tenant_id)
+
+    def invoice(self, xero_id: str) -> Any:
+        from sqlalchemy import select
+
+        from xero_panel.models import Invoice
+
+        with self.state_session() as session:
+            return session.scalars(select(Invoice).where(Invoice.xero_id == xero_id)).first()
+
+    def count(self) -> int:
+        from sqlalchemy import func, select
+
+        from xero_panel.models import Invoice
+
+        with self.state_session() as session:
+            return int(session.scalar(select(func.count()).select_from(Invoice)))
+
+    def contact_id(self, index: int) -> str:
+        return str(self.seed["tenants"][0]["Contacts"][index]["ContactID"])
+
+    def invoice_like(self, **match: Any) -> dict[str, Any]:
+        for invoice in self.seed["tenants"][0]["Invoices"]:
+            if all(invoice.get(k) == v for k, v in match.items()):
+                return dict(invoice)
+        raise AssertionError(f"no invoice like {match}")
