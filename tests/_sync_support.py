@@ -396,8 +396,14 @@ class SyncHost:
 
         from xero_panel.models import Invoice
 
+        from sqlalchemy.orm import selectinload
+
         with self.state_session() as session:
-            return session.scalars(select(Invoice).where(Invoice.xero_id == xero_id)).first()
+            return session.scalars(
+                select(Invoice)
+                .where(Invoice.xero_id == xero_id)
+                .options(selectinload(Invoice.payments))
+            ).first()
 
     def count(self) -> int:
         from sqlalchemy import func, select
