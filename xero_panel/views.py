@@ -324,6 +324,7 @@ def _render(
             param_error = page_past_end_message(params.page, page.last_page)
             status = 400
             page = None
+            template = "xero_panel/partials/panel.html"
     formatter = Formatter(panel.current_locale())
     rt, rid = ctx.record_type, ctx.record_id
 

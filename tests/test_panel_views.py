@@ -1,0 +1,776 @@
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from flask import render_template_string
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import func, select
+
+from tests.conftest import HostApp
+from tests.panel_fixtures import Cache
+from xero_panel import CRMRecord
+from xero_panel.extension import get_state
+from xero_panel.freshness import CacheOnly, Freshness
+from xero_panel.models import Organisation, Pin, RecordLink, SyncState
+
+HX = {"HX-Request": "true"}
+PANEL = "/integrations/xero/panel"
+TODAY = dt.datetime.now(dt.UTC).date()
+
+
+class Seeded:
+    """The host app with Acme connected to one organisation whose customer matches the
+    host's contact 1, account 1 and deal 1."""
+
+    def __init__(self, host: HostApp) -> None:
+        self.host = host
+        host.app.add_template_global(generate_csrf, "csrf_token")
+        # The cache as it stands, no Xero calls (tests that need more set their own).
+        get_state(host.app).freshness = CacheOnly()
+        with host.app.app_context():
+            cache = Cache(host.db.session)
+            connection = cache.connection("acme")
+            self.connection_id = connection.id
+            org = cache.organisation(connection, timezone="UTC")
+            self.org_id = org.id
+            cache.synced(org, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+            customer = cache.contact(
+                org, "Barney Rubble-83203", email="kat.warren@clampett.com", contact_id="c-1"
+            )
+            self.contact_id = customer.contact_id
+            self.ids: dict[str, str] = {}
+            day = dt.timedelta(days=1)
+            for number, kw in {
+                "INV-0001": {"total": "100.00", "payments": [(TODAY - 9 * day, "100.00")]},
+                "INV-0002": {
+                    "total": "300.00",
+                    "payments": [(TODAY - 20 * day, "100.00"), (TODAY - 10 * day, "100.00")],
+                },
+                "INV-0003": {"total": "50.00", "due": TODAY - 5 * day},
+                "INV-0004": {"total": "75.25", "due": TODAY, "currency": "USD"},
+                "INV-<b>5": {"total": "10.00", "due": TODAY + 30 * day},
+            }.items():
+                invoice = cache.invoice(org, customer, number=number, date=TODAY - 30 * day, **kw)
+                self.ids[number] = invoice.xero_id
+            self.ids["CN-0001"] = cache.credit_note(
+                org, customer, number="CN-0001", date=TODAY - 40 * day
+            ).xero_id
+            cache.invoice(org, customer, number="DRAFT-1", status="DRAFT")
+            cache.invoice(org, customer, number="BILL-1", xero_type="ACCPAY")
+            host.db.session.commit()
+
+    def get(self, path: str = "/contact/1", user: str = "rep-acme", **headers: str) -> Any:
+        return self.host.client(user).get(PANEL + path, headers={**HX, **headers})
+
+    def html(self, path: str = "/contact/1", user: str = "rep-acme") -> str:
+        response = self.get(path, user)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return str(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def seeded(host: HostApp) -> Seeded:
+    return Seeded(host)
+
+
+def rows(page: str) -> list[dict[str, str]]:
+    out = []
+    for tag in re.findall(r'<tr[^>]*data-testid="invoice-row"[^>]*>', page):
+        out.append({k: html.unescape(v) for k, v in re.findall(r'(data-[\w-]+)="([^"]*)"', tag)})
+    return out
+
+
+def numbers(page: str) -> list[str]:
+    return [r["data-invoice-number"] for r in rows(page)]
+
+
+def by_testid(page: str, name: str) -> list[str]:
+    return re.findall(rf'<[^>]*data-testid="{name}"[^>]*>', page)
+
+
+def error_text(response: Any) -> str:
+    found = re.search(r'data-testid="panel-error"[^>]*>([^<]*)<', response.get_data(as_text=True))
+    assert found, response.get_data(as_text=True)
+    return html.unescape(found.group(1))
+
+
+def token_of(client: Any, path: str = "/contact/1") -> str:
+    page = client.get(PANEL + path, headers=HX).get_data(as_text=True)
+    found = re.search(r"hx-headers='([^']*)'", page)
+    assert found
+    return str(json.loads(html.unescape(found.group(1)))["X-CSRFToken"])
+
+
+# -- the HTML contract --------------------------------------------------------------------------
+
+
+def test_root_carries_record_type_and_id(seeded: Seeded) -> None:
+    assert (
+        '<section class="xp-panel" id="xp-contact-1" data-xero-panel'
+        ' data-record-type="contact" data-record-id="1"' in seeded.html()
+    )
+
+
+def test_default_view_is_unpaid_with_aria_current(seeded: Seeded) -> None:
+    page = seeded.html()
+    current = [t for t in view_links(page) if "aria-current" in t]
+    assert len(current) == 1 and 'data-view="unpaid"' in current[0]
+
+
+def view_links(page: str) -> list[str]:
+    return re.findall(r'<a class="xp-view"[^>]*>', page)
+
+
+def test_view_selector_lists_six_views(seeded: Seeded) -> None:
+    views = re.findall(r'data-view="(\w+)"', seeded.html())
+    assert views == ["unpaid", "open", "overdue", "paid", "pinned", "all"]
+
+
+def test_unpaid_rows_newest_first_then_number_desc(seeded: Seeded) -> None:
+    assert numbers(seeded.html()) == ["INV-<b>5", "INV-0004", "INV-0003", "INV-0002"]
+
+
+def test_row_attributes(seeded: Seeded) -> None:
+    (row,) = [
+        r
+        for r in rows(seeded.html("/contact/1?view=all"))
+        if r["data-invoice-number"] == "INV-0003"
+    ]
+    assert row == {
+        "data-testid": "invoice-row",
+        "data-invoice-id": seeded.ids["INV-0003"],
+        "data-invoice-number": "INV-0003",
+        "data-status": "overdue",
+        "data-date": (TODAY - dt.timedelta(days=30)).isoformat(),
+        "data-due-date": (TODAY - dt.timedelta(days=5)).isoformat(),
+        "data-balance": "50.00",
+        "data-total": "50.00",
+        "data-currency": "NZD",
+        "data-type": "invoice",
+        "data-organisation-id": str(seeded.org_id),
+        "data-pinned": "false",
+        "data-days-overdue": "5",
+    }
+
+
+def test_row_statuses(seeded: Seeded) -> None:
+    statuses = {
+        r["data-invoice-number"]: r["data-status"] for r in rows(seeded.html("/contact/1?view=all"))
+    }
+    assert statuses == {
+        "INV-0001": "paid",
+        "INV-0002": "partially-paid",
+        "INV-0003": "overdue",
+        "INV-0004": "open",
+        "INV-<b>5": "open",
+        "CN-0001": "open",
+    }
+
+
+def test_overdue_row_says_days_overdue(seeded: Seeded) -> None:
+    assert "5 days overdue" in seeded.html("/contact/1?view=overdue")
+
+
+def test_xero_text_is_escaped(seeded: Seeded) -> None:
+    page = seeded.html()
+    assert "INV-&lt;b&gt;5" in page and "INV-<b>5" not in page
+
+
+def test_credit_note_type_in_all(seeded: Seeded) -> None:
+    page = seeded.html("/contact/1?view=all")
+    (row,) = [r for r in rows(page) if r["data-type"] == "credit_note"]
+    assert row["data-invoice-number"] == "CN-0001"
+    assert ">Credit note</td>" in page
+
+
+def test_drafts_and_bills_never_shown(seeded: Seeded) -> None:
+    page = seeded.html("/contact/1?view=all")
+    assert "DRAFT-1" not in page and "BILL-1" not in page
+
+
+def test_deep_link_uses_short_code_and_opens_new_tab(seeded: Seeded) -> None:
+    page = seeded.html()
+    invoice_id = seeded.ids["INV-0003"]
+    expected = (
+        "https://go.xero.com/organisationlogin/default.aspx?shortcode=%21kGs7Q&amp;redirecturl="
+        f"%2FAccountsReceivable%2FView.aspx%3FInvoiceID%3D{invoice_id}"
+    )
+    assert f'<a href="{expected}" target="_blank" rel="noopener noreferrer">INV-0003' in page
+
+
+def test_deep_link_credit_note(seeded: Seeded) -> None:
+    page = seeded.html("/contact/1?view=all")
+    assert f"ViewCreditNote.aspx%3FcreditNoteID%3D{seeded.ids['CN-0001']}" in page
+
+
+def test_deep_link_without_short_code(seeded: Seeded) -> None:
+    with seeded.host.app.app_context():
+        seeded.host.db.session.get_one(Organisation, seeded.org_id).short_code = None
+        seeded.host.db.session.commit()
+    page = seeded.html()
+    assert (
+        f'href="https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID={seeded.ids["INV-0003"]}"'
+        in page
+    )
+
+
+def test_totals_per_currency(seeded: Seeded) -> None:
+    page = seeded.html()
+    paid = by_testid(page, "total-paid")
+    unpaid = by_testid(page, "total-unpaid")
+    amounts = [
+        (
+            re.search(r'data-currency="(\w+)"', t).group(1),
+            re.search(r'data-amount="([\d.]+)"', t).group(1),
+        )
+        for t in paid + unpaid
+    ]  # type: ignore[union-attr]
+    assert amounts == [("NZD", "300.00"), ("USD", "0.00"), ("NZD", "160.00"), ("USD", "75.25")]
+
+
+def test_totals_formatted_with_babel(seeded: Seeded) -> None:
+    page = seeded.html()
+    assert ">NZ$160.00</a>" in page and ">$75.25</a>" in page
+
+
+def test_totals_use_host_locale(seeded: Seeded) -> None:
+    seeded.host.panel.locale_selector(lambda: "de_DE")
+    assert ">160,00\xa0NZ$</a>" in seeded.html()
+
+
+def test_total_paid_links_to_paid_view(seeded: Seeded) -> None:
+    (first, *_) = by_testid(seeded.html(), "total-paid")
+    assert f'hx-get="{PANEL}/contact/1?view=paid"' in first
+
+
+def test_payments_tooltip_in_row(seeded: Seeded) -> None:
+    page = seeded.html()
+    trigger = by_testid(page, "payments-trigger")
+    assert len(trigger) == 1
+    tip_id = re.search(r'aria-describedby="([^"]+)"', trigger[0]).group(1)  # type: ignore[union-attr]
+    assert f'role="tooltip" id="{tip_id}" data-testid="payments"' in page
+    items = re.findall(
+        r'<li data-payment-number="(\d)" data-date="([\d-]+)" data-amount="([\d.]+)">', page
+    )
+    assert items == [
+        ("1", (TODAY - dt.timedelta(days=20)).isoformat(), "100.00"),
+        ("2", (TODAY - dt.timedelta(days=10)).isoformat(), "100.00"),
+    ]
+    assert "2 payments so far" in page
+
+
+def test_trigger_is_a_button(seeded: Seeded) -> None:
+    (trigger,) = by_testid(seeded.html(), "payments-trigger")
+    assert trigger.startswith('<button type="button"')
+
+
+def test_pin_toggle_not_pressed(seeded: Seeded) -> None:
+    toggles = by_testid(seeded.html(), "pin-toggle")
+    assert toggles and all('aria-pressed="false"' in t for t in toggles)
+
+
+def test_last_updated_relative(seeded: Seeded) -> None:
+    assert re.search(r"Last updated <time datetime=\"[^\"]+\">2 min\. ago</time>", seeded.html())
+
+
+def test_vary_hx_request(seeded: Seeded) -> None:
+    assert "HX-Request" in seeded.get().headers["Vary"]
+
+
+def test_whole_page_without_htmx(seeded: Seeded) -> None:
+    response = seeded.host.client("rep-acme").get(PANEL + "/contact/1?view=all")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" in page and 'data-testid="invoice-row"' in page
+    assert "HX-Replace-Url" not in response.headers
+
+
+# -- URL state ----------------------------------------------------------------------------------
+
+
+def test_replace_url_puts_state_in_xp_params(seeded: Seeded) -> None:
+    response = seeded.get(
+        "/contact/1?view=paid&q=inv&from=2026-01-01",
+        **{"HX-Current-URL": "http://crm.test/contacts/1?tab=x&xp_view=overdue&xp_to=2026-02-02"},
+    )
+    assert response.headers["HX-Replace-Url"] == (
+        "/contacts/1?tab=x&xp_view=paid&xp_q=inv&xp_from=2026-01-01"
+    )
+
+
+def test_replace_url_drops_defaults(seeded: Seeded) -> None:
+    response = seeded.get(
+        "/contact/1?view=unpaid", **{"HX-Current-URL": "http://crm.test/contacts/1?xp_view=paid"}
+    )
+    assert response.headers["HX-Replace-Url"] == "/contacts/1?"[:-1]
+
+
+def test_replace_url_on_panel_full_page_uses_own_params(seeded: Seeded) -> None:
+    response = seeded.get(
+        "/contact/1?view=all",
+        **{"HX-Current-URL": f"http://crm.test{PANEL}/contact/1?view=paid&page=2"},
+    )
+    assert response.headers["HX-Replace-Url"] == f"{PANEL}/contact/1?view=all"
+
+
+def test_no_replace_url_without_current_url(seeded: Seeded) -> None:
+    assert "HX-Replace-Url" not in seeded.get().headers
+
+
+def widget_html(seeded: Seeded, query: str) -> str:
+    app = seeded.host.app
+    with app.test_request_context("/contacts/1" + query):
+        return render_template_string('{{ xero_panel_widget("contact", 1) }}')
+
+
+def test_widget_passes_xp_params_to_panel(seeded: Seeded) -> None:
+    page = widget_html(seeded, "?xp_view=paid&xp_q=INV&tab=2")
+    assert f'hx-get="{PANEL}/contact/1?view=paid&amp;q=INV"' in page
+
+
+def test_widget_without_xp_params(seeded: Seeded) -> None:
+    assert f'hx-get="{PANEL}/contact/1"' in widget_html(seeded, "?tab=2")
+
+
+def test_widget_swaps_4xx_answers(seeded: Seeded) -> None:
+    assert "hx-on::before-swap=" in widget_html(seeded, "")
+
+
+def test_shared_link_with_bad_view_gives_error_partial(seeded: Seeded) -> None:
+    page = widget_html(seeded, "?xp_view=nope")
+    src = html.unescape(re.search(r'hx-get="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    response = seeded.host.client("rep-acme").get(src, headers=HX)
+    assert response.status_code == 400
+    assert error_text(response) == "view must be one of unpaid, open, overdue, paid, pinned, all"
+
+
+# -- views, search, dates, paging ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        ("open", ["INV-<b>5", "INV-0004", "INV-0002"]),
+        ("overdue", ["INV-0003"]),
+        ("paid", ["INV-0001"]),
+        ("all", ["INV-<b>5", "INV-0004", "INV-0003", "INV-0002", "INV-0001", "CN-0001"]),
+    ],
+)
+def test_views(seeded: Seeded, view: str, expected: list[str]) -> None:
+    assert numbers(seeded.html(f"/contact/1?view={view}")) == expected
+
+
+def test_search_narrows(seeded: Seeded) -> None:
+    assert numbers(seeded.html("/contact/1?view=all&q=inv-000")) == [
+        "INV-0004",
+        "INV-0003",
+        "INV-0002",
+        "INV-0001",
+    ]
+
+
+def test_dates_narrow(seeded: Seeded) -> None:
+    day = (TODAY - dt.timedelta(days=40)).isoformat()
+    assert numbers(seeded.html(f"/contact/1?view=all&from={day}&to={day}")) == ["CN-0001"]
+
+
+def test_empty_view_message_names_view(seeded: Seeded) -> None:
+    page = seeded.html("/contact/1?view=pinned")
+    assert by_testid(page, "panel-empty")
+    assert "No pinned invoices." in page
+
+
+def test_empty_search_message(seeded: Seeded) -> None:
+    assert "No paid invoices match this search or date range." in seeded.html(
+        "/contact/1?view=paid&q=zzz"
+    )
+
+
+def test_load_more_and_next_page_rows_only(seeded: Seeded) -> None:
+    seeded.host.app.extensions["xero_panel"].settings = type(get_state(seeded.host.app).settings)(
+        **{**get_state(seeded.host.app).settings.__dict__, "page_size": 2}
+    )
+    first = seeded.html("/contact/1?view=all")
+    (more,) = by_testid(first, "load-more")
+    assert f'hx-get="{PANEL}/contact/1?view=all&amp;page=2"' in more
+    second = seeded.get("/contact/1?view=all&page=2").get_data(as_text=True)
+    assert second.lstrip().startswith("<tr") and "<section" not in second
+    assert numbers(second) == ["INV-0003", "INV-0002"]
+    assert by_testid(second, "load-more")
+
+
+# -- 400s ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=2026-02-30", "from must be a date like 2026-11-21"),
+        ("to=21/11/2026", "to must be a date like 2026-11-21"),
+        ("from=2026-03-02&to=2026-03-01", "from must not be after to"),
+        ("view=late", "view must be one of unpaid, open, overdue, paid, pinned, all"),
+        ("page=0", "page must be a whole number of 1 or more"),
+        ("page=abc", "page must be a whole number of 1 or more"),
+        ("page=2", "page 2 is past the last page: this list has 1 page"),
+        ("q=" + "x" * 101, "q must be at most 100 characters"),
+    ],
+)
+def test_bad_parameters_400(seeded: Seeded, query: str, message: str) -> None:
+    response = seeded.host.client("rep-acme").get(f"{PANEL}/contact/1?{query}", headers=HX)
+    assert (response.status_code, error_text(response)) == (400, message)
+
+
+def test_bad_parameter_keeps_controls_with_raw_value(seeded: Seeded) -> None:
+    response = seeded.get("/contact/1?from=2026-02-30")
+    page = response.get_data(as_text=True)
+    assert 'name="from" value="2026-02-30"' in page
+    assert 'data-view="unpaid"' in page
+
+
+def test_bad_parameter_whole_page(seeded: Seeded) -> None:
+    response = seeded.host.client("rep-acme").get(f"{PANEL}/contact/1?view=late")
+    assert response.status_code == 400 and "<html" in response.get_data(as_text=True)
+
+
+def test_bad_parameter_no_replace_url(seeded: Seeded) -> None:
+    response = seeded.get(
+        "/contact/1?view=late", **{"HX-Current-URL": "http://crm.test/contacts/1"}
+    )
+    assert "HX-Replace-Url" not in response.headers
+
+
+# -- states -------------------------------------------------------------------------------------
+
+
+def set_sync(seeded: Seeded, **fields: Any) -> None:
+    with seeded.host.app.app_context():
+        state = seeded.host.db.session.get_one(SyncState, seeded.org_id)
+        for key, value in fields.items():
+            setattr(state, key, value)
+        seeded.host.db.session.commit()
+
+
+def test_first_sync_shows_progress_and_polls(seeded: Seeded) -> None:
+    set_sync(seeded, status="running", fresh_at=None, progress_done=120, progress_total=480)
+    page = seeded.html()
+    assert "120 of 480" in page
+    assert 'hx-trigger="every 2s"' in page
+    assert f'hx-get="{PANEL}/contact/1"' in page
+    assert not rows(page)
+
+
+def test_first_sync_done_stops_polling(seeded: Seeded) -> None:
+    set_sync(seeded, status="running", fresh_at=None, progress_done=1, progress_total=2)
+    seeded.html()
+    set_sync(
+        seeded,
+        status="idle",
+        full_sync_completed_at=dt.datetime.now(dt.UTC),
+        fresh_at=dt.datetime.now(dt.UTC),
+    )
+    page = seeded.html()
+    assert "every 2s" not in page and rows(page)
+
+
+def test_never_synced_notice(host: HostApp) -> None:
+    get_state(host.app).freshness = CacheOnly()
+    with host.app.app_context():
+        cache = Cache(host.db.session)
+        cache.organisation(cache.connection("acme"))
+        host.db.session.commit()
+    page = host.client("rep-acme").get(f"{PANEL}/contact/1", headers=HX).get_data(as_text=True)
+    assert "Invoices appear here once the first sync with Xero has finished." in page
+
+
+def test_stale_data_notice_with_age(seeded: Seeded) -> None:
+    set_sync(
+        seeded,
+        fresh_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2),
+        last_error="Xero could not be reached.",
+    )
+    page = seeded.html()
+    (notice,) = re.findall(r'data-notice="stale">([^<]*)<', page)
+    assert notice == "Showing invoices as of 2 hours ago: Xero could not be reached."
+    assert rows(page)
+
+
+def test_needs_reconnect_still_shows_cache(seeded: Seeded) -> None:
+    with seeded.host.app.app_context():
+        from xero_panel.models import Connection
+
+        seeded.host.db.session.get_one(Connection, seeded.connection_id).status = "needs_reconnect"
+        seeded.host.db.session.commit()
+    page = seeded.html()
+    assert "an admin has been asked to reconnect Xero" in page and rows(page)
+
+
+def nobody(seeded: Seeded) -> None:
+    seeded.host.panel.record_loader(lambda t, i: CRMRecord("Nobody", emails=["nobody@x.test"]))
+
+
+def test_no_match_empty_state_for_rep(seeded: Seeded) -> None:
+    nobody(seeded)
+    page = seeded.html("/contact/9")
+    assert by_testid(page, "panel-empty")
+    assert "No Xero customer has this contact&#39;s email address." in page
+    assert not by_testid(page, "link-contact")
+
+
+def test_no_match_admin_gets_link_control(seeded: Seeded) -> None:
+    nobody(seeded)
+    page = seeded.html("/contact/9", user="admin-acme")
+    assert by_testid(page, "panel-empty") and by_testid(page, "link-contact")
+
+
+def test_account_and_deal_match(seeded: Seeded) -> None:
+    assert numbers(seeded.html("/account/1")) == numbers(seeded.html("/deal/1")) != []
+
+
+# -- pins ---------------------------------------------------------------------------------------
+
+
+def pin_path(seeded: Seeded, number: str, record: str = "/contact/1") -> str:
+    return f"{PANEL}{record}/pins/{seeded.org_id}/{seeded.ids[number]}"
+
+
+def pin_count(seeded: Seeded) -> int:
+    with seeded.host.app.app_context():
+        return int(seeded.host.db.session.scalar(select(func.count(Pin.id))) or 0)
+
+
+def test_pin_needs_csrf(seeded: Seeded) -> None:
+    response = seeded.host.client("rep-acme").post(pin_path(seeded, "INV-0003"), headers=HX)
+    assert response.status_code == 400
+    assert (
+        error_text(response)
+        == "This request has no valid security token. Reload the page and try again."
+    )
+    assert pin_count(seeded) == 0
+
+
+def test_pin_bad_csrf(seeded: Seeded) -> None:
+    response = seeded.host.client("rep-acme").post(
+        pin_path(seeded, "INV-0003"), headers={**HX, "X-CSRFToken": "forged"}
+    )
+    assert response.status_code == 400 and pin_count(seeded) == 0
+
+
+def test_pin_error_goes_to_panel_alerts(seeded: Seeded) -> None:
+    response = seeded.host.client("rep-acme").post(pin_path(seeded, "INV-0003"), headers=HX)
+    assert response.headers["HX-Retarget"] == "#xp-contact-1-alerts"
+
+
+def test_pin_swaps_row_pressed(seeded: Seeded) -> None:
+    client = seeded.host.client("rep-acme")
+    token = token_of(client)
+    response = client.post(pin_path(seeded, "INV-0003"), headers={**HX, "X-CSRFToken": token})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert page.lstrip().startswith("<tr")
+    (toggle,) = by_testid(page, "pin-toggle")
+    assert 'aria-pressed="true"' in toggle and "hx-delete=" in toggle
+
+
+def test_pin_with_form_field_token(seeded: Seeded) -> None:
+    client = seeded.host.client("rep-acme")
+    token = token_of(client)
+    response = client.post(pin_path(seeded, "INV-0003"), data={"csrf_token": token}, headers=HX)
+    assert response.status_code == 200 and pin_count(seeded) == 1
+
+
+def test_pin_idempotent(seeded: Seeded) -> None:
+    client = seeded.host.client("rep-acme")
+    headers = {**HX, "X-CSRFToken": token_of(client)}
+    for _ in range(2):
+        assert client.post(pin_path(seeded, "INV-0003"), headers=headers).status_code == 200
+    assert pin_count(seeded) == 1
+
+
+def test_pin_visible_to_other_user_of_crm_account(seeded: Seeded) -> None:
+    client = seeded.host.client("rep-acme")
+    client.post(pin_path(seeded, "INV-0003"), headers={**HX, "X-CSRFToken": token_of(client)})
+    page = seeded.html("/contact/1?view=pinned", user="admin-acme")
+    assert numbers(page) == ["INV-0003"]
+    assert rows(page)[0]["data-pinned"] == "true"
+
+
+def test_unpin(seeded: Seeded) -> None:
+    client = seeded.host.client("rep-acme")
+    headers = {**HX, "X-CSRFToken": token_of(client)}
+    client.post(pin_path(seeded, "INV-0003"), headers=headers)
+    response = client.delete(pin_path(seeded, "INV-0003"), headers=headers)
+    assert 'aria-pressed="false"' in response.get_data(as_text=True)
+    assert pin_count(seeded) == 0
+
+
+def test_pin_other_records_invoice_is_404(seeded: Seeded) -> None:
+    with seeded.host.app.app_context():
+        cache = Cache(seeded.host.db.session)
+        org = seeded.host.db.session.get_one(Organisation, seeded.org_id)
+        other = cache.contact(org, "Someone else", email="else@x.test")
+        seeded.ids["OTHER"] = cache.invoice(org, other, number="OTHER").xero_id
+        seeded.host.db.session.commit()
+    client = seeded.host.client("rep-acme")
+    response = client.post(
+        pin_path(seeded, "OTHER"), headers={**HX, "X-CSRFToken": token_of(client)}
+    )
+    assert response.status_code == 404
+    assert error_text(response) == "This invoice is not one of this record's Xero invoices."
+
+
+def test_pin_from_other_crm_account_is_404(seeded: Seeded) -> None:
+    client = seeded.host.client("admin-globex")
+    token = token_of(client, "/contact/2")
+    response = client.post(
+        pin_path(seeded, "INV-0003", record="/contact/2"), headers={**HX, "X-CSRFToken": token}
+    )
+    assert response.status_code == 404 and pin_count(seeded) == 0
+
+
+def test_pin_on_other_crm_accounts_record_is_404(seeded: Seeded) -> None:
+    client = seeded.host.client("admin-globex")
+    response = client.post(
+        pin_path(seeded, "INV-0003"), headers={**HX, "X-CSRFToken": token_of(client, "/contact/2")}
+    )
+    assert response.status_code == 404
+
+
+def test_pinned_then_voided_stays_marked(seeded: Seeded) -> None:
+    client = seeded.host.client("rep-acme")
+    client.post(pin_path(seeded, "INV-0003"), headers={**HX, "X-CSRFToken": token_of(client)})
+    with seeded.host.app.app_context():
+        from xero_panel.models import Invoice
+
+        invoice = seeded.host.db.session.scalars(
+            select(Invoice).where(Invoice.xero_id == seeded.ids["INV-0003"])
+        ).one()
+        invoice.status = "VOIDED"
+        seeded.host.db.session.commit()
+    page = seeded.html("/contact/1?view=pinned")
+    assert [r["data-status"] for r in rows(page)] == ["voided"]
+    assert "Voided in Xero" in page
+
+
+# -- links --------------------------------------------------------------------------------------
+
+
+def add_contact(seeded: Seeded, name: str, contact_id: str) -> None:
+    with seeded.host.app.app_context():
+        cache = Cache(seeded.host.db.session)
+        org = seeded.host.db.session.get_one(Organisation, seeded.org_id)
+        contact = cache.contact(org, name, contact_id=contact_id)
+        cache.invoice(org, contact, number=f"{contact_id}-INV")
+        seeded.host.db.session.commit()
+
+
+def test_link_search_lists_contacts(seeded: Seeded) -> None:
+    add_contact(seeded, "Kauri Cafe", "k-1")
+    page = seeded.html("/contact/1/links/search?contact_q=kauri", user="admin-acme")
+    assert 'data-testid="link-choice" data-contact-id="k-1"' in page
+
+
+def test_link_search_rep_forbidden(seeded: Seeded) -> None:
+    response = seeded.get("/contact/1/links/search?contact_q=kauri")
+    assert response.status_code == 403
+    assert error_text(response) == "Only an admin of your CRM account can link Xero contacts."
+
+
+def test_link_search_allowed_by_link_permission_hook(seeded: Seeded) -> None:
+    seeded.host.panel.link_permission(lambda: True)
+    assert seeded.get("/contact/1/links/search?contact_q=k").status_code == 200
+
+
+def link(seeded: Seeded, contact_id: str, user: str = "admin-acme") -> Any:
+    client = seeded.host.client(user)
+    return client.post(
+        f"{PANEL}/contact/1/links",
+        data={"organisation_id": str(seeded.org_id), "contact_id": contact_id},
+        headers={**HX, "X-CSRFToken": token_of(client)},
+    )
+
+
+def test_link_replaces_matching(seeded: Seeded) -> None:
+    add_contact(seeded, "Kauri Cafe", "k-1")
+    response = link(seeded, "k-1")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert numbers(page) == ["k-1-INV"]
+    assert 'data-testid="matched-contacts" data-linked="true"' in page
+
+
+def test_link_visible_to_rep(seeded: Seeded) -> None:
+    add_contact(seeded, "Kauri Cafe", "k-1")
+    link(seeded, "k-1")
+    assert numbers(seeded.html()) == ["k-1-INV"]
+
+
+def test_link_unknown_contact_404(seeded: Seeded) -> None:
+    response = link(seeded, "nope")
+    assert response.status_code == 404
+    assert error_text(response) == "That Xero contact is not in this CRM account's Xero data."
+
+
+def test_link_rep_forbidden(seeded: Seeded) -> None:
+    add_contact(seeded, "Kauri Cafe", "k-1")
+    assert link(seeded, "k-1", user="rep-acme").status_code == 403
+
+
+def test_unlink_restores_matching(seeded: Seeded) -> None:
+    add_contact(seeded, "Kauri Cafe", "k-1")
+    link(seeded, "k-1")
+    client = seeded.host.client("admin-acme")
+    response = client.delete(
+        f"{PANEL}/contact/1/links/{seeded.org_id}/k-1",
+        headers={**HX, "X-CSRFToken": token_of(client)},
+    )
+    assert "INV-0003" in response.get_data(as_text=True)
+    with seeded.host.app.app_context():
+        assert seeded.host.db.session.scalar(select(func.count(RecordLink.id))) == 0
+
+
+# -- refresh ------------------------------------------------------------------------------------
+
+
+class RecordingFreshness:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Sequence[tuple[int, str]]]] = []
+
+    def ensure_fresh(self, session: Any, organisations: Any, *, contact_ids: Any = ()) -> Freshness:
+        self.calls.append(("ensure", list(contact_ids)))
+        return Freshness(fresh_at=dt.datetime.now(dt.UTC))
+
+    def refresh_record(self, session: Any, organisations: Any, *, contact_ids: Any) -> Freshness:
+        self.calls.append(("refresh", list(contact_ids)))
+        return Freshness(fresh_at=dt.datetime.now(dt.UTC))
+
+
+def test_panel_asks_freshness_with_matched_contacts(seeded: Seeded) -> None:
+    service = RecordingFreshness()
+    get_state(seeded.host.app).freshness = service
+    seeded.html()
+    assert service.calls == [("ensure", [(seeded.org_id, "c-1")])]
+
+
+def test_refresh_runs_targeted_sync_and_swaps_panel(seeded: Seeded) -> None:
+    service = RecordingFreshness()
+    get_state(seeded.host.app).freshness = service
+    client = seeded.host.client("rep-acme")
+    token = token_of(client)
+    response = client.post(
+        f"{PANEL}/contact/1/refresh?view=all", headers={**HX, "X-CSRFToken": token}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and page.lstrip().startswith("<section")
+    assert service.calls[-1] == ("refresh", [(seeded.org_id, "c-1")])
+    assert len(rows(page)) == 6
+
+
+def test_refresh_needs_csrf(seeded: Seeded) -> None:
+    response = seeded.host.client("rep-acme").post(f"{PANEL}/contact/1/refresh", headers=HX)
+    assert response.status_code == 400
