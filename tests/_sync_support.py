@@ -393,10 +393,9 @@ class SyncHost:
 
     def invoice(self, xero_id: str) -> Any:
         from sqlalchemy import select
+        from sqlalchemy.orm import selectinload
 
         from xero_panel.models import Invoice
-
-        from sqlalchemy.orm import selectinload
 
         with self.state_session() as session:
             return session.scalars(

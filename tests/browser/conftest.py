@@ -4,6 +4,7 @@ here, so the tests launch ``/usr/bin/chromium``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -51,8 +52,8 @@ def _serve(app: Any) -> tuple[Any, str]:
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
-@pytest.fixture(scope="session")
-def live_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
+@contextlib.contextmanager
+def running_demo(directory: Path) -> Iterator[LiveDemo]:
     """The demo as ``python demo_app.py`` runs it, with the built-in sample seed."""
     import demo_app
     from xero_panel.emulator import Emulator, sample_seed
@@ -60,9 +61,8 @@ def live_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
     seed = sample_seed()
     emulator = Emulator(seed, control_enabled=True)
     emulator_server = emulator.serve(host="127.0.0.1", port=0)
-    database = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
     app = demo_app.create_app(
-        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"},
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{directory / 'demo.sqlite3'}"},
         seed=seed,
         emulator_url=emulator_server.url,
     )
@@ -74,6 +74,20 @@ def live_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
     finally:
         server.shutdown()
         emulator_server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
+    """One demo shared by the browser tests that only read."""
+    with running_demo(tmp_path_factory.mktemp("demo")) as demo:
+        yield demo
+
+
+@pytest.fixture
+def own_demo(tmp_path: Path) -> Iterator[LiveDemo]:
+    """A demo of its own, for a test that changes what others would see."""
+    with running_demo(tmp_path) as demo:
+        yield demo
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +122,16 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(f"{m.text} [{m.location.get('url', '')}]") if m.type == "error" else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status == 404 else None,
+    )
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         yield Page(page=page, errors=errors)

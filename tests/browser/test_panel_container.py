@@ -10,7 +10,9 @@ from tests.browser.conftest import LiveDemo, Page, log_in
 def open_first(page: Any, live_demo: LiveDemo, record_type: str) -> None:
     page.goto(f"{live_demo.url}/{record_type}s")
     page.click(f'[data-testid="record-link"][data-record-type="{record_type}"] >> nth=0')
-    page.wait_for_selector("[data-xero-panel] [data-testid=panel-notice], [data-xero-panel] [data-testid=panel-error]")
+    page.wait_for_selector(
+        "[data-xero-panel] [data-testid=panel-notice], [data-xero-panel] [data-testid=panel-error]"
+    )
 
 
 def test_panel_loaded_by_htmx_on_contact_page(page: Page, live_demo: LiveDemo) -> None:

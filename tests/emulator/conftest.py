@@ -186,7 +186,7 @@ def login(
     url: str,
     params: dict[str, str],
     email: str = "kat@example.test",
-    password: str = "pw-kat",  # noqa: S107
+    password: str = "pw-kat",
 ) -> requests.Response:
     """Submit the login form; the answer is the consent page."""
     return requests.post(

@@ -33,6 +33,7 @@ def _page(title: str, body: Markup) -> str:
     return str(
         Markup(
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            "<link rel='icon' href='data:,'>"
             "<title>{title}</title><style>{style}</style></head><body><main>"
             "<div class='logo'>xero</div><p class='scopes'>Xero emulator</p>{body}"
             "</main></body></html>"

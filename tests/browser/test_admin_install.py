@@ -1,0 +1,51 @@
+"""The admin installs Xero from the marketplace and removes it, clicking as a person does."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import LiveDemo, Page, log_in
+
+
+def test_admin_installs_xero_from_marketplace_then_removes_it(
+    page: Page, own_demo: LiveDemo
+) -> None:
+    p = page.page
+    log_in(p, own_demo.url, "admin@globex.test")
+    p.goto(f"{own_demo.url}/settings/marketplace")
+    p.fill("[data-testid=marketplace-search]", "xero")
+    p.keyboard.press("Enter")
+    p.click("[data-testid=marketplace-card] >> text=Install")
+    p.click("[data-testid=connect-xero]")
+    assert p.url.startswith(own_demo.emulator_url)
+    p.fill("input[name=email]", "books@harbour-audio.test")
+    p.fill("input[name=password]", "harbour-demo")
+    p.click("[data-testid=login-submit]")
+    p.click("[data-testid=allow-access]")
+    assert (
+        p.locator("[data-testid=connected-by]").inner_text().endswith("<books@harbour-audio.test>")
+    )
+    assert p.locator("[data-testid=organisation-name]").all_inner_texts() == ["Harbour Audio Inc"]
+    p.click("[data-testid=save-xero]")
+    assert p.locator("[data-testid=connection-status]").get_attribute("data-status") == "active"
+    p.click("[data-testid=test-connection]")
+    assert "Connection works: Xero answered for Harbour Audio Inc" in p.inner_text("body")
+    p.click("[data-testid=remove-xero]")
+    p.click("[data-testid=confirm-remove]")
+    assert (
+        p.locator("[data-testid=connection-status]").get_attribute("data-status") == "not_connected"
+    )
+    assert page.errors == []
+
+
+def test_admin_cancels_on_xero_consent_page(page: Page, own_demo: LiveDemo) -> None:
+    p = page.page
+    log_in(p, own_demo.url, "admin@globex.test")
+    p.goto(f"{own_demo.url}/integrations/xero/settings")
+    p.click("[data-testid=connect-xero]")
+    p.fill("input[name=email]", "books@harbour-audio.test")
+    p.fill("input[name=password]", "harbour-demo")
+    p.click("[data-testid=login-submit]")
+    p.click("[data-testid=cancel]")
+    assert "cancelled on Xero's page; nothing was changed" in p.inner_text("body")
+    assert (
+        p.locator("[data-testid=connection-status]").get_attribute("data-status") == "not_connected"
+    )
