@@ -1,0 +1,191 @@
+"""Scale-out: PostgreSQL, Redis locks and rate budget, and a real RQ worker subprocess
+(``flask xero-panel worker``) doing the background sync, against the emulator.
+
+The worker subprocess builds the same host app from ``worker_app`` below, configured
+through ``XP_SCALE_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _sync_support import SyncHost
+from conftest import REDIS_URL, TEST_KEY, require_service
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+TESTS = Path(__file__).parent
+URL = "/integrations/xero/webhooks"
+KEY = "scale-webhook-key"
+
+
+def worker_app() -> Any:
+    """The host app as the worker subprocess builds it (from the environment)."""
+    from conftest import build_host_app
+
+    env = os.environ
+    host = build_host_app(
+        env["XP_SCALE_DB"],
+        XERO_PANEL_ENCRYPTION_KEYS=env["XP_SCALE_KEY"],
+        XERO_PANEL_API_URL=env["XP_SCALE_EMULATOR"],
+        XERO_PANEL_IDENTITY_URL=env["XP_SCALE_EMULATOR"],
+        XERO_PANEL_LOGIN_URL=env["XP_SCALE_EMULATOR"],
+        XERO_PANEL_REDIS_URL=env["XP_SCALE_REDIS"],
+        XERO_PANEL_REDIS_PREFIX=env["XP_SCALE_PREFIX"],
+        XERO_PANEL_RQ_QUEUE=env["XP_SCALE_QUEUE"],
+        XERO_PANEL_WEBHOOK_KEY=KEY,
+    )
+    return host.app
+
+
+class Scale:
+    def __init__(self, make_host: Callable[..., Any], database_url: str, n: int) -> None:
+        require_service("Redis", REDIS_URL, 6379)
+        self.prefix = f"xp-scale-{uuid.uuid4().hex[:8]}:"
+        self.queue = f"xp-scale-{uuid.uuid4().hex[:8]}"
+        self.h = SyncHost(
+            make_host,
+            database_url,
+            n_invoices=n,
+            webhook_key=KEY,
+            tenant_id=str(uuid.uuid4()),
+            XERO_PANEL_REDIS_URL=REDIS_URL,
+            XERO_PANEL_REDIS_PREFIX=self.prefix,
+            XERO_PANEL_RQ_QUEUE=self.queue,
+            XERO_PANEL_SYNC_WAIT=10,
+        )
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)]),
+            "XP_SCALE_DB": database_url,
+            "XP_SCALE_KEY": TEST_KEY,
+            "XP_SCALE_EMULATOR": self.h.emulator_server.url,
+            "XP_SCALE_REDIS": REDIS_URL,
+            "XP_SCALE_PREFIX": self.prefix,
+            "XP_SCALE_QUEUE": self.queue,
+        }
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "test_sync_scale_out:worker_app"]
+            + ["xero-panel", "worker"],
+            cwd=TESTS,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float) -> float:
+        started = time.monotonic()
+        while not condition():
+            if time.monotonic() - started > timeout:
+                raise AssertionError("timed out waiting for the RQ worker")
+            if self.worker.poll() is not None:
+                raise AssertionError(f"the RQ worker exited with {self.worker.returncode}")
+            time.sleep(0.02)
+        return time.monotonic() - started
+
+    def close(self) -> None:
+        self.worker.terminate()
+        try:
+            self.worker.wait(10)
+        except subprocess.TimeoutExpired:
+            self.worker.kill()
+        self.h.close()
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"{self.prefix}*"):
+            client.delete(key)
+        for key in client.scan_iter(f"rq:*{self.queue}*"):
+            client.delete(key)
+
+
+@pytest.fixture
+def scale(make_host: Callable[..., Any], postgres_url: str) -> Iterator[Scale]:
+    s = Scale(make_host, postgres_url, 30)
+    with s.h.app.app_context():
+        s.h.service.start_full_sync(s.h.org_id)
+    s.wait_for(lambda: s.h.sync_state().status == "idle", 30)
+    s.h.emulator.reset_stats()
+    yield s
+    s.close()
+
+
+def test_scale_out_uses_rq_and_redis(scale: Scale) -> None:
+    from xero_panel.background import RQRunner
+    from xero_panel.locks import RedisLocks
+
+    assert isinstance(scale.h.service.runner, RQRunner)
+    assert isinstance(scale.h.service.locks, RedisLocks)
+
+
+def test_scale_out_cold_tenant_full_sync_on_worker(
+    make_host: Callable[..., Any], postgres_url: str
+) -> None:
+    n = 2500
+    s = Scale(make_host, postgres_url, n)
+    try:
+        with s.h.app.app_context():
+            assert s.h.service.start_full_sync(s.h.org_id) is True
+        assert s.h.sync_state().status == "running"
+        s.wait_for(lambda: s.h.sync_state().status == "idle", 60)
+        calls = s.h.calls()
+        assert calls["calls"] <= math.ceil(n / 1000) + 3
+        assert calls["rate_limited"] == 0
+        assert s.h.count() == n + 4
+    finally:
+        s.close()
+
+
+def test_scale_out_warm_view_makes_no_calls(scale: Scale) -> None:
+    scale.h.view()
+    assert scale.h.calls()["calls"] == 0
+
+
+def test_scale_out_100_concurrent_stale_views_make_one_call(scale: Scale) -> None:
+    scale.h.age()
+    barrier = threading.Barrier(100)
+    results: list[Any] = []
+
+    def view() -> None:
+        barrier.wait()
+        results.append(scale.h.view())
+
+    threads = [threading.Thread(target=view) for _ in range(100)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(results) == 100
+    assert scale.h.calls()["by_endpoint"] == {"Invoices": 1}
+
+
+def test_scale_out_xero_down_reports_problem(scale: Scale) -> None:
+    scale.h.age()
+    scale.h.emulator.add_fault({"endpoint": "Invoices", "status": 503})
+    freshness = scale.h.view()
+    assert freshness.problem == "Xero could not be reached; showing cached data for now."
+    assert scale.h.count() == 34
+
+
+def test_scale_out_webhook_visible_within_2_s(scale: Scale) -> None:
+    scale.h.emulator.webhooks.url = scale.h.serve() + URL
+    invoice = scale.h.invoice_like(Type="ACCREC", Status="AUTHORISED", Payments=[])
+    started = time.monotonic()
+    scale.h.emulator.add_payment(scale.h.tenant_id, invoice["InvoiceID"], {"Amount": 3})
+
+    def visible() -> bool:
+        scale.h.view()
+        return bool(scale.h.invoice(invoice["InvoiceID"]).payments)
+
+    scale.wait_for(visible, 5)
+    assert time.monotonic() - started < 2
