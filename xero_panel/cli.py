@@ -97,7 +97,8 @@ def sync_command(full: bool, account: str | None) -> None:
         else:
             click.echo(
                 f"{name}: {counts['invoices']} invoices, {counts['credit_notes']} credit notes,"
-                f" {counts['contacts']} contacts stored in {counts['calls']} Xero calls."
+                f" {counts['contacts']} contacts stored in {counts['calls']} Xero"
+                f" call{'' if counts['calls'] == 1 else 's'}."
             )
     if failed:
         raise SystemExit(1)

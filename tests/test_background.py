@@ -1,0 +1,98 @@
+"""Background runners: threads by default, RQ with Redis; the RQ job functions."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from conftest import REDIS_URL, require_service
+
+from xero_panel import jobs
+from xero_panel.background import RQRunner, ThreadRunner, make_runner
+
+
+def test_thread_runner_runs_job_in_another_thread() -> None:
+    seen: list[tuple[str, Any, str]] = []
+    runner = ThreadRunner(
+        lambda job, args: seen.append((job, args, threading.current_thread().name))
+    )
+    runner.submit("refresh", 7)
+    assert runner.wait_idle(5)
+    assert seen == [("refresh", (7,), "xero-panel-refresh")]
+
+
+def test_thread_runner_enters_the_context() -> None:
+    entered: list[str] = []
+
+    class Context:
+        def __enter__(self) -> None:
+            entered.append("in")
+
+        def __exit__(self, *exc: object) -> None:
+            entered.append("out")
+
+    runner = ThreadRunner(lambda job, args: entered.append(job), Context)
+    runner.submit("reconcile", 1)
+    runner.wait_idle(5)
+    assert entered == ["in", "reconcile", "out"]
+
+
+def test_thread_runner_logs_a_failed_job(caplog: pytest.LogCaptureFixture) -> None:
+    def boom(job: str, args: Any) -> None:
+        raise ValueError("bad")
+
+    runner = ThreadRunner(boom)
+    runner.submit("full_sync", 3)
+    runner.wait_idle(5)
+    assert "Background job full_sync(3,) failed" in caplog.text
+
+
+def test_thread_runner_wait_idle_times_out() -> None:
+    gate = threading.Event()
+    runner = ThreadRunner(lambda job, args: gate.wait(5))
+    runner.submit("refresh", 1)
+    assert runner.wait_idle(0.05) is False
+    gate.set()
+    assert runner.wait_idle(5) is True
+
+
+def test_make_runner_threads_without_redis() -> None:
+    assert isinstance(make_runner(None, "q", lambda job, args: None), ThreadRunner)
+
+
+@pytest.mark.redis
+def test_rq_runner_enqueues_the_job_function() -> None:
+    require_service("Redis", REDIS_URL, 6379)
+    queue = f"xp-test-{uuid.uuid4().hex[:8]}"
+    runner = make_runner(REDIS_URL, queue, lambda job, args: None)
+    assert isinstance(runner, RQRunner)
+    try:
+        runner.submit("full_sync", 42)
+        [job] = runner.queue.jobs
+        assert (job.func_name, job.args) == ("xero_panel.jobs.full_sync", (42,))
+    finally:
+        runner.queue.empty()
+        runner.queue.delete()
+
+
+def test_jobs_without_app_say_how_to_run_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(jobs.APP_ENV, raising=False)
+    monkeypatch.setattr(jobs, "_app", None)
+    with pytest.raises(RuntimeError, match="flask xero-panel worker"):
+        jobs.refresh(1)
+
+
+def test_jobs_load_the_app_named_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch, host: Any
+) -> None:
+    import sys
+    import types
+
+    module = types.ModuleType("xp_jobs_host")
+    module.app = host.app  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "xp_jobs_host", module)
+    monkeypatch.setenv(jobs.APP_ENV, "xp_jobs_host:app")
+    monkeypatch.setattr(jobs, "_app", None)
+    assert jobs.refresh(12345) == {}

@@ -1,0 +1,76 @@
+"""``flask xero-panel sync|status|worker``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from _sync_support import SyncHost
+
+
+@pytest.fixture
+def h(make_host: Callable[..., Any], tmp_path: Any) -> Iterator[SyncHost]:
+    host = SyncHost(make_host, f"sqlite:///{tmp_path}/cli.db")
+    yield host
+    host.close()
+
+
+def run(h: SyncHost, *args: str) -> Any:
+    return h.app.test_cli_runner().invoke(args=["xero-panel", *args])
+
+
+def test_sync_first_time_runs_full_sync_with_progress(h: SyncHost) -> None:
+    result = run(h, "sync")
+    assert result.exit_code == 0, result.output
+    assert "Bench Garden Ltd: full sync" in result.output
+    assert "30 invoices, 4 credit notes, 7 contacts stored in 4 Xero calls." in result.output
+
+
+def test_sync_after_full_is_incremental(h: SyncHost) -> None:
+    h.full_sync()
+    result = run(h, "sync")
+    assert "stored in 1 Xero call." in result.output
+    assert h.calls()["by_endpoint"] == {"Invoices": 1}
+
+
+def test_sync_full_rereads_everything(h: SyncHost) -> None:
+    h.full_sync()
+    result = run(h, "sync", "--full")
+    assert "30 invoices" in result.output
+    assert h.calls()["calls"] == 4
+
+
+def test_sync_other_account_has_nothing(h: SyncHost) -> None:
+    result = run(h, "sync", "--account", "globex")
+    assert result.output == "No active Xero organisations to sync.\n"
+
+
+def test_sync_failure_exits_1(h: SyncHost) -> None:
+    h.emulator.add_fault({"endpoint": "Organisation", "status": 503})
+    result = run(h, "sync")
+    assert result.exit_code == 1
+    assert "failed: Xero could not be reached" in result.output
+
+
+def test_status_shows_each_organisation(h: SyncHost) -> None:
+    h.full_sync()
+    result = run(h, "status")
+    assert result.exit_code == 0
+    assert f"Bench Garden Ltd [{h.tenant_id}]" in result.output
+    assert "sync:            idle" in result.output
+    assert "cached:          30 invoices, 4 credit notes, 7 contacts" in result.output
+    assert "calls today:     5" in result.output  # 1 at connect + 4 for the full sync
+    assert "errors:          none" in result.output
+
+
+def test_status_before_any_sync(h: SyncHost) -> None:
+    result = run(h, "status")
+    assert "sync:            never synced" in result.output
+    assert "last sync:       never" in result.output
+
+
+def test_worker_without_redis_explains(h: SyncHost) -> None:
+    result = run(h, "worker")
+    assert result.exit_code != 0
+    assert "XERO_PANEL_REDIS_URL is not set" in result.output
