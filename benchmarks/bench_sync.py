@@ -1,0 +1,136 @@
+"""Benchmark the sync against the emulator over HTTP: Xero calls and seconds.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_sync.py                  # SQLite, N = 1,000 and 5,000
+    .venv/bin/python benchmarks/bench_sync.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python benchmarks/bench_sync.py --sizes 1000 5000 --redis-url redis://127.0.0.1:6379/15
+
+Measures, per size N: a cold full sync (the first sync after *Save*), a warm panel-view
+freshness check (cache fresh), 100 concurrent views of stale data (threads; single-flight),
+and an unchanged tenant's incremental refresh. Calls are the emulator's own counts. With
+``--redis-url`` locks live in Redis (the full sync still runs inline, not on RQ).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+
+from _sync_support import SyncHost  # noqa: E402
+from conftest import build_host_app  # noqa: E402
+
+
+def bench(n: int, database_url: str, redis_url: str | None) -> dict[str, Any]:
+    config: dict[str, Any] = {"XERO_PANEL_SYNC_WAIT": 30, "tenant_id": str(uuid.uuid4())}
+    if redis_url:
+        config.update(
+            XERO_PANEL_REDIS_URL=redis_url,
+            XERO_PANEL_REDIS_PREFIX=f"xp-bench-{uuid.uuid4().hex[:8]}:",
+            XERO_PANEL_RQ_QUEUE=f"xp-bench-{uuid.uuid4().hex[:8]}",
+        )
+    h = SyncHost(lambda url, **c: build_host_app(url, **c), database_url, n_invoices=n, **config)
+    out: dict[str, Any] = {"n": n}
+    try:
+        with h.app.app_context():
+            h.host.db.drop_all()
+            h.host.db.create_all()
+            connection = h.host.panel.store_connection(
+                "acme", h.emulator.issue_tokens(user_email="owner@bench.test")
+            )
+            h.org_id = connection.organisations[0].id
+            h.organisations = list(connection.organisations)
+        h.emulator.reset_stats()
+
+        started = time.perf_counter()
+        with h.app.app_context():
+            h.service.run_full_sync(h.org_id)
+        out["cold_seconds"] = time.perf_counter() - started
+        calls = h.calls()
+        out["cold_calls"] = calls["calls"]
+        out["cold_limit"] = math.ceil(n / 1000) + 3
+        out["cold_429"] = calls["rate_limited"]
+
+        h.emulator.reset_stats()
+        started = time.perf_counter()
+        h.view()
+        out["warm_seconds"] = time.perf_counter() - started
+        out["warm_calls"] = h.calls()["calls"]
+
+        h.age()
+        h.emulator.reset_stats()
+        barrier = threading.Barrier(100)
+        done: list[float] = []
+
+        def view() -> None:
+            barrier.wait()
+            t0 = time.perf_counter()
+            h.view()
+            done.append(time.perf_counter() - t0)
+
+        threads = [threading.Thread(target=view) for _ in range(100)]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        out["stale100_seconds"] = time.perf_counter() - started
+        out["stale100_slowest_view"] = max(done)
+        out["stale100_calls"] = h.calls()["calls"]
+
+        h.age()
+        h.emulator.reset_stats()
+        started = time.perf_counter()
+        h.view()
+        out["refresh_seconds"] = time.perf_counter() - started
+        out["refresh_calls"] = h.calls()["calls"]
+    finally:
+        h.close()
+        with h.app.app_context():
+            h.host.db.drop_all()
+            h.host.db.engine.dispose()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--redis-url", default=None)
+    args = parser.parse_args()
+    print(f"# {platform.node()} {platform.machine()} {platform.python_version()}")
+    print(f"# {platform.platform()}; database {args.database_url or 'SQLite (temp file)'}")
+    print(f"# locks {'Redis ' + args.redis_url if args.redis_url else 'in process'}")
+    header = (
+        "| N | cold calls (limit) | cold s | 429s | warm view calls | warm view ms"
+        " | 100 stale views calls | 100 stale views s (slowest)"
+        " | unchanged refresh calls | refresh ms |"
+    )
+    print(header)
+    print("|" + "---|" * 10)
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = args.database_url or f"sqlite:///{tmp}/bench.db"
+            r = bench(n, url, args.redis_url)
+        print(
+            f"| {r['n']:,} | {r['cold_calls']} ({r['cold_limit']}) | {r['cold_seconds']:.2f}"
+            f" | {r['cold_429']} | {r['warm_calls']} | {r['warm_seconds'] * 1000:.1f}"
+            f" | {r['stale100_calls']} | {r['stale100_seconds']:.2f}"
+            f" ({r['stale100_slowest_view']:.2f}) | {r['refresh_calls']}"
+            f" | {r['refresh_seconds'] * 1000:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
