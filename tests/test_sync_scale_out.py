@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 TESTS = Path(__file__).parent
 URL = "/integrations/xero/webhooks"
 KEY = "scale-webhook-key"
+FLASK = (sys.executable, "-m", "flask")
 
 
 def worker_app() -> Any:
@@ -75,8 +76,7 @@ class Scale:
             "XP_SCALE_QUEUE": self.queue,
         }
         self.worker = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "test_sync_scale_out:worker_app"]
-            + ["xero-panel", "worker"],
+            [*FLASK, "--app", "test_sync_scale_out:worker_app", "xero-panel", "worker"],
             cwd=TESTS,
             env=env,
             stdout=subprocess.DEVNULL,
