@@ -7,8 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import REDIS_URL, require_service
 
+from tests.conftest import REDIS_URL, require_service
 from xero_panel import jobs
 from xero_panel.background import RQRunner, ThreadRunner, make_runner
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import REDIS_URL, require_service
 
+from tests.conftest import REDIS_URL, require_service
 from xero_panel.locks import InProcessLocks, Locks, RedisLocks, make_locks, single_flight
 
 

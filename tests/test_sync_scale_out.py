@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 from _sync_support import SyncHost
-from conftest import REDIS_URL, TEST_KEY, require_service
+
+from tests.conftest import REDIS_URL, TEST_KEY, require_service
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -32,7 +33,7 @@ FLASK = (sys.executable, "-m", "flask")
 
 def worker_app() -> Any:
     """The host app as the worker subprocess builds it (from the environment)."""
-    from conftest import build_host_app
+    from tests.conftest import build_host_app
 
     env = os.environ
     host = build_host_app(

@@ -11,7 +11,8 @@ def open_first(page: Any, live_demo: LiveDemo, record_type: str) -> None:
     page.goto(f"{live_demo.url}/{record_type}s")
     page.click(f'[data-testid="record-link"][data-record-type="{record_type}"] >> nth=0')
     page.wait_for_selector(
-        "[data-xero-panel] [data-testid=panel-notice], [data-xero-panel] [data-testid=panel-error]"
+        "[data-xero-panel]:not([aria-busy]) :is([data-testid=panel-notice],"
+        " [data-testid=panel-error], [data-testid=panel-empty], [data-testid=invoice-row])"
     )
 
 

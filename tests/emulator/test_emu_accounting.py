@@ -7,8 +7,8 @@ from email.utils import format_datetime
 
 import pytest
 import requests
-from conftest import EXAMPLE_TENANT
 
+from tests.emulator.conftest import EXAMPLE_TENANT
 from xero_panel.emulator import Emulator
 from xero_panel.emulator.sample_seed import SAMPLE_TENANT_IDS
 from xero_panel.emulator.xero_json import parse_xero_date

@@ -8,7 +8,8 @@ import sys
 import time
 
 import requests
-from conftest import example_seed
+
+from tests.emulator.conftest import example_seed
 
 
 def start(*args):

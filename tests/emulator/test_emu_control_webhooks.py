@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 import requests
-from conftest import EXAMPLE_TENANT, Receiver, example, example_seed
 
+from tests.emulator.conftest import EXAMPLE_TENANT, Receiver, example, example_seed
 from xero_panel.emulator import Emulator
 from xero_panel.emulator.xero_json import loads, parse_xero_date
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from conftest import EXAMPLE_TENANT, example
-
+from tests.emulator.conftest import EXAMPLE_TENANT, example
 from xero_panel.emulator.xero_json import loads
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 import responses
-from conftest import EXAMPLE_TENANT, example_seed
 from werkzeug.test import Client
 
+from tests.emulator.conftest import EXAMPLE_TENANT, example_seed
 from xero_panel.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
 from xero_panel.emulator.testing import route_xero_to
 

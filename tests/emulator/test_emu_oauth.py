@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import requests
-from conftest import (
+
+from tests.emulator.conftest import (
     EXAMPLE_TENANT,
     OTHER_TENANT,
     REDIRECT,
@@ -17,7 +18,6 @@ from conftest import (
     ticket_of,
     token_request,
 )
-
 from xero_panel.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from xero_panel.emulator.tokens import decode_unverified
 
@@ -340,8 +340,7 @@ def test_access_token_expires(api, clock):
 
 
 def test_access_token_ttl_is_configurable(clock):
-    from conftest import example_seed
-
+    from tests.emulator.conftest import example_seed
     from xero_panel.emulator import Emulator
 
     emu = Emulator(example_seed(), access_token_ttl=60, clock=clock)

@@ -8,8 +8,8 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from conftest import SAMPLE_DAY, example_seed
 
+from tests.emulator.conftest import SAMPLE_DAY, example_seed
 from xero_panel.emulator import Emulator, SeedError, load_seed, sample_seed
 from xero_panel.emulator.sample_seed import SAMPLE_PASSWORDS, SAMPLE_TENANT_IDS
 from xero_panel.emulator.xero_json import parse_xero_date
