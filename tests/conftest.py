@@ -134,8 +134,12 @@ class HostApp:
         return self.app.test_client(user=USERS[user]) if user else self.app.test_client()
 
 
-def build_host_app(database_url: str, **config: Any) -> HostApp:
-    """A minimal host CRM: Flask-Login users, three records, the plugin with its hooks."""
+def build_host_app(database_url: str, *, sync: bool = True, **config: Any) -> HostApp:
+    """A minimal host CRM: Flask-Login users, three records, the plugin with its hooks.
+
+    With ``sync=False`` the plugin only reads its cache (no background sync), for tests of
+    tokens and storage that must see no Xero calls but their own.
+    """
     # Its own root path, so the demo's templates/ (which overrides ours) is not found.
     app = Flask("hostapp", root_path=str(Path(__file__).parent))
     app.config.update(base_config(database_url))
@@ -174,6 +178,10 @@ def build_host_app(database_url: str, **config: Any) -> HostApp:
         return bool(current_user.is_authenticated and current_user.is_admin)
 
     panel.init_app(app)
+    if not sync:
+        from xero_panel.freshness import CacheOnly
+
+        app.extensions["xero_panel"].freshness = CacheOnly()
     with app.app_context():
         db.create_all()
     return HostApp(app=app, db=db, panel=panel, loader_calls=calls)
@@ -183,8 +191,8 @@ def build_host_app(database_url: str, **config: Any) -> HostApp:
 def make_host() -> Iterator[Callable[..., HostApp]]:
     built: list[HostApp] = []
 
-    def make(database_url: str, **config: Any) -> HostApp:
-        host = build_host_app(database_url, **config)
+    def make(database_url: str, *, sync: bool = True, **config: Any) -> HostApp:
+        host = build_host_app(database_url, sync=sync, **config)
         built.append(host)
         return host
 

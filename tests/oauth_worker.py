@@ -13,7 +13,7 @@ def main() -> None:
     from tests.conftest import build_host_app
     from xero_panel.extension import get_state
 
-    host = build_host_app(config.pop("database_url"), **config)
+    host = build_host_app(config.pop("database_url"), sync=False, **config)
     with host.app.app_context():
         tokens = get_state().client_for(1)._tokens  # the StoredTokens of connection 1
         time.sleep(max(0.0, start_at - time.time()))

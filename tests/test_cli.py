@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _sync_support import SyncHost
+
+from tests._sync_support import SyncHost
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
-from _xero_fixtures import (
+
+from tests._xero_fixtures import (
     ACCESS_TOKEN,
     API,
     NEW_ACCESS_TOKEN,
@@ -26,7 +27,6 @@ from _xero_fixtures import (
     example,
     example_text,
 )
-
 from xero_panel.client import ID_BATCH_SIZE, XeroClient
 from xero_panel.exceptions import AuthExpired, RateLimited, XeroAPIError, XeroUnavailable
 from xero_panel.rate_budget import BudgetUsage, InProcessRateBudget

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from tests.conftest import HostApp
 from xero_panel.connections import id_token_claims
 from xero_panel.extension import get_state
+from xero_panel.freshness import CacheOnly
 from xero_panel.models import Connection, Invoice, Organisation
 
 #: Xero's example bodies from its OpenAPI spec (copied from ../shared/xero-examples).
@@ -47,6 +48,24 @@ TOKEN = {
         }
     ),
 }
+
+
+class RecordingSync(CacheOnly):
+    """Records which organisations were asked to start their first sync."""
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+
+    def start_full_sync(self, organisation_id: int) -> bool:
+        self.started.append(organisation_id)
+        return True
+
+
+@pytest.fixture
+def host(make_host: Any, tmp_path: Any) -> HostApp:
+    host = make_host(f"sqlite:///{tmp_path}/c.db")
+    host.app.extensions["xero_panel"].freshness = RecordingSync()
+    return host
 
 
 @pytest.fixture
@@ -140,3 +159,16 @@ def test_store_connection_token_never_logged(
 @pytest.mark.parametrize("value", [None, "", "garbage", "a.!!!.c"])
 def test_id_token_claims_bad_token_gives_nothing(value: str | None) -> None:
     assert id_token_claims(value) == {}
+
+
+def test_store_connection_active_starts_first_sync(host: HostApp, xero: Any) -> None:
+    with host.app.app_context():
+        host.panel.store_connection("acme", TOKEN)
+        organisation = host.db.session.scalars(select(Organisation)).one()
+    assert host.app.extensions["xero_panel"].freshness.started == [organisation.id]
+
+
+def test_store_connection_pending_starts_no_sync(host: HostApp, xero: Any) -> None:
+    with host.app.app_context():
+        host.panel.store_connection("acme", TOKEN, activate=False)
+    assert host.app.extensions["xero_panel"].freshness.started == []

@@ -47,7 +47,7 @@ def xero_config(xero: Any) -> dict[str, Any]:
 
 
 def connected(make_host: Any, database_url: str, xero: Any, **config: Any) -> HostApp:
-    host = make_host(database_url, **xero_config(xero), **config)
+    host = make_host(database_url, sync=False, **xero_config(xero), **config)
     token = xero.issue_tokens(client_id=DEMO_CLIENT_ID, user_email="owner@kiwi-garden.test")
     with host.app.app_context():
         host.panel.store_connection("acme", token, tenant_ids=[xero.tenant_ids[0]])

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from _xero_fixtures import (  # noqa: F401 (fixtures)
+
+from tests._xero_fixtures import (  # noqa: F401 (fixtures)
     T0,
     FakeClock,
     redis_client,
     redis_prefix,
 )
-
 from xero_panel.exceptions import RateLimited
 from xero_panel.rate_budget import (
     BudgetUsage,
@@ -489,7 +489,8 @@ def test_redis_decode_responses_client(
     clock: FakeClock,
 ) -> None:
     import redis
-    from _xero_fixtures import REDIS_URL
+
+    from tests._xero_fixtures import REDIS_URL
 
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:

@@ -9,7 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from _sync_support import (
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests._sync_support import (
     EmulatorTokens,
     FakeTime,
     add_organisation,
@@ -18,9 +21,6 @@ from _sync_support import (
     make_client,
     tenant_calls,
 )
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from xero_panel import sync
 from xero_panel.emulator import Emulator
 from xero_panel.exceptions import XeroUnavailable

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _sync_support import SyncHost
 
+from tests._sync_support import SyncHost
 from tests.conftest import REDIS_URL, TEST_KEY, require_service
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -68,7 +68,7 @@ class Scale:
         )
         env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)]),
+            "PYTHONPATH": str(TESTS.parent),
             "XP_SCALE_DB": database_url,
             "XP_SCALE_KEY": TEST_KEY,
             "XP_SCALE_EMULATOR": self.h.emulator_server.url,
@@ -77,8 +77,8 @@ class Scale:
             "XP_SCALE_QUEUE": self.queue,
         }
         self.worker = subprocess.Popen(
-            [*FLASK, "--app", "test_sync_scale_out:worker_app", "xero-panel", "worker"],
-            cwd=TESTS,
+            [*FLASK, "--app", "tests.test_sync_scale_out:worker_app", "xero-panel", "worker"],
+            cwd=TESTS.parent,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _sync_support import SyncHost
 from sqlalchemy import update
 
+from tests._sync_support import SyncHost
 from xero_panel.models import Connection
 from xero_panel.sync_service import SyncService
 

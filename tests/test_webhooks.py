@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _sync_support import SyncHost
 from sqlalchemy import func, select
 
+from tests._sync_support import SyncHost
 from xero_panel.emulator import sign_webhook
 from xero_panel.models import WebhookEvent
 from xero_panel.webhook_views import signature_of

@@ -9,8 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from _xero_fixtures import EXAMPLES, SHARED_EXAMPLES_DIR, example
 
+from tests._xero_fixtures import EXAMPLES, SHARED_EXAMPLES_DIR, example
 from xero_panel.xero_types import (
     XERO_TIMEZONES,
     Invoice,

@@ -328,6 +328,7 @@ def _revoke_at_xero(connection: Connection) -> bool:
 def _start_sync(organisation_id: int, *, full: bool) -> None:
     """Hand a sync of one organisation to the background (the sync service decides how)."""
     service = get_state().freshness
-    start = getattr(service, "start_full_sync" if full else "start_refresh", None)
-    if start is not None:
-        start(organisation_id)
+    if full:
+        service.start_full_sync(organisation_id)
+    else:
+        service.start_refresh(organisation_id)

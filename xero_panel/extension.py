@@ -196,7 +196,8 @@ class XeroPanel:
         The OAuth callback uses it; so can a host that obtained tokens another way (the
         demo connects its first CRM account with it). It asks Xero for the grant's
         organisations; ``tenant_ids`` chooses which of them feed the panel (default all).
-        Must run inside an app context.
+        With ``activate`` (the default) the first sync of each chosen organisation starts in
+        the background, as the admin's *Save* does. Must run inside an app context.
         """
         state = get_state()
         session = self.db.session()
@@ -210,6 +211,11 @@ class XeroPanel:
             activate=activate,
         )
         session.commit()
+        if activate:
+            # Like the admin's Save: an active connection starts filling its cache.
+            for organisation in connection.organisations:
+                if organisation.selected:
+                    state.freshness.start_full_sync(organisation.id)
         return connection
 
     # -- host hooks ---------------------------------------------------------------

@@ -72,6 +72,15 @@ class FreshnessService(Protocol):
         now (a targeted sync), whatever the TTL, then say how fresh the cache is."""
         ...
 
+    def start_full_sync(self, organisation_id: int) -> bool:
+        """Start the first (or a new) full sync of an organisation in the background.
+        Returns whether one was started."""
+        ...
+
+    def start_refresh(self, organisation_id: int) -> bool:
+        """Start a refresh of an organisation in the background (*Refresh now*)."""
+        ...
+
 
 class CacheOnly:
     """A :class:`FreshnessService` that never calls Xero: it reports the sync state."""
@@ -93,6 +102,12 @@ class CacheOnly:
         contact_ids: Sequence[tuple[int, str]],
     ) -> Freshness:
         return freshness_of(session, organisations)
+
+    def start_full_sync(self, organisation_id: int) -> bool:
+        return False
+
+    def start_refresh(self, organisation_id: int) -> bool:
+        return False
 
 
 def freshness_of(session: Session, organisations: Sequence[Organisation]) -> Freshness:
