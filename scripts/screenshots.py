@@ -30,6 +30,33 @@ CHROMIUM_ARGS = [
 ]
 
 
+def panel_screenshots(browser: object, url: str) -> None:
+    """A rep on a busy customer's account page: the panel, and an instalment tooltip."""
+    page = browser.new_page(viewport={"width": 1100, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{url}/login")
+    page.fill("input[name=email]", "rep@acme.test")
+    page.fill("input[name=password]", "demo")
+    page.click("button[type=submit]")
+    page.goto(f"{url}/accounts")
+    page.click('[data-testid=record-link][data-name="Greenfingers Landscaping Ltd"]')
+    page.wait_for_selector("[data-testid=invoice-row]", timeout=30000)
+    panel = page.locator("section[data-xero-panel]")
+    panel.screenshot(path=str(IMAGES / "panel.png"))
+    page.click("[data-view=all]")
+    page.wait_for_selector("[data-xero-panel][data-current-view=all] [data-testid=payments-trigger]")
+    trigger = page.locator("[data-testid=payments-trigger]").first
+    trigger.scroll_into_view_if_needed()
+    trigger.hover()
+    page.wait_for_timeout(300)
+    row = trigger.locator("xpath=ancestor::tr[1]")
+    box = row.bounding_box()
+    page.screenshot(
+        path=str(IMAGES / "panel-instalments.png"),
+        clip={"x": 440, "y": max(0, box["y"] - 10), "width": 660, "height": 300},
+    )
+    page.close()
+
+
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
@@ -54,6 +81,7 @@ def main() -> int:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
             )
+            panel_screenshots(browser, url)
             page = browser.new_page(viewport={"width": 1100, "height": 760})
             page.goto(f"{url}/login")
             page.fill("input[name=email]", "admin@globex.test")
@@ -80,7 +108,7 @@ def main() -> int:
     finally:
         server.shutdown()
         emulator_server.shutdown()
-    print(f"wrote {', '.join(sorted(p.name for p in IMAGES.glob('admin-*.png')))}")
+    print(f"wrote {', '.join(sorted(p.name for p in IMAGES.glob('*.png')))}")
     return 0
 
 
