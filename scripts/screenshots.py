@@ -43,7 +43,9 @@ def panel_screenshots(browser: object, url: str) -> None:
     panel = page.locator("section[data-xero-panel]")
     panel.screenshot(path=str(IMAGES / "panel.png"))
     page.click("[data-view=all]")
-    page.wait_for_selector("[data-xero-panel][data-current-view=all] [data-testid=payments-trigger]")
+    page.wait_for_selector(
+        "[data-xero-panel][data-current-view=all] [data-testid=payments-trigger]"
+    )
     trigger = page.locator("[data-testid=payments-trigger]").first
     trigger.scroll_into_view_if_needed()
     trigger.hover()

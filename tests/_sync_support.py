@@ -309,9 +309,13 @@ class SyncHost:
         self.state = get_state(self.app)
         self.service: Any = self.state.freshness
         with self.app.app_context():
+            # Stored pending, then activated here, so no first sync starts by itself:
+            # each test decides which syncs run.
             connection = self.host.panel.store_connection(
-                "acme", self.emulator.issue_tokens(user_email=OWNER)
+                "acme", self.emulator.issue_tokens(user_email=OWNER), activate=False
             )
+            connection.status = "active"
+            self.host.db.session.commit()
             self.org_id = connection.organisations[0].id
             self.connection_id = connection.id
         with self.state_session() as session:

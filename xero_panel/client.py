@@ -288,14 +288,18 @@ class XeroClient:
         modified_since: datetime | None = None,
         ids: Sequence[str] | None = None,
         include_archived: bool = True,
+        order: str | None = None,
         page_size: int = 1000,
     ) -> Iterator[Page[Contact]]:
         """Yield contacts page by page (``GET /Contacts``); paging and batching as for
         :meth:`iter_invoice_pages`.
 
         :param include_archived: also return archived contacts (so merges and archiving show).
+        :param order: e.g. ``"ContactID ASC"`` (a stable order for paging a full read).
         """
         base = {"includeArchived": "true" if include_archived else "false"}
+        if order:
+            base["order"] = order
         yield from self._iter_batches(
             tenant_id,
             "/Contacts",

@@ -29,15 +29,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from .client import XeroClient
+from .client import Page, XeroClient
 from .exceptions import AuthExpired, RateLimited, XeroAPIError, XeroPanelError, XeroUnavailable
 from .models import (
     ContactEmail,
@@ -48,11 +48,9 @@ from .models import (
     XeroContact,
     utcnow,
 )
-from .xero_dates import format_if_modified_since, parse_xero_datetime
 from .xero_types import Contact as XeroContactData
 from .xero_types import CreditNote as XeroCreditNote
 from .xero_types import Invoice as XeroInvoice
-from .xero_types import parse_contact, parse_credit_note, parse_invoice, parse_pagination
 
 __all__ = [
     "CREDIT_NOTES_WHERE",
@@ -175,60 +173,6 @@ def record_failure(
 # ------------------------------------------------------------------------------------------
 # Reading Xero
 # ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Page(Generic[_T]):
-    items: list[_T]
-    #: ``pagination.itemCount``: how many records the whole query has.
-    item_count: int | None
-    #: The envelope's ``DateTimeUTC``: Xero's clock when it answered.
-    server_time: dt.datetime | None
-
-
-def _read_pages(
-    client: XeroClient,
-    tenant_id: str,
-    path: str,
-    key: str,
-    parse: Callable[[Mapping[str, Any]], _T],
-    params: Mapping[str, str],
-    *,
-    page_size: int,
-    modified_since: dt.datetime | None = None,
-) -> Iterator[_Page[_T]]:
-    """Page through a list endpoint, keeping what the client's page iterators drop: the
-    total count (for progress) and Xero's clock (for safe watermarks)."""
-    headers = {}
-    if modified_since is not None:
-        headers["If-Modified-Since"] = format_if_modified_since(modified_since)
-    page = 1
-    while True:
-        query = {**params, "page": str(page), "pageSize": str(page_size)}
-        response = client._get(tenant_id, path, params=query, headers=headers)
-        assert response is not None
-
-        def read(body: Any) -> tuple[list[_T], int | None, int | None, dt.datetime | None]:
-            raw = body.get(key) or []
-            pagination = parse_pagination(body.get("pagination"))
-            stamp = body.get("DateTimeUTC")
-            return (
-                [parse(item) for item in raw],
-                None if pagination is None else pagination.page_count,
-                None if pagination is None else pagination.item_count,
-                parse_xero_datetime(stamp) if stamp else None,
-            )
-
-        items, page_count, item_count, server_time = client._parse(response, path, read)
-        yield _Page(items, item_count, server_time)
-        if not items:
-            return
-        if page_count is not None:
-            if page >= page_count:
-                return
-        elif len(items) < page_size:
-            return
-        page += 1
 
 
 def _calls(client: XeroClient, tenant_id: str) -> int:
@@ -430,7 +374,7 @@ class _Watermark:
         self.first_server_time: dt.datetime | None = None
         self.pages = 0
 
-    def see(self, page: _Page[Any], stamps: Iterable[dt.datetime | None]) -> None:
+    def see(self, page: Page[Any], stamps: Iterable[dt.datetime | None]) -> None:
         self.pages += 1
         if self.first_server_time is None:
             self.first_server_time = page.server_time
@@ -544,19 +488,13 @@ def full_sync(
 
         seen_contacts: set[str] = set()
         contacts_mark = _Watermark()
-        for page in _read_pages(
-            client,
-            tenant_id,
-            "/Contacts",
-            "Contacts",
-            parse_contact,
-            {"includeArchived": "true", "order": "ContactID ASC"},
-            page_size=page_size,
+        for page in client.iter_contact_pages(
+            tenant_id, include_archived=True, order="ContactID ASC", page_size=page_size
         ):
             tracker.expect("contacts", page.item_count)
-            contacts_mark.see(page, (c.updated_at for c in page.items))
-            seen_contacts.update(c.contact_id for c in page.items)
-            stored = _write(session, cache.store_contacts, page.items)
+            contacts_mark.see(page, (c.updated_at for c in page))
+            seen_contacts.update(c.contact_id for c in page)
+            stored = _write(session, cache.store_contacts, page)
             result.contacts += stored
             tracker.add(stored)
         result.removed_contacts = cache.remove_contacts_except(seen_contacts)
@@ -565,38 +503,26 @@ def full_sync(
 
         invoices_mark = _Watermark()
         invoice_contacts: set[str] = set()
-        for invoice_page in _read_pages(
-            client,
-            tenant_id,
-            "/Invoices",
-            "Invoices",
-            parse_invoice,
-            {"where": INVOICES_WHERE, "order": "InvoiceID ASC"},
-            page_size=page_size,
+        for invoice_page in client.iter_invoice_pages(
+            tenant_id, where=INVOICES_WHERE, order="InvoiceID ASC", page_size=page_size
         ):
             tracker.expect("invoices", invoice_page.item_count)
-            invoices_mark.see(invoice_page, (i.updated_at for i in invoice_page.items))
-            invoice_contacts.update(i.contact_id for i in invoice_page.items if i.contact_id)
-            stored = _write(session, cache.store_invoices, invoice_page.items)
+            invoices_mark.see(invoice_page, (i.updated_at for i in invoice_page))
+            invoice_contacts.update(i.contact_id for i in invoice_page if i.contact_id)
+            stored = _write(session, cache.store_invoices, invoice_page)
             result.invoices += stored
             tracker.add(stored)
         state.phase = "credit_notes"
         session.commit()
 
         notes_mark = _Watermark()
-        for note_page in _read_pages(
-            client,
-            tenant_id,
-            "/CreditNotes",
-            "CreditNotes",
-            parse_credit_note,
-            {"where": CREDIT_NOTES_WHERE},
-            page_size=page_size,
+        for note_page in client.iter_credit_note_pages(
+            tenant_id, where=CREDIT_NOTES_WHERE, page_size=page_size
         ):
             tracker.expect("credit_notes", note_page.item_count)
-            notes_mark.see(note_page, (n.updated_at for n in note_page.items))
-            invoice_contacts.update(n.contact_id for n in note_page.items if n.contact_id)
-            stored = _write(session, cache.store_credit_notes, note_page.items)
+            notes_mark.see(note_page, (n.updated_at for n in note_page))
+            invoice_contacts.update(n.contact_id for n in note_page if n.contact_id)
+            stored = _write(session, cache.store_credit_notes, note_page)
             result.credit_notes += stored
             tracker.add(stored)
 
@@ -670,19 +596,16 @@ def incremental_sync(
     try:
         mark = _Watermark()
         contact_ids: set[str] = set()
-        for page in _read_pages(
-            client,
+        for page in client.iter_invoice_pages(
             tenant_id,
-            "/Invoices",
-            "Invoices",
-            parse_invoice,
-            {"where": INVOICES_WHERE, "order": "UpdatedDateUTC ASC"},
+            where=INVOICES_WHERE,
+            order="UpdatedDateUTC ASC",
             page_size=page_size,
             modified_since=since,
         ):
-            mark.see(page, (i.updated_at for i in page.items))
-            contact_ids.update(i.contact_id for i in page.items if i.contact_id)
-            result.invoices += _write(session, cache.store_invoices, page.items)
+            mark.see(page, (i.updated_at for i in page))
+            contact_ids.update(i.contact_id for i in page if i.contact_id)
+            result.invoices += _write(session, cache.store_invoices, page)
         missing = cache.unknown_contact_ids(contact_ids)
         if missing:
             result.contacts += _fetch_contacts_by_id(
@@ -808,33 +731,21 @@ def reconcile(
     try:
         seen_contacts: set[str] = set()
         contacts_mark = _Watermark()
-        for page in _read_pages(
-            client,
-            tenant_id,
-            "/Contacts",
-            "Contacts",
-            parse_contact,
-            {"includeArchived": "true", "order": "ContactID ASC"},
-            page_size=page_size,
+        for page in client.iter_contact_pages(
+            tenant_id, include_archived=True, order="ContactID ASC", page_size=page_size
         ):
-            contacts_mark.see(page, (c.updated_at for c in page.items))
-            seen_contacts.update(c.contact_id for c in page.items)
-            result.contacts += _write(session, cache.store_contacts, page.items)
+            contacts_mark.see(page, (c.updated_at for c in page))
+            seen_contacts.update(c.contact_id for c in page)
+            result.contacts += _write(session, cache.store_contacts, page)
         result.removed_contacts = cache.remove_contacts_except(seen_contacts)
         session.commit()
 
         notes_mark = _Watermark()
-        for note_page in _read_pages(
-            client,
-            tenant_id,
-            "/CreditNotes",
-            "CreditNotes",
-            parse_credit_note,
-            {"where": CREDIT_NOTES_WHERE},
-            page_size=page_size,
+        for note_page in client.iter_credit_note_pages(
+            tenant_id, where=CREDIT_NOTES_WHERE, page_size=page_size
         ):
-            notes_mark.see(note_page, (n.updated_at for n in note_page.items))
-            result.credit_notes += _write(session, cache.store_credit_notes, note_page.items)
+            notes_mark.see(note_page, (n.updated_at for n in note_page))
+            result.credit_notes += _write(session, cache.store_credit_notes, note_page)
 
         listed: set[str] = set()
         for invoices in client.iter_invoice_pages(
