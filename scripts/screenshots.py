@@ -94,12 +94,17 @@ def main() -> int:
             page.click("[data-testid=marketplace-card] a")
             page.screenshot(path=str(IMAGES / "admin-2-connect.png"))
             page.click("[data-testid=connect-xero]")
-            page.fill("input[name=email]", "books@harbour-audio.test")
-            page.fill("input[name=password]", "harbour-demo")
+            # Globex mirrors the seed's second organisation, which this Xero user can grant
+            # together with the first: grant both, then choose one in the CRM.
+            page.fill("input[name=email]", "owner@kiwi-garden.test")
+            page.fill("input[name=password]", "kiwi-demo")
             page.click("[data-testid=login-submit]")
+            for checkbox in page.locator("[data-testid=tenant-checkbox]").all():
+                checkbox.check()
             page.screenshot(path=str(IMAGES / "admin-3-xero-consent.png"))
             page.click("[data-testid=allow-access]")
             page.wait_for_selector("[data-testid=save-xero]")
+            page.uncheck('input[name=tenant]:near(:text("Kiwi Garden Supplies Ltd"))')
             page.screenshot(path=str(IMAGES / "admin-4-choose-and-save.png"))
             page.click("[data-testid=save-xero]")
             page.wait_for_selector("[data-testid=connection-status][data-status=active]")

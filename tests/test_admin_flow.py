@@ -3,6 +3,7 @@ organisations, save, test, remove, and the ways it can go wrong."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 from tests.conftest import HostApp
 from tests.xero_flow import csrf_from, grant_at_xero, path_of
 from xero_panel.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, sample_seed
-from xero_panel.models import Connection, Organisation, Pin
+from xero_panel.models import Connection, Organisation, Pin, SyncState
 
 SETTINGS = "/integrations/xero/settings"
 KIWI_PASSWORD = "kiwi-demo"
@@ -313,3 +314,48 @@ def _with(settings: Any, **changes: Any) -> Any:
     import dataclasses
 
     return dataclasses.replace(settings, **changes)
+
+
+def set_sync_state(host: HostApp, **values: Any) -> None:
+    with host.app.app_context():
+        session = host.db.session
+        organisation = session.scalars(select(Organisation).where(Organisation.selected)).one()
+        state = session.get(SyncState, organisation.id) or SyncState(
+            organisation_id=organisation.id
+        )
+        for key, value in values.items():
+            setattr(state, key, value)
+        session.add(state)
+        session.commit()
+
+
+def test_settings_page_polls_and_shows_progress_while_syncing(
+    connected_host: HostApp, seed: dict[str, Any], xero: Any
+) -> None:
+    client = connected_host.client("admin-acme")
+    connect(client, tenants=[tenants(seed)[0]])
+    save(client, [tenants(seed)[0]])
+    wait_until_quiet(xero)
+    set_sync_state(connected_host, status="running", progress_done=10, progress_total=40)
+    page = client.get(SETTINGS).text
+    assert "Syncing: 10 of 40 records" in page
+    assert 'hx-trigger="every 2s"' in page
+
+
+def test_settings_page_stops_polling_when_sync_done(
+    connected_host: HostApp, seed: dict[str, Any], xero: Any
+) -> None:
+    client = connected_host.client("admin-acme")
+    connect(client, tenants=[tenants(seed)[0]])
+    save(client, [tenants(seed)[0]])
+    wait_until_quiet(xero)
+    set_sync_state(
+        connected_host,
+        status="failed",
+        last_error="Xero could not be reached.",
+        fresh_at=dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.UTC),
+    )
+    page = client.get(SETTINGS).text
+    assert "Last sync 2026-11-21 09:30 UTC" in page
+    assert "Xero could not be reached." in page
+    assert "every 2s" not in page

@@ -26,6 +26,9 @@ def test_admin_installs_xero_from_marketplace_then_removes_it(
     assert p.locator("[data-testid=organisation-name]").all_inner_texts() == ["Harbour Audio Inc"]
     p.click("[data-testid=save-xero]")
     assert p.locator("[data-testid=connection-status]").get_attribute("data-status") == "active"
+    # The first sync's progress updates in place until it is done, without a reload.
+    p.wait_for_selector("[data-testid=sync-status][data-sync-status=idle]", timeout=20000)
+    assert "Last sync" in p.inner_text("[data-testid=sync-status]")
     p.click("[data-testid=test-connection]")
     assert "Connection works: Xero answered for Harbour Audio Inc" in p.inner_text("body")
     p.click("[data-testid=remove-xero]")
