@@ -774,3 +774,47 @@ def test_refresh_runs_targeted_sync_and_swaps_panel(seeded: Seeded) -> None:
 def test_refresh_needs_csrf(seeded: Seeded) -> None:
     response = seeded.host.client("rep-acme").post(f"{PANEL}/contact/1/refresh", headers=HX)
     assert response.status_code == 400
+
+
+def count_statements(seeded: Seeded, path: str) -> int:
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    with seeded.host.app.app_context():
+        engine = seeded.host.db.engine
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = seeded.get(path, **{"HX-Request": "true"})
+        assert response.status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+@pytest.mark.parametrize("view", ["unpaid", "all", "paid", "pinned"])
+def test_panel_request_sql_statements_do_not_grow_with_invoices(seeded: Seeded, view: str) -> None:
+    """A whole panel request (guards, matching, freshness, list, totals, pins) runs the same
+    number of SQL statements for a handful of invoices as for 300 more with payments."""
+    few = count_statements(seeded, f"/contact/1?view={view}")
+    with seeded.host.app.app_context():
+        session = seeded.host.db.session
+        cache = Cache(session)
+        organisation = session.get(Organisation, seeded.org_id)
+        day = dt.timedelta(days=1)
+        for n in range(300):
+            cache.invoice(
+                organisation,
+                seeded.contact_id,
+                number=f"BULK-{n:04d}",
+                date=TODAY - n * day,
+                total="90.00",
+                payments=[(TODAY - n * day, "30.00"), (TODAY - n * day, "30.00")],
+            )
+        session.commit()
+    many = count_statements(seeded, f"/contact/1?view={view}")
+    assert many == few
+    assert few <= 15
