@@ -118,3 +118,8 @@ def test_settings_page_admins_only(host: HostApp, user: str, status: int) -> Non
 def test_settings_page_logged_out_redirects_to_login(host: HostApp) -> None:
     response = host.client().get("/integrations/xero/settings")
     assert response.status_code == 302
+
+
+def test_panel_whole_page_loads_panel_script(host: HostApp) -> None:
+    html = host.client("rep-acme").get(f"{PANEL}/contact/1").get_data(as_text=True)
+    assert html.count("xero_panel/panel.js") == 1
