@@ -91,6 +91,13 @@ def save(client: Any, tenant_ids: list[str]) -> Any:
     )
 
 
+def connect_and_save(client: Any, seed: dict[str, Any], xero: Any) -> None:
+    """Connect the first organisation, save it, and let its first sync finish."""
+    connect(client, tenants=[tenants(seed)[0]])
+    save(client, [tenants(seed)[0]])
+    wait_until_quiet(xero)
+
+
 def test_connect_redirects_to_xero_with_state_and_pkce(connected_host: HostApp, xero: Any) -> None:
     location = start_connect(connected_host.client("admin-acme"))
     query = parse_qs(urlsplit(location).query)
@@ -204,9 +211,7 @@ def test_test_connection_reports_organisation_and_timing(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
     client = connected_host.client("admin-acme")
-    connect(client, tenants=[tenants(seed)[0]])
-    save(client, [tenants(seed)[0]])
-    wait_until_quiet(xero)
+    connect_and_save(client, seed, xero)
     xero.reset_stats()
     token = csrf_from(client.get(SETTINGS).text)
     page = client.post("/integrations/xero/test", data={"csrf_token": token}, follow_redirects=True)
@@ -218,8 +223,7 @@ def test_tenant_removed_in_xero_reported_by_test(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
     client = connected_host.client("admin-acme")
-    connect(client, tenants=[tenants(seed)[0]])
-    save(client, [tenants(seed)[0]])
+    connect_and_save(client, seed, xero)
     requests.post(
         f"{xero.url}/_emulator/faults", json={"revoke_tenant": tenants(seed)[0]}, timeout=5
     )
@@ -233,8 +237,7 @@ def test_remove_revokes_at_xero_and_deletes_everything(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
     client = connected_host.client("admin-acme")
-    connect(client, tenants=[tenants(seed)[0]])
-    save(client, [tenants(seed)[0]])
+    connect_and_save(client, seed, xero)
     with connected_host.app.app_context():
         organisation = connected_host.db.session.scalars(select(Organisation)).one()
         connected_host.db.session.add(
@@ -268,8 +271,7 @@ def test_remove_works_when_xero_unreachable(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
     client = connected_host.client("admin-acme")
-    connect(client, tenants=[tenants(seed)[0]])
-    save(client, [tenants(seed)[0]])
+    connect_and_save(client, seed, xero)
     confirm = client.get("/integrations/xero/remove")
     unreachable = "http://127.0.0.1:9"  # the discard port: nothing listens there
     connected_host.app.extensions["xero_panel"].settings = _with(
@@ -333,9 +335,7 @@ def test_settings_page_polls_and_shows_progress_while_syncing(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
     client = connected_host.client("admin-acme")
-    connect(client, tenants=[tenants(seed)[0]])
-    save(client, [tenants(seed)[0]])
-    wait_until_quiet(xero)
+    connect_and_save(client, seed, xero)
     set_sync_state(connected_host, status="running", progress_done=10, progress_total=40)
     page = client.get(SETTINGS).text
     assert "Syncing: 10 of 40 records" in page
@@ -346,9 +346,7 @@ def test_settings_page_stops_polling_when_sync_done(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
     client = connected_host.client("admin-acme")
-    connect(client, tenants=[tenants(seed)[0]])
-    save(client, [tenants(seed)[0]])
-    wait_until_quiet(xero)
+    connect_and_save(client, seed, xero)
     set_sync_state(
         connected_host,
         status="failed",

@@ -259,17 +259,22 @@ class _Cache:
             )
         }
 
+    def _document_row(self, existing: dict[str, Invoice], xero_id: str) -> Invoice:
+        """The cached row of an invoice or credit note, added to the session if new."""
+        row = existing.get(xero_id)
+        if row is None:
+            row = Invoice(organisation_id=self.organisation_id, xero_id=xero_id)
+            self.session.add(row)
+            existing[xero_id] = row
+        return row
+
     def store_invoices(self, invoices: Sequence[XeroInvoice]) -> int:
         sales = [i for i in invoices if i.type == "ACCREC"]
         if not sales:
             return 0
         existing = self._documents([i.invoice_id for i in sales])
         for invoice in sales:
-            row = existing.get(invoice.invoice_id)
-            if row is None:
-                row = Invoice(organisation_id=self.organisation_id, xero_id=invoice.invoice_id)
-                self.session.add(row)
-                existing[invoice.invoice_id] = row
+            row = self._document_row(existing, invoice.invoice_id)
             row.kind = "invoice"
             row.xero_type = invoice.type
             row.number = invoice.number
@@ -304,11 +309,7 @@ class _Cache:
             return 0
         existing = self._documents([n.credit_note_id for n in customer])
         for note in customer:
-            row = existing.get(note.credit_note_id)
-            if row is None:
-                row = Invoice(organisation_id=self.organisation_id, xero_id=note.credit_note_id)
-                self.session.add(row)
-                existing[note.credit_note_id] = row
+            row = self._document_row(existing, note.credit_note_id)
             row.kind = "credit_note"
             row.xero_type = note.type
             row.number = note.number
