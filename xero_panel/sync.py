@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .client import Page, XeroClient
 from .exceptions import AuthExpired, RateLimited, XeroAPIError, XeroPanelError, XeroUnavailable
+from .matching import email_key, name_key
 from .models import (
     ContactEmail,
     Invoice,
@@ -194,12 +195,9 @@ def _guid_filter(field_name: str, ids: Sequence[str]) -> str:
 
 
 def _email_keys(contact: XeroContactData) -> list[str]:
+    """The contact's own and its contact persons' addresses, keyed as matching compares them."""
     keys = [contact.email or "", *contact.person_emails]
-    return list(dict.fromkeys(k.strip().lower() for k in keys if k and k.strip()))
-
-
-def _name_key(name: str) -> str:
-    return "".join(name.lower().split())
+    return list(dict.fromkeys(email_key(k) for k in keys if k and k.strip()))
 
 
 class _Cache:
@@ -233,7 +231,7 @@ class _Cache:
                 self.session.add(row)
                 existing[contact.contact_id] = row
             row.name = contact.name
-            row.name_key = _name_key(contact.name)
+            row.name_key = name_key(contact.name)
             row.email = contact.email
             row.status = contact.status
             row.is_customer = contact.is_customer
