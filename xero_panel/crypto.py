@@ -14,8 +14,9 @@ from .exceptions import AuthExpired
 class TokenCipher:
     """Encrypts and decrypts token dicts with :class:`~cryptography.fernet.MultiFernet`.
 
-    The first key encrypts; every key decrypts, so a new key can be put first and the old
-    one kept until :meth:`rotate` has re-encrypted the stored tokens.
+    The first key encrypts; every key decrypts. To rotate, put a new key first and keep the
+    old one: each token refresh (every 30 minutes while a connection is in use) stores the
+    token encrypted with the new key, after which the old key can go.
 
     :param keys: Fernet keys, newest first (``XERO_PANEL_ENCRYPTION_KEYS``).
     """
@@ -44,7 +45,3 @@ class TokenCipher:
             ) from None
         assert isinstance(data, dict)
         return data
-
-    def rotate(self, ciphertext: str) -> str:
-        """Re-encrypt with the newest key."""
-        return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")

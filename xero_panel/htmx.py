@@ -6,14 +6,10 @@ plain ``request.headers``: it never replaces the host app's request class.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, make_response, render_template, request
 from htmx_flask.requests import HtmxHeaders
-
-#: Status code that tells htmx to stop polling an element (``hx-trigger="every 2s"``).
-HTMX_STOP_POLLING = 286
 
 
 def htmx_details() -> HtmxHeaders:
@@ -41,16 +37,3 @@ def render_partial_or_page(
     template = partial if is_htmx() else page
     response = make_response(render_template(template, partial=partial, **context), status)
     return add_vary(response)
-
-
-def trigger_client_event(
-    response: Response, name: str, params: dict[str, Any] | None = None
-) -> Response:
-    """Ask htmx to fire event ``name`` on the client after the swap (``HX-Trigger``)."""
-    triggers: dict[str, Any] = {}
-    existing = response.headers.get("HX-Trigger")
-    if existing:
-        triggers = json.loads(existing) if existing.startswith("{") else {existing: None}
-    triggers[name] = params
-    response.headers["HX-Trigger"] = json.dumps(triggers)
-    return response
