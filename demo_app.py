@@ -51,7 +51,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from xero_panel import CRMRecord, XeroPanel
 
 if TYPE_CHECKING:
-    from xero_panel.emulator import Emulator
+    from xero_emulator import Emulator
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -339,8 +339,7 @@ def create_app(
         instead of Xero.
     """
     from cryptography.fernet import Fernet
-
-    from xero_panel.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(
@@ -370,7 +369,7 @@ def create_app(
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
 
     if seed is None:
-        from xero_panel.emulator import sample_seed
+        from xero_emulator import sample_seed
 
         seed = sample_seed()
     app.extensions["demo_app"] = _DemoState(seed=seed)
@@ -762,7 +761,7 @@ def connect_acme(app: Flask, emulator: Emulator) -> None:
 
     :raises ValueError: the seed has no organisation or no user.
     """
-    from xero_panel.emulator import DEMO_CLIENT_ID
+    from xero_emulator import DEMO_CLIENT_ID
 
     seed = _state(app).seed
     tenants = seed.get("tenants") or []
@@ -823,7 +822,7 @@ def _browser_host(host: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Start the emulator and the CRM, rebuild the demo database, and serve until stopped."""
-    from xero_panel.emulator import Emulator, load_seed, sample_seed
+    from xero_emulator import Emulator, load_seed, sample_seed
 
     parser = build_arg_parser()
     args = parser.parse_args(argv)

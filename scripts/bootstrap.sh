@@ -8,6 +8,6 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-  -c constraints.txt -e ".[dev,redis,postgres]"
+  -c constraints.txt -e ".[dev,redis,postgres]" -e ./emulator
 npm ci --no-audit --no-fund --loglevel=error
 .venv/bin/python scripts/copy_htmx.py

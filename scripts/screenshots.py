@@ -16,8 +16,9 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from xero_emulator import Emulator, sample_seed  # noqa: E402
+
 import demo_app  # noqa: E402
-from xero_panel.emulator import Emulator, sample_seed  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"
 CHROMIUM_ARGS = [

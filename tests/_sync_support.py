@@ -9,8 +9,9 @@ import threading
 import uuid
 from typing import Any
 
+from xero_emulator import Emulator
+
 from xero_panel.client import XeroClient
-from xero_panel.emulator import Emulator
 from xero_panel.rate_budget import InProcessRateBudget
 
 OWNER = "owner@bench.test"

@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from sqlalchemy import func, select
+from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, sample_seed
 
 from tests.conftest import HostApp
 from tests.xero_flow import csrf_from, grant_at_xero, path_of
-from xero_panel.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, sample_seed
 from xero_panel.models import Connection, Organisation, Pin, SyncState
 
 SETTINGS = "/integrations/xero/settings"

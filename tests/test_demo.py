@@ -644,7 +644,7 @@ def test_rebuild_database_on_postgres(seed):
 
 
 def test_seed_fixture_accepted_by_emulator(seed):
-    from xero_panel.emulator import Emulator
+    from xero_emulator import Emulator
 
     Emulator(
         seed,
@@ -655,7 +655,7 @@ def test_seed_fixture_accepted_by_emulator(seed):
 
 
 def test_connect_acme_shows_organisation_on_integration_page(tmp_path, seed):
-    from xero_panel.emulator import Emulator
+    from xero_emulator import Emulator
 
     emulator = Emulator(
         seed,

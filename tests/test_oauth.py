@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, sample_seed
 
 from tests.conftest import REDIS_URL, HostApp, require_service
-from xero_panel.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, sample_seed
 from xero_panel.exceptions import AuthExpired
 from xero_panel.extension import get_state
 from xero_panel.models import Connection

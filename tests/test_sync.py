@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from xero_emulator import Emulator
 
 from tests._sync_support import (
     EmulatorTokens,
@@ -22,7 +23,6 @@ from tests._sync_support import (
     tenant_calls,
 )
 from xero_panel import sync
-from xero_panel.emulator import Emulator
 from xero_panel.exceptions import XeroUnavailable
 from xero_panel.models import Invoice, SyncState, XeroContact
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from xero_emulator import sign_webhook
 
 from tests._sync_support import SyncHost
-from xero_panel.emulator import sign_webhook
 from xero_panel.models import WebhookEvent
 from xero_panel.webhook_views import signature_of
 

@@ -55,8 +55,9 @@ def _serve(app: Any) -> tuple[Any, str]:
 @contextlib.contextmanager
 def running_demo(directory: Path) -> Iterator[LiveDemo]:
     """The demo as ``python demo_app.py`` runs it, with the built-in sample seed."""
+    from xero_emulator import Emulator, sample_seed
+
     import demo_app
-    from xero_panel.emulator import Emulator, sample_seed
 
     seed = sample_seed()
     emulator = Emulator(seed, control_enabled=True)

@@ -20,8 +20,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
-
-from xero_panel.emulator import (
+from xero_emulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     Emulator,

@@ -7,11 +7,11 @@ from email.utils import format_datetime
 
 import pytest
 import requests
+from xero_emulator import Emulator
+from xero_emulator.sample_seed import SAMPLE_TENANT_IDS
+from xero_emulator.xero_json import parse_xero_date
 
 from tests.emulator.conftest import EXAMPLE_TENANT
-from xero_panel.emulator import Emulator
-from xero_panel.emulator.sample_seed import SAMPLE_TENANT_IDS
-from xero_panel.emulator.xero_json import parse_xero_date
 
 T1 = SAMPLE_TENANT_IDS[0]
 

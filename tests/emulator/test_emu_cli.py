@@ -14,7 +14,7 @@ from tests.emulator.conftest import example_seed
 
 def start(*args):
     return subprocess.Popen(
-        [sys.executable, "-m", "xero_panel.emulator", "--port", "0", *args],
+        [sys.executable, "-m", "xero_emulator", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

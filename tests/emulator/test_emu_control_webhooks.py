@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 import requests
+from xero_emulator import Emulator
+from xero_emulator.xero_json import loads, parse_xero_date
 
 from tests.emulator.conftest import EXAMPLE_TENANT, Receiver, example, example_seed
-from xero_panel.emulator import Emulator
-from xero_panel.emulator.xero_json import loads, parse_xero_date
 
 CONTACT = "5cc8cf28-567e-4d43-b287-687cfcaec47c"
 OPEN_INVOICE = "7ef31b20-de17-4312-8382-412f869b1510"  # INV-0003, AUTHORISED, 115.00 due

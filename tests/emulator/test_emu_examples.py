@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from xero_emulator.xero_json import loads
+
 from tests.emulator.conftest import EXAMPLE_TENANT, example
-from xero_panel.emulator.xero_json import loads
 
 
 def body(response):

@@ -6,10 +6,10 @@ import pytest
 import requests
 import responses
 from werkzeug.test import Client
+from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
+from xero_emulator.testing import route_xero_to
 
 from tests.emulator.conftest import EXAMPLE_TENANT, example_seed
-from xero_panel.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
-from xero_panel.emulator.testing import route_xero_to
 
 
 @pytest.fixture

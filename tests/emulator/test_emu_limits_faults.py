@@ -6,9 +6,9 @@ import concurrent.futures
 
 import pytest
 import requests
+from xero_emulator import Emulator
 
 from tests.emulator.conftest import EXAMPLE_TENANT
-from xero_panel.emulator import Emulator
 
 
 def test_rate_headers_on_every_call(api):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import requests
+from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from xero_emulator.tokens import decode_unverified
 
 from tests.emulator.conftest import (
     EXAMPLE_TENANT,
@@ -18,8 +20,6 @@ from tests.emulator.conftest import (
     ticket_of,
     token_request,
 )
-from xero_panel.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from xero_panel.emulator.tokens import decode_unverified
 
 
 def exchange(url, code, **extra):
@@ -340,8 +340,9 @@ def test_access_token_expires(api, clock):
 
 
 def test_access_token_ttl_is_configurable(clock):
+    from xero_emulator import Emulator
+
     from tests.emulator.conftest import example_seed
-    from xero_panel.emulator import Emulator
 
     emu = Emulator(example_seed(), access_token_ttl=60, clock=clock)
     assert emu.issue_tokens(user_email="kat@example.test")["expires_in"] == 60

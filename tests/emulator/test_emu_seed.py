@@ -8,11 +8,11 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from xero_emulator import Emulator, SeedError, load_seed, sample_seed
+from xero_emulator.sample_seed import SAMPLE_PASSWORDS, SAMPLE_TENANT_IDS
+from xero_emulator.xero_json import parse_xero_date
 
 from tests.emulator.conftest import SAMPLE_DAY, example_seed
-from xero_panel.emulator import Emulator, SeedError, load_seed, sample_seed
-from xero_panel.emulator.sample_seed import SAMPLE_PASSWORDS, SAMPLE_TENANT_IDS
-from xero_panel.emulator.xero_json import parse_xero_date
 
 
 def tenant_with(**extra):

@@ -1,4 +1,4 @@
-"""``python -m xero_panel.emulator``: run the Xero emulator from the command line."""
+"""``python -m xero_emulator``: run the Xero emulator from the command line."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="xero-panel-emulator",
+        prog="xero-emulator",
         description="A local Xero: OAuth 2.0, /connections and the Accounting API, seeded.",
     )
     parser.add_argument("--seed", help="seed JSON file (default: the built-in sample)")
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             access_token_ttl=args.token_ttl,
         )
     except (OSError, SeedError) as exc:
-        print(f"xero-panel-emulator: {exc}", file=sys.stderr)
+        print(f"xero-emulator: {exc}", file=sys.stderr)
         return 2
     server = emulator.serve(args.host, args.port)
     out = [

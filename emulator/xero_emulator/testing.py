@@ -4,8 +4,8 @@ the ``responses`` library, so the code under test keeps Xero's real URLs.
 .. code-block:: python
 
     import responses
-    from xero_panel.emulator import Emulator, sample_seed
-    from xero_panel.emulator.testing import route_xero_to
+    from xero_emulator import Emulator, sample_seed
+    from xero_emulator.testing import route_xero_to
 
     emu = Emulator(sample_seed())
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:

@@ -6,7 +6,7 @@ and signed webhooks, seeded from JSON. See ``docs/emulator.md``.
 
 .. code-block:: python
 
-    from xero_panel.emulator import Emulator, sample_seed
+    from xero_emulator import Emulator, sample_seed
 
     emu = Emulator(sample_seed(), control_enabled=True)
     server = emu.serve(port=0)
@@ -18,6 +18,8 @@ The core imports werkzeug and markupsafe, never Flask.
 """
 
 from __future__ import annotations
+
+__version__ = "0.1.0.dev0"
 
 from .app import DEFAULT_SCOPE, Emulator
 from .identity import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
@@ -35,6 +37,7 @@ __all__ = [
     "Emulator",
     "EmulatorServer",
     "SeedError",
+    "__version__",
     "load_seed",
     "sample_seed",
     "sign_webhook",

@@ -100,7 +100,7 @@ def _problem(status: int, detail: str) -> dict[str, Any]:
 class Emulator:
     """A local stand-in for Xero, seeded with users, clients and organisations.
 
-    :param seed: a seed dictionary (see :func:`~xero_panel.emulator.load_seed`).
+    :param seed: a seed dictionary (see :func:`~xero_emulator.load_seed`).
     :param webhook_url: where to POST signed webhook events when data changes.
     :param webhook_key: the webhook signing key.
     :param control_enabled: serve the ``/_emulator/`` control endpoints (tests and demo only).
@@ -298,7 +298,7 @@ class Emulator:
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
         """Serve over HTTP from a daemon thread. ``port=0`` picks a free port.
 
-        :returns: the running :class:`~xero_panel.emulator.EmulatorServer`.
+        :returns: the running :class:`~xero_emulator.EmulatorServer`.
         """
         from .server import EmulatorServer
 
