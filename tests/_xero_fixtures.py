@@ -33,7 +33,7 @@ NEW_ACCESS_TOKEN = "eyJhbGciOiJSUzI1NiJ9.access-token-two.c2lnbmF0dXJl"
 #: 2023-11-14T22:13:20Z: a fixed "now" for fake clocks.
 T0 = 1_700_000_000.0
 
-#: Xero's example bodies (copied unchanged from ../shared/xero-examples), by file stem.
+#: Xero's example bodies from its OpenAPI spec (see fixtures/xero-examples/README.md), by stem.
 EXAMPLES_DIR = Path(__file__).parent / "fixtures" / "xero-examples"
 EXAMPLES: dict[str, str] = {p.stem: p.read_text() for p in sorted(EXAMPLES_DIR.glob("*.json"))}
 
