@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -8,6 +9,7 @@ import sys
 import tarfile
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -196,3 +198,64 @@ def test_emulator_distribution_has_only_xero_emulator(tmp_path: Path) -> None:
     sdist = set(sdist_files(next(tmp_path.glob("xero_emulator-*.tar.gz"))))
     assert "xero_emulator/__init__.py" in sdist
     assert [name for name in names | sdist if "xero_panel" in name] == []
+
+
+def load_copy_htmx() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("copy_htmx", ROOT / "scripts" / "copy_htmx.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+copy_htmx = load_copy_htmx()
+
+
+def fake_checkout(root: Path, *, installed: str | None, copied: str | None) -> Path:
+    """A lockfile pinning 2.0.11, node_modules with ``installed`` and the static copy
+    with ``copied`` (None: absent)."""
+    shutil.copyfile(ROOT / "package-lock.json", root / "package-lock.json")
+    if installed is not None:
+        dist = root / copy_htmx.SOURCE
+        dist.parent.mkdir(parents=True)
+        dist.write_text(f'(function(){{var htmx={{version:"{installed}"}}}})();')
+        (dist.parent.parent / "package.json").write_text(json.dumps({"version": installed}))
+    if copied is not None:
+        (root / copy_htmx.TARGET).parent.mkdir(parents=True)
+        (root / copy_htmx.TARGET).write_text(f'var htmx={{version: "{copied}"}};')
+    return root
+
+
+def test_copy_htmx_copies_the_locked_version(tmp_path: Path) -> None:
+    root = fake_checkout(tmp_path, installed=locked_htmx_version(), copied=None)
+    assert copy_htmx.ensure_htmx(root) == (
+        f"copied htmx {locked_htmx_version()} to xero_panel/static/xero_panel/htmx.min.js"
+    )
+    assert copy_htmx.file_version(root / copy_htmx.TARGET) == locked_htmx_version()
+
+
+def test_copy_htmx_refuses_node_modules_other_than_the_lockfile(tmp_path: Path) -> None:
+    root = fake_checkout(tmp_path, installed="1.9.0", copied=locked_htmx_version())
+    with pytest.raises(copy_htmx.HtmxError) as error:
+        copy_htmx.ensure_htmx(root)
+    assert str(error.value) == (
+        f"node_modules has htmx 1.9.0 but package-lock.json pins {locked_htmx_version()}:"
+        " run 'npm ci'."
+    )
+
+
+def test_build_without_node_modules_keeps_a_copy_of_the_locked_version(tmp_path: Path) -> None:
+    root = fake_checkout(tmp_path, installed=None, copied=locked_htmx_version())
+    assert copy_htmx.ensure_htmx(root) == (
+        f"using htmx {locked_htmx_version()} already in xero_panel/static/xero_panel/htmx.min.js"
+    )
+
+
+def test_build_without_node_modules_refuses_a_stale_copy(tmp_path: Path) -> None:
+    root = fake_checkout(tmp_path, installed=None, copied="1.9.0")
+    with pytest.raises(copy_htmx.HtmxError) as error:
+        copy_htmx.ensure_htmx(root)
+    assert str(error.value) == (
+        "xero_panel/static/xero_panel/htmx.min.js is htmx 1.9.0 but package-lock.json pins"
+        f" {locked_htmx_version()}: run 'npm ci', then build again."
+    )
