@@ -234,26 +234,31 @@ def test_xero_panel_and_the_emulator_never_import_each_other() -> None:
 # The walker itself, on a small package made for the purpose.
 
 
-def make_package(root: Path, files: dict[str, str]) -> dict[str, Module]:
+@pytest.fixture
+def walked(tmp_path: Path) -> tuple[dict[str, Module], Edges]:
+    files = {
+        "pkg/__init__.py": "from .top import Top\n",
+        "pkg/top.py": "from . import low\nclass Top: ...\n",
+        "pkg/low.py": "def f():\n    from .top import Top\n",
+        "pkg/typed.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from pkg.other import X\n",
+        "pkg/other.py": "import pkg.typed\nX = 1\n",
+        "pkg/core.py": "from .web import views\n",
+        "pkg/web/__init__.py": "",
+        "pkg/web/views.py": "from ..low import f\n\nfrom flask import request\n",
+        "pkg/plain.py": "from . import core as _\nimport flask_sqlalchemy\n",
+    }
     for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return read_package(root / "pkg")
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    modules = read_package(tmp_path / "pkg")
+    return modules, internal_edges(modules)
 
 
-def test_walker_finds_cycles_through_function_level_and_type_only_imports(tmp_path: Path) -> None:
-    modules = make_package(
-        tmp_path,
-        {
-            "pkg/__init__.py": "from .top import Top\n",
-            "pkg/top.py": "from . import low\nclass Top: ...\n",
-            "pkg/low.py": "def f():\n    from .top import Top\n",
-            "pkg/typed.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-            "    from pkg.other import X\n",
-            "pkg/other.py": "import pkg.typed\nX = 1\n",
-        },
-    )
-    edges = internal_edges(modules)
+def test_walker_finds_cycles_through_function_level_and_type_only_imports(
+    walked: tuple[dict[str, Module], Edges], tmp_path: Path
+) -> None:
+    modules, edges = walked
     assert cycles(edges) == [["pkg.low", "pkg.top"], ["pkg.other", "pkg.typed"]]
     assert describe(["pkg.low", "pkg.top"], modules, edges) == (
         "import cycle among 2 modules: pkg.low, pkg.top"
@@ -264,18 +269,10 @@ def test_walker_finds_cycles_through_function_level_and_type_only_imports(tmp_pa
     )
 
 
-def test_walker_follows_flask_through_other_modules(tmp_path: Path) -> None:
-    modules = make_package(
-        tmp_path,
-        {
-            "pkg/__init__.py": "",
-            "pkg/core.py": "from .web import views\n",
-            "pkg/web/__init__.py": "",
-            "pkg/web/views.py": "from ..core import x\n\nfrom flask import request\n",
-            "pkg/plain.py": "from . import core as _\nimport flask_sqlalchemy\n",
-        },
-    )
-    edges = internal_edges(modules)
+def test_walker_follows_flask_through_other_modules(
+    walked: tuple[dict[str, Module], Edges], tmp_path: Path
+) -> None:
+    modules, edges = walked
     assert flask_chain(modules, edges, "pkg.core") == (
         f"pkg.core -> pkg.web.views -> flask ({tmp_path}/pkg/web/views.py:3)"
     )
