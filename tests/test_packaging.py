@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -47,28 +51,211 @@ def test_no_minified_or_vendored_files_committed() -> None:
     assert [f for f in tracked if re.search(r"\.min\.(js|css)$|node_modules/", f)] == []
 
 
-@pytest.mark.timeout(180)
-def test_wheel_carries_templates_static_and_py_typed(tmp_path: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        check=True,
+HTMX = "xero_panel/static/xero_panel/htmx.min.js"
+IN_THE_WHEEL = [
+    "xero_panel/__init__.py",
+    "xero_panel/py.typed",
+    "xero_panel/templates/xero_panel/widget.html",
+    "xero_panel/templates/xero_panel/partials/panel.html",
+    "xero_panel/static/xero_panel/panel.css",
+    "xero_panel/static/xero_panel/panel.js",
+    HTMX,
+]
+IN_THE_SDIST = [
+    *IN_THE_WHEEL,
+    "pyproject.toml",
+    "README.md",
+    "CHANGELOG.md",
+    "package-lock.json",
+    "hatch_build.py",
+    "scripts/copy_htmx.py",
+    "tests/conftest.py",
+    "tests/test_packaging.py",
+    "demo_app.py",
+    "docs/panel.md",
+]
+
+
+def build(source: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # No isolation: the build backends come from the dev extra, so no index is needed.
+    return subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), *args, str(source)],
         capture_output=True,
+        text=True,
+        timeout=120,
     )
-    wheel = next(tmp_path.glob("xero_panel-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
-    assert "xero_panel/py.typed" in names
-    assert "xero_panel/templates/xero_panel/widget.html" in names
-    assert "xero_panel/templates/xero_panel/partials/panel.html" in names
-    assert "xero_panel/static/xero_panel/panel.css" in names
-    assert "xero_panel/static/xero_panel/htmx.min.js" in names
+
+
+def built(source: Path, out: Path, *args: str) -> None:
+    result = build(source, out, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def wheel_files(wheel: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(wheel) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def sdist_files(sdist: Path) -> dict[str, bytes]:
+    files = {}
+    with tarfile.open(sdist) as archive:
+        for member in archive.getmembers():
+            if member.isfile():
+                extracted = archive.extractfile(member)
+                assert extracted is not None
+                files[member.name.split("/", 1)[1]] = extracted.read()
+    return files
+
+
+def dist_info(names: set[str]) -> str:
+    return next(name.split("/")[0] for name in names if ".dist-info/" in name)
+
+
+def htmx_version(text: bytes) -> str | None:
+    found = re.search(rb'version:\s*"([^"]+)"', text[:20000])
+    return found.group(1).decode() if found else None
+
+
+def no_emulator_nor_node_modules(names: set[str]) -> list[str]:
+    return [
+        name
+        for name in names
+        if name.startswith(("emulator/", "xero_emulator/", "node_modules/"))
+        or "/xero_emulator/" in name
+        or "/node_modules/" in name
+    ]
+
+
+@pytest.fixture(scope="module")
+def artefacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
+    """The wheel built from the tree, the sdist, and the wheel built from the sdist (what
+    pip does with an sdist; ``python -m build`` with no flags does the same)."""
+    tree, via_sdist = tmp_path_factory.mktemp("tree"), tmp_path_factory.mktemp("sdist")
+    built(ROOT, tree, "--wheel")
+    built(ROOT, via_sdist)
+    return {
+        "wheel": wheel_files(next(tree.glob("xero_panel-*.whl"))),
+        "sdist": sdist_files(next(via_sdist.glob("xero_panel-*.tar.gz"))),
+        "wheel from sdist": wheel_files(next(via_sdist.glob("xero_panel-*.whl"))),
+    }
+
+
+@pytest.mark.parametrize("kind", ["wheel", "sdist", "wheel from sdist"])
+def test_artefact_carries_htmx_of_the_lockfile(
+    artefacts: dict[str, dict[str, bytes]], kind: str
+) -> None:
+    files = artefacts[kind]
+    assert HTMX in files
+    assert htmx_version(files[HTMX]) == locked_htmx_version()
+
+
+@pytest.mark.parametrize("kind", ["wheel", "wheel from sdist"])
+def test_wheel_carries_package_templates_static_and_py_typed(
+    artefacts: dict[str, dict[str, bytes]], kind: str
+) -> None:
+    names = set(artefacts[kind])
+    assert [name for name in IN_THE_WHEEL if name not in names] == []
+    assert {name.split("/")[0] for name in names} == {"xero_panel", dist_info(names)}
+
+
+def test_sdist_carries_package_tests_demo_and_docs(
+    artefacts: dict[str, dict[str, bytes]],
+) -> None:
+    names = set(artefacts["sdist"])
+    assert [name for name in IN_THE_SDIST if name not in names] == []
+
+
+@pytest.mark.parametrize("kind", ["wheel", "sdist", "wheel from sdist"])
+def test_artefact_has_no_emulator_and_no_node_modules(
+    artefacts: dict[str, dict[str, bytes]], kind: str
+) -> None:
+    assert no_emulator_nor_node_modules(set(artefacts[kind])) == []
+
+
+def test_build_without_npm_install_fails_naming_npm_ci(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    for name in ["pyproject.toml", "hatch_build.py", "README.md", "package-lock.json"]:
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / name, clone / name)
+    shutil.copytree(ROOT / "scripts", clone / "scripts")
+    shutil.copytree(ROOT / "xero_panel", clone / "xero_panel")
+    (clone / HTMX).unlink()
+    result = build(clone, tmp_path / "dist", "--sdist")
+    assert result.returncode != 0
+    assert (
+        "xero-panel's build needs htmx: xero_panel/static/xero_panel/htmx.min.js is missing"
+        " and there is no node_modules/htmx.org/dist/htmx.min.js to copy it from:"
+        " run 'npm ci' in the repository root"
+    ) in result.stdout + result.stderr
+
+
+def test_emulator_distribution_has_only_xero_emulator(tmp_path: Path) -> None:
+    # -x: the emulator pins flit_core < 4; the dev environment's newer flit_core builds it.
+    built(ROOT / "emulator", tmp_path, "-x")
+    names = set(wheel_files(next(tmp_path.glob("xero_emulator-*.whl"))))
+    assert "xero_emulator/__init__.py" in names
+    assert {name.split("/")[0] for name in names} == {"xero_emulator", dist_info(names)}
+    sdist = set(sdist_files(next(tmp_path.glob("xero_emulator-*.tar.gz"))))
+    assert "xero_emulator/__init__.py" in sdist
+    assert [name for name in names | sdist if "xero_panel" in name] == []
+
+
+def load_copy_htmx() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("copy_htmx", ROOT / "scripts" / "copy_htmx.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+copy_htmx = load_copy_htmx()
+
+
+def fake_checkout(root: Path, *, installed: str | None, copied: str | None) -> Path:
+    """A lockfile pinning 2.0.11, node_modules with ``installed`` and the static copy
+    with ``copied`` (None: absent)."""
+    shutil.copyfile(ROOT / "package-lock.json", root / "package-lock.json")
+    if installed is not None:
+        dist = root / copy_htmx.SOURCE
+        dist.parent.mkdir(parents=True)
+        dist.write_text(f'(function(){{var htmx={{version:"{installed}"}}}})();')
+        (dist.parent.parent / "package.json").write_text(json.dumps({"version": installed}))
+    if copied is not None:
+        (root / copy_htmx.TARGET).parent.mkdir(parents=True)
+        (root / copy_htmx.TARGET).write_text(f'var htmx={{version: "{copied}"}};')
+    return root
+
+
+def test_copy_htmx_copies_the_locked_version(tmp_path: Path) -> None:
+    root = fake_checkout(tmp_path, installed=locked_htmx_version(), copied=None)
+    assert copy_htmx.ensure_htmx(root) == (
+        f"copied htmx {locked_htmx_version()} to xero_panel/static/xero_panel/htmx.min.js"
+    )
+    assert copy_htmx.file_version(root / copy_htmx.TARGET) == locked_htmx_version()
+
+
+def test_copy_htmx_refuses_node_modules_other_than_the_lockfile(tmp_path: Path) -> None:
+    root = fake_checkout(tmp_path, installed="1.9.0", copied=locked_htmx_version())
+    with pytest.raises(copy_htmx.HtmxError) as error:
+        copy_htmx.ensure_htmx(root)
+    assert str(error.value) == (
+        f"node_modules has htmx 1.9.0 but package-lock.json pins {locked_htmx_version()}:"
+        " run 'npm ci'."
+    )
+
+
+def test_build_without_node_modules_keeps_a_copy_of_the_locked_version(tmp_path: Path) -> None:
+    root = fake_checkout(tmp_path, installed=None, copied=locked_htmx_version())
+    assert copy_htmx.ensure_htmx(root) == (
+        f"using htmx {locked_htmx_version()} already in xero_panel/static/xero_panel/htmx.min.js"
+    )
+
+
+def test_build_without_node_modules_refuses_a_stale_copy(tmp_path: Path) -> None:
+    root = fake_checkout(tmp_path, installed=None, copied="1.9.0")
+    with pytest.raises(copy_htmx.HtmxError) as error:
+        copy_htmx.ensure_htmx(root)
+    assert str(error.value) == (
+        "xero_panel/static/xero_panel/htmx.min.js is htmx 1.9.0 but package-lock.json pins"
+        f" {locked_htmx_version()}: run 'npm ci', then build again."
+    )

@@ -11,6 +11,7 @@ from flask import Flask, current_app, g, render_template, url_for
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from .assets import check_bundled_htmx
 from .client import TokenSource, XeroClient
 from .config import Settings, apply_defaults, read_settings
 from .connections import IssuedToken, save_connection
@@ -158,8 +159,8 @@ class XeroPanel:
         ``XERO_PANEL_URL_PREFIX`` and the Jinja globals ``xero_panel_widget`` and
         ``xero_panel_marketplace_card``.
 
-        :raises RuntimeError: the extension is already registered on this app, or a
-            required key is missing.
+        :raises RuntimeError: the extension is already registered on this app, a
+            required key is missing, or the bundled htmx it would serve is missing.
         :raises ValueError: a key is unknown or has a bad value (the message names it).
         """
         if EXTENSION_NAME in app.extensions:
@@ -169,6 +170,7 @@ class XeroPanel:
             )
         apply_defaults(app.config)
         settings = read_settings(app.config)
+        check_bundled_htmx(settings.htmx_url)
         mirror_tables_into(self.db.metadata)
         app.extensions[EXTENSION_NAME] = PanelState(
             panel=self, settings=settings, cipher=TokenCipher(settings.encryption_keys)

@@ -1,0 +1,282 @@
+"""The package's layering, checked by reading the source (nothing is imported).
+
+docs/architecture.md draws the layers. Imports are read from the AST wherever they are:
+at module level, inside functions and under ``if TYPE_CHECKING:`` (a type-only import is
+still an arrow from one module to another). Relative imports are resolved, and
+``from . import x`` counts as an import of the submodule ``x`` when there is one.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PANEL = ROOT / "xero_panel"
+EMULATOR = ROOT / "emulator" / "xero_emulator"
+MAX_LINES = 400
+#: Flask-free modules: they never import Flask, not even through another module.
+CORE = [
+    "xero/",
+    "sync/",
+    "panel/",
+    "matching.py",
+    "models.py",
+    "connections.py",
+    "locks.py",
+    "config.py",
+    "records.py",
+    "exceptions.py",
+    "crypto.py",
+]
+#: Flask, its extensions (``flask_*``) and its toolkits.
+FLASK = ("flask", "werkzeug", "htmx_flask")
+
+
+@dataclass(frozen=True)
+class Import:
+    target: str  # absolute dotted name: a module of the package, or an outside name
+    line: int
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    path: Path
+    imports: tuple[Import, ...]
+
+    @property
+    def where(self) -> str:
+        inside = self.path.is_relative_to(ROOT)
+        return self.path.relative_to(ROOT).as_posix() if inside else str(self.path)
+
+
+Edges = dict[str, dict[str, Import]]
+
+
+def read_package(package_dir: Path) -> dict[str, Module]:
+    """Every module of the package at ``package_dir``, by dotted name."""
+    paths = {}
+    for path in sorted(package_dir.rglob("*.py")):
+        parts = path.relative_to(package_dir.parent).with_suffix("").parts
+        paths[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return {
+        name: Module(name, path, tuple(sorted(read_imports(path, name, set(paths)), key=line)))
+        for name, path in paths.items()
+    }
+
+
+def line(imp: Import) -> int:
+    return imp.line
+
+
+def read_imports(path: Path, name: str, known: set[str]) -> Iterable[Import]:
+    """What the module imports: ``from a import b`` is an import of ``a.b`` when that is
+    a module of the package, else of ``a``."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (Import(alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parent = parts[: len(parts) - node.level + 1]
+                base = ".".join([*parent, node.module] if node.module else parent)
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                yield Import(submodule if submodule in known else base, node.lineno)
+
+
+def internal_edges(modules: dict[str, Module]) -> Edges:
+    """module -> {module of the same package it imports -> its first import of it}."""
+    edges: Edges = {name: {} for name in modules}
+    for module in modules.values():
+        for imp in module.imports:
+            if imp.target in modules and imp.target != module.name:
+                edges[module.name].setdefault(imp.target, imp)
+    return edges
+
+
+def reachable(edges: Edges, source: str, within: set[str] | None = None) -> dict[str, str]:
+    """Every module ``source`` reaches, nearest first, each mapped to the module it is
+    reached from (breadth first, so the paths are shortest)."""
+    queue, previous = deque([source]), {source: source}
+    while queue:
+        current = queue.popleft()
+        for nxt in sorted(edges[current]):
+            if nxt not in previous and (within is None or nxt in within):
+                previous[nxt] = current
+                queue.append(nxt)
+    return previous
+
+
+def path_to(previous: dict[str, str], target: str) -> list[str]:
+    path = [target]
+    while previous[path[-1]] != path[-1]:
+        path.append(previous[path[-1]])
+    return path[::-1]
+
+
+def cycles(edges: Edges) -> list[list[str]]:
+    """The groups of modules that import each other, directly or not (the strongly
+    connected components of more than one module), each sorted."""
+    found: list[list[str]] = []
+    for start in sorted(edges):
+        if any(start in group for group in found):
+            continue
+        group = sorted(m for m in reachable(edges, start) if start in reachable(edges, m))
+        if len(group) > 1:
+            found.append(group)
+    return found
+
+
+def describe(group: list[str], modules: dict[str, Module], edges: Edges) -> str:
+    """The group, its shortest cycle through its first module, and every import inside it
+    (the arrows to cut)."""
+    start, inside = group[0], set(group)
+    back = [path_to(reachable(edges, n, inside), start) for n in edges[start] if n in inside]
+    arrows = [
+        f"\n    {a} -> {b} ({modules[a].where}:{edges[a][b].line})"
+        for a in group
+        for b in sorted(edges[a])
+        if b in inside
+    ]
+    return (
+        f"import cycle among {len(group)} modules: {', '.join(group)}"
+        f"\n  shortest: {' -> '.join([start, *min(back, key=len)])}"
+        "\n  imports inside the cycle:" + "".join(arrows)
+    )
+
+
+def is_flask(target: str) -> bool:
+    top = target.split(".")[0]
+    return top in FLASK or top.startswith("flask_")
+
+
+def is_core(module: Module, package_dir: Path) -> bool:
+    where = module.path.relative_to(package_dir).as_posix()
+    return any(where.startswith(c) if c.endswith("/") else where == c for c in CORE)
+
+
+def flask_chain(modules: dict[str, Module], edges: Edges, name: str) -> str:
+    """How importing ``name`` brings Flask in (shortest way), or "" when it does not."""
+    previous = reachable(edges, name)
+    for reached in previous:
+        flask = [imp for imp in modules[reached].imports if is_flask(imp.target)]
+        if flask:
+            chain = " -> ".join([*path_to(previous, reached), flask[0].target])
+            return f"{chain} ({modules[reached].where}:{flask[0].line})"
+    return ""
+
+
+def fail_on(found: list[str], header: str) -> None:
+    if found:
+        pytest.fail(header + "\n" + "\n".join(found), pytrace=False)
+
+
+PANEL_MODULES = read_package(PANEL)
+PANEL_EDGES = internal_edges(PANEL_MODULES)
+EMULATOR_MODULES = read_package(EMULATOR)
+
+
+def test_no_import_cycle_in_xero_panel() -> None:
+    found = [describe(group, PANEL_MODULES, PANEL_EDGES) for group in cycles(PANEL_EDGES)]
+    fail_on(found, "xero_panel's imports must point down only, with no cycle:")
+
+
+def test_no_module_over_400_lines() -> None:
+    sizes = {
+        module.where: len(module.path.read_text(encoding="utf-8").splitlines())
+        for module in [*PANEL_MODULES.values(), *EMULATOR_MODULES.values()]
+    }
+    big = [f"{where}: {lines} lines" for where, lines in sorted(sizes.items()) if lines > MAX_LINES]
+    fail_on(big, f"modules over {MAX_LINES} lines (split them):")
+
+
+def test_only_package_init_imports_extension() -> None:
+    found = [
+        f"{module.where}:{PANEL_EDGES[name]['xero_panel.extension'].line}"
+        f" imports xero_panel.extension"
+        for name, module in PANEL_MODULES.items()
+        if name != "xero_panel" and "xero_panel.extension" in PANEL_EDGES[name]
+    ]
+    fail_on(found, "only xero_panel/__init__.py may import xero_panel.extension:")
+
+
+def test_core_modules_never_import_flask() -> None:
+    core = [name for name, module in PANEL_MODULES.items() if is_core(module, PANEL)]
+    assert core, "no core module found: is CORE up to date?"
+    found = [
+        f"{name}: {chain}"
+        for name in core
+        if (chain := flask_chain(PANEL_MODULES, PANEL_EDGES, name))
+    ]
+    fail_on(found, "core modules must stay Flask-free, directly or through another module:")
+
+
+def test_xero_panel_and_the_emulator_never_import_each_other() -> None:
+    found = [
+        f"{module.where}:{imp.line} imports {imp.target}"
+        for modules, other in [(PANEL_MODULES, "xero_emulator"), (EMULATOR_MODULES, "xero_panel")]
+        for module in modules.values()
+        for imp in module.imports
+        if imp.target.split(".")[0] == other
+    ]
+    fail_on(found, "xero_panel and xero_emulator must not import each other:")
+
+
+# The walker itself, on a small package made for the purpose.
+
+
+@pytest.fixture
+def walked(tmp_path: Path) -> tuple[dict[str, Module], Edges]:
+    files = {
+        "pkg/__init__.py": "from .top import Top\n",
+        "pkg/top.py": "from . import low\nclass Top: ...\n",
+        "pkg/low.py": "def f():\n    from .top import Top\n",
+        "pkg/typed.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from pkg.other import X\n",
+        "pkg/other.py": "import pkg.typed\nX = 1\n",
+        "pkg/core.py": "from .web import views\n",
+        "pkg/web/__init__.py": "",
+        "pkg/web/views.py": "from ..low import f\n\nfrom flask import request\n",
+        "pkg/plain.py": "from . import core as _\nimport flask_sqlalchemy\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    modules = read_package(tmp_path / "pkg")
+    return modules, internal_edges(modules)
+
+
+def test_walker_finds_cycles_through_function_level_and_type_only_imports(
+    walked: tuple[dict[str, Module], Edges], tmp_path: Path
+) -> None:
+    modules, edges = walked
+    assert cycles(edges) == [["pkg.low", "pkg.top"], ["pkg.other", "pkg.typed"]]
+    assert describe(["pkg.low", "pkg.top"], modules, edges) == (
+        "import cycle among 2 modules: pkg.low, pkg.top"
+        "\n  shortest: pkg.low -> pkg.top -> pkg.low"
+        "\n  imports inside the cycle:"
+        f"\n    pkg.low -> pkg.top ({tmp_path}/pkg/low.py:2)"
+        f"\n    pkg.top -> pkg.low ({tmp_path}/pkg/top.py:1)"
+    )
+
+
+def test_walker_follows_flask_through_other_modules(
+    walked: tuple[dict[str, Module], Edges], tmp_path: Path
+) -> None:
+    modules, edges = walked
+    assert flask_chain(modules, edges, "pkg.core") == (
+        f"pkg.core -> pkg.web.views -> flask ({tmp_path}/pkg/web/views.py:3)"
+    )
+    assert flask_chain(modules, edges, "pkg.plain") == (
+        f"pkg.plain -> flask_sqlalchemy ({tmp_path}/pkg/plain.py:2)"
+    )
+    assert flask_chain(modules, edges, "pkg") == ""
