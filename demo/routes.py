@@ -40,8 +40,8 @@ _MARKETPLACE_APPS = (
 class RecordPage:
     """A CRM record type's pages: ``/<plural>`` lists them, ``/<plural>/<id>`` shows one.
 
-    The list renders ``demo/<plural>.html`` with the records as ``<plural>``; the detail page
-    renders ``demo/<record_type>.html`` with the record as ``<record_type>``.
+    The list renders ``demo/<plural>.html`` with ``records``; the detail page renders
+    ``demo/<record_type>.html`` with the record as both ``record`` and ``<record_type>``.
     """
 
     record_type: str
@@ -147,8 +147,7 @@ def _list_view(page: RecordPage) -> Callable[[], ResponseReturnValue]:
             .where(model.crm_account_id == current_user.crm_account_id)
             .order_by(model.id)
         ).all()
-        context = {page.plural: records}
-        return render_template(f"demo/{page.plural}.html", section=page.plural, **context)
+        return render_template(f"demo/{page.plural}.html", records=records, section=page.plural)
 
     return view
 

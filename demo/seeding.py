@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flask import Flask
 from werkzeug.security import generate_password_hash
@@ -44,15 +44,29 @@ class _DemoUser:
     crm_account: str
 
 
+class _Deal(NamedTuple):
+    name: str
+    stage: str
+    amount: Decimal
+    currency: str
+
+
+class _Person(NamedTuple):
+    name: str
+    email: str
+    title: str | None
+
+
 @dataclass(frozen=True)
 class _DemoCrmAccount:
     slug: str
     name: str
     #: Which of the seed's tenants (Xero organisations) this CRM account's records mirror.
     tenant_index: int
+    #: An account, its contact and its deal that match nothing in Xero.
     extra_account: str
     extra_domain: str
-    extra_contact: tuple[str, str, str]
+    extra_contact: _Person
     extra_deal: str
 
 
@@ -63,7 +77,9 @@ _CRM_ACCOUNTS = (
         tenant_index=0,
         extra_account="Bluefin Harbour Logistics",
         extra_domain="bluefin-harbour.test",
-        extra_contact=("Morgan Quill", "morgan.quill@bluefin-harbour.test", "Head of Operations"),
+        extra_contact=_Person(
+            "Morgan Quill", "morgan.quill@bluefin-harbour.test", "Head of Operations"
+        ),
         extra_deal="Bluefin Harbour pilot",
     ),
     _DemoCrmAccount(
@@ -72,7 +88,7 @@ _CRM_ACCOUNTS = (
         tenant_index=1,
         extra_account="Quarry Lane Studios",
         extra_domain="quarrylane.test",
-        extra_contact=("Sasha Ferreira", "sasha@quarrylane.test", "Creative Director"),
+        extra_contact=_Person("Sasha Ferreira", "sasha@quarrylane.test", "Creative Director"),
         extra_deal="Quarry Lane rebrand",
     ),
 )
@@ -140,41 +156,21 @@ def _domain_of(emails: Iterable[tuple[str, str]]) -> str | None:
 
 
 def _add_account(
-    crm_account: CrmAccount,
-    name: str,
-    domain: str | None,
-    people: Sequence[tuple[str, str, str | None]],
-    deal: tuple[str, str, Decimal, str],
+    crm_account: CrmAccount, name: str, domain: str | None, people: Sequence[_Person], deal: _Deal
 ) -> None:
-    """An account, its contacts (name, email, title) and one deal (name, stage, amount,
-    currency) with all of them, added in that order so ids follow the seed."""
+    """An account, its contacts and one deal with all of them, added in that order so ids
+    follow the seed."""
     account = Account(name=name, domain=domain, crm_account_id=crm_account.id)
     db.session.add(account)
     db.session.flush()
+    owner = {"account": account, "crm_account_id": crm_account.id}
     contacts = []
-    for person, email, title in people:
-        contact = Contact(
-            name=person,
-            email=email,
-            title=title,
-            account_id=account.id,
-            crm_account_id=crm_account.id,
-        )
+    for person in people:
+        contact = Contact(**person._asdict(), **owner)
         db.session.add(contact)
         db.session.flush()
         contacts.append(contact)
-    deal_name, stage, amount, currency = deal
-    db.session.add(
-        Deal(
-            name=deal_name,
-            stage=stage,
-            amount=amount,
-            currency=currency,
-            account_id=account.id,
-            crm_account_id=crm_account.id,
-            contacts=contacts,
-        )
-    )
+    db.session.add(Deal(**deal._asdict(), **owner, contacts=contacts))
     db.session.flush()
 
 
@@ -192,16 +188,16 @@ def _seed_crm_account(
         name = str(xero_contact["Name"]).strip()
         emails = _emails_of(xero_contact)
         people = [
-            (person, email, "Accounts payable" if position == 0 else None)
+            _Person(person, email, "Accounts payable" if position == 0 else None)
             for position, (person, email) in enumerate(emails)
         ]
         stage = _DEAL_STAGES[index % len(_DEAL_STAGES)]
         currency = str(xero_contact.get("DefaultCurrency") or base_currency)
-        deal = (f"{name}: annual renewal", stage, Decimal(2400 + 1350 * index), currency)
+        deal = _Deal(f"{name}: annual renewal", stage, Decimal(2400 + 1350 * index), currency)
         _add_account(crm_account, name, _domain_of(emails), people, deal)
 
     # Records that match nothing in Xero: the panel shows its empty state on them.
-    extra_deal = (spec.extra_deal, _DEAL_STAGES[0], Decimal(5000), base_currency)
+    extra_deal = _Deal(spec.extra_deal, _DEAL_STAGES[0], Decimal(5000), base_currency)
     _add_account(
         crm_account, spec.extra_account, spec.extra_domain, [spec.extra_contact], extra_deal
     )
