@@ -8,6 +8,8 @@ One module per part, each importing only those listed before it:
 * :mod:`demo.routes` and :mod:`demo.errors`: the CRM's pages and its error pages.
 * :mod:`demo.app`: :func:`~demo.app.create_app`, the app factory.
 * :mod:`demo.cli`: ``python demo_app.py``.
+* :mod:`demo.live`: the demo and the emulator served in threads, and Chromium to drive them,
+  for the browser tests and ``scripts/screenshots.py``.
 
 Nothing here starts a server or touches a database at import time.
 """
