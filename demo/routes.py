@@ -14,7 +14,7 @@ from typing import ParamSpec
 from urllib.parse import urlsplit
 
 import flask_login
-from flask import Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
@@ -86,18 +86,8 @@ def _safe_next(target: str | None) -> str:
 
 def register_routes(app: Flask) -> None:
     """Add the CRM's pages to ``app``."""
-
-    @app.get("/")
-    def index() -> ResponseReturnValue:
-        if current_user.is_authenticated:
-            return redirect(url_for("contacts"))
-        return redirect(url_for("login"))
-
-    @app.get("/favicon.ico")
-    def favicon() -> ResponseReturnValue:
-        # Pages that do not link the icon (the plugin's own) make browsers ask for this path.
-        return app.send_static_file("favicon.svg")
-
+    app.add_url_rule("/", view_func=_index, endpoint="index")
+    app.add_url_rule("/favicon.ico", view_func=_favicon, endpoint="favicon")
     app.add_url_rule("/login", view_func=_login, methods=["GET", "POST"], endpoint="login")
     app.add_url_rule("/logout", view_func=_logout, methods=["POST"], endpoint="logout")
     for page in RECORD_PAGES:
@@ -113,6 +103,17 @@ def register_routes(app: Flask) -> None:
     app.add_url_rule(
         "/settings/marketplace", view_func=admin_required(_marketplace), endpoint="marketplace"
     )
+
+
+def _index() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(url_for("contacts"))
+    return redirect(url_for("login"))
+
+
+def _favicon() -> ResponseReturnValue:
+    # Pages that do not link the icon (the plugin's own) make browsers ask for this path.
+    return current_app.send_static_file("favicon.svg")
 
 
 def _login() -> ResponseReturnValue:

@@ -13,6 +13,7 @@ from tests.demo.conftest import (
     CSRF_RE,
     ROOT,
     SEED_FILE,
+    USERS,
     demo_app,
     free_port,
 )
@@ -163,3 +164,47 @@ def test_cli_serves_crm_and_emulator(tmp_path):
             proc.kill()
             proc.wait(timeout=10)
         out.close()
+
+
+def test_banner_prints_both_urls_the_users_and_the_xero_logins(seed):
+    from demo.cli import banner
+
+    text = banner("http://127.0.0.1:5000", "http://127.0.0.1:5055", seed)
+    assert "  Demo CRM:       http://127.0.0.1:5000\n" in text
+    assert "  Xero emulator:  http://127.0.0.1:5055\n" in text
+    for email in USERS:
+        assert f"    {email}" in text
+    assert (
+        f"Acme is connected to the Xero organisation {seed['tenants'][0]['tenantName']!r}" in text
+    )
+    for xero_user in seed["users"]:
+        assert f"{xero_user['email']}  password {xero_user['password']!r}" in text
+
+
+# -- the package's layout --------------------------------------------------------------------
+
+#: demo/'s modules, each importing only those before it (as demo/__init__.py says).
+DEMO_LAYERS = ["models", "hooks", "seeding", "errors", "routes", "app", "cli", "live"]
+
+
+def test_demo_modules_import_only_modules_above_them():
+    import ast
+
+    package = ROOT / "demo"
+    assert sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__") == sorted(
+        DEMO_LAYERS
+    )
+    for position, name in enumerate(DEMO_LAYERS):
+        tree = ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level == 1
+        }
+        assert imported <= set(DEMO_LAYERS[:position]), (name, imported)
+
+
+def test_demo_modules_stay_small():
+    for path in [ROOT / "demo_app.py", *(ROOT / "demo").glob("*.py")]:
+        lines = path.read_text(encoding="utf-8").count("\n")
+        assert lines <= 400, f"{path.name} has {lines} lines"
