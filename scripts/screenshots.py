@@ -8,36 +8,21 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import threading
 from pathlib import Path
-
-from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xero_emulator import Emulator, sample_seed  # noqa: E402
-
-import demo_app  # noqa: E402
+from demo.live import launch_chromium, log_in, running_demo  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM = "/usr/bin/chromium"
 
 
 def panel_screenshots(browser: object, url: str) -> None:
     """A rep on a busy customer's account page: the panel, and an instalment tooltip."""
     page = browser.new_page(viewport={"width": 1100, "height": 900})  # type: ignore[attr-defined]
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", "rep@acme.test")
-    page.fill("input[name=password]", "demo")
-    page.click("button[type=submit]")
+    log_in(page, url, "rep@acme.test")
     page.goto(f"{url}/accounts")
     page.click('[data-testid=record-link][data-name="Greenfingers Landscaping Ltd"]')
     page.wait_for_selector("[data-testid=invoice-row]", timeout=30000)
@@ -64,58 +49,35 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     IMAGES.mkdir(parents=True, exist_ok=True)
-    seed = sample_seed()
-    emulator = Emulator(seed, control_enabled=True)
-    emulator_server = emulator.serve(port=0)
-    database = Path(tempfile.mkdtemp()) / "demo.sqlite3"
-    # The emulator accepts loopback redirect URIs on any port; the CRM runs on one too.
-    app = demo_app.create_app(
-        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"},
-        seed=seed,
-        emulator_url=emulator_server.url,
-    )
-    demo_app.rebuild_database(app)
-    demo_app.connect_acme(app, emulator)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
-            panel_screenshots(browser, url)
-            page = browser.new_page(viewport={"width": 1100, "height": 760})
-            page.goto(f"{url}/login")
-            page.fill("input[name=email]", "admin@globex.test")
-            page.fill("input[name=password]", "demo")
-            page.click("button[type=submit]")
-            page.goto(f"{url}/settings/marketplace?q=xero")
-            page.screenshot(path=str(IMAGES / "admin-1-marketplace.png"))
-            page.click("[data-testid=marketplace-card] a")
-            page.screenshot(path=str(IMAGES / "admin-2-connect.png"))
-            page.click("[data-testid=connect-xero]")
-            # Globex mirrors the seed's second organisation, which this Xero user can grant
-            # together with the first: grant both, then choose one in the CRM.
-            page.fill("input[name=email]", "owner@kiwi-garden.test")
-            page.fill("input[name=password]", "kiwi-demo")
-            page.click("[data-testid=login-submit]")
-            for checkbox in page.locator("[data-testid=tenant-checkbox]").all():
-                checkbox.check()
-            page.screenshot(path=str(IMAGES / "admin-3-xero-consent.png"))
-            page.click("[data-testid=allow-access]")
-            page.wait_for_selector("[data-testid=save-xero]")
-            page.uncheck('input[name=tenant]:near(:text("Kiwi Garden Supplies Ltd"))')
-            page.screenshot(path=str(IMAGES / "admin-4-choose-and-save.png"))
-            page.click("[data-testid=save-xero]")
-            page.wait_for_selector("[data-testid=connection-status][data-status=active]")
-            page.screenshot(path=str(IMAGES / "admin-5-active.png"))
-            page.goto(f"{url}/integrations/xero/remove")
-            page.screenshot(path=str(IMAGES / "admin-6-remove.png"))
-            browser.close()
-    finally:
-        server.shutdown()
-        emulator_server.shutdown()
+    with running_demo(Path(tempfile.mkdtemp())) as demo, sync_playwright() as playwright:
+        url = demo.url
+        browser = launch_chromium(playwright, CHROMIUM)
+        panel_screenshots(browser, url)
+        page = browser.new_page(viewport={"width": 1100, "height": 760})
+        log_in(page, url, "admin@globex.test")
+        page.goto(f"{url}/settings/marketplace?q=xero")
+        page.screenshot(path=str(IMAGES / "admin-1-marketplace.png"))
+        page.click("[data-testid=marketplace-card] a")
+        page.screenshot(path=str(IMAGES / "admin-2-connect.png"))
+        page.click("[data-testid=connect-xero]")
+        # Globex mirrors the seed's second organisation, which this Xero user can grant
+        # together with the first: grant both, then choose one in the CRM.
+        page.fill("input[name=email]", "owner@kiwi-garden.test")
+        page.fill("input[name=password]", "kiwi-demo")
+        page.click("[data-testid=login-submit]")
+        for checkbox in page.locator("[data-testid=tenant-checkbox]").all():
+            checkbox.check()
+        page.screenshot(path=str(IMAGES / "admin-3-xero-consent.png"))
+        page.click("[data-testid=allow-access]")
+        page.wait_for_selector("[data-testid=save-xero]")
+        page.uncheck('input[name=tenant]:near(:text("Kiwi Garden Supplies Ltd"))')
+        page.screenshot(path=str(IMAGES / "admin-4-choose-and-save.png"))
+        page.click("[data-testid=save-xero]")
+        page.wait_for_selector("[data-testid=connection-status][data-status=active]")
+        page.screenshot(path=str(IMAGES / "admin-5-active.png"))
+        page.goto(f"{url}/integrations/xero/remove")
+        page.screenshot(path=str(IMAGES / "admin-6-remove.png"))
+        browser.close()
     print(f"wrote {', '.join(sorted(p.name for p in IMAGES.glob('*.png')))}")
     return 0
 

@@ -1,32 +1,23 @@
-"""Browser tests: the demo CRM and the Xero emulator on ephemeral ports, in threads, and
-Debian's Chromium driven by Playwright (``playwright install`` cannot download browsers
-here, so the tests launch ``/usr/bin/chromium``)."""
+"""Browser tests: the demo CRM and the Xero emulator on ephemeral ports, in threads
+(``demo.live``), and Debian's Chromium driven by Playwright (``playwright install`` cannot
+download browsers here, so the tests launch ``/usr/bin/chromium``)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
+from demo.live import LiveDemo, launch_chromium, log_in, running_demo
 from tests.conftest import REQUIRE_SERVICES
 
+__all__ = ["LiveDemo", "Page", "log_in"]
+
 CHROMIUM = os.environ.get("XP_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -34,47 +25,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.browser)
-
-
-@dataclass
-class LiveDemo:
-    url: str
-    emulator_url: str
-    app: Any
-    emulator: Any
-    servers: list[Any] = field(default_factory=list)
-
-
-def _serve(app: Any) -> tuple[Any, str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server, f"http://127.0.0.1:{server.server_port}"
-
-
-@contextlib.contextmanager
-def running_demo(directory: Path) -> Iterator[LiveDemo]:
-    """The demo as ``python demo_app.py`` runs it, with the built-in sample seed."""
-    from xero_emulator import Emulator, sample_seed
-
-    import demo_app
-
-    seed = sample_seed()
-    emulator = Emulator(seed, control_enabled=True)
-    emulator_server = emulator.serve(host="127.0.0.1", port=0)
-    app = demo_app.create_app(
-        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{directory / 'demo.sqlite3'}"},
-        seed=seed,
-        emulator_url=emulator_server.url,
-    )
-    demo_app.rebuild_database(app)
-    demo_app.connect_acme(app, emulator)
-    server, url = _serve(app)
-    try:
-        yield LiveDemo(url=url, emulator_url=emulator_server.url, app=app, emulator=emulator)
-    finally:
-        server.shutdown()
-        emulator_server.shutdown()
 
 
 @pytest.fixture(scope="session")
@@ -101,9 +51,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = launch_chromium(playwright, CHROMIUM)
         try:
             yield browser
         finally:
@@ -149,11 +97,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
     report = outcome.get_result()
     if report.when == "call":
         item.rep_call = report  # type: ignore[attr-defined]
-
-
-def log_in(page: Any, base_url: str, email: str, password: str = "demo") -> None:
-    page.goto(f"{base_url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit], input[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)

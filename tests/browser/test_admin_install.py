@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import LiveDemo, Page, log_in
+
+# After a click that posts a form, the next page may still be loading: the checks below use
+# expect(), which waits for the page to get there, instead of reading the page once.
 
 
 def test_admin_installs_xero_from_marketplace_then_removes_it(
@@ -25,16 +30,18 @@ def test_admin_installs_xero_from_marketplace_then_removes_it(
     )
     assert p.locator("[data-testid=organisation-name]").all_inner_texts() == ["Harbour Audio Inc"]
     p.click("[data-testid=save-xero]")
-    assert p.locator("[data-testid=connection-status]").get_attribute("data-status") == "active"
+    expect(p.locator("[data-testid=connection-status]")).to_have_attribute("data-status", "active")
     # The first sync's progress updates in place until it is done, without a reload.
     p.wait_for_selector("[data-testid=sync-status][data-sync-status=idle]", timeout=20000)
     assert "Last sync" in p.inner_text("[data-testid=sync-status]")
     p.click("[data-testid=test-connection]")
-    assert "Connection works: Xero answered for Harbour Audio Inc" in p.inner_text("body")
+    expect(p.locator("body")).to_contain_text(
+        "Connection works: Xero answered for Harbour Audio Inc"
+    )
     p.click("[data-testid=remove-xero]")
     p.click("[data-testid=confirm-remove]")
-    assert (
-        p.locator("[data-testid=connection-status]").get_attribute("data-status") == "not_connected"
+    expect(p.locator("[data-testid=connection-status]")).to_have_attribute(
+        "data-status", "not_connected"
     )
     assert page.errors == []
 
@@ -48,7 +55,7 @@ def test_admin_cancels_on_xero_consent_page(page: Page, own_demo: LiveDemo) -> N
     p.fill("input[name=password]", "harbour-demo")
     p.click("[data-testid=login-submit]")
     p.click("[data-testid=cancel]")
-    assert "cancelled on Xero's page; nothing was changed" in p.inner_text("body")
-    assert (
-        p.locator("[data-testid=connection-status]").get_attribute("data-status") == "not_connected"
+    expect(p.locator("body")).to_contain_text("cancelled on Xero's page; nothing was changed")
+    expect(p.locator("[data-testid=connection-status]")).to_have_attribute(
+        "data-status", "not_connected"
     )
