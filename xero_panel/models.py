@@ -117,10 +117,13 @@ class Connection(Base):
     """One CRM account's grant to Xero: encrypted tokens and who connected it."""
 
     __tablename__ = "xero_panel_connection"
+    # Not ``unique=True`` on the column: a table-level constraint keeps its name when
+    # init_app copies the table into the host's metadata.
+    __table_args__ = (UniqueConstraint("crm_account"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: The host's CRM account key (from the account resolver); one connection each.
-    crm_account: Mapped[str] = mapped_column(String(128), unique=True)
+    crm_account: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     #: The whole OAuth token (access, refresh, expiry, scope) as Fernet ciphertext.
     token_ciphertext: Mapped[str | None] = mapped_column(Text)
