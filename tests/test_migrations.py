@@ -46,9 +46,18 @@ ROOT = Path(__file__).resolve().parent.parent
 Rows = dict[str, list[dict[str, Any]]]
 
 
+def enforce_sqlite_foreign_keys(engine: sa.Engine) -> None:
+    """Make SQLite enforce foreign keys, as many hosts do (PostgreSQL always does)."""
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA foreign_keys=ON"))
+
+
 @pytest.fixture
 def engine(database_url: str) -> Iterator[sa.Engine]:
+    """The database, with foreign keys enforced: a revision that copies a table on SQLite
+    (batch mode) must not lose the rows that refer to it."""
     engine = sa.create_engine(database_url)
+    enforce_sqlite_foreign_keys(engine)
     yield engine
     with engine.begin() as connection:
         Base.metadata.drop_all(connection)
@@ -181,6 +190,8 @@ def test_downgrade_to_base_drops_the_tables_and_upgrade_builds_them_again(
 
 def test_upgrade_on_a_connection_leaves_the_commit_to_the_caller(engine: sa.Engine) -> None:
     with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         schema.upgrade(connection)
         assert schema.current(connection) == schema.head()
         connection.commit()
@@ -310,7 +321,7 @@ def test_sqlite_foreign_keys_are_off_while_migrating_and_restored_after() -> Non
     """A batch ALTER on SQLite copies a table and drops the old one; with foreign keys on,
     that drop would cascade deletes into the tables that refer to it."""
     engine = sa.create_engine("sqlite://", poolclass=StaticPool)
-    sa.event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA foreign_keys=ON"))
+    enforce_sqlite_foreign_keys(engine)
 
     def foreign_keys(connection: sa.Connection) -> Any:
         return connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
@@ -319,6 +330,9 @@ def test_sqlite_foreign_keys_are_off_while_migrating_and_restored_after() -> Non
         assert foreign_keys(connection) == 0
     with engine.connect() as connection:
         assert foreign_keys(connection) == 1
+        with pytest.raises(schema.SchemaError, match="pass the engine"):
+            schema.upgrade(connection)
+    assert schema.current(engine) is None
     engine.dispose()
 
 

@@ -132,27 +132,43 @@ def head() -> str:
     return revisions()[-1]
 
 
+def _sqlite_foreign_keys(connection: Connection) -> bool:
+    """Whether this is SQLite enforcing foreign keys (leaves no transaction behind)."""
+    if connection.dialect.name != "sqlite":
+        return False
+    began = not connection.in_transaction()
+    enforced = bool(connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
+    if began:
+        connection.rollback()
+    return enforced
+
+
 @contextmanager
 def _connected(bind: Bind) -> Iterator[Connection]:
     """The connection to migrate on. From an engine: commit at the end, and on SQLite
     with foreign keys off, so that a batch ALTER, which copies and drops a table, never
-    cascades deletes to the rows that refer to it."""
+    cascades deletes to the rows that refer to it (SQLite cannot turn them off inside a
+    transaction, so a connection given with foreign keys on is refused)."""
     if isinstance(bind, Connection):
+        if _sqlite_foreign_keys(bind):
+            raise SchemaError(
+                "SQLite enforces foreign keys on this connection, and a table copied by a"
+                " migration would take the rows that refer to it along: pass the engine"
+            )
         yield bind
         return
     with bind.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            foreign_keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+        foreign_keys = _sqlite_foreign_keys(connection)
+        if foreign_keys:
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         try:
             yield connection
             connection.commit()
         finally:
-            if sqlite:
+            if foreign_keys:
                 connection.rollback()
-                connection.exec_driver_sql(f"PRAGMA foreign_keys={int(bool(foreign_keys))}")
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
 
 
