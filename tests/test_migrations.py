@@ -26,21 +26,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy.pool import StaticPool
 
 from tests.conftest import TEST_KEY, HostApp
+from xero_panel import models as m
 from xero_panel import schema
 from xero_panel.crypto import TokenCipher
-from xero_panel.models import (
-    Base,
-    Connection,
-    ContactEmail,
-    Invoice,
-    Organisation,
-    Payment,
-    Pin,
-    RecordLink,
-    SyncState,
-    WebhookEvent,
-    XeroContact,
-)
+from xero_panel.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 Rows = dict[str, list[dict[str, Any]]]
@@ -224,7 +213,7 @@ def test_every_revision_upgrades_to_the_newest_with_every_row_kept(
 def add_one_of_everything(session: Any, cipher: TokenCipher) -> None:
     """A CRM account with a row in every table, as the running plugin writes them."""
     when = dt.datetime(2026, 11, 1, 12, 30, tzinfo=dt.UTC)
-    connection = Connection(
+    connection = m.Connection(
         crm_account="acme",
         status="active",
         token_ciphertext=cipher.encrypt({"access_token": "a", "refresh_token": "r"}),
@@ -232,35 +221,25 @@ def add_one_of_everything(session: Any, cipher: TokenCipher) -> None:
         scopes="accounting.transactions.read",
         activated_at=when,
     )
-    organisation = Organisation(connection=connection, tenant_id="t-1", name="Acme Ltd")
+    organisation = m.Organisation(connection=connection, tenant_id="t-1", name="Acme Ltd")
     session.add_all([connection, organisation])
     session.flush()
     org = {"organisation_id": organisation.id}
-    contact = XeroContact(**org, contact_id="c-1", name="Kat Warren", name_key="katwarren")
-    contact.emails.append(ContactEmail(**org, email_key="kat@x.test"))
-    invoice = Invoice(
-        **org,
-        xero_id="inv-1",
-        xero_type="ACCREC",
-        number="INV-0001",
-        contact_id="c-1",
-        status="AUTHORISED",
-        date=dt.date(2026, 11, 1),
-        currency="NZD",
-        total=Decimal("100.10"),
-        balance=Decimal("60.05"),
-        updated_at=when,
-    )
-    invoice.payments.append(Payment(payment_id="p-1", date=dt.date(2026, 11, 5), amount=40))
+    contact = m.XeroContact(**org, contact_id="c-1", name="Kat Warren", name_key="katwarren")
+    contact.emails.append(m.ContactEmail(**org, email_key="kat@x.test"))
+    invoice = m.Invoice(**org, xero_id="inv-1", xero_type="ACCREC", contact_id="c-1")
+    invoice.status, invoice.date, invoice.currency = "PAID", dt.date(2026, 11, 1), "NZD"
+    invoice.total, invoice.balance, invoice.updated_at = Decimal("100.10"), Decimal(0), when
+    invoice.payments.append(m.Payment(payment_id="p-1", date=dt.date(2026, 11, 5), amount=40))
     record = {"crm_account": "acme", "record_type": "contact", "record_id": "1"}
     session.add_all(
         [
             contact,
             invoice,
-            SyncState(**org, status="idle", fresh_at=when),
-            Pin(**record, **org, xero_invoice_id="inv-1"),
-            RecordLink(**record, **org, contact_id="c-1"),
-            WebhookEvent(
+            m.SyncState(**org, status="idle", fresh_at=when),
+            m.Pin(**record, **org, xero_invoice_id="inv-1"),
+            m.RecordLink(**record, **org, contact_id="c-1"),
+            m.WebhookEvent(
                 tenant_id="t-1",
                 event_category="INVOICE",
                 event_type="UPDATE",
@@ -289,10 +268,10 @@ def test_a_0_1_database_made_by_create_all_is_adopted_and_upgraded_with_its_data
         assert differences(engine) == []
         session = host.db.session
         session.expire_all()
-        token = session.scalars(sa.select(Connection.token_ciphertext)).one()
+        token = session.scalars(sa.select(m.Connection.token_ciphertext)).one()
         assert cipher.decrypt(token)["refresh_token"] == "r"
-        assert session.scalars(sa.select(Invoice.total)).one() == Decimal("100.10")
-        assert session.scalars(sa.select(SyncState.fresh_at)).one().tzinfo is dt.UTC
+        assert session.scalars(sa.select(m.Invoice.total)).one() == Decimal("100.10")
+        assert session.scalars(sa.select(m.SyncState.fresh_at)).one().tzinfo is dt.UTC
 
 
 def test_tables_matching_no_revision_are_not_adopted(engine: sa.Engine) -> None:

@@ -2,8 +2,9 @@
 
 The models are declared once, on the plugin's own declarative base, and
 :meth:`~xero_panel.XeroPanel.init_app` adds their tables to the host's ``db.metadata``, so
-the host's ``db.create_all()`` creates them and a host that uses Alembic autogenerate sees
-them like its own. Queries go through the host's ``db.session`` on its default engine.
+the host's ``db.create_all()`` creates them; the plugin's own migrations
+(:mod:`xero_panel.schema`) create and upgrade them too. Queries go through the host's
+``db.session`` on its default engine.
 
 Every cached row hangs off an :class:`Organisation`, which hangs off the
 :class:`Connection` of one CRM account: removing a connection deletes everything that
@@ -375,8 +376,9 @@ class WebhookEvent(Base):
 
 
 def mirror_tables_into(metadata: MetaData) -> None:
-    """Add the plugin's tables to the host's metadata (once), so ``db.create_all()``,
-    ``db.drop_all()`` and Alembic autogenerate include them.
+    """Add the plugin's tables to the host's metadata (once), so ``db.create_all()`` and
+    ``db.drop_all()`` include them (a host's own Alembic autogenerate leaves them out with
+    :func:`xero_panel.schema.include_name` and :func:`~xero_panel.schema.include_object`).
 
     :meta private:
     """

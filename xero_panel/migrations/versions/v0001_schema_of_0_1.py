@@ -42,16 +42,21 @@ def _id() -> sa.Column[Any]:
     return sa.Column("id", sa.Integer(), nullable=False)
 
 
-def _organisation_id(table: str) -> list[SchemaItem]:
+def _parent(table: str, column: str, parent: str) -> list[SchemaItem]:
+    """An integer column referring to ``parent``'s id; deleting the parent deletes the row."""
     return [
-        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column(column, sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["organisation_id"],
-            ["xero_panel_organisation.id"],
-            name=op.f(f"fk_{table}_organisation_id_xero_panel_organisation"),
+            [column],
+            [f"{parent}.id"],
+            name=op.f(f"fk_{table}_{column}_{parent}"),
             ondelete="CASCADE",
         ),
     ]
+
+
+def _organisation_id(table: str) -> list[SchemaItem]:
+    return _parent(table, "organisation_id", "xero_panel_organisation")
 
 
 def _pk(table: str, column: str = "id") -> sa.PrimaryKeyConstraint:
@@ -65,6 +70,29 @@ def _crm_record() -> list[SchemaItem]:
         _string("record_type", 20),
         _string("record_id", 128),
     ]
+
+
+def _create_crm_record_table(table: str, xero_id: str, by: str) -> None:
+    """Pins and record links: one Xero id per CRM record and organisation, and who set it."""
+    op.create_table(
+        table,
+        _id(),
+        *_crm_record(),
+        *_organisation_id(table),
+        _string(xero_id, 64),
+        _string(by, 320, nullable=True),
+        _utc("created_at", nullable=False),
+        _pk(table),
+        sa.UniqueConstraint(
+            "crm_account",
+            "record_type",
+            "record_id",
+            "organisation_id",
+            xero_id,
+            name=op.f(f"uq_{table}_crm_account"),
+        ),
+    )
+    op.create_index(op.f(f"ix_{table}_record"), table, ["crm_account", "record_type", "record_id"])
 
 
 def upgrade() -> None:
@@ -111,7 +139,7 @@ def upgrade() -> None:
     op.create_table(
         "xero_panel_organisation",
         _id(),
-        sa.Column("connection_id", sa.Integer(), nullable=False),
+        *_parent("xero_panel_organisation", "connection_id", "xero_panel_connection"),
         _string("tenant_id", 64),
         _string("xero_connection_id", 64, nullable=True),
         _string("name", 255),
@@ -120,12 +148,6 @@ def upgrade() -> None:
         _string("timezone", 64),
         sa.Column("selected", sa.Boolean(), nullable=False),
         _utc("created_at", nullable=False),
-        sa.ForeignKeyConstraint(
-            ["connection_id"],
-            ["xero_panel_connection.id"],
-            name=op.f("fk_xero_panel_organisation_connection_id_xero_panel_connection"),
-            ondelete="CASCADE",
-        ),
         _pk("xero_panel_organisation"),
         sa.UniqueConstraint(
             "connection_id", "tenant_id", name=op.f("uq_xero_panel_organisation_connection_id")
@@ -192,52 +214,8 @@ def upgrade() -> None:
         "xero_panel_invoice",
         ["organisation_id", "contact_id", "date", "number"],
     )
-    op.create_table(
-        "xero_panel_pin",
-        _id(),
-        *_crm_record(),
-        *_organisation_id("xero_panel_pin"),
-        _string("xero_invoice_id", 64),
-        _string("pinned_by", 320, nullable=True),
-        _utc("created_at", nullable=False),
-        _pk("xero_panel_pin"),
-        sa.UniqueConstraint(
-            "crm_account",
-            "record_type",
-            "record_id",
-            "organisation_id",
-            "xero_invoice_id",
-            name=op.f("uq_xero_panel_pin_crm_account"),
-        ),
-    )
-    op.create_index(
-        op.f("ix_xero_panel_pin_record"),
-        "xero_panel_pin",
-        ["crm_account", "record_type", "record_id"],
-    )
-    op.create_table(
-        "xero_panel_record_link",
-        _id(),
-        *_crm_record(),
-        *_organisation_id("xero_panel_record_link"),
-        _string("contact_id", 64),
-        _string("linked_by", 320, nullable=True),
-        _utc("created_at", nullable=False),
-        _pk("xero_panel_record_link"),
-        sa.UniqueConstraint(
-            "crm_account",
-            "record_type",
-            "record_id",
-            "organisation_id",
-            "contact_id",
-            name=op.f("uq_xero_panel_record_link_crm_account"),
-        ),
-    )
-    op.create_index(
-        op.f("ix_xero_panel_record_link_record"),
-        "xero_panel_record_link",
-        ["crm_account", "record_type", "record_id"],
-    )
+    _create_crm_record_table("xero_panel_pin", "xero_invoice_id", "pinned_by")
+    _create_crm_record_table("xero_panel_record_link", "contact_id", "linked_by")
     op.create_table(
         "xero_panel_sync_state",
         *_organisation_id("xero_panel_sync_state"),
@@ -259,15 +237,9 @@ def upgrade() -> None:
     op.create_table(
         "xero_panel_contact_email",
         _id(),
-        sa.Column("contact_pk", sa.Integer(), nullable=False),
+        *_parent("xero_panel_contact_email", "contact_pk", "xero_panel_contact"),
         *_organisation_id("xero_panel_contact_email"),
         _string("email_key", 320),
-        sa.ForeignKeyConstraint(
-            ["contact_pk"],
-            ["xero_panel_contact.id"],
-            name=op.f("fk_xero_panel_contact_email_contact_pk_xero_panel_contact"),
-            ondelete="CASCADE",
-        ),
         _pk("xero_panel_contact_email"),
     )
     op.create_index(
@@ -281,17 +253,11 @@ def upgrade() -> None:
     op.create_table(
         "xero_panel_payment",
         _id(),
-        sa.Column("invoice_pk", sa.Integer(), nullable=False),
+        *_parent("xero_panel_payment", "invoice_pk", "xero_panel_invoice"),
         _string("payment_id", 64),
         sa.Column("date", sa.Date(), nullable=False),
         _money("amount"),
         _string("reference", 255, nullable=True),
-        sa.ForeignKeyConstraint(
-            ["invoice_pk"],
-            ["xero_panel_invoice.id"],
-            name=op.f("fk_xero_panel_payment_invoice_pk_xero_panel_invoice"),
-            ondelete="CASCADE",
-        ),
         _pk("xero_panel_payment"),
     )
     op.create_index(op.f("ix_xero_panel_payment_invoice_pk"), "xero_panel_payment", ["invoice_pk"])
