@@ -46,12 +46,14 @@ __all__ = [
     "TABLE_PREFIX",
     "VERSION_TABLE",
     "SchemaError",
+    "adopt",
     "check",
     "current",
     "downgrade",
     "head",
     "include_name",
     "include_object",
+    "is_plugin_table",
     "main",
     "revisions",
     "stamp",
@@ -231,6 +233,18 @@ def _adopt(connection: Connection) -> str | None:
     )
 
 
+def adopt(bind: Bind) -> str | None:
+    """Record the revision of plugin tables that ``db.create_all()`` made (they have no
+    version table): the oldest revision whose tables, columns and indexes they have.
+    Returns it, or ``None`` when there was nothing to adopt. :func:`upgrade` does this
+    first by itself.
+
+    :raises SchemaError: the tables match no revision.
+    """
+    with _connected(bind) as connection:
+        return _adopt(connection)
+
+
 def upgrade(bind: Bind, revision: str = "head") -> str | None:
     """Create or upgrade the plugin's tables to ``revision`` (default the newest),
     adopting tables made by ``db.create_all()`` first. Upgrading a database already there
@@ -309,24 +323,30 @@ def run_command(engine: Engine, name: str, revision: str | None = None) -> int:
 
     :meta private:
     """
+    try:
+        _print_command(engine, name, revision)
+    except SchemaError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_command(engine: Engine, name: str, revision: str | None) -> None:
     if name == "current":
         print(current(engine) or "none")
     elif name == "check":
-        try:
-            print(f"up to date at {check(engine)}")
-        except SchemaError as error:
-            print(error, file=sys.stderr)
-            return 1
+        print(f"up to date at {check(engine)}")
     elif name == "stamp":
         assert revision is not None
         stamp(engine, revision)
         print(f"stamped at {revision}")
     else:
+        if name == "upgrade" and (adopted := adopt(engine)):
+            print(f"adopted the tables db.create_all() made, at revision {adopted}")
         before = current(engine)
         action = upgrade if name == "upgrade" else downgrade
         after = action(engine, revision or "head")
         print(f"xero-panel tables: {before or 'none'} -> {after or 'none'}")
-    return 0
 
 
 if __name__ == "__main__":
