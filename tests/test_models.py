@@ -220,23 +220,3 @@ def test_panel_query_index_exists(db_host: HostApp) -> None:
     with db_host.app.app_context():
         indexes = {i["name"] for i in inspect(db_host.db.engine).get_indexes("xero_panel_invoice")}
     assert "ix_xero_panel_invoice_panel" in indexes
-
-
-def test_alembic_autogenerate_sees_plugin_tables(db_host: HostApp) -> None:
-    """A host managing its schema with Alembic gets our tables from autogenerate."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from xero_panel.models import Base
-
-    with db_host.app.app_context():
-        db_host.db.drop_all()
-        with db_host.db.engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), db_host.db.metadata)
-        added = {op[1].name for op in diff if op[0] == "add_table"}
-        assert added == set(Base.metadata.tables)
-        db_host.db.create_all()
-        with db_host.db.engine.connect() as connection:
-            assert (
-                compare_metadata(MigrationContext.configure(connection), db_host.db.metadata) == []
-            )

@@ -23,11 +23,13 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .models import Connection, Organisation, SyncState
+from .schema_cli import db_cli
 from .sync import cached_counts
 
 __all__ = ["xero_panel_cli"]
 
 xero_panel_cli = AppGroup("xero-panel", help="xero-panel: sync Xero data and show its status.")
+xero_panel_cli.add_command(db_cli)
 
 
 def _service() -> Any:

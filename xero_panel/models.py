@@ -2,8 +2,9 @@
 
 The models are declared once, on the plugin's own declarative base, and
 :meth:`~xero_panel.XeroPanel.init_app` adds their tables to the host's ``db.metadata``, so
-the host's ``db.create_all()`` creates them and a host that uses Alembic autogenerate sees
-them like its own. Queries go through the host's ``db.session`` on its default engine.
+the host's ``db.create_all()`` creates them; the plugin's own migrations
+(:mod:`xero_panel.schema`) create and upgrade them too. Queries go through the host's
+``db.session`` on its default engine.
 
 Every cached row hangs off an :class:`Organisation`, which hangs off the
 :class:`Connection` of one CRM account: removing a connection deletes everything that
@@ -117,10 +118,13 @@ class Connection(Base):
     """One CRM account's grant to Xero: encrypted tokens and who connected it."""
 
     __tablename__ = "xero_panel_connection"
+    # Not ``unique=True`` on the column: a table-level constraint keeps its name when
+    # init_app copies the table into the host's metadata.
+    __table_args__ = (UniqueConstraint("crm_account"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: The host's CRM account key (from the account resolver); one connection each.
-    crm_account: Mapped[str] = mapped_column(String(128), unique=True)
+    crm_account: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     #: The whole OAuth token (access, refresh, expiry, scope) as Fernet ciphertext.
     token_ciphertext: Mapped[str | None] = mapped_column(Text)
@@ -372,8 +376,9 @@ class WebhookEvent(Base):
 
 
 def mirror_tables_into(metadata: MetaData) -> None:
-    """Add the plugin's tables to the host's metadata (once), so ``db.create_all()``,
-    ``db.drop_all()`` and Alembic autogenerate include them.
+    """Add the plugin's tables to the host's metadata (once), so ``db.create_all()`` and
+    ``db.drop_all()`` include them (a host's own Alembic autogenerate leaves them out with
+    :func:`xero_panel.schema.include_name` and :func:`~xero_panel.schema.include_object`).
 
     :meta private:
     """
