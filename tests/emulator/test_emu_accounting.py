@@ -375,5 +375,12 @@ def test_online_invoice_url_serves_page(get, world):
     assert invoice["InvoiceNumber"] in page.text
 
 
+def test_unknown_online_invoice_page_is_404(get, world):
+    base = get("Organisation").url.split("/api.xro/")[0]
+    page = requests.get(f"{base}/in/{'0' * 40}", timeout=10)
+    assert page.status_code == 404
+    assert page.text == "The resource you're looking for cannot be found"
+
+
 def test_example_tenant_constant_is_not_sample(get):
     assert get("Invoices", tenant=EXAMPLE_TENANT).status_code == 403

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from .seed import prepare_contact, prepare_credit_note, prepare_invoice
 from .store import (
+    ID_FIELD,
     ControlError,
     Kind,
     TenantData,
-    contact_summary,
     normalize_object,
     recompute_credit_note,
     recompute_invoice,
@@ -29,11 +29,6 @@ _CATEGORY: dict[Kind, str] = {
     "Invoices": "INVOICE",
     "Contacts": "CONTACT",
     "CreditNotes": "CREDITNOTE",
-}
-_ID_KEY: dict[Kind, str] = {
-    "Invoices": "InvoiceID",
-    "Contacts": "ContactID",
-    "CreditNotes": "CreditNoteID",
 }
 #: Edits Xero makes to a part-paid invoice without bumping UpdatedDateUTC (its docs say so).
 _SILENT_ON_PART_PAID = frozenset({"DueDate", "SentToContact", "ExpectedPaymentDate"})
@@ -55,7 +50,7 @@ def _change(kind: Kind, obj: dict[str, Any], event: EventType) -> Change:
     data = None
     if kind == "CreditNotes":
         data = {"Type": obj["Type"], "Status": obj["Status"]}
-    return Change(kind, obj[_ID_KEY[kind]], event, render_object(kind, obj), _CATEGORY[kind], data)
+    return Change(kind, obj[ID_FIELD[kind]], event, render_object(kind, obj), _CATEGORY[kind], data)
 
 
 def _next_number(tenant: TenantData, kind: Kind, doc_type: str) -> str:
@@ -97,7 +92,7 @@ def upsert(
     """
     if not isinstance(body, Mapping):
         raise ControlError("the body must be a JSON object in Xero's shape")
-    id_key = _ID_KEY[kind]
+    id_key = ID_FIELD[kind]
     store = tenant.objects(kind)
     raw_id = body.get(id_key)
     existing = None
@@ -244,9 +239,3 @@ def add_payment(
         invoice["FullyPaidOnDate"] = payment["Date"]
     invoice["UpdatedDateUTC"] = format_ms_date(now_ms)
     return [_change("Invoices", invoice, "UPDATE")]
-
-
-def contact_for_summary(tenant: TenantData, contact_id: str) -> dict[str, Any] | None:
-    """The embedded-contact summary of a stored contact."""
-    contact = tenant.contacts.get(contact_id)
-    return contact_summary(contact) if contact else None
