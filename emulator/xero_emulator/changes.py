@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from .seed import prepare_contact, prepare_credit_note, prepare_invoice
+from .seed import prepare_contact, prepare_document
 from .store import (
     ID_FIELD,
     ControlError,
@@ -29,6 +29,11 @@ _CATEGORY: dict[Kind, str] = {
     "Invoices": "INVOICE",
     "Contacts": "CONTACT",
     "CreditNotes": "CREDITNOTE",
+}
+#: How sales invoices and credit notes are numbered: number field, type, prefix.
+_NUMBERING: dict[Kind, tuple[str, str, str]] = {
+    "Invoices": ("InvoiceNumber", "ACCREC", "INV-"),
+    "CreditNotes": ("CreditNoteNumber", "ACCRECCREDIT", "CN-"),
 }
 #: Edits Xero makes to a part-paid invoice without bumping UpdatedDateUTC (its docs say so).
 _SILENT_ON_PART_PAID = frozenset({"DueDate", "SentToContact", "ExpectedPaymentDate"})
@@ -53,14 +58,14 @@ def _change(kind: Kind, obj: dict[str, Any], event: EventType) -> Change:
     return Change(kind, obj[ID_FIELD[kind]], event, render_object(kind, obj), _CATEGORY[kind], data)
 
 
-def _next_number(tenant: TenantData, kind: Kind, doc_type: str) -> str:
-    key = "InvoiceNumber" if kind == "Invoices" else "CreditNoteNumber"
-    prefix = "INV-" if kind == "Invoices" else "CN-"
+def _next_number(tenant: TenantData, kind: Kind) -> str:
+    """The sales document number after the highest ``INV-nnnn`` (``CN-nnnn``) in use."""
+    key, sales_type, prefix = _NUMBERING[kind]
     highest = 0
     for obj in tenant.objects(kind).values():
         number = str(obj.get(key) or "")
         if (
-            obj.get("Type") == doc_type
+            obj.get("Type") == sales_type
             and number.startswith(prefix)
             and number[len(prefix) :].isdigit()
         ):
@@ -121,18 +126,16 @@ def upsert(
     else:
         merged = dict(incoming)
         event = "CREATE"
-    where = f"{kind[:-1] if kind != 'Contacts' else 'Contact'}"
+    where = "Contact" if kind == "Contacts" else kind[:-1]
     if kind == "Contacts":
         obj = prepare_contact(merged, now_ms, where)
-    elif kind == "Invoices":
-        if merged.get("Type") == "ACCREC" and not merged.get("InvoiceNumber"):
-            merged["InvoiceNumber"] = _next_number(tenant, kind, "ACCREC")
-        obj = prepare_invoice(merged, tenant, now_ms, where)
-        recompute_invoice(obj)
     else:
-        if not merged.get("CreditNoteNumber") and merged.get("Type") == "ACCRECCREDIT":
-            merged["CreditNoteNumber"] = _next_number(tenant, kind, "ACCRECCREDIT")
-        obj = prepare_credit_note(merged, tenant, now_ms, where)
+        number_key, sales_type, _ = _NUMBERING[kind]
+        if merged.get("Type") == sales_type and not merged.get(number_key):
+            merged[number_key] = _next_number(tenant, kind)
+        obj = prepare_document(kind, merged, tenant, now_ms, where)
+        if kind == "Invoices":
+            recompute_invoice(obj)
     changes: list[Change] = []
     if kind == "CreditNotes" and (existing is None or "Allocations" in incoming):
         changes.extend(_apply_allocations(tenant, obj, now_ms))

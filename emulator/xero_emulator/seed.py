@@ -1,6 +1,6 @@
 """Reading and checking a seed: Xero users, OAuth clients and organisations with their data.
 
-The format is DESIGN.md's::
+The format (``docs/emulator.md`` describes each field)::
 
     {"users": [{"email", "password", "given_name", "family_name", "tenants": [tenantId]}],
      "clients": [{"client_id", "client_secret", "redirect_uris": [...], "name"}],
@@ -24,9 +24,11 @@ from .store import (
     CONTACT_STATUSES,
     CREDIT_NOTE_STATUSES,
     CREDIT_NOTE_TYPES,
+    ID_FIELD,
     INVOICE_STATUSES,
     INVOICE_TYPES,
     ControlError,
+    Kind,
     TenantData,
     contact_summary,
     normalize_object,
@@ -43,8 +45,7 @@ __all__ = [
     "load_seed",
     "parse_seed",
     "prepare_contact",
-    "prepare_credit_note",
-    "prepare_invoice",
+    "prepare_document",
 ]
 
 _USER_NAMESPACE = uuid.UUID("5b0c3b52-83c5-4f45-9a43-4a8b5d2f7e11")
@@ -125,25 +126,35 @@ def _list(mapping: Mapping[str, Any], key: str, where: str) -> list[Any]:
     return value
 
 
-def prepare_contact(raw: Mapping[str, Any], now_ms: int, where: str) -> dict[str, Any]:
-    """Check and complete one Contact. :raises ControlError: naming the bad field."""
+def _new_object(raw: Mapping[str, Any], where: str, id_key: str) -> dict[str, Any]:
+    """A normalized copy of ``raw`` whose ``id_key`` is a GUID (a fresh one when absent)."""
     if not isinstance(raw, Mapping):
         raise ControlError(f"{where}: must be a JSON object")
-    contact = normalize_object(dict(raw), where)
-    contact_id = contact.get("ContactID") or str(uuid.uuid4())
+    obj = normalize_object(dict(raw), where)
+    obj_id = obj.get(id_key) or str(uuid.uuid4())
     try:
-        contact["ContactID"] = str(uuid.UUID(str(contact_id)))
+        obj[id_key] = str(uuid.UUID(str(obj_id)))
     except ValueError:
-        raise ControlError(f'{where}: field "ContactID": not a GUID: {contact_id!r}') from None
+        raise ControlError(f'{where}: field "{id_key}": not a GUID: {obj_id!r}') from None
+    return obj
+
+
+def _lists(obj: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
+    for key in keys:
+        if not isinstance(obj.setdefault(key, []), list):
+            raise ControlError(f'{where}: field "{key}" must be a list')
+
+
+def prepare_contact(raw: Mapping[str, Any], now_ms: int, where: str) -> dict[str, Any]:
+    """Check and complete one Contact. :raises ControlError: naming the bad field."""
+    contact = _new_object(raw, where, "ContactID")
     name = contact.get("Name")
     if not isinstance(name, str) or not name.strip():
         raise ControlError(f'{where}: field "Name" is required')
     status = contact.setdefault("ContactStatus", "ACTIVE")
     if status not in CONTACT_STATUSES:
         raise ControlError(f'{where}: field "ContactStatus": unknown status {status!r}')
-    for key in ("Addresses", "Phones", "ContactGroups", "ContactPersons"):
-        if not isinstance(contact.setdefault(key, []), list):
-            raise ControlError(f'{where}: field "{key}" must be a list')
+    _lists(contact, ("Addresses", "Phones", "ContactGroups", "ContactPersons"), where)
     contact.setdefault("UpdatedDateUTC", format_ms_date(now_ms))
     contact.setdefault("IsSupplier", False)
     contact.setdefault("IsCustomer", False)
@@ -151,33 +162,7 @@ def prepare_contact(raw: Mapping[str, Any], now_ms: int, where: str) -> dict[str
     return contact
 
 
-def _prepare_document(
-    raw: Mapping[str, Any],
-    tenant: TenantData,
-    now_ms: int,
-    where: str,
-    id_key: str,
-    types: frozenset[str],
-    statuses: frozenset[str],
-) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ControlError(f"{where}: must be a JSON object")
-    doc = normalize_object(dict(raw), where)
-    doc_id = doc.get(id_key) or str(uuid.uuid4())
-    try:
-        doc[id_key] = str(uuid.UUID(str(doc_id)))
-    except ValueError:
-        raise ControlError(f'{where}: field "{id_key}": not a GUID: {doc_id!r}') from None
-    doc_type = doc.get("Type")
-    if doc_type not in types:
-        raise ControlError(
-            f'{where}: field "Type" must be one of {sorted(types)}, got {doc_type!r}'
-        )
-    status = doc.setdefault("Status", "DRAFT")
-    if status not in statuses:
-        raise ControlError(f'{where}: field "Status": unknown status {status!r}')
-    if not doc.get("Date"):
-        raise ControlError(f'{where}: field "Date" is required')
+def _embedded_contact(doc: dict[str, Any], tenant: TenantData, where: str) -> dict[str, Any]:
     contact = doc.get("Contact")
     if not isinstance(contact, Mapping):
         raise ControlError(f'{where}: field "Contact" is required (an object with ContactID)')
@@ -199,53 +184,60 @@ def _prepare_document(
             )
     else:
         raise ControlError(f'{where}: field "Contact.ContactID" is required')
-    if known is not None:
-        merged = contact_summary(known)
-        merged.update({k: v for k, v in contact.items() if k != "ContactID"})
-        doc["Contact"] = merged
-    else:
-        doc["Contact"] = {**contact, "ContactID": contact_id}
+    if known is None:
+        return {**contact, "ContactID": contact_id}
+    merged = contact_summary(known)
+    merged.update({k: v for k, v in contact.items() if k != "ContactID"})
+    return merged
+
+
+def prepare_document(
+    kind: Kind, raw: Mapping[str, Any], tenant: TenantData, now_ms: int, where: str
+) -> dict[str, Any]:
+    """Check and complete one Invoice or CreditNote (``kind``). Totals, AmountDue and
+    Status are computed only when an invoice has no AmountDue (a credit note no
+    RemainingCredit). :raises ControlError: naming the bad field."""
+    invoice = kind == "Invoices"
+    types = INVOICE_TYPES if invoice else CREDIT_NOTE_TYPES
+    statuses = INVOICE_STATUSES if invoice else CREDIT_NOTE_STATUSES
+    doc = _new_object(raw, where, ID_FIELD[kind])
+    doc_type = doc.get("Type")
+    if doc_type not in types:
+        raise ControlError(
+            f'{where}: field "Type" must be one of {sorted(types)}, got {doc_type!r}'
+        )
+    status = doc.setdefault("Status", "DRAFT")
+    if status not in statuses:
+        raise ControlError(f'{where}: field "Status": unknown status {status!r}')
+    if not doc.get("Date"):
+        raise ControlError(f'{where}: field "Date" is required')
+    doc["Contact"] = _embedded_contact(doc, tenant, where)
     doc.setdefault("CurrencyCode", tenant.organisation.get("BaseCurrency", "NZD"))
     doc.setdefault("CurrencyRate", Decimal(1).quantize(RATE_PLACES))
     doc.setdefault("LineAmountTypes", "Exclusive")
     doc.setdefault("LineItems", [])
     doc.setdefault("HasAttachments", False)
     doc.setdefault("UpdatedDateUTC", format_ms_date(now_ms))
+    if invoice:
+        _lists(doc, ("Payments", "CreditNotes", "Prepayments", "Overpayments"), where)
+        doc.setdefault("HasErrors", False)
+        doc.setdefault("IsDiscounted", False)
+        if "AmountDue" not in doc:
+            recompute_invoice(doc)
+    else:
+        doc.setdefault("ID", doc["CreditNoteID"])
+        _lists(doc, ("Payments", "Allocations"), where)
+        if "RemainingCredit" not in doc:
+            recompute_credit_note(doc)
     return doc
 
 
-def prepare_invoice(
-    raw: Mapping[str, Any], tenant: TenantData, now_ms: int, where: str
-) -> dict[str, Any]:
-    """Check and complete one Invoice; totals are computed only when AmountDue is absent."""
-    invoice = _prepare_document(
-        raw, tenant, now_ms, where, "InvoiceID", INVOICE_TYPES, INVOICE_STATUSES
-    )
-    for key in ("Payments", "CreditNotes", "Prepayments", "Overpayments"):
-        if not isinstance(invoice.setdefault(key, []), list):
-            raise ControlError(f'{where}: field "{key}" must be a list')
-    invoice.setdefault("HasErrors", False)
-    invoice.setdefault("IsDiscounted", False)
-    if "AmountDue" not in invoice:
-        recompute_invoice(invoice)
-    return invoice
-
-
-def prepare_credit_note(
-    raw: Mapping[str, Any], tenant: TenantData, now_ms: int, where: str
-) -> dict[str, Any]:
-    """Check and complete one CreditNote; RemainingCredit is computed when absent."""
-    note = _prepare_document(
-        raw, tenant, now_ms, where, "CreditNoteID", CREDIT_NOTE_TYPES, CREDIT_NOTE_STATUSES
-    )
-    note.setdefault("ID", note["CreditNoteID"])
-    for key in ("Payments", "Allocations"):
-        if not isinstance(note.setdefault(key, []), list):
-            raise ControlError(f'{where}: field "{key}" must be a list')
-    if "RemainingCredit" not in note:
-        recompute_credit_note(note)
-    return note
-
+#: The kinds in loading order (invoices need their contacts), with their number field.
+_NUMBER_FIELDS: tuple[tuple[Kind, str | None], ...] = (
+    ("Contacts", None),
+    ("Invoices", "InvoiceNumber"),
+    ("CreditNotes", "CreditNoteNumber"),
+)
 
 _ORG_DEFAULTS: dict[str, Any] = {
     "BaseCurrency": "NZD",
@@ -285,34 +277,31 @@ def _parse_tenant(raw: object, index: int, now_ms: int) -> TenantData:
         raise SeedError(f'{where}: field "tenantType" must be ORGANISATION or PRACTICE')
     tenant = TenantData(tenant_id, name, str(tenant_type), org)
     try:
-        for i, item in enumerate(_list(raw, "Contacts", where)):
-            label = f"{where} Contacts[{i}]"
-            contact = prepare_contact(item, now_ms, label)
-            if contact["ContactID"] in tenant.contacts:
-                raise SeedError(f"{label}: duplicate ContactID {contact['ContactID']}")
-            tenant.contacts[contact["ContactID"]] = contact
-        numbers: set[str] = set()
-        for i, item in enumerate(_list(raw, "Invoices", where)):
-            number = item.get("InvoiceNumber") if isinstance(item, Mapping) else None
-            label = f"{where} Invoices[{i}]" + (f" ({number})" if number else "")
-            invoice = prepare_invoice(item, tenant, now_ms, label)
-            if invoice["InvoiceID"] in tenant.invoices:
-                raise SeedError(f"{label}: duplicate InvoiceID {invoice['InvoiceID']}")
-            if invoice["Type"] == "ACCREC" and number:
-                if number in numbers:
-                    raise SeedError(f"{label}: duplicate InvoiceNumber {number!r}")
-                numbers.add(number)
-            tenant.invoices[invoice["InvoiceID"]] = invoice
-        for i, item in enumerate(_list(raw, "CreditNotes", where)):
-            number = item.get("CreditNoteNumber") if isinstance(item, Mapping) else None
-            label = f"{where} CreditNotes[{i}]" + (f" ({number})" if number else "")
-            note = prepare_credit_note(item, tenant, now_ms, label)
-            if note["CreditNoteID"] in tenant.credit_notes:
-                raise SeedError(f"{label}: duplicate CreditNoteID {note['CreditNoteID']}")
-            tenant.credit_notes[note["CreditNoteID"]] = note
+        _load_objects(tenant, raw, where, now_ms)
     except ControlError as exc:
         raise SeedError(str(exc)) from None
     return tenant
+
+
+def _load_objects(tenant: TenantData, raw: Mapping[str, Any], where: str, now_ms: int) -> None:
+    """Add the seed's Contacts, then Invoices, then CreditNotes to ``tenant``."""
+    numbers: set[str] = set()
+    for kind, number_key in _NUMBER_FIELDS:
+        id_key, store = ID_FIELD[kind], tenant.objects(kind)
+        for i, item in enumerate(_list(raw, kind, where)):
+            number = item.get(number_key) if number_key and isinstance(item, Mapping) else None
+            label = f"{where} {kind}[{i}]" + (f" ({number})" if number else "")
+            if kind == "Contacts":
+                obj = prepare_contact(item, now_ms, label)
+            else:
+                obj = prepare_document(kind, item, tenant, now_ms, label)
+            if obj[id_key] in store:
+                raise SeedError(f"{label}: duplicate {id_key} {obj[id_key]}")
+            if kind == "Invoices" and obj["Type"] == "ACCREC" and number:
+                if number in numbers:
+                    raise SeedError(f"{label}: duplicate InvoiceNumber {number!r}")
+                numbers.add(number)
+            store[obj[id_key]] = obj
 
 
 def _parse_user(raw: object, index: int, tenant_ids: set[str]) -> UserSpec:
