@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import requests
 from xero_emulator.xero_json import loads
 
 from tests.emulator.conftest import EXAMPLE_TENANT, example
@@ -102,39 +103,31 @@ def test_online_invoice_has_example_shape(api):
     assert [set(o) for o in got["OnlineInvoices"]] == [set(o) for o in want["OnlineInvoices"]]
 
 
-def test_connections_have_example_fields(url, tokens):
-    import requests
-
-    got = requests.get(
+def connections(url, tokens):
+    """``GET /connections`` with the fixture's access token, as JSON."""
+    answer = requests.get(
         f"{url}/connections",
         headers={"Authorization": f"Bearer {tokens['access_token']}"},
         timeout=10,
-    ).json()
+    )
+    return answer.json()
+
+
+def test_connections_have_example_fields(url, tokens):
+    got = connections(url, tokens)
     want = example("connections.json")[0]
     assert all(set(c) == set(want) | {"authEventId"} for c in got)
 
 
 def test_connections_timestamps_have_seven_fraction_digits(url, tokens):
-    import requests
-
-    got = requests.get(
-        f"{url}/connections",
-        headers={"Authorization": f"Bearer {tokens['access_token']}"},
-        timeout=10,
-    ).json()
+    got = connections(url, tokens)
     pattern = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}"
     assert all(re.fullmatch(pattern, c["createdDateUtc"]) for c in got)
     assert all(re.fullmatch(pattern, c["updatedDateUtc"]) for c in got)
 
 
 def test_connections_tenant_id_is_organisation_id(url, tokens, api):
-    import requests
-
-    got = requests.get(
-        f"{url}/connections",
-        headers={"Authorization": f"Bearer {tokens['access_token']}"},
-        timeout=10,
-    ).json()
+    got = connections(url, tokens)
     org = body(api("Organisation"))["Organisations"][0]
     assert org["OrganisationID"] in {c["tenantId"] for c in got}
     assert org["OrganisationID"] == EXAMPLE_TENANT
