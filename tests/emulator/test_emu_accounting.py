@@ -162,6 +162,15 @@ def test_where_status_with_ampersands(get, world):
     assert len(got) == len(invoices(world, Type="ACCREC", Status="VOIDED")) > 0
 
 
+def test_where_or_and_not_combine_like_xero(get, world):
+    where = '(Status=="VOIDED" || Status=="DELETED") AND NOT Type=="ACCPAY"'
+    got = {i["InvoiceID"] for i in get("Invoices", {"where": where}).json()["Invoices"]}
+    voided = invoices(world, Type="ACCREC", Status="VOIDED")
+    deleted = invoices(world, Type="ACCREC", Status="DELETED")
+    assert voided and deleted
+    assert got == {i["InvoiceID"] for i in voided + deleted}
+
+
 def test_where_amount_due_comparison(get, world):
     got = get("Invoices", {"where": "AmountDue > 0"}).json()["Invoices"]
     assert len(got) == len([i for i in invoices(world) if i["AmountDue"] > 0])
