@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from .seed import prepare_contact, prepare_document
+from .objects import prepare_contact, prepare_document
 from .store import (
     ID_FIELD,
     ControlError,
