@@ -236,6 +236,25 @@ def token_request(
     )
 
 
+def exchange(url: str, code: str, **extra: str) -> requests.Response:
+    """Exchange an authorization code at the token endpoint (as the demo client)."""
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, **extra}
+    return token_request(url, data)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def connections(
+    url: str, access_token: str, params: dict[str, str] | None = None
+) -> requests.Response:
+    """``GET /connections`` with a bearer token."""
+    return requests.get(
+        f"{url}/connections", params=params, headers=bearer(access_token), timeout=10
+    )
+
+
 class Receiver:
     """A small webhook receiver that checks Xero's signature like a real one must."""
 
