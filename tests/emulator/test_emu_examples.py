@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from xero_emulator.xero_json import loads
 
-from tests.emulator.conftest import EXAMPLE_TENANT, connections, example
+from tests.emulator.helpers import EXAMPLE_TENANT, connections, example
 
 
 def body(response):

@@ -6,7 +6,7 @@ import requests
 from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from xero_emulator.tokens import decode_unverified
 
-from tests.emulator.conftest import (
+from tests.emulator.helpers import (
     EXAMPLE_TENANT,
     REDIRECT,
     SCOPE,

@@ -12,7 +12,7 @@ from xero_emulator import Emulator, SeedError, load_seed, sample_seed
 from xero_emulator.sample_seed import SAMPLE_PASSWORDS, SAMPLE_TENANT_IDS
 from xero_emulator.xero_json import parse_xero_date
 
-from tests.emulator.conftest import SAMPLE_DAY, example_seed
+from tests.emulator.helpers import SAMPLE_DAY, example_seed
 
 ANA = {"ContactID": "0b7d1c39-8f0e-4f4e-9a53-7c3f2d0b9a10", "Name": "Ana"}
 

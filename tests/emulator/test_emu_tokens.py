@@ -7,7 +7,7 @@ import requests
 from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from xero_emulator.tokens import decode_unverified
 
-from tests.emulator.conftest import (
+from tests.emulator.helpers import (
     EXAMPLE_TENANT,
     OTHER_TENANT,
     authorize_params,
@@ -131,7 +131,7 @@ def test_access_token_expires(api, clock):
 def test_access_token_ttl_is_configurable(clock):
     from xero_emulator import Emulator
 
-    from tests.emulator.conftest import example_seed
+    from tests.emulator.helpers import example_seed
 
     emu = Emulator(example_seed(), access_token_ttl=60, clock=clock)
     assert emu.issue_tokens(user_email="kat@example.test")["expires_in"] == 60
