@@ -21,9 +21,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
 
-from .app import DEFAULT_SCOPE, Emulator
+from .backend import Emulator
 from .identity import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from .sample_seed import sample_seed
+from .scopes import DEFAULT_SCOPE
 from .seed import SeedError, load_seed
 from .server import EmulatorServer
 from .store import ControlError

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from .app import Emulator
+from .backend import Emulator
 from .identity import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from .sample_seed import sample_seed
 from .seed import SeedError, load_seed

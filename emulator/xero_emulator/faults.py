@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,15 +57,7 @@ class Fault:
 
     def as_json(self) -> dict[str, Any]:
         """The fault as the control endpoint lists it."""
-        return {
-            "endpoint": self.endpoint,
-            "status": self.status,
-            "delay_ms": self.delay_ms,
-            "drop": self.drop,
-            "detail": self.detail,
-            "tenant": self.tenant,
-            "times": self.times,
-        }
+        return dataclasses.asdict(self)
 
 
 class FaultBook:

@@ -1,6 +1,6 @@
 """Reading and checking a seed: Xero users, OAuth clients and organisations with their data.
 
-The format is DESIGN.md's::
+The format (``docs/emulator.md`` describes each field)::
 
     {"users": [{"email", "password", "given_name", "family_name", "tenants": [tenantId]}],
      "clients": [{"client_id", "client_secret", "redirect_uris": [...], "name"}],
@@ -16,24 +16,18 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .objects import prepare_contact, prepare_document
 from .store import (
-    CONTACT_STATUSES,
-    CREDIT_NOTE_STATUSES,
-    CREDIT_NOTE_TYPES,
-    INVOICE_STATUSES,
-    INVOICE_TYPES,
+    ID_FIELD,
     ControlError,
+    Kind,
     TenantData,
-    contact_summary,
     normalize_object,
-    recompute_credit_note,
-    recompute_invoice,
 )
-from .xero_json import RATE_PLACES, format_ms_date, loads
+from .xero_json import loads
 
 __all__ = [
     "ClientSpec",
@@ -42,9 +36,6 @@ __all__ = [
     "UserSpec",
     "load_seed",
     "parse_seed",
-    "prepare_contact",
-    "prepare_credit_note",
-    "prepare_invoice",
 ]
 
 _USER_NAMESPACE = uuid.UUID("5b0c3b52-83c5-4f45-9a43-4a8b5d2f7e11")
@@ -125,127 +116,12 @@ def _list(mapping: Mapping[str, Any], key: str, where: str) -> list[Any]:
     return value
 
 
-def prepare_contact(raw: Mapping[str, Any], now_ms: int, where: str) -> dict[str, Any]:
-    """Check and complete one Contact. :raises ControlError: naming the bad field."""
-    if not isinstance(raw, Mapping):
-        raise ControlError(f"{where}: must be a JSON object")
-    contact = normalize_object(dict(raw), where)
-    contact_id = contact.get("ContactID") or str(uuid.uuid4())
-    try:
-        contact["ContactID"] = str(uuid.UUID(str(contact_id)))
-    except ValueError:
-        raise ControlError(f'{where}: field "ContactID": not a GUID: {contact_id!r}') from None
-    name = contact.get("Name")
-    if not isinstance(name, str) or not name.strip():
-        raise ControlError(f'{where}: field "Name" is required')
-    status = contact.setdefault("ContactStatus", "ACTIVE")
-    if status not in CONTACT_STATUSES:
-        raise ControlError(f'{where}: field "ContactStatus": unknown status {status!r}')
-    for key in ("Addresses", "Phones", "ContactGroups", "ContactPersons"):
-        if not isinstance(contact.setdefault(key, []), list):
-            raise ControlError(f'{where}: field "{key}" must be a list')
-    contact.setdefault("UpdatedDateUTC", format_ms_date(now_ms))
-    contact.setdefault("IsSupplier", False)
-    contact.setdefault("IsCustomer", False)
-    contact.setdefault("HasValidationErrors", False)
-    return contact
-
-
-def _prepare_document(
-    raw: Mapping[str, Any],
-    tenant: TenantData,
-    now_ms: int,
-    where: str,
-    id_key: str,
-    types: frozenset[str],
-    statuses: frozenset[str],
-) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ControlError(f"{where}: must be a JSON object")
-    doc = normalize_object(dict(raw), where)
-    doc_id = doc.get(id_key) or str(uuid.uuid4())
-    try:
-        doc[id_key] = str(uuid.UUID(str(doc_id)))
-    except ValueError:
-        raise ControlError(f'{where}: field "{id_key}": not a GUID: {doc_id!r}') from None
-    doc_type = doc.get("Type")
-    if doc_type not in types:
-        raise ControlError(
-            f'{where}: field "Type" must be one of {sorted(types)}, got {doc_type!r}'
-        )
-    status = doc.setdefault("Status", "DRAFT")
-    if status not in statuses:
-        raise ControlError(f'{where}: field "Status": unknown status {status!r}')
-    if not doc.get("Date"):
-        raise ControlError(f'{where}: field "Date" is required')
-    contact = doc.get("Contact")
-    if not isinstance(contact, Mapping):
-        raise ControlError(f'{where}: field "Contact" is required (an object with ContactID)')
-    contact_id = contact.get("ContactID")
-    known: dict[str, Any] | None = None
-    if contact_id:
-        try:
-            contact_id = str(uuid.UUID(str(contact_id)))
-        except ValueError:
-            raise ControlError(f'{where}: field "Contact.ContactID": not a GUID') from None
-        known = tenant.contacts.get(contact_id)
-    elif contact.get("Name"):
-        known = next(
-            (c for c in tenant.contacts.values() if c.get("Name") == contact["Name"]), None
-        )
-        if known is None:
-            raise ControlError(
-                f'{where}: field "Contact": no contact named {contact["Name"]!r} in this tenant'
-            )
-    else:
-        raise ControlError(f'{where}: field "Contact.ContactID" is required')
-    if known is not None:
-        merged = contact_summary(known)
-        merged.update({k: v for k, v in contact.items() if k != "ContactID"})
-        doc["Contact"] = merged
-    else:
-        doc["Contact"] = {**contact, "ContactID": contact_id}
-    doc.setdefault("CurrencyCode", tenant.organisation.get("BaseCurrency", "NZD"))
-    doc.setdefault("CurrencyRate", Decimal(1).quantize(RATE_PLACES))
-    doc.setdefault("LineAmountTypes", "Exclusive")
-    doc.setdefault("LineItems", [])
-    doc.setdefault("HasAttachments", False)
-    doc.setdefault("UpdatedDateUTC", format_ms_date(now_ms))
-    return doc
-
-
-def prepare_invoice(
-    raw: Mapping[str, Any], tenant: TenantData, now_ms: int, where: str
-) -> dict[str, Any]:
-    """Check and complete one Invoice; totals are computed only when AmountDue is absent."""
-    invoice = _prepare_document(
-        raw, tenant, now_ms, where, "InvoiceID", INVOICE_TYPES, INVOICE_STATUSES
-    )
-    for key in ("Payments", "CreditNotes", "Prepayments", "Overpayments"):
-        if not isinstance(invoice.setdefault(key, []), list):
-            raise ControlError(f'{where}: field "{key}" must be a list')
-    invoice.setdefault("HasErrors", False)
-    invoice.setdefault("IsDiscounted", False)
-    if "AmountDue" not in invoice:
-        recompute_invoice(invoice)
-    return invoice
-
-
-def prepare_credit_note(
-    raw: Mapping[str, Any], tenant: TenantData, now_ms: int, where: str
-) -> dict[str, Any]:
-    """Check and complete one CreditNote; RemainingCredit is computed when absent."""
-    note = _prepare_document(
-        raw, tenant, now_ms, where, "CreditNoteID", CREDIT_NOTE_TYPES, CREDIT_NOTE_STATUSES
-    )
-    note.setdefault("ID", note["CreditNoteID"])
-    for key in ("Payments", "Allocations"):
-        if not isinstance(note.setdefault(key, []), list):
-            raise ControlError(f'{where}: field "{key}" must be a list')
-    if "RemainingCredit" not in note:
-        recompute_credit_note(note)
-    return note
-
+#: The kinds in loading order (invoices need their contacts), with their number field.
+_NUMBER_FIELDS: tuple[tuple[Kind, str | None], ...] = (
+    ("Contacts", None),
+    ("Invoices", "InvoiceNumber"),
+    ("CreditNotes", "CreditNoteNumber"),
+)
 
 _ORG_DEFAULTS: dict[str, Any] = {
     "BaseCurrency": "NZD",
@@ -285,34 +161,31 @@ def _parse_tenant(raw: object, index: int, now_ms: int) -> TenantData:
         raise SeedError(f'{where}: field "tenantType" must be ORGANISATION or PRACTICE')
     tenant = TenantData(tenant_id, name, str(tenant_type), org)
     try:
-        for i, item in enumerate(_list(raw, "Contacts", where)):
-            label = f"{where} Contacts[{i}]"
-            contact = prepare_contact(item, now_ms, label)
-            if contact["ContactID"] in tenant.contacts:
-                raise SeedError(f"{label}: duplicate ContactID {contact['ContactID']}")
-            tenant.contacts[contact["ContactID"]] = contact
-        numbers: set[str] = set()
-        for i, item in enumerate(_list(raw, "Invoices", where)):
-            number = item.get("InvoiceNumber") if isinstance(item, Mapping) else None
-            label = f"{where} Invoices[{i}]" + (f" ({number})" if number else "")
-            invoice = prepare_invoice(item, tenant, now_ms, label)
-            if invoice["InvoiceID"] in tenant.invoices:
-                raise SeedError(f"{label}: duplicate InvoiceID {invoice['InvoiceID']}")
-            if invoice["Type"] == "ACCREC" and number:
-                if number in numbers:
-                    raise SeedError(f"{label}: duplicate InvoiceNumber {number!r}")
-                numbers.add(number)
-            tenant.invoices[invoice["InvoiceID"]] = invoice
-        for i, item in enumerate(_list(raw, "CreditNotes", where)):
-            number = item.get("CreditNoteNumber") if isinstance(item, Mapping) else None
-            label = f"{where} CreditNotes[{i}]" + (f" ({number})" if number else "")
-            note = prepare_credit_note(item, tenant, now_ms, label)
-            if note["CreditNoteID"] in tenant.credit_notes:
-                raise SeedError(f"{label}: duplicate CreditNoteID {note['CreditNoteID']}")
-            tenant.credit_notes[note["CreditNoteID"]] = note
+        _load_objects(tenant, raw, where, now_ms)
     except ControlError as exc:
         raise SeedError(str(exc)) from None
     return tenant
+
+
+def _load_objects(tenant: TenantData, raw: Mapping[str, Any], where: str, now_ms: int) -> None:
+    """Add the seed's Contacts, then Invoices, then CreditNotes to ``tenant``."""
+    numbers: set[str] = set()
+    for kind, number_key in _NUMBER_FIELDS:
+        id_key, store = ID_FIELD[kind], tenant.objects(kind)
+        for i, item in enumerate(_list(raw, kind, where)):
+            number = item.get(number_key) if number_key and isinstance(item, Mapping) else None
+            label = f"{where} {kind}[{i}]" + (f" ({number})" if number else "")
+            if kind == "Contacts":
+                obj = prepare_contact(item, now_ms, label)
+            else:
+                obj = prepare_document(kind, item, tenant, now_ms, label)
+            if obj[id_key] in store:
+                raise SeedError(f"{label}: duplicate {id_key} {obj[id_key]}")
+            if kind == "Invoices" and obj["Type"] == "ACCREC" and number:
+                if number in numbers:
+                    raise SeedError(f"{label}: duplicate InvoiceNumber {number!r}")
+                numbers.add(number)
+            store[obj[id_key]] = obj
 
 
 def _parse_user(raw: object, index: int, tenant_ids: set[str]) -> UserSpec:

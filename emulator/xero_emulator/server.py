@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 if TYPE_CHECKING:
-    from .app import Emulator
+    from .backend import Emulator
 
 __all__ = ["EmulatorServer"]
 

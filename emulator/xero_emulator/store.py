@@ -29,6 +29,8 @@ __all__ = [
     "CREDIT_NOTE_TYPES",
     "INVOICE_STATUSES",
     "INVOICE_TYPES",
+    "PAYABLE_TYPES",
+    "RECEIVABLE_TYPES",
     "ControlError",
     "Kind",
     "TenantData",
@@ -42,18 +44,10 @@ __all__ = [
 
 Kind = Literal["Invoices", "Contacts", "CreditNotes"]
 
-INVOICE_TYPES = frozenset(
-    {
-        "ACCPAY",
-        "ACCPAYCREDIT",
-        "APOVERPAYMENT",
-        "APPREPAYMENT",
-        "ACCREC",
-        "ACCRECCREDIT",
-        "AROVERPAYMENT",
-        "ARPREPAYMENT",
-    }
-)
+#: Xero's document types: accounts payable (bills) and accounts receivable (sales).
+PAYABLE_TYPES = frozenset({"ACCPAY", "ACCPAYCREDIT", "APOVERPAYMENT", "APPREPAYMENT"})
+RECEIVABLE_TYPES = frozenset({"ACCREC", "ACCRECCREDIT", "AROVERPAYMENT", "ARPREPAYMENT"})
+INVOICE_TYPES = PAYABLE_TYPES | RECEIVABLE_TYPES
 INVOICE_STATUSES = frozenset({"DRAFT", "SUBMITTED", "DELETED", "AUTHORISED", "PAID", "VOIDED"})
 CREDIT_NOTE_TYPES = frozenset({"ACCPAYCREDIT", "ACCRECCREDIT"})
 CREDIT_NOTE_STATUSES = INVOICE_STATUSES

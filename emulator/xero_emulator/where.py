@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -187,22 +187,25 @@ class _Parser:
         return pred
 
     def parse_or(self) -> Predicate:
-        parts = [self.parse_and()]
-        while self.at_word("||", "OR"):
-            self.take()
-            parts.append(self.parse_and())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda obj: any(p(obj) for p in parts)
+        return self.parse_chain(("||", "OR"), self.parse_and, any)
 
     def parse_and(self) -> Predicate:
-        parts = [self.parse_not()]
-        while self.at_word("&&", "AND"):
+        return self.parse_chain(("&&", "AND"), self.parse_not, all)
+
+    def parse_chain(
+        self,
+        words: tuple[str, str],
+        parse_part: Callable[[], Predicate],
+        combine: Callable[[Iterable[bool]], bool],
+    ) -> Predicate:
+        """Parts joined by one of ``words``, combined with :func:`any` or :func:`all`."""
+        parts = [parse_part()]
+        while self.at_word(*words):
             self.take()
-            parts.append(self.parse_not())
+            parts.append(parse_part())
         if len(parts) == 1:
             return parts[0]
-        return lambda obj: all(p(obj) for p in parts)
+        return lambda obj: combine(p(obj) for p in parts)
 
     def parse_not(self) -> Predicate:
         if self.at_word("!", "NOT"):

@@ -1,108 +1,27 @@
-"""Fixtures for the emulator's tests: a seed made of Xero's own example bodies, a fake clock,
-a running emulator, and helpers that walk the OAuth flow the way a browser would."""
+"""Fixtures for the emulator's tests: a fake clock, an emulator on the example seed and its
+server, tokens and API calls; the sample world; a webhook receiver. The helpers they use are
+in :mod:`tests.emulator.helpers`."""
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import hashlib
-import json
-import re
-import secrets
-import threading
 from collections.abc import Callable, Iterator
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
-from xero_emulator import (
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
-    Emulator,
-    EmulatorServer,
-    sample_seed,
+from xero_emulator import Emulator, EmulatorServer, sample_seed
+
+from tests.emulator.helpers import (
+    EXAMPLE_TENANT,
+    KEY,
+    SAMPLE_DAY,
+    SCOPE,
+    T1,
+    FakeClock,
+    Receiver,
+    api_getter,
+    example_seed,
 )
-
-EXAMPLES = Path(__file__).parent.parent / "fixtures" / "xero-examples"
-SAMPLE_DAY = dt.date(2026, 7, 1)
-REDIRECT = "http://127.0.0.1:5000/integrations/xero/callback"
-SCOPE = (
-    "openid profile email offline_access accounting.invoices.read "
-    "accounting.contacts.read accounting.settings.read"
-)
-EXAMPLE_TENANT = "b2c885a9-4bb9-4a00-9b6e-6c2bf60b1a2b"
-OTHER_TENANT = "11111111-2222-4333-8444-555555555555"
-
-
-def example(name: str) -> Any:
-    """One of Xero's example bodies, with exact Decimals."""
-    return json.loads((EXAMPLES / name).read_text(), parse_float=Decimal)
-
-
-class FakeClock:
-    """A clock the tests move by hand."""
-
-    def __init__(self, start: float = 1_782_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def example_seed() -> dict[str, Any]:
-    """A seed built from the spec's examples: one organisation with their contacts,
-    invoices and credit notes, a second small organisation, and two users."""
-    org = example("organisation.json")["Organisations"][0]
-    return {
-        "users": [
-            {
-                "email": "kat@example.test",
-                "password": "pw-kat",
-                "given_name": "Katherine",
-                "family_name": "Warren",
-                "tenants": [EXAMPLE_TENANT, OTHER_TENANT],
-            },
-            {
-                "email": "solo@example.test",
-                "password": "pw-solo",
-                "given_name": "Solo",
-                "family_name": "User",
-                "tenants": [OTHER_TENANT],
-            },
-        ],
-        "clients": [
-            {
-                "client_id": "third-party",
-                "client_secret": "third-secret",
-                "redirect_uris": ["https://crm.example.test/callback"],
-                "name": "Third Party CRM",
-            }
-        ],
-        "tenants": [
-            {
-                "tenantId": EXAMPLE_TENANT,
-                "tenantName": org["Name"],
-                "tenantType": "ORGANISATION",
-                "Organisation": org,
-                "Contacts": example("contacts_list.json")["Contacts"],
-                "Invoices": example("invoices_list.json")["Invoices"],
-                "CreditNotes": example("credit_notes_list.json")["CreditNotes"],
-            },
-            {
-                "tenantId": OTHER_TENANT,
-                "tenantName": "Other Org Ltd",
-                "Contacts": [{"ContactID": "0b7d1c39-8f0e-4f4e-9a53-7c3f2d0b9a10", "Name": "Ana"}],
-            },
-        ],
-    }
 
 
 @pytest.fixture
@@ -135,27 +54,7 @@ def tokens(emu: Emulator, server: EmulatorServer) -> dict[str, Any]:
 @pytest.fixture
 def api(url: str, tokens: dict[str, Any]) -> Callable[..., requests.Response]:
     """GET an Accounting API path for the example tenant."""
-
-    def get(
-        path: str,
-        params: dict[str, Any] | None = None,
-        tenant: str = EXAMPLE_TENANT,
-        headers: dict[str, str] | None = None,
-        token: str | None = None,
-    ) -> requests.Response:
-        return requests.get(
-            f"{url}/api.xro/2.0/{path}",
-            params=params,
-            headers={
-                "Authorization": f"Bearer {token or tokens['access_token']}",
-                "xero-tenant-id": tenant,
-                "Accept": "application/json",
-                **(headers or {}),
-            },
-            timeout=10,
-        )
-
-    return get
+    return api_getter(url, tokens["access_token"], EXAMPLE_TENANT)
 
 
 @pytest.fixture(scope="session")
@@ -163,106 +62,41 @@ def sample() -> dict[str, Any]:
     return sample_seed(SAMPLE_DAY)
 
 
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+@pytest.fixture(scope="module")
+def world(sample: dict[str, Any]) -> Iterator[tuple[Emulator, str, dict[str, Any]]]:
+    """The sample seed served, with the first sample user's tokens."""
+    emu = Emulator(sample, clock=lambda: 1_782_900_000.0)
+    server = emu.serve(port=0)
+    tokens = emu.issue_tokens(user_email="owner@kiwi-garden.test")
+    yield emu, server.url, tokens
+    server.shutdown()
 
 
-def authorize_params(**overrides: str) -> dict[str, str]:
-    params = {
-        "response_type": "code",
-        "client_id": DEMO_CLIENT_ID,
-        "redirect_uri": REDIRECT,
-        "scope": SCOPE,
-        "state": "st-123",
-    }
-    params.update(overrides)
-    return {k: v for k, v in params.items() if v is not None}
+@pytest.fixture
+def get(world: tuple[Emulator, str, dict[str, Any]]) -> Callable[..., requests.Response]:
+    """GET an Accounting API path of the sample world, as its first organisation."""
+    _, url, tokens = world
+    return api_getter(url, tokens["access_token"], T1)
 
 
-def login(
-    url: str,
-    params: dict[str, str],
-    email: str = "kat@example.test",
-    password: str = "pw-kat",
-) -> requests.Response:
-    """Submit the login form; the answer is the consent page."""
-    return requests.post(
-        f"{url}/identity/connect/authorize",
-        data={**params, "step": "login", "email": email, "password": password},
-        allow_redirects=False,
-        timeout=10,
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver(KEY)
+    yield rec
+    rec.close()
+
+
+@pytest.fixture
+def hooked(receiver: Receiver, clock: FakeClock) -> Iterator[tuple[Emulator, str]]:
+    """An emulator on the example seed that sends its webhooks to ``receiver``."""
+    emu = Emulator(
+        example_seed(),
+        control_enabled=True,
+        clock=clock,
+        webhook_url=receiver.url,
+        webhook_key=KEY,
+        webhook_retry_delay=0.01,
     )
-
-
-def ticket_of(page: str) -> str:
-    match = re.search(r"name='ticket' value='([^']+)'", page)
-    assert match, "no login ticket on the consent page"
-    return match.group(1)
-
-
-def consent(
-    url: str, params: dict[str, str], ticket: str, tenants: list[str], action: str = "allow"
-) -> requests.Response:
-    return requests.post(
-        f"{url}/identity/connect/authorize",
-        data={**params, "step": "consent", "ticket": ticket, "tenant": tenants, "action": action},
-        allow_redirects=False,
-        timeout=10,
-    )
-
-
-def query_of(location: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-
-
-def get_code(url: str, params: dict[str, str], tenants: list[str] | None = None) -> str:
-    """Log in and allow access; returns the authorization code."""
-    page = login(url, params)
-    answer = consent(url, params, ticket_of(page.text), tenants or [EXAMPLE_TENANT])
-    assert answer.status_code == 302
-    return query_of(answer.headers["Location"])["code"]
-
-
-def token_request(
-    url: str, data: dict[str, str], auth: tuple[str, str] | None = None
-) -> requests.Response:
-    return requests.post(
-        f"{url}/identity/connect/token",
-        data=data,
-        auth=auth or (DEMO_CLIENT_ID, DEMO_CLIENT_SECRET),
-        timeout=10,
-    )
-
-
-class Receiver:
-    """A small webhook receiver that checks Xero's signature like a real one must."""
-
-    def __init__(self, key: str, status_override: int | None = None) -> None:
-        self.key = key
-        self.status_override = status_override
-        self.bodies: list[bytes] = []
-        self.verified: list[bool] = []
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.socket.getsockname()[1]}/webhooks"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def app(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        body = request.get_data()
-        expected = base64.b64encode(
-            __import__("hmac").new(self.key.encode(), body, hashlib.sha256).digest()
-        ).decode()
-        ok = secrets.compare_digest(expected, request.headers.get("x-xero-signature", ""))
-        self.bodies.append(body)
-        self.verified.append(ok)
-        status = self.status_override or (200 if ok else 401)
-        return Response(b"", status=status)(environ, start_response)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    server = emu.serve(port=0)
+    yield emu, server.url
+    server.shutdown()

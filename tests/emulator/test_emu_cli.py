@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from tests.emulator.conftest import example_seed
+from tests.emulator.helpers import example_seed
 
 
 def start(*args):

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from xero_emulator.xero_json import loads
 
-from tests.emulator.conftest import EXAMPLE_TENANT, example
+from tests.emulator.helpers import EXAMPLE_TENANT, connections, example
 
 
 def body(response):
@@ -103,38 +103,20 @@ def test_online_invoice_has_example_shape(api):
 
 
 def test_connections_have_example_fields(url, tokens):
-    import requests
-
-    got = requests.get(
-        f"{url}/connections",
-        headers={"Authorization": f"Bearer {tokens['access_token']}"},
-        timeout=10,
-    ).json()
+    got = connections(url, tokens["access_token"]).json()
     want = example("connections.json")[0]
     assert all(set(c) == set(want) | {"authEventId"} for c in got)
 
 
 def test_connections_timestamps_have_seven_fraction_digits(url, tokens):
-    import requests
-
-    got = requests.get(
-        f"{url}/connections",
-        headers={"Authorization": f"Bearer {tokens['access_token']}"},
-        timeout=10,
-    ).json()
+    got = connections(url, tokens["access_token"]).json()
     pattern = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}"
     assert all(re.fullmatch(pattern, c["createdDateUtc"]) for c in got)
     assert all(re.fullmatch(pattern, c["updatedDateUtc"]) for c in got)
 
 
 def test_connections_tenant_id_is_organisation_id(url, tokens, api):
-    import requests
-
-    got = requests.get(
-        f"{url}/connections",
-        headers={"Authorization": f"Bearer {tokens['access_token']}"},
-        timeout=10,
-    ).json()
+    got = connections(url, tokens["access_token"]).json()
     org = body(api("Organisation"))["Organisations"][0]
     assert org["OrganisationID"] in {c["tenantId"] for c in got}
     assert org["OrganisationID"] == EXAMPLE_TENANT

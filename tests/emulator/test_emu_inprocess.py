@@ -9,7 +9,7 @@ from werkzeug.test import Client
 from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
 from xero_emulator.testing import route_xero_to
 
-from tests.emulator.conftest import EXAMPLE_TENANT, example_seed
+from tests.emulator.helpers import EXAMPLE_TENANT, example_seed
 
 
 @pytest.fixture

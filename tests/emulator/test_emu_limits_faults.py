@@ -8,7 +8,7 @@ import pytest
 import requests
 from xero_emulator import Emulator
 
-from tests.emulator.conftest import EXAMPLE_TENANT
+from tests.emulator.helpers import EXAMPLE_TENANT
 
 
 def test_rate_headers_on_every_call(api):
@@ -60,7 +60,7 @@ def test_day_limit(url, api, clock):
 
 
 def test_app_minute_limit(clock):
-    from tests.emulator.conftest import OTHER_TENANT, example_seed
+    from tests.emulator.helpers import OTHER_TENANT, example_seed
 
     emu = Emulator(example_seed(), clock=clock, limits={"app_per_minute": 2})
     server = emu.serve(port=0)
@@ -159,7 +159,7 @@ def test_fault_revoke_tenant_blocks_api(url, api):
 
 
 def test_revoked_tenants_grant_cannot_refresh(url, tokens):
-    from tests.emulator.conftest import OTHER_TENANT, token_request
+    from tests.emulator.helpers import OTHER_TENANT, token_request
 
     fault(url, revoke_tenant=EXAMPLE_TENANT)
     fault(url, revoke_tenant=OTHER_TENANT)
@@ -170,7 +170,7 @@ def test_revoked_tenants_grant_cannot_refresh(url, tokens):
 
 
 def test_fault_on_token_endpoint(url, tokens):
-    from tests.emulator.conftest import token_request
+    from tests.emulator.helpers import token_request
 
     fault(url, endpoint="token", status=503, times=1)
     answer = token_request(

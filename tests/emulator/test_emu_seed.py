@@ -12,11 +12,18 @@ from xero_emulator import Emulator, SeedError, load_seed, sample_seed
 from xero_emulator.sample_seed import SAMPLE_PASSWORDS, SAMPLE_TENANT_IDS
 from xero_emulator.xero_json import parse_xero_date
 
-from tests.emulator.conftest import SAMPLE_DAY, example_seed
+from tests.emulator.helpers import SAMPLE_DAY, example_seed
+
+ANA = {"ContactID": "0b7d1c39-8f0e-4f4e-9a53-7c3f2d0b9a10", "Name": "Ana"}
 
 
 def tenant_with(**extra):
     return {"tenantId": "11111111-2222-4333-8444-555555555555", "tenantName": "T", **extra}
+
+
+def seed_with_invoices(*invoices):
+    """One tenant with the contact Ana and these invoices (which may refer to her as ANA)."""
+    return {"tenants": [tenant_with(Contacts=[ANA], Invoices=list(invoices))]}
 
 
 def test_load_seed_keeps_decimals(tmp_path):
@@ -33,23 +40,16 @@ def test_load_seed_rejects_bad_json(tmp_path):
 
 
 def test_seed_iso_dates_accepted():
-    seed = {
-        "tenants": [
-            tenant_with(
-                Contacts=[{"ContactID": "0b7d1c39-8f0e-4f4e-9a53-7c3f2d0b9a10", "Name": "Ana"}],
-                Invoices=[
-                    {
-                        "Type": "ACCREC",
-                        "Contact": {"ContactID": "0b7d1c39-8f0e-4f4e-9a53-7c3f2d0b9a10"},
-                        "Date": "2024-03-01",
-                        "DueDate": "2024-03-31T00:00:00",
-                        "Status": "AUTHORISED",
-                        "Total": 10,
-                    }
-                ],
-            )
-        ]
-    }
+    seed = seed_with_invoices(
+        {
+            "Type": "ACCREC",
+            "Contact": {"ContactID": ANA["ContactID"]},
+            "Date": "2024-03-01",
+            "DueDate": "2024-03-31T00:00:00",
+            "Status": "AUTHORISED",
+            "Total": 10,
+        }
+    )
     emu = Emulator(seed)
     invoice = next(iter(emu.tenant(seed["tenants"][0]["tenantId"]).invoices.values()))
     assert invoice["Date"] == "/Date(1709251200000+0000)/"
@@ -57,21 +57,14 @@ def test_seed_iso_dates_accepted():
 
 
 def test_seed_bad_date_names_tenant_object_and_field():
-    seed = {
-        "tenants": [
-            tenant_with(
-                Contacts=[{"ContactID": "0b7d1c39-8f0e-4f4e-9a53-7c3f2d0b9a10", "Name": "Ana"}],
-                Invoices=[
-                    {
-                        "Type": "ACCREC",
-                        "InvoiceNumber": "INV-9",
-                        "Contact": {"ContactID": "0b7d1c39-8f0e-4f4e-9a53-7c3f2d0b9a10"},
-                        "Date": "2024-13-01",
-                    }
-                ],
-            )
-        ]
-    }
+    seed = seed_with_invoices(
+        {
+            "Type": "ACCREC",
+            "InvoiceNumber": "INV-9",
+            "Contact": {"ContactID": ANA["ContactID"]},
+            "Date": "2024-13-01",
+        }
+    )
     with pytest.raises(SeedError) as err:
         Emulator(seed)
     assert str(err.value).startswith('tenants[0] (T) Invoices[0] (INV-9): field "Date": not a date')
@@ -108,9 +101,8 @@ def test_seed_unknown_top_level_key_is_error():
 
 
 def test_seed_duplicate_invoice_number_is_error():
-    contact = {"ContactID": "0b7d1c39-8f0e-4f4e-9a53-7c3f2d0b9a10", "Name": "Ana"}
-    invoice = {"Type": "ACCREC", "InvoiceNumber": "INV-1", "Contact": contact, "Date": "2024-01-01"}
-    seed = {"tenants": [tenant_with(Contacts=[contact], Invoices=[invoice, dict(invoice)])]}
+    invoice = {"Type": "ACCREC", "InvoiceNumber": "INV-1", "Contact": ANA, "Date": "2024-01-01"}
+    seed = seed_with_invoices(invoice, dict(invoice))
     with pytest.raises(SeedError, match="duplicate InvoiceNumber"):
         Emulator(seed)
 

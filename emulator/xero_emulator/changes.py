@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from .seed import prepare_contact, prepare_credit_note, prepare_invoice
+from .objects import prepare_contact, prepare_document
 from .store import (
+    ID_FIELD,
     ControlError,
     Kind,
     TenantData,
-    contact_summary,
     normalize_object,
     recompute_credit_note,
     recompute_invoice,
@@ -30,10 +30,10 @@ _CATEGORY: dict[Kind, str] = {
     "Contacts": "CONTACT",
     "CreditNotes": "CREDITNOTE",
 }
-_ID_KEY: dict[Kind, str] = {
-    "Invoices": "InvoiceID",
-    "Contacts": "ContactID",
-    "CreditNotes": "CreditNoteID",
+#: How sales invoices and credit notes are numbered: number field, type, prefix.
+_NUMBERING: dict[Kind, tuple[str, str, str]] = {
+    "Invoices": ("InvoiceNumber", "ACCREC", "INV-"),
+    "CreditNotes": ("CreditNoteNumber", "ACCRECCREDIT", "CN-"),
 }
 #: Edits Xero makes to a part-paid invoice without bumping UpdatedDateUTC (its docs say so).
 _SILENT_ON_PART_PAID = frozenset({"DueDate", "SentToContact", "ExpectedPaymentDate"})
@@ -55,17 +55,17 @@ def _change(kind: Kind, obj: dict[str, Any], event: EventType) -> Change:
     data = None
     if kind == "CreditNotes":
         data = {"Type": obj["Type"], "Status": obj["Status"]}
-    return Change(kind, obj[_ID_KEY[kind]], event, render_object(kind, obj), _CATEGORY[kind], data)
+    return Change(kind, obj[ID_FIELD[kind]], event, render_object(kind, obj), _CATEGORY[kind], data)
 
 
-def _next_number(tenant: TenantData, kind: Kind, doc_type: str) -> str:
-    key = "InvoiceNumber" if kind == "Invoices" else "CreditNoteNumber"
-    prefix = "INV-" if kind == "Invoices" else "CN-"
+def _next_number(tenant: TenantData, kind: Kind) -> str:
+    """The sales document number after the highest ``INV-nnnn`` (``CN-nnnn``) in use."""
+    key, sales_type, prefix = _NUMBERING[kind]
     highest = 0
     for obj in tenant.objects(kind).values():
         number = str(obj.get(key) or "")
         if (
-            obj.get("Type") == doc_type
+            obj.get("Type") == sales_type
             and number.startswith(prefix)
             and number[len(prefix) :].isdigit()
         ):
@@ -97,7 +97,7 @@ def upsert(
     """
     if not isinstance(body, Mapping):
         raise ControlError("the body must be a JSON object in Xero's shape")
-    id_key = _ID_KEY[kind]
+    id_key = ID_FIELD[kind]
     store = tenant.objects(kind)
     raw_id = body.get(id_key)
     existing = None
@@ -126,18 +126,16 @@ def upsert(
     else:
         merged = dict(incoming)
         event = "CREATE"
-    where = f"{kind[:-1] if kind != 'Contacts' else 'Contact'}"
+    where = "Contact" if kind == "Contacts" else kind[:-1]
     if kind == "Contacts":
         obj = prepare_contact(merged, now_ms, where)
-    elif kind == "Invoices":
-        if merged.get("Type") == "ACCREC" and not merged.get("InvoiceNumber"):
-            merged["InvoiceNumber"] = _next_number(tenant, kind, "ACCREC")
-        obj = prepare_invoice(merged, tenant, now_ms, where)
-        recompute_invoice(obj)
     else:
-        if not merged.get("CreditNoteNumber") and merged.get("Type") == "ACCRECCREDIT":
-            merged["CreditNoteNumber"] = _next_number(tenant, kind, "ACCRECCREDIT")
-        obj = prepare_credit_note(merged, tenant, now_ms, where)
+        number_key, sales_type, _ = _NUMBERING[kind]
+        if merged.get("Type") == sales_type and not merged.get(number_key):
+            merged[number_key] = _next_number(tenant, kind)
+        obj = prepare_document(kind, merged, tenant, now_ms, where)
+        if kind == "Invoices":
+            recompute_invoice(obj)
     changes: list[Change] = []
     if kind == "CreditNotes" and (existing is None or "Allocations" in incoming):
         changes.extend(_apply_allocations(tenant, obj, now_ms))
@@ -244,9 +242,3 @@ def add_payment(
         invoice["FullyPaidOnDate"] = payment["Date"]
     invoice["UpdatedDateUTC"] = format_ms_date(now_ms)
     return [_change("Invoices", invoice, "UPDATE")]
-
-
-def contact_for_summary(tenant: TenantData, contact_id: str) -> dict[str, Any] | None:
-    """The embedded-contact summary of a stored contact."""
-    contact = tenant.contacts.get(contact_id)
-    return contact_summary(contact) if contact else None

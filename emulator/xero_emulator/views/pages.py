@@ -1,4 +1,5 @@
-"""The HTML of the emulated Xero login and consent pages. Every value is escaped.
+"""The HTML of the emulated Xero login and consent pages, and of the online invoice page.
+Every value is escaped.
 
 Stable hooks for browser tests: the login form has ``name="email"`` and ``name="password"``
 inputs and a ``data-testid="login-submit"`` button; the consent form lists
@@ -11,10 +12,13 @@ data-tenant-name="...">`` and has ``name="action"`` buttons ``value="allow"``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["consent_page", "error_page", "login_page"]
+from ..store import TenantData
+
+__all__ = ["consent_page", "error_page", "login_page", "online_invoice_page"]
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;background:#f4f6f8;margin:0;color:#1e2a36}
@@ -122,3 +126,22 @@ def error_page(message: str) -> str:
         "<h1>Sorry, something went wrong</h1><p class='error' data-testid='oauth-error'>{}</p>"
     ).format(message)
     return _page("Error | Xero", body)
+
+
+def online_invoice_page(tenant: TenantData, invoice: Mapping[str, Any]) -> str:
+    """The page an ``OnlineInvoiceUrl`` points at: organisation, number, contact, amounts."""
+    return str(
+        Markup(
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Invoice {n}</title>"
+            "</head><body><h1>{org}</h1><p>Invoice <strong>{n}</strong> for {contact}</p>"
+            "<p>Total {cur} {total}, amount due {cur} {due}</p><p>Status {status}</p></body></html>"
+        ).format(
+            n=invoice.get("InvoiceNumber", ""),
+            org=tenant.organisation.get("Name", tenant.tenant_name),
+            contact=invoice["Contact"].get("Name", ""),
+            cur=invoice.get("CurrencyCode", ""),
+            total=invoice.get("Total", ""),
+            due=invoice.get("AmountDue", ""),
+            status=invoice.get("Status", ""),
+        )
+    )

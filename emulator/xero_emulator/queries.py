@@ -1,4 +1,4 @@
-"""The Accounting API's read endpoints over a tenant's data: filters, order, paging.
+"""The Accounting API's reads over a tenant's data: filters, order, paging, one object.
 
 Functions here take a :class:`~.store.TenantData` and the request's query arguments and return
 the objects to send (already rendered in Xero's shape) or raise :class:`ApiError`.
@@ -6,20 +6,21 @@ the objects to send (already rendered in Xero's shape) or raise :class:`ApiError
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .store import Kind, TenantData, date_ms, render_object
+from .store import ID_FIELD, Kind, TenantData, date_ms, render_object
 from .where import FIELDS, WhereError, compile_where
 
 __all__ = [
     "ApiError",
     "ListResult",
-    "get_contact",
-    "get_invoice",
+    "get_object",
     "list_objects",
+    "not_found",
     "validation_error",
 ]
 
@@ -130,8 +131,7 @@ def _order(kind: Kind, text: str) -> list[tuple[Callable[[Mapping[str, Any]], An
 
 
 def _sort(kind: Kind, items: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
-    id_key = {"Invoices": "InvoiceID", "CreditNotes": "CreditNoteID", "Contacts": "ContactID"}
-    items = sorted(items, key=lambda o: str(o.get(id_key[kind], "")))
+    items = sorted(items, key=lambda o: str(o.get(ID_FIELD[kind], "")))
     for getter, descending in reversed(_order(kind, order)):
         items.sort(key=lambda o, g=getter: _sort_value(g(o)), reverse=descending)  # type: ignore[misc]
     return items
@@ -165,7 +165,7 @@ def list_objects(
     :raises ApiError: for invalid parameters (Xero's 400 validation body).
     """
     items = list(tenant.objects(kind).values())
-    id_key = {"Invoices": "InvoiceID", "CreditNotes": "CreditNoteID", "Contacts": "ContactID"}[kind]
+    id_key = ID_FIELD[kind]
     ids = _csv(args, "IDs")
     if ids is not None:
         wanted = _guids(ids, "IDs")
@@ -230,37 +230,26 @@ def list_objects(
     return ListResult(rendered, pagination)
 
 
-def _find(
-    objects: Mapping[str, dict[str, Any]], key: str, number_key: str
-) -> dict[str, Any] | None:
-    try:
+_NUMBER_FIELD: dict[Kind, str] = {
+    "Invoices": "InvoiceNumber",
+    "Contacts": "ContactNumber",
+    "CreditNotes": "CreditNoteNumber",
+}
+
+
+def get_object(kind: Kind, tenant: TenantData, key: str) -> dict[str, Any]:
+    """``GET /Invoices/{InvoiceID or InvoiceNumber}``, and likewise ``/Contacts/{ContactID or
+    ContactNumber}`` and ``/CreditNotes/{CreditNoteID or CreditNoteNumber}``.
+
+    :raises ApiError: 404.
+    """
+    objects = tenant.objects(kind)
+    found = None
+    with contextlib.suppress(ValueError):
         found = objects.get(str(uuid.UUID(key)))
-        if found is not None:
-            return found
-    except ValueError:
-        pass
-    return next((o for o in objects.values() if o.get(number_key) == key), None)
-
-
-def get_invoice(tenant: TenantData, key: str) -> dict[str, Any]:
-    """``GET /Invoices/{InvoiceID or InvoiceNumber}``. :raises ApiError: 404."""
-    found = _find(tenant.invoices, key, "InvoiceNumber")
+    if found is None:
+        number_key = _NUMBER_FIELD[kind]
+        found = next((o for o in objects.values() if o.get(number_key) == key), None)
     if found is None:
         raise not_found()
-    return render_object("Invoices", found)
-
-
-def get_contact(tenant: TenantData, key: str) -> dict[str, Any]:
-    """``GET /Contacts/{ContactID or ContactNumber}``. :raises ApiError: 404."""
-    found = _find(tenant.contacts, key, "ContactNumber")
-    if found is None:
-        raise not_found()
-    return render_object("Contacts", found)
-
-
-def get_credit_note(tenant: TenantData, key: str) -> dict[str, Any]:
-    """``GET /CreditNotes/{CreditNoteID or CreditNoteNumber}``. :raises ApiError: 404."""
-    found = _find(tenant.credit_notes, key, "CreditNoteNumber")
-    if found is None:
-        raise not_found()
-    return render_object("CreditNotes", found)
+    return render_object(kind, found)

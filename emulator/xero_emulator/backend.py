@@ -1,0 +1,334 @@
+"""The :class:`Emulator`: every piece of an emulated Xero's state, and the Python API that tests,
+the demo and the ``/_emulator/`` control endpoints use to read and change it.
+
+The state lives in small models: :class:`~.store.TenantData` per organisation,
+:class:`~.identity.Identity` (users, clients, codes, grants, tokens, connections),
+:class:`~.limits.RateLimiter`, :class:`~.faults.FaultBook`, :class:`~.webhooks.WebhookDispatcher`
+and :class:`~.stats.CallStats`. HTTP requests reach it through :mod:`.urls` and :mod:`.views`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .changes import Change, add_payment, upsert
+from .faults import Fault, FaultBook
+from .identity import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Identity
+from .limits import RateLimiter
+from .oauth import OAuthError
+from .queries import ListResult, get_object, list_objects, not_found, validation_error
+from .scopes import DEFAULT_SCOPE
+from .seed import ClientSpec, Seed, parse_seed
+from .stats import CallStats
+from .store import Kind, TenantData
+from .webhooks import WebhookDispatcher
+from .xero_json import format_event_time
+
+if TYPE_CHECKING:
+    from .server import EmulatorServer
+
+__all__ = ["DEFAULT_SCOPE", "Emulator"]
+
+
+class Emulator:
+    """A local stand-in for Xero, seeded with users, clients and organisations.
+
+    :param seed: a seed dictionary (see :func:`~xero_emulator.load_seed`).
+    :param webhook_url: where to POST signed webhook events when data changes.
+    :param webhook_key: the webhook signing key.
+    :param control_enabled: serve the ``/_emulator/`` control endpoints (tests and demo only).
+    :param access_token_ttl: access token lifetime in seconds (Xero: 1800).
+    :param clients: extra OAuth clients, in the seed's ``clients`` format.
+    :param clock: returns the time in epoch seconds (default :func:`time.time`).
+    :param limits: rate limit overrides: ``per_minute``, ``per_day``, ``concurrent``,
+        ``app_per_minute``.
+    :param webhook_retries: extra delivery attempts after a failure.
+    :param webhook_retry_delay: seconds before the first retry (doubling).
+    :raises SeedError: when the seed is not valid.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        seed: Mapping[str, Any],
+        *,
+        webhook_url: str | None = None,
+        webhook_key: str | None = None,
+        control_enabled: bool = False,
+        access_token_ttl: int = 1800,
+        clients: Iterable[Mapping[str, Any]] | None = None,
+        clock: Callable[[], float] | None = None,
+        limits: Mapping[str, int] | None = None,
+        webhook_retries: int = 3,
+        webhook_retry_delay: float = 0.2,
+    ) -> None:
+        self._clock = clock or time.time
+        self._offset = 0.0
+        self.control_enabled = control_enabled
+        self.base_url: str | None = None
+        raw = dict(seed)
+        if clients:
+            raw["clients"] = [*raw.get("clients", []), *clients]
+        self._seed: Seed = parse_seed(raw, self.now_ms())
+        demo = ClientSpec(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, (), "xero-panel demo", loopback=True)
+        all_clients = [demo, *(c for c in self._seed.clients if c.client_id != DEMO_CLIENT_ID)]
+        self._lock = threading.RLock()
+        self._tenants: dict[str, TenantData] = {t.tenant_id: t.copy() for t in self._seed.tenants}
+        self.identity = Identity(
+            all_clients,
+            self._seed.users,
+            {t.tenant_id: (t.tenant_name, t.tenant_type) for t in self._seed.tenants},
+            self.now_ms,
+            access_token_ttl,
+        )
+        self.limiter = RateLimiter(self.now, limits)
+        self.faults = FaultBook()
+        self.webhooks = WebhookDispatcher(
+            webhook_url, webhook_key, retries=webhook_retries, retry_delay=webhook_retry_delay
+        )
+        self.calls = CallStats(self.tenant_ids)
+
+    # -- clock ------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The emulator's time in epoch seconds (the clock plus any advance)."""
+        return self._clock() + self._offset
+
+    def now_ms(self) -> int:
+        """The emulator's time in Unix milliseconds."""
+        return int(self.now() * 1000)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the emulator's clock forward (token expiry, refresh grace, rate windows)."""
+        self._offset += seconds
+
+    @property
+    def clock_offset(self) -> float:
+        """How far :meth:`advance_clock` moved the clock, in seconds."""
+        return self._offset
+
+    # -- users, tenants, tokens -------------------------------------------------------------
+
+    @property
+    def tenant_ids(self) -> list[str]:
+        """The tenant IDs, in seed order."""
+        return [t.tenant_id for t in self._seed.tenants]
+
+    @property
+    def users(self) -> list[dict[str, Any]]:
+        """The seed's Xero users: email, password, names and grantable tenants."""
+        return [
+            {
+                "email": u.email,
+                "password": u.password,
+                "given_name": u.given_name,
+                "family_name": u.family_name,
+                "tenants": list(u.tenants),
+                "xero_userid": u.xero_userid,
+            }
+            for u in self._seed.users
+        ]
+
+    def tenant(self, tenant_id: str) -> TenantData:
+        """The live data of one tenant (for tests that inspect it directly)."""
+        return self._tenants[tenant_id]
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of tokens issued outside a request: the server URL once serving."""
+        return self.base_url or "https://identity.xero.com"
+
+    def issue_tokens(
+        self,
+        client_id: str = DEMO_CLIENT_ID,
+        user_email: str | None = None,
+        tenant_ids: Iterable[str] | None = None,
+        scope: str = DEFAULT_SCOPE,
+    ) -> dict[str, Any]:
+        """Connect a user's tenants to a client and return a token response, as if the user
+        had clicked *Allow access*.
+
+        :param client_id: the OAuth client (default: the demo client).
+        :param user_email: the Xero user (default: the seed's first user).
+        :param tenant_ids: the tenants to connect (default: all the user can grant).
+        :param scope: space-separated scopes.
+        :returns: ``access_token``, ``refresh_token`` (with ``offline_access``), ``id_token``
+            (with ``openid``), ``expires_in``, ``token_type``, ``scope``.
+        :raises ValueError: for an unknown user, client, scope or tenant.
+        """
+        if user_email is None:
+            if not self._seed.users:
+                raise ValueError("the seed has no users")
+            user_email = self._seed.users[0].email
+        user = self.identity.users.get(user_email.lower())
+        if user is None:
+            raise ValueError(f"no Xero user {user_email!r} in the seed")
+        tenants = list(user.tenants if tenant_ids is None else tenant_ids)
+        bad = [t for t in tenants if t not in user.tenants]
+        if bad:
+            raise ValueError(f"{user_email} cannot grant tenants {bad}")
+        try:
+            return self.identity.issue_direct(client_id, user, tenants, scope, self.issuer)
+        except OAuthError as exc:
+            raise ValueError(str(exc)) from None
+
+    # -- the Accounting API's reads (under the data lock) -----------------------------------
+
+    def organisation(self, tenant_id: str) -> dict[str, Any]:
+        """A copy of the tenant's Organisation record."""
+        with self._lock:
+            return copy.deepcopy(self._tenants[tenant_id].organisation)
+
+    def list_objects(
+        self, kind: Kind, tenant_id: str, args: Mapping[str, str], since_ms: int | None
+    ) -> ListResult:
+        """``GET /Invoices``, ``/Contacts`` or ``/CreditNotes`` (see :mod:`.queries`)."""
+        with self._lock:
+            return list_objects(kind, self._tenants[tenant_id], args, since_ms)
+
+    def get_object(self, kind: Kind, tenant_id: str, key: str) -> dict[str, Any]:
+        """One object by ID or number. :raises ApiError: 404."""
+        with self._lock:
+            return get_object(kind, self._tenants[tenant_id], key)
+
+    def online_invoice_token(self, tenant_id: str, key: str) -> str:
+        """The token of an invoice's online page (the path ``/in/<token>``).
+
+        :raises ApiError: 404 for an unknown invoice, 400 unless it is an approved sale.
+        """
+        invoice = self.get_object("Invoices", tenant_id, key)
+        if invoice.get("Type") != "ACCREC" or invoice.get("Status") in {"DRAFT", "DELETED"}:
+            raise validation_error("Online invoices are only available for approved sales invoices")
+        return _online_token(tenant_id, invoice["InvoiceID"])
+
+    def online_invoice(self, token: str) -> tuple[TenantData, dict[str, Any]]:
+        """The tenant and invoice an online invoice token names. :raises ApiError: 404."""
+        with self._lock:
+            for tid, tenant in self._tenants.items():
+                for invoice in tenant.invoices.values():
+                    if _online_token(tid, invoice["InvoiceID"]) == token:
+                        return tenant, copy.deepcopy(invoice)
+        raise not_found()
+
+    # -- changes, faults, stats, webhooks ---------------------------------------------------
+
+    def apply_change(
+        self,
+        kind: Kind,
+        tenant_id: str,
+        body: Mapping[str, Any],
+        *,
+        bump_updated: bool = True,
+        fire_webhook: bool = True,
+    ) -> dict[str, Any]:
+        """Create or update a contact, invoice or credit note as the control endpoint does.
+
+        :returns: the stored object in Xero's shape.
+        :raises KeyError: for an unknown tenant. :raises ControlError: for a bad object.
+        """
+        with self._lock:
+            tenant = self._tenants[tenant_id]
+            changes = upsert(kind, tenant, body, self.now_ms(), bump_updated=bump_updated)
+        if fire_webhook:
+            self._emit(tenant_id, changes)
+        return changes[0].rendered
+
+    def add_payment(
+        self, tenant_id: str, invoice_id: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Add a payment to an invoice (see the control endpoint); returns the invoice."""
+        with self._lock:
+            changes = add_payment(self._tenants[tenant_id], invoice_id, body, self.now_ms())
+        self._emit(tenant_id, changes)
+        return changes[0].rendered
+
+    def _emit(self, tenant_id: str, changes: list[Change]) -> None:
+        base = self.base_url or "https://api.xero.com"
+        tenant = self._tenants[tenant_id]
+        for change in changes:
+            event: dict[str, Any] = {
+                "resourceUrl": f"{base}/api.xro/2.0/{change.kind}/{change.object_id}",
+                "resourceId": change.object_id,
+                "eventDateUtc": format_event_time(self.now_ms()),
+                "eventType": change.event_type,
+                "eventCategory": change.category,
+                "tenantId": tenant_id,
+                "tenantType": tenant.tenant_type,
+            }
+            if change.data is not None:
+                event["data"] = change.data
+            self.webhooks.emit([event])
+
+    def add_fault(self, fault: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a fault rule (the ``POST /_emulator/faults`` body).
+
+        ``{"revoke_tenant": id}`` acts at once: every connection to that tenant disappears."""
+        if "revoke_tenant" in fault:
+            tenant_id = str(fault["revoke_tenant"]).lower()
+            if tenant_id not in self._tenants:
+                raise KeyError(tenant_id)
+            return {"revoked_connections": self.identity.book.delete_tenant(tenant_id)}
+        self.faults.add(Fault.from_json(fault))
+        return {"faults": self.faults.list()}
+
+    def stats(self) -> dict[str, Any]:
+        """Call counts: ``{"tenants": {id: {"calls", "rate_limited", "by_endpoint"}},
+        "identity": {"calls", "by_endpoint"}}``."""
+        return self.calls.snapshot()
+
+    def reset_stats(self) -> None:
+        """Zero every call count."""
+        self.calls.reset()
+
+    def flush_webhooks(self, timeout: float = 5.0) -> bool:
+        """Wait until queued webhook deliveries were attempted; ``False`` on timeout."""
+        return self.webhooks.flush(timeout)
+
+    @property
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook payload emitted so far, with its delivery attempts."""
+        return [d.as_json() for d in self.webhooks.deliveries]
+
+    def reset(self) -> None:
+        """Restore the seed's data, clear faults and rate windows (connections and tokens
+        stay, so a connected app stays connected)."""
+        with self._lock:
+            self._tenants = {t.tenant_id: t.copy() for t in self._seed.tenants}
+        self.faults.clear()
+        self.limiter.reset()
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
+        """Serve over HTTP from a daemon thread. ``port=0`` picks a free port.
+
+        :returns: the running :class:`~xero_emulator.EmulatorServer`.
+        """
+        from .server import EmulatorServer
+
+        server = EmulatorServer(self, host, port)
+        self.base_url = server.url
+        return server
+
+    def wsgi_app(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """The WSGI entry point: :func:`.urls.dispatch` picks the view."""
+        from .urls import dispatch
+
+        return dispatch(self, environ)(environ, start_response)
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        return self.wsgi_app(environ, start_response)
+
+
+def _online_token(tenant_id: str, invoice_id: str) -> str:
+    return hashlib.sha256(f"{tenant_id}:{invoice_id}".encode()).hexdigest()[:40]
