@@ -79,7 +79,7 @@ def seeded(host: HostApp, monkeypatch: pytest.MonkeyPatch) -> Seeded:
     # The panel's "today" is pinned to the day these rows were built for, so a run that
     # crosses midnight still sees the same due dates.
     noon = dt.datetime.combine(TODAY, dt.time(12), dt.UTC)
-    monkeypatch.setattr("xero_panel.queries.utcnow", lambda: noon)
+    monkeypatch.setattr("xero_panel.panel.queries.utcnow", lambda: noon)
     return Seeded(host)
 
 

@@ -11,16 +11,15 @@ from sqlalchemy.orm import Session
 
 from tests.panel_fixtures import NOW, TODAY_NZ, Cache, session  # noqa: F401
 from xero_panel.models import Invoice, Organisation, Pin, XeroContact
-from xero_panel.queries import (
-    RecordRef,
-    deep_link,
+from xero_panel.panel.queries import (
     panel_page,
     pin_invoice,
     record_invoice_row,
     record_totals,
-    today_in,
     unpin_invoice,
 )
+from xero_panel.panel.rows import RecordRef, deep_link
+from xero_panel.panel.view_rules import today_in
 
 RECORD = RecordRef("acme", "contact", "1")
 
