@@ -1,7 +1,7 @@
 """The panel's rules, each stated once: which documents each view lists and which status
 each row has.
 
-Plain SQLAlchemy (no Flask). A rule is a tuple of :class:`Test` values; each test says the
+Plain SQLAlchemy (no Flask). A rule is a tuple of :class:`Condition` values; each one says the
 same thing twice, side by side, in SQL (for the queries) and in Python (for a row in hand),
 so the view's SQL condition and the row's status can never disagree.
 
@@ -20,7 +20,7 @@ view        rule
 ``all``     every listed invoice and credit note
 ==========  ======================================================================
 
-A row's status is the first of :data:`ROW_STATUSES` whose tests all hold.
+A row's status is the first of :data:`ROW_STATUSES` whose conditions all hold.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import and_, false, or_
+from sqlalchemy import and_, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..models import Invoice, Organisation
@@ -48,10 +48,10 @@ DOCUMENT_TYPES = (INVOICE_TYPE, CREDIT_NOTE_TYPE)
 
 
 @dataclass(frozen=True)
-class Test:
-    """One test on a cached invoice or credit note, in SQL and in Python.
+class Condition:
+    """One condition on a cached invoice or credit note, in SQL and in Python.
 
-    :ivar dated: the test depends on "today", which differs per organisation.
+    :ivar dated: the condition depends on "today", which differs per organisation.
     """
 
     name: str
@@ -60,58 +60,58 @@ class Test:
     dated: bool = False
 
 
-SALES_INVOICE = Test(
+SALES_INVOICE = Condition(
     "sales invoice",
     lambda today: Invoice.xero_type.in_([INVOICE_TYPE]),
     lambda invoice, today: invoice.xero_type == INVOICE_TYPE,
 )
-DOCUMENT = Test(
+DOCUMENT = Condition(
     "invoice or credit note",
     lambda today: Invoice.xero_type.in_(list(DOCUMENT_TYPES)),
     lambda invoice, today: invoice.xero_type in DOCUMENT_TYPES,
 )
-CREDIT_NOTE = Test(
+CREDIT_NOTE = Condition(
     "credit note",
     lambda today: Invoice.xero_type == CREDIT_NOTE_TYPE,
     lambda invoice, today: invoice.xero_type == CREDIT_NOTE_TYPE,
 )
-LISTED = Test(
+LISTED = Condition(
     "listed status",
     lambda today: Invoice.status.in_(LISTED_STATUSES),
     lambda invoice, today: invoice.status in LISTED_STATUSES,
 )
-NOT_LISTED = Test(
+NOT_LISTED = Condition(
     "voided, deleted or not yet approved",
     lambda today: Invoice.status.not_in(LISTED_STATUSES),
     lambda invoice, today: invoice.status not in LISTED_STATUSES,
 )
-UNPAID = Test(
+UNPAID = Condition(
     "balance > 0",
     lambda today: Invoice.balance > 0,
     lambda invoice, today: invoice.balance > 0,
 )
-NO_BALANCE = Test(
+NO_BALANCE = Condition(
     "balance <= 0",
     lambda today: Invoice.balance <= 0,
     lambda invoice, today: invoice.balance <= 0,
 )
-PAID_IN_FULL = Test(
+PAID_IN_FULL = Condition(
     "balance = 0 and status PAID",
     lambda today: and_(Invoice.balance == 0, Invoice.status == "PAID"),
     lambda invoice, today: invoice.balance == 0 and invoice.status == "PAID",
 )
-PART_PAID = Test(
+PART_PAID = Condition(
     "amount paid > 0",
     lambda today: Invoice.amount_paid > 0,
     lambda invoice, today: invoice.amount_paid > 0,
 )
-PAST_DUE = Test(
+PAST_DUE = Condition(
     "due date < today",
     lambda today: and_(Invoice.due_date.is_not(None), Invoice.due_date < today),
     lambda invoice, today: invoice.due_date is not None and invoice.due_date < today,
     dated=True,
 )
-NOT_PAST_DUE = Test(
+NOT_PAST_DUE = Condition(
     "no due date, or due date >= today",
     lambda today: or_(Invoice.due_date.is_(None), Invoice.due_date >= today),
     lambda invoice, today: invoice.due_date is None or invoice.due_date >= today,
@@ -119,7 +119,7 @@ NOT_PAST_DUE = Test(
 )
 
 #: What each view lists (``pinned`` lists the record's pins instead: see the queries).
-VIEW_RULES: dict[ViewName, tuple[Test, ...]] = {
+VIEW_RULES: dict[ViewName, tuple[Condition, ...]] = {
     "unpaid": (SALES_INVOICE, LISTED, UNPAID),
     "open": (SALES_INVOICE, LISTED, UNPAID, NOT_PAST_DUE),
     "overdue": (SALES_INVOICE, LISTED, UNPAID, PAST_DUE),
@@ -128,12 +128,12 @@ VIEW_RULES: dict[ViewName, tuple[Test, ...]] = {
     "all": (DOCUMENT, LISTED),
 }
 #: The invoices the record's totals add up (credit notes excluded, view not applied).
-TOTALS_RULE: tuple[Test, ...] = (SALES_INVOICE, LISTED)
+TOTALS_RULE: tuple[Condition, ...] = (SALES_INVOICE, LISTED)
 
-#: A row's status: the first whose tests all hold. Voided and deleted documents are only
+#: A row's status: the first whose conditions all hold. Voided and deleted documents are only
 #: ever shown because they are pinned. An unpaid invoice past its due date is ``overdue``
 #: even when part-paid (the tooltip and the status text say how much was paid).
-ROW_STATUSES: tuple[tuple[RowStatus, tuple[Test, ...]], ...] = (
+ROW_STATUSES: tuple[tuple[RowStatus, tuple[Condition, ...]], ...] = (
     ("voided", (NOT_LISTED,)),
     ("paid", (NO_BALANCE,)),
     ("open", (CREDIT_NOTE,)),
@@ -154,26 +154,28 @@ def today_in(organisation: Organisation, now: dt.datetime) -> dt.date:
 
 
 def rule_condition(
-    rule: Sequence[Test],
+    rule: Sequence[Condition],
     organisations: Sequence[Organisation] = (),
     now: dt.datetime | None = None,
 ) -> ColumnElement[bool]:
-    """A rule as one SQL condition; dated tests use each organisation's own "today" at
+    """A rule as one SQL condition; dated conditions use each organisation's own "today" at
     ``now``."""
-    parts = [test.sql(dt.date.min) for test in rule if not test.dated]  # "today" unused
-    dated = [test for test in rule if test.dated]
+    parts = [
+        condition.sql(dt.date.min) for condition in rule if not condition.dated
+    ]  # "today" unused
+    dated = [condition for condition in rule if condition.dated]
     if dated:
         if now is None:
-            raise ValueError("a rule with dated tests needs the time (now)")
+            raise ValueError("a rule with dated conditions needs the time (now)")
         per_org = [
             and_(
                 Invoice.organisation_id == organisation.id,
-                *(test.sql(today_in(organisation, now)) for test in dated),
+                *(condition.sql(today_in(organisation, now)) for condition in dated),
             )
             for organisation in organisations
         ]
         parts.append(or_(*per_org) if per_org else false())
-    return and_(*parts)
+    return and_(true(), *parts)
 
 
 def view_condition(
@@ -183,9 +185,9 @@ def view_condition(
     return rule_condition(VIEW_RULES[view], organisations, now)
 
 
-def rule_holds(rule: Sequence[Test], invoice: Invoice, today: dt.date) -> bool:
-    """Whether every test of a rule holds for a document, on its organisation's ``today``."""
-    return all(test.holds(invoice, today) for test in rule)
+def rule_holds(rule: Sequence[Condition], invoice: Invoice, today: dt.date) -> bool:
+    """Whether every condition of a rule holds for a document, on its organisation's ``today``."""
+    return all(condition.holds(invoice, today) for condition in rule)
 
 
 def row_status(invoice: Invoice, today: dt.date) -> tuple[RowStatus, int | None]:
@@ -195,4 +197,4 @@ def row_status(invoice: Invoice, today: dt.date) -> tuple[RowStatus, int | None]
             if status == "overdue" and invoice.due_date is not None:
                 return status, (today - invoice.due_date).days
             return status, None
-    raise AssertionError("the last row status has no tests, so it always holds")
+    raise AssertionError("the last row status has no conditions, so it always holds")

@@ -8,139 +8,34 @@ plugin's blueprint.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import Session
 
-from ..connections import get_connection, selected_organisations
 from ..extension import get_state
 from ..freshness import Freshness
 from ..matching import (
-    Match,
-    MatchedContact,
     find_contact,
     link_contact,
-    match_record,
     search_contacts,
 )
 from ..matching import unlink_contact as remove_link
-from ..models import Connection, Organisation
 from ..panel.params import PanelParams, raw_of, read_panel_params, replace_url
 from ..panel.queries import pin_invoice, record_invoice_row, unpin_invoice
-from ..panel.rows import InvoiceRow, RecordRef
-from ..panel.view_model import PanelInputs, PanelUrls, PanelView, build_panel_view
+from ..panel.rows import InvoiceRow
+from ..panel.view_model import PanelView, build_panel_view
 from .blueprint import (
     PAGE_TEMPLATE,
     PanelError,
-    Viewer,
     check_csrf,
-    current_viewer,
-    dom_id,
-    load_record,
     require_login,
 )
 from .csrf import csrf_token
 from .htmx import current_url, is_htmx, render_partial_or_page
+from .panel_context import PanelContext, cache_status, panel_urls, resolve
 
 PANEL_TEMPLATE = "xero_panel/partials/panel.html"
-
-
-@dataclass
-class PanelContext:
-    """Everything a panel request resolved before querying: who, which record, which
-    organisations, which Xero contacts."""
-
-    viewer: Viewer
-    ref: RecordRef
-    session: Session
-    connection: Connection | None
-    organisations: list[Organisation]
-    match: Match
-
-    def inputs(self) -> PanelInputs:
-        return PanelInputs(
-            record=self.ref,
-            viewer_is_admin=self.viewer.is_admin,
-            connection_status=self.connection.status if self.connection else None,
-            organisations=self.organisations,
-            match=self.match,
-            may_link=get_state().panel.may_link(),
-        )
-
-
-def _context(record_type: str, record_id: str) -> PanelContext:
-    viewer = current_viewer()
-    record = load_record(record_type, record_id)
-    session = get_state().panel.db.session()
-    connection = get_connection(session, viewer.crm_account)
-    organisations: list[Organisation] = []
-    if connection is not None and connection.status == "active":
-        organisations = selected_organisations(session, viewer.crm_account)
-    elif connection is not None and connection.status == "needs_reconnect":
-        # Xero refuses the tokens, but the cache is still worth showing.
-        organisations = sorted(
-            (o for o in connection.organisations if o.selected), key=lambda o: (o.name, o.id)
-        )
-    match = match_record(
-        session,
-        organisations,
-        crm_account=viewer.crm_account,
-        record_type=record_type,
-        record_id=record_id,
-        record=record,
-    )
-    ref = RecordRef(viewer.crm_account, record_type, record_id)
-    return PanelContext(viewer, ref, session, connection, organisations, match)
-
-
-def _cache_status(ctx: PanelContext, *, refresh: bool = False) -> Freshness | None:
-    if not ctx.organisations:
-        return None
-    service = get_state().freshness
-    if refresh:
-        return service.refresh_record(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
-    return service.ensure_fresh(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
-
-
-def _urls(ref: RecordRef, params: PanelParams) -> PanelUrls:
-    rt, rid = ref.record_type, ref.record_id
-    state: dict[str, Any] = dict(params.state())
-
-    def panel(params: PanelParams, **extra: object) -> str:
-        query: dict[str, Any] = dict(params.state())
-        query.update({k: v for k, v in extra.items() if v not in (None, "")})
-        return url_for("xero_panel.panel", record_type=rt, record_id=rid, **query)
-
-    def pin(row: InvoiceRow) -> str:
-        return url_for(
-            "xero_panel.pin",
-            record_type=rt,
-            record_id=rid,
-            organisation_id=row.organisation_id,
-            invoice_id=row.invoice_id,
-        )
-
-    def unlink(contact: MatchedContact) -> str:
-        return url_for(
-            "xero_panel.unlink",
-            record_type=rt,
-            record_id=rid,
-            organisation_id=contact.organisation_id,
-            contact_id=contact.contact_id,
-        )
-
-    return PanelUrls(
-        panel=panel,
-        pin=pin,
-        unlink=unlink,
-        dom_id=lambda *parts: dom_id(rt, rid, *parts),
-        refresh=url_for("xero_panel.refresh", record_type=rt, record_id=rid, **state),
-        link_search=url_for("xero_panel.link_search", record_type=rt, record_id=rid),
-        deep_link_base=get_state().settings.deep_link_url,
-    )
 
 
 Parsed = tuple[PanelParams, str | None, dict[str, str]]
@@ -149,7 +44,7 @@ Parsed = tuple[PanelParams, str | None, dict[str, str]]
 def _render(
     ctx: PanelContext,
     parsed: Parsed,
-    cache_status: Freshness | None,
+    status: Freshness | None,
     *,
     template: str = PANEL_TEMPLATE,
     replace_history: bool = True,
@@ -162,8 +57,8 @@ def _render(
         ctx.session,
         ctx.inputs(),
         params,
-        cache_status,
-        urls=_urls(ctx.ref, params),
+        status,
+        urls=panel_urls(ctx.ref, params),
         locale=state.panel.current_locale(),
         csrf_token=csrf_token(),
         page_size=state.settings.page_size,
@@ -191,7 +86,7 @@ def _panel_request(record_type: str, record_id: str, *, post: bool) -> PanelCont
     redirect = require_login()
     if redirect is not None:
         return redirect
-    ctx = _context(record_type, record_id)
+    ctx = resolve(record_type, record_id)
     if post:
         check_csrf()
     return ctx
@@ -213,11 +108,11 @@ def panel(record_type: str, record_id: str) -> Response:
     parsed = read_panel_params(request.args)
     if parsed[1] is not None:
         return _render(ctx, parsed, None)
-    cache_status = _cache_status(ctx)
+    status = cache_status(ctx)
     if is_htmx() and parsed[0].page > 1:
         more = "xero_panel/partials/more_rows.html"
-        return _render(ctx, parsed, cache_status, template=more, replace_history=False)
-    return _render(ctx, parsed, cache_status)
+        return _render(ctx, parsed, status, template=more, replace_history=False)
+    return _render(ctx, parsed, status)
 
 
 def refresh(record_type: str, record_id: str) -> Response:
@@ -228,7 +123,7 @@ def refresh(record_type: str, record_id: str) -> Response:
     parsed = read_panel_params(request.values)
     if parsed[1] is not None:
         return _render(ctx, parsed, None)
-    return _render(ctx, parsed, _cache_status(ctx, refresh=True))
+    return _render(ctx, parsed, cache_status(ctx, refresh=True))
 
 
 def pin(record_type: str, record_id: str, organisation_id: int, invoice_id: str) -> Response:
@@ -353,12 +248,12 @@ def unlink(record_type: str, record_id: str, organisation_id: int, contact_id: s
 
 
 def _rerender(record_type: str, record_id: str) -> Response:
-    ctx = _context(record_type, record_id)
+    ctx = resolve(record_type, record_id)
     params, error, raw = read_panel_params(request.values)
     if error is not None:
         params = PanelParams()
         raw = raw_of(params)
-    return _render(ctx, (params, None, raw), _cache_status(ctx))
+    return _render(ctx, (params, None, raw), cache_status(ctx))
 
 
 def _int_or_none(value: str | None) -> int | None:
