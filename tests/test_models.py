@@ -240,3 +240,48 @@ def test_alembic_autogenerate_sees_plugin_tables(db_host: HostApp) -> None:
             assert (
                 compare_metadata(MigrationContext.configure(connection), db_host.db.metadata) == []
             )
+
+
+@pytest.mark.parametrize(
+    ("table", "own"),
+    [
+        ("xero_panel_pin", ["xero_invoice_id", "pinned_by"]),
+        ("xero_panel_record_link", ["contact_id", "linked_by"]),
+    ],
+)
+def test_pin_and_record_link_tables_keep_their_schema(table: str, own: list[str]) -> None:
+    # Both share their record columns through one mixin; the tables must not change.
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from xero_panel.models import Base
+
+    target = own[0]
+    t = Base.metadata.tables[table]
+    shared = ["id", "crm_account", "record_type", "record_id", "organisation_id"]
+    assert [c.name for c in t.columns] == [*shared, *own, "created_at"]
+    assert [(c.name, str(c.type.compile(postgresql.dialect())), c.nullable) for c in t.columns] == [
+        ("id", "INTEGER", False),
+        ("crm_account", "VARCHAR(128)", False),
+        ("record_type", "VARCHAR(20)", False),
+        ("record_id", "VARCHAR(128)", False),
+        ("organisation_id", "INTEGER", False),
+        (target, "VARCHAR(64)", False),
+        (own[1], "VARCHAR(320)", True),
+        ("created_at", "TIMESTAMP WITH TIME ZONE", False),
+    ]
+    ddl = str(CreateTable(t).compile(dialect=postgresql.dialect()))
+    assert (
+        f"CONSTRAINT uq_{table}_crm_account UNIQUE"
+        f" (crm_account, record_type, record_id, organisation_id, {target})"
+    ) in ddl
+    (fk,) = t.foreign_key_constraints
+    assert fk.name == f"fk_{table}_organisation_id_xero_panel_organisation"
+    assert (
+        "FOREIGN KEY(organisation_id) REFERENCES xero_panel_organisation (id) ON DELETE CASCADE"
+    ) in ddl
+    assert f"CONSTRAINT pk_{table} PRIMARY KEY (id)" in ddl
+    (index,) = t.indexes
+    assert str(CreateIndex(index).compile(dialect=postgresql.dialect())) == (
+        f"CREATE INDEX ix_{table}_record ON {table} (crm_account, record_type, record_id)"
+    )

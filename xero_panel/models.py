@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import (
     BigInteger,
@@ -32,7 +32,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 #: Connection states: ``pending`` after OAuth until an admin presses *Save*; ``active``;
@@ -308,50 +308,56 @@ class Payment(Base):
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
 
 
-class Pin(Base):
+class _RecordScoped:
+    """The columns, unique key and index of a row that belongs to one CRM record (in one CRM
+    account) and names one thing in one Xero organisation: :class:`Pin` and
+    :class:`RecordLink`.
+
+    The subclass sets :attr:`_target_column`, the column naming that thing; its own columns
+    come between ``organisation_id`` and ``created_at`` (``sort_order``), so each table's
+    columns stay in the order they were created in.
+
+    :meta private:
+    """
+
+    _target_column: ClassVar[str]
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-1)
+    crm_account: Mapped[str] = mapped_column(String(128), sort_order=-1)
+    record_type: Mapped[str] = mapped_column(String(20), sort_order=-1)
+    record_id: Mapped[str] = mapped_column(String(128), sort_order=-1)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE"), sort_order=-1
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, sort_order=1)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        record = ("crm_account", "record_type", "record_id")
+        return (
+            UniqueConstraint(*record, "organisation_id", cls._target_column),
+            Index(f"ix_{cls.__tablename__}_record", *record),  # type: ignore[attr-defined]
+        )
+
+
+class Pin(_RecordScoped, Base):
     """An invoice pinned to a CRM record, shared by everyone in that CRM account."""
 
     __tablename__ = "xero_panel_pin"
-    __table_args__ = (
-        UniqueConstraint(
-            "crm_account", "record_type", "record_id", "organisation_id", "xero_invoice_id"
-        ),
-        Index("ix_xero_panel_pin_record", "crm_account", "record_type", "record_id"),
-    )
+    _target_column = "xero_invoice_id"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    crm_account: Mapped[str] = mapped_column(String(128))
-    record_type: Mapped[str] = mapped_column(String(20))
-    record_id: Mapped[str] = mapped_column(String(128))
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
-    )
     xero_invoice_id: Mapped[str] = mapped_column(String(64))
     pinned_by: Mapped[str | None] = mapped_column(String(320))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class RecordLink(Base):
+class RecordLink(_RecordScoped, Base):
     """An explicit link from a CRM record to a Xero contact; it overrides matching."""
 
     __tablename__ = "xero_panel_record_link"
-    __table_args__ = (
-        UniqueConstraint(
-            "crm_account", "record_type", "record_id", "organisation_id", "contact_id"
-        ),
-        Index("ix_xero_panel_record_link_record", "crm_account", "record_type", "record_id"),
-    )
+    _target_column = "contact_id"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    crm_account: Mapped[str] = mapped_column(String(128))
-    record_type: Mapped[str] = mapped_column(String(20))
-    record_id: Mapped[str] = mapped_column(String(128))
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
-    )
     contact_id: Mapped[str] = mapped_column(String(64))
     linked_by: Mapped[str | None] = mapped_column(String(320))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class WebhookEvent(Base):
