@@ -52,6 +52,18 @@ def world(session: Session) -> World:  # noqa: F811
     return World(session, cache, org, customer)
 
 
+def own_row(world: World, invoice_id: str, *, orgs: Any = None, keys: Any = None) -> Any:
+    return record_invoice_row(
+        world.session,
+        [world.org] if orgs is None else orgs,
+        world.keys if keys is None else keys,
+        record=RECORD,
+        organisation_id=world.org.id,
+        invoice_id=invoice_id,
+        now=NOW,
+    )
+
+
 def add(world: World, number: str, **kw: Any) -> Invoice:
     return world.cache.invoice(world.org, world.customer, number=number, **kw)
 
@@ -420,44 +432,20 @@ def test_pins_of_unselected_organisation_not_listed(world: World) -> None:
 
 def test_record_invoice_row_own_invoice(world: World) -> None:
     a = add(world, "A")
-    row = record_invoice_row(
-        world.session,
-        [world.org],
-        world.keys,
-        record=RECORD,
-        organisation_id=world.org.id,
-        invoice_id=a.xero_id,
-        now=NOW,
-    )
+    row = own_row(world, a.xero_id)
     assert row is not None and row.number == "A"
 
 
 def test_record_invoice_row_other_contacts_invoice_is_none(world: World) -> None:
     other = world.cache.contact(world.org, "Else")
     b = world.cache.invoice(world.org, other)
-    row = record_invoice_row(
-        world.session,
-        [world.org],
-        world.keys,
-        record=RECORD,
-        organisation_id=world.org.id,
-        invoice_id=b.xero_id,
-        now=NOW,
-    )
+    row = own_row(world, b.xero_id)
     assert row is None
 
 
 def test_record_invoice_row_draft_is_none(world: World) -> None:
     a = add(world, "A", status="DRAFT")
-    row = record_invoice_row(
-        world.session,
-        [world.org],
-        world.keys,
-        record=RECORD,
-        organisation_id=world.org.id,
-        invoice_id=a.xero_id,
-        now=NOW,
-    )
+    row = own_row(world, a.xero_id)
     assert row is None
 
 
@@ -465,29 +453,13 @@ def test_record_invoice_row_pinned_voided_still_found(world: World) -> None:
     a = add(world, "A")
     pin(world, a)
     a.status = "VOIDED"
-    row = record_invoice_row(
-        world.session,
-        [world.org],
-        [],
-        record=RECORD,
-        organisation_id=world.org.id,
-        invoice_id=a.xero_id,
-        now=NOW,
-    )
+    row = own_row(world, a.xero_id, keys=[])
     assert row is not None and row.status == "voided" and row.pinned
 
 
 def test_record_invoice_row_unselected_organisation_is_none(world: World) -> None:
     a = add(world, "A")
-    row = record_invoice_row(
-        world.session,
-        [],
-        world.keys,
-        record=RECORD,
-        organisation_id=world.org.id,
-        invoice_id=a.xero_id,
-        now=NOW,
-    )
+    row = own_row(world, a.xero_id, orgs=[])
     assert row is None
 
 

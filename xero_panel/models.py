@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 #: Connection states: ``pending`` after OAuth until an admin presses *Save*; ``active``;
@@ -330,6 +331,18 @@ class _RecordScoped:
         ForeignKey("xero_panel_organisation.id", ondelete="CASCADE"), sort_order=-1
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, sort_order=1)
+
+    @classmethod
+    def of_record(
+        cls, crm_account: str, record_type: str, record_id: str, organisation_ids: Any
+    ) -> tuple[ColumnElement[bool], ...]:
+        """The conditions that select a record's rows in some organisations."""
+        return (
+            cls.crm_account == crm_account,
+            cls.record_type == record_type,
+            cls.record_id == record_id,
+            cls.organisation_id.in_(list(organisation_ids)),
+        )
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 #: The panel's saved views; ``unpaid`` is the default.
@@ -26,6 +26,16 @@ HOST_PREFIX = "xp_"
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PAGE = re.compile(r"[0-9]{1,9}")
+
+
+class PanelQuery(TypedDict):
+    """The list's choice as the panel query's keyword arguments."""
+
+    view: ViewName
+    q: str
+    date_from: dt.date | None
+    date_to: dt.date | None
+    page: int
 
 
 class ParamError(ValueError):
@@ -60,6 +70,16 @@ class PanelParams:
         if self.date_to is not None:
             out["to"] = self.date_to.isoformat()
         return out
+
+    def query(self) -> PanelQuery:
+        """The list's choice as the panel query's keyword arguments."""
+        return {
+            "view": self.view,
+            "q": self.q,
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "page": self.page,
+        }
 
     def with_view(self, view: ViewName) -> PanelParams:
         """The same search and dates in another view, from its first page."""

@@ -49,10 +49,7 @@ def _contacts_condition(contacts: Sequence[tuple[int, str]]) -> ColumnElement[bo
 
 def _pins_of(record: RecordRef, org_ids: Sequence[int]) -> Any:
     return select(Pin).where(
-        Pin.crm_account == record.crm_account,
-        Pin.record_type == record.record_type,
-        Pin.record_id == record.record_id,
-        Pin.organisation_id.in_(list(org_ids)),
+        *Pin.of_record(record.crm_account, record.record_type, record.record_id, org_ids),
     )
 
 
@@ -154,10 +151,7 @@ def _pinned_page(
             ),
         )
         .where(
-            Pin.crm_account == record.crm_account,
-            Pin.record_type == record.record_type,
-            Pin.record_id == record.record_id,
-            Pin.organisation_id.in_(list(org_by_id)),
+            *Pin.of_record(record.crm_account, record.record_type, record.record_id, org_by_id),
             *narrow,
         )
     )

@@ -137,6 +137,25 @@ def _payment_order(payment: Any) -> tuple[dt.date, int]:
     return (payment.date, payment.id or 0)
 
 
+#: The row fields copied as they are from the cached document.
+_COPIED = ("number", "date", "due_date", "currency", "total", "balance", "amount_paid")
+#: What a pinned document the cache no longer has shows (besides its id and organisation).
+_MISSING: dict[str, Any] = {
+    **dict.fromkeys(("date", "due_date", "days_overdue")),
+    **dict.fromkeys(("total", "balance", "amount_paid"), ZERO),
+    **{"number": "", "currency": "", "payments": ()},
+    **{"kind": "invoice", "xero_status": "DELETED", "status": "voided", "missing": True},
+}
+
+
+def _organisation_fields(organisation: Organisation) -> dict[str, Any]:
+    return {
+        "organisation_id": organisation.id,
+        "organisation_name": organisation.name,
+        "short_code": organisation.short_code,
+    }
+
+
 def make_row(
     invoice: Invoice, organisation: Organisation, now: dt.datetime, *, pinned: bool
 ) -> InvoiceRow:
@@ -149,21 +168,14 @@ def make_row(
         PaymentRow(number=i, date=p.date, amount=p.amount, reference=p.reference)
         for i, p in enumerate(sorted(invoice.payments, key=_payment_order), start=1)
     )
+    copied = {name: getattr(invoice, name) for name in _COPIED}
     return InvoiceRow(
-        organisation_id=organisation.id,
-        organisation_name=organisation.name,
-        short_code=organisation.short_code,
+        **_organisation_fields(organisation),
+        **copied,
         invoice_id=invoice.xero_id,
-        number=invoice.number,
         kind=kind,
         xero_status=invoice.status,
         status=status,
-        date=invoice.date,
-        due_date=invoice.due_date,
-        currency=invoice.currency,
-        total=invoice.total,
-        balance=invoice.balance,
-        amount_paid=invoice.amount_paid,
         days_overdue=days,
         payments=payments,
         pinned=pinned,
@@ -172,23 +184,5 @@ def make_row(
 
 def missing_row(pin: Pin, organisation: Organisation) -> InvoiceRow:
     """The row of a pinned invoice the cache no longer has (deleted in Xero)."""
-    return InvoiceRow(
-        organisation_id=organisation.id,
-        organisation_name=organisation.name,
-        short_code=organisation.short_code,
-        invoice_id=pin.xero_invoice_id,
-        number="",
-        kind="invoice",
-        xero_status="DELETED",
-        status="voided",
-        date=None,
-        due_date=None,
-        currency="",
-        total=ZERO,
-        balance=ZERO,
-        amount_paid=ZERO,
-        days_overdue=None,
-        payments=(),
-        pinned=True,
-        missing=True,
-    )
+    fields = _organisation_fields(organisation)
+    return InvoiceRow(**fields, **_MISSING, invoice_id=pin.xero_invoice_id, pinned=True)

@@ -84,7 +84,11 @@ class PanelView:
     fmt: Formatter
     urls: PanelUrls
     csrf_token: str
-    status: int = 200
+
+    @property
+    def status(self) -> int:
+        """The answer's HTTP status: 400 for a bad parameter."""
+        return 400 if self.param_error is not None else 200
 
     @property
     def record_type(self) -> str:
@@ -209,13 +213,9 @@ def build_panel_view(
             inputs.organisations,
             inputs.match.keys(),
             record=inputs.record,
-            view=params.view,
-            q=params.q,
-            date_from=params.date_from,
-            date_to=params.date_to,
-            page=params.page,
             page_size=page_size,
             now=now,
+            **params.query(),
         )
         if params.page > listing.last_page:
             param_error = page_past_end_message(params.page, listing.last_page)
@@ -231,5 +231,4 @@ def build_panel_view(
         fmt=Formatter(locale),
         urls=urls,
         csrf_token=csrf_token,
-        status=400 if param_error is not None else 200,
     )

@@ -26,12 +26,14 @@ A row's status is the first of :data:`ROW_STATUSES` whose conditions all hold.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import and_, false, or_, true
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..models import Invoice, Organisation
@@ -60,51 +62,40 @@ class Condition:
     dated: bool = False
 
 
-SALES_INVOICE = Condition(
-    "sales invoice",
-    lambda today: Invoice.xero_type.in_([INVOICE_TYPE]),
-    lambda invoice, today: invoice.xero_type == INVOICE_TYPE,
-)
-DOCUMENT = Condition(
-    "invoice or credit note",
-    lambda today: Invoice.xero_type.in_(list(DOCUMENT_TYPES)),
-    lambda invoice, today: invoice.xero_type in DOCUMENT_TYPES,
-)
-CREDIT_NOTE = Condition(
-    "credit note",
-    lambda today: Invoice.xero_type == CREDIT_NOTE_TYPE,
-    lambda invoice, today: invoice.xero_type == CREDIT_NOTE_TYPE,
-)
-LISTED = Condition(
-    "listed status",
-    lambda today: Invoice.status.in_(LISTED_STATUSES),
-    lambda invoice, today: invoice.status in LISTED_STATUSES,
-)
-NOT_LISTED = Condition(
-    "voided, deleted or not yet approved",
-    lambda today: Invoice.status.not_in(LISTED_STATUSES),
-    lambda invoice, today: invoice.status not in LISTED_STATUSES,
-)
-UNPAID = Condition(
-    "balance > 0",
-    lambda today: Invoice.balance > 0,
-    lambda invoice, today: invoice.balance > 0,
-)
-NO_BALANCE = Condition(
-    "balance <= 0",
-    lambda today: Invoice.balance <= 0,
-    lambda invoice, today: invoice.balance <= 0,
-)
-PAID_IN_FULL = Condition(
-    "balance = 0 and status PAID",
-    lambda today: and_(Invoice.balance == 0, Invoice.status == "PAID"),
-    lambda invoice, today: invoice.balance == 0 and invoice.status == "PAID",
-)
-PART_PAID = Condition(
-    "amount paid > 0",
-    lambda today: Invoice.amount_paid > 0,
-    lambda invoice, today: invoice.amount_paid > 0,
-)
+def compare(column: str, op: Callable[[Any, Any], Any], value: object) -> Condition:
+    """A condition on one column, stated once: ``op`` (``operator.gt``, ...) works on the
+    SQL column and on the loaded document alike."""
+    return Condition(
+        f"{column} {op.__name__} {value}",
+        lambda today: op(getattr(Invoice, column), value),
+        lambda invoice, today: bool(op(getattr(invoice, column), value)),
+    )
+
+
+def among(column: str, values: Sequence[str], *, negate: bool = False) -> Condition:
+    """A condition that a column's value is (or, with ``negate``, is not) one of ``values``."""
+
+    def sql(today: dt.date) -> ColumnElement[bool]:
+        sql_column: InstrumentedAttribute[str] = getattr(Invoice, column)
+        return sql_column.not_in(list(values)) if negate else sql_column.in_(list(values))
+
+    def holds(invoice: Invoice, today: dt.date) -> bool:
+        return (getattr(invoice, column) in values) != negate
+
+    name = f"{column} {'not in' if negate else 'in'} {', '.join(values)}"
+    return Condition(name, sql, holds)
+
+
+SALES_INVOICE = among("xero_type", [INVOICE_TYPE])
+DOCUMENT = among("xero_type", DOCUMENT_TYPES)
+CREDIT_NOTE = compare("xero_type", operator.eq, CREDIT_NOTE_TYPE)
+#: Listed documents are AUTHORISED or PAID (not draft, submitted, voided or deleted).
+LISTED = among("status", LISTED_STATUSES)
+NOT_LISTED = among("status", LISTED_STATUSES, negate=True)
+UNPAID = compare("balance", operator.gt, 0)
+NO_BALANCE = compare("balance", operator.le, 0)
+PART_PAID = compare("amount_paid", operator.gt, 0)
+PAID_IN_FULL = (compare("balance", operator.eq, 0), compare("status", operator.eq, "PAID"))
 PAST_DUE = Condition(
     "due date < today",
     lambda today: and_(Invoice.due_date.is_not(None), Invoice.due_date < today),
@@ -123,7 +114,7 @@ VIEW_RULES: dict[ViewName, tuple[Condition, ...]] = {
     "unpaid": (SALES_INVOICE, LISTED, UNPAID),
     "open": (SALES_INVOICE, LISTED, UNPAID, NOT_PAST_DUE),
     "overdue": (SALES_INVOICE, LISTED, UNPAID, PAST_DUE),
-    "paid": (SALES_INVOICE, LISTED, PAID_IN_FULL),
+    "paid": (SALES_INVOICE, LISTED, *PAID_IN_FULL),
     "pinned": (DOCUMENT,),
     "all": (DOCUMENT, LISTED),
 }

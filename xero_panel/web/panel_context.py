@@ -80,38 +80,30 @@ def cache_status(ctx: PanelContext, *, refresh: bool = False) -> Freshness | Non
 
 
 def panel_urls(ref: RecordRef, params: PanelParams) -> PanelUrls:
-    rt, rid = ref.record_type, ref.record_id
-    state: dict[str, Any] = dict(params.state())
+    """The URLs of a record's panel; ``params`` is the list's state that *Refresh* keeps."""
 
-    def panel(params: PanelParams, **extra: object) -> str:
-        query: dict[str, Any] = dict(params.state())
+    def at(endpoint: str, **values: Any) -> str:
+        return url_for(
+            f"xero_panel.{endpoint}", record_type=ref.record_type, record_id=ref.record_id, **values
+        )
+
+    def panel(target: PanelParams, **extra: object) -> str:
+        query: dict[str, Any] = dict(target.state())
         query.update({k: v for k, v in extra.items() if v not in (None, "")})
-        return url_for("xero_panel.panel", record_type=rt, record_id=rid, **query)
+        return at("panel", **query)
 
     def pin(row: InvoiceRow) -> str:
-        return url_for(
-            "xero_panel.pin",
-            record_type=rt,
-            record_id=rid,
-            organisation_id=row.organisation_id,
-            invoice_id=row.invoice_id,
-        )
+        return at("pin", organisation_id=row.organisation_id, invoice_id=row.invoice_id)
 
     def unlink(contact: MatchedContact) -> str:
-        return url_for(
-            "xero_panel.unlink",
-            record_type=rt,
-            record_id=rid,
-            organisation_id=contact.organisation_id,
-            contact_id=contact.contact_id,
-        )
+        return at("unlink", organisation_id=contact.organisation_id, contact_id=contact.contact_id)
 
     return PanelUrls(
         panel=panel,
         pin=pin,
         unlink=unlink,
-        dom_id=lambda *parts: dom_id(rt, rid, *parts),
-        refresh=url_for("xero_panel.refresh", record_type=rt, record_id=rid, **state),
-        link_search=url_for("xero_panel.link_search", record_type=rt, record_id=rid),
+        dom_id=lambda *parts: dom_id(ref.record_type, ref.record_id, *parts),
+        refresh=at("refresh", **params.state()),
+        link_search=at("link_search"),
         deep_link_base=get_state().settings.deep_link_url,
     )

@@ -102,28 +102,26 @@ def panel(record_type: str, record_id: str) -> Response:
     and a ``panel-error``. With htmx and ``page`` > 1 only the rows are returned (for
     *Load more*).
     """
-    ctx = _panel_request(record_type, record_id, post=False)
-    if isinstance(ctx, Response):
-        return ctx
-    parsed = read_panel_params(request.args)
-    if parsed[1] is not None:
-        return _render(ctx, parsed, None)
-    status = cache_status(ctx)
-    if is_htmx() and parsed[0].page > 1:
-        more = "xero_panel/partials/more_rows.html"
-        return _render(ctx, parsed, status, template=more, replace_history=False)
-    return _render(ctx, parsed, status)
+    return _show_panel(record_type, record_id, refresh=False)
 
 
 def refresh(record_type: str, record_id: str) -> Response:
     """*Refresh*: a targeted sync of the record's contacts, then the panel again."""
-    ctx = _panel_request(record_type, record_id, post=True)
+    return _show_panel(record_type, record_id, refresh=True)
+
+
+def _show_panel(record_type: str, record_id: str, *, refresh: bool) -> Response:
+    ctx = _panel_request(record_type, record_id, post=refresh)
     if isinstance(ctx, Response):
         return ctx
-    parsed = read_panel_params(request.values)
-    if parsed[1] is not None:
+    parsed = read_panel_params(request.values if refresh else request.args)
+    if parsed[1] is not None:  # a bad parameter: nothing is asked of the sync
         return _render(ctx, parsed, None)
-    return _render(ctx, parsed, cache_status(ctx, refresh=True))
+    status = cache_status(ctx, refresh=refresh)
+    if not refresh and is_htmx() and parsed[0].page > 1:
+        more = "xero_panel/partials/more_rows.html"
+        return _render(ctx, parsed, status, template=more, replace_history=False)
+    return _render(ctx, parsed, status)
 
 
 def pin(record_type: str, record_id: str, organisation_id: int, invoice_id: str) -> Response:
