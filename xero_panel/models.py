@@ -310,13 +310,9 @@ class Payment(Base):
 
 
 class _RecordScoped:
-    """The columns, unique key and index of a row that belongs to one CRM record (in one CRM
-    account) and names one thing in one Xero organisation: :class:`Pin` and
-    :class:`RecordLink`.
-
-    The subclass sets :attr:`_target_column`, the column naming that thing; its own columns
-    come between ``organisation_id`` and ``created_at`` (``sort_order``), so each table's
-    columns stay in the order they were created in.
+    """What :class:`Pin` and :class:`RecordLink` share: a row of one CRM record (in one CRM
+    account) naming one thing (:attr:`_target_column`) in one Xero organisation. The
+    subclass's columns sort between ``organisation_id`` and ``created_at``, as created.
 
     :meta private:
     """

@@ -22,7 +22,7 @@ from ..connections import delete_account_data
 from ..exceptions import AuthExpired, XeroPanelError
 from ..extension import get_state
 from ..freshness import freshness_of
-from ..models import Connection, Pin, SyncState
+from ..models import Connection, Organisation, Pin, SyncState
 from ..oauth import authorization_request, exchange_code, revoke
 from .blueprint import (
     PanelError,
@@ -181,22 +181,7 @@ def save(viewer: Viewer) -> BaseResponse:
     connection = connection_of(viewer.crm_account)
     if connection is None:
         raise PanelError(400, "There is no Xero connection to save yet: connect to Xero first.")
-    chosen = set(request.form.getlist("tenant"))
-    if len(connection.organisations) == 1 and not request.form.getlist("tenant"):
-        chosen = {connection.organisations[0].tenant_id}
-    unknown = chosen - {o.tenant_id for o in connection.organisations}
-    if unknown:
-        raise PanelError(400, "That organisation is not part of this Xero connection.")
-    if not chosen:
-        raise PanelError(400, "Choose at least one Xero organisation, then press Save.")
-    newly_selected = []
-    for organisation in connection.organisations:
-        was = organisation.selected and connection.status == "active"
-        organisation.selected = organisation.tenant_id in chosen
-        if organisation.selected and not was:
-            newly_selected.append(organisation)
-    connection.status = "active"
-    connection.activated_at = connection.activated_at or dt.datetime.now(dt.UTC)
+    newly_selected = _activate(connection, set(request.form.getlist("tenant")))
     db_session.commit()
     for organisation in newly_selected:
         _start_sync(organisation.id, full=True)
@@ -279,6 +264,27 @@ def remove(viewer: Viewer) -> BaseResponse:
             "warning",
         )
     return _to_settings()
+
+
+def _activate(connection: Connection, tenant_ids: set[str]) -> list[Organisation]:
+    """Make the connection active with these organisations chosen (all of them when
+    it has one and none is named); returns those newly chosen, whose first sync is due.
+    The caller commits. A tenant not in the connection, or none at all, is a 400."""
+    if len(connection.organisations) == 1 and not tenant_ids:
+        tenant_ids = {connection.organisations[0].tenant_id}
+    if tenant_ids - {o.tenant_id for o in connection.organisations}:
+        raise PanelError(400, "That organisation is not part of this Xero connection.")
+    if not tenant_ids:
+        raise PanelError(400, "Choose at least one Xero organisation, then press Save.")
+    newly_selected = []
+    for organisation in connection.organisations:
+        was = organisation.selected and connection.status == "active"
+        organisation.selected = organisation.tenant_id in tenant_ids
+        if organisation.selected and not was:
+            newly_selected.append(organisation)
+    connection.status = "active"
+    connection.activated_at = connection.activated_at or dt.datetime.now(dt.UTC)
+    return newly_selected
 
 
 def _active_connection(viewer: Viewer, *, allow_needs_reconnect: bool = False) -> Connection:
