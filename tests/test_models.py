@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import HostApp
+from tests.panel_fixtures import Cache
 from xero_panel.connections import delete_account_data, get_connection, selected_organisations
 from xero_panel.models import (
     Connection,
@@ -138,20 +139,8 @@ def test_models_invoice_unique_per_organisation(db_host: HostApp) -> None:
     with db_host.app.app_context():
         session = db_host.db.session
         organisation = add_account(session, "acme")
-        session.add(
-            Invoice(
-                organisation_id=organisation.id,
-                xero_id="inv-acme",
-                xero_type="ACCREC",
-                contact_id="c-1",
-                status="PAID",
-                date=dt.date(2026, 1, 1),
-                currency="NZD",
-                total=Decimal(1),
-                balance=Decimal(0),
-            )
-        )
-        with pytest.raises(IntegrityError):
+        with pytest.raises(IntegrityError):  # add_account has an invoice "inv-acme" already
+            Cache(session).invoice(organisation, "c-1", xero_id="inv-acme")
             session.commit()
         session.rollback()
 
