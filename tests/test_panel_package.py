@@ -1,5 +1,6 @@
 """The web layer's shape: the panel's read side imports no Flask, the blueprint comes from a
-factory, and importing a route module registers nothing (``register(bp)`` does)."""
+factory, importing a route module registers nothing (``register(bp)`` does), and only
+web/htmx.py touches htmx headers."""
 
 from __future__ import annotations
 
@@ -19,13 +20,14 @@ FLASK_FREE = [*sorted((PACKAGE / "panel").glob("*.py")), *(PACKAGE / n for n in 
 
 
 def imported_modules(path: Path) -> set[str]:
+    """The absolute modules a file imports, and their top-level packages."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
-    return names
+    return names | {name.split(".")[0] for name in names}
 
 
 @pytest.mark.parametrize("path", FLASK_FREE, ids=lambda p: p.name)
@@ -75,3 +77,13 @@ def test_two_blueprints_are_independent() -> None:
     panel_routes.register(first)
     assert first is not second
     assert routes_of(None) == {"xero_panel.static"}
+
+
+def test_only_the_htmx_module_reads_or_writes_htmx_headers() -> None:
+    others = [p for p in PACKAGE.rglob("*.py") if p != PACKAGE / "web" / "htmx.py"]
+    found = [
+        str(p.relative_to(PACKAGE))
+        for p in others
+        if "HX-" in p.read_text() or "htmx_flask" in imported_modules(p)
+    ]
+    assert found == []
