@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tests.panel_fixtures import NOW, TODAY_NZ, Cache, session  # noqa: F401
@@ -16,6 +16,7 @@ from xero_panel.panel.queries import (
     pin_invoice,
     record_invoice_row,
     record_totals,
+    set_pin,
     unpin_invoice,
 )
 from xero_panel.panel.rows import RecordRef, deep_link
@@ -571,3 +572,40 @@ def test_query_count_same_for_5_and_500_invoices(session: Session, view: str) ->
         counts.append(count_queries(w, view))
     # totals, pins, count, rows, payments (pinned: totals, count, rows+pins, payments)
     assert counts[0] == counts[1] <= 5
+
+
+def set_pin_of(world: World, invoice_id: str, *, pinned: bool) -> Any:
+    return set_pin(
+        world.session,
+        [world.org],
+        world.keys,
+        record=RECORD,
+        organisation_id=world.org.id,
+        invoice_id=invoice_id,
+        pinned=pinned,
+        pinned_by="rep@acme.test",
+    )
+
+
+def test_set_pin_pins_and_unpins_the_records_own_row(world: World) -> None:
+    a = add(world, "A")
+    assert set_pin_of(world, a.xero_id, pinned=True).pinned is True
+    assert [r.number for r in world.page("pinned").rows] == ["A"]
+    assert set_pin_of(world, a.xero_id, pinned=False).pinned is False
+    assert world.page("pinned").rows == ()
+
+
+def test_set_pin_refuses_another_contacts_invoice(world: World) -> None:
+    other = world.cache.invoice(world.org, world.cache.contact(world.org, "Else"))
+    assert set_pin_of(world, other.xero_id, pinned=True) is None
+    assert world.session.scalars(select(Pin)).all() == []
+
+
+def test_unpinning_a_deleted_invoice_answers_with_its_last_row(world: World) -> None:
+    a = add(world, "A")
+    pin(world, a)
+    world.session.delete(a)
+    world.session.flush()
+    row = set_pin_of(world, a.xero_id, pinned=False)
+    assert (row.missing, row.pinned) == (True, True)
+    assert world.page("pinned").rows == ()

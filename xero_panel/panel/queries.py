@@ -278,6 +278,51 @@ def unpin_invoice(
         session.delete(pin)
 
 
+def set_pin(
+    session: Session,
+    organisations: Sequence[Organisation],
+    contacts: Sequence[tuple[int, str]],
+    *,
+    record: RecordRef,
+    organisation_id: int,
+    invoice_id: str,
+    pinned: bool,
+    pinned_by: str | None = None,
+) -> InvoiceRow | None:
+    """Pin or unpin one of the record's own rows (:func:`record_invoice_row`) and return the
+    row as it is now (as it was, when unpinning leaves nothing to show); ``None`` when it is
+    not one of the record's rows. The caller commits."""
+
+    def own_row() -> InvoiceRow | None:
+        return record_invoice_row(
+            session,
+            organisations,
+            contacts,
+            record=record,
+            organisation_id=organisation_id,
+            invoice_id=invoice_id,
+        )
+
+    row = own_row()
+    if row is None:
+        return None
+    if pinned:
+        pin_invoice(
+            session,
+            record=record,
+            organisation_id=organisation_id,
+            invoice_id=invoice_id,
+            pinned_by=pinned_by,
+        )
+    else:
+        unpin_invoice(
+            session, record=record, organisation_id=organisation_id, invoice_id=invoice_id
+        )
+    session.flush()
+    updated = own_row()
+    return updated if updated is not None else row
+
+
 def has_cached_data(session: Session, organisations: Sequence[Organisation]) -> bool:
     """Whether anything at all is cached for these organisations."""
     org_ids = [o.id for o in organisations]

@@ -15,22 +15,12 @@ from flask_login import current_user
 
 from ..extension import get_state
 from ..freshness import Freshness
-from ..matching import (
-    find_contact,
-    link_contact,
-    search_contacts,
-)
+from ..matching import find_contact, link_contact, search_contacts
 from ..matching import unlink_contact as remove_link
 from ..panel.params import PanelParams, raw_of, read_panel_params, replace_url
-from ..panel.queries import pin_invoice, record_invoice_row, unpin_invoice
-from ..panel.rows import InvoiceRow
+from ..panel.queries import set_pin
 from ..panel.view_model import PanelView, build_panel_view
-from .blueprint import (
-    PAGE_TEMPLATE,
-    PanelError,
-    check_csrf,
-    require_login,
-)
+from .blueprint import PAGE_TEMPLATE, PanelError, check_csrf, require_login
 from .csrf import csrf_token
 from .htmx import current_url, is_htmx, render_partial_or_page
 from .panel_context import PanelContext, cache_status, panel_urls, resolve
@@ -44,20 +34,21 @@ Parsed = tuple[PanelParams, str | None, dict[str, str]]
 def _render(
     ctx: PanelContext,
     parsed: Parsed,
-    status: Freshness | None,
+    cache: Freshness | None,
     *,
     template: str = PANEL_TEMPLATE,
     replace_history: bool = True,
     **extra: Any,
 ) -> Response:
-    """Build the view model for the parsed parameters and render it."""
+    """Build the view model for the parsed parameters and the cache's status, and render
+    it (the panel's template for a bad parameter, whatever ``template`` says)."""
     params, error, raw = parsed
     state = get_state()
     vm = build_panel_view(
         ctx.session,
         ctx.inputs(),
         params,
-        status,
+        cache,
         urls=panel_urls(ctx.ref, params),
         locale=state.panel.current_locale(),
         csrf_token=csrf_token(),
@@ -117,11 +108,11 @@ def _show_panel(record_type: str, record_id: str, *, refresh: bool) -> Response:
     parsed = read_panel_params(request.values if refresh else request.args)
     if parsed[1] is not None:  # a bad parameter: nothing is asked of the sync
         return _render(ctx, parsed, None)
-    status = cache_status(ctx, refresh=refresh)
+    cache = cache_status(ctx, refresh=refresh)
     if not refresh and is_htmx() and parsed[0].page > 1:
         more = "xero_panel/partials/more_rows.html"
-        return _render(ctx, parsed, status, template=more, replace_history=False)
-    return _render(ctx, parsed, status)
+        return _render(ctx, parsed, cache, template=more, replace_history=False)
+    return _render(ctx, parsed, cache)
 
 
 def pin(record_type: str, record_id: str, organisation_id: int, invoice_id: str) -> Response:
@@ -130,33 +121,19 @@ def pin(record_type: str, record_id: str, organisation_id: int, invoice_id: str)
     ctx = _panel_request(record_type, record_id, post=True)
     if isinstance(ctx, Response):
         return ctx
-    ref, session = ctx.ref, ctx.session
-
-    def own_row() -> InvoiceRow | None:
-        return record_invoice_row(
-            session,
-            ctx.organisations,
-            ctx.match.keys(),
-            record=ref,
-            organisation_id=organisation_id,
-            invoice_id=invoice_id,
-        )
-
-    row = own_row()
+    row = set_pin(
+        ctx.session,
+        ctx.organisations,
+        ctx.match.keys(),
+        record=ctx.ref,
+        organisation_id=organisation_id,
+        invoice_id=invoice_id,
+        pinned=request.method == "POST",
+        pinned_by=_user_label(),
+    )
     if row is None:
         raise PanelError(404, "This invoice is not one of this record's Xero invoices.")
-    if request.method == "POST":
-        pin_invoice(
-            session,
-            record=ref,
-            organisation_id=organisation_id,
-            invoice_id=invoice_id,
-            pinned_by=_user_label(),
-        )
-    else:
-        unpin_invoice(session, record=ref, organisation_id=organisation_id, invoice_id=invoice_id)
-    session.commit()
-    updated = own_row()
+    ctx.session.commit()
     params = read_panel_params(request.values)[0]  # a bad value: the row all the same
     row_only = "xero_panel/partials/row_only.html"
     return _render(
@@ -165,7 +142,7 @@ def pin(record_type: str, record_id: str, organisation_id: int, invoice_id: str)
         None,
         template=row_only,
         replace_history=False,
-        row=updated if updated is not None else row,
+        row=row,
     )
 
 
