@@ -15,14 +15,12 @@ Table names start with ``xero_panel_`` so they cannot clash with the host's.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -31,10 +29,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import TypeDecorator
+
+from .column_types import Money as Money
+from .column_types import UTCDateTime as UTCDateTime
 
 #: Connection states: ``pending`` after OAuth until an admin presses *Save*; ``active``;
 #: ``needs_reconnect`` when Xero stopped accepting the tokens.
@@ -49,52 +48,6 @@ _NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """A timezone-aware UTC datetime on every database (SQLite keeps no offset).
-
-    :meta private:
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given: xero-panel stores UTC datetimes only")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-class Money(TypeDecorator[Decimal]):
-    """An amount with two decimal places, stored as whole cents so that sums are exact
-    on SQLite and PostgreSQL alike (Xero's amounts have two decimal places).
-
-    :meta private:
-    """
-
-    impl = BigInteger
-    cache_ok = True
-    _CENT = Decimal("0.01")
-
-    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        return int(Decimal(value).quantize(self._CENT, rounding=ROUND_HALF_EVEN) * 100)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        return (Decimal(int(value)) / 100).quantize(self._CENT)
 
 
 def utcnow() -> dt.datetime:
