@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -37,6 +37,7 @@ from xero_panel.xero_types import parse_contact, parse_credit_note, parse_invoic
 NOW = dt.datetime(2026, 11, 21, 11, 30, tzinfo=dt.UTC)
 TODAY_NZ = dt.date(2026, 11, 22)
 _counter = itertools.count(1)
+T = TypeVar("T")
 
 
 def new_id() -> str:
@@ -60,11 +61,14 @@ class Cache:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def connection(self, crm_account: str, status: str = "active") -> Connection:
-        connection = Connection(crm_account=crm_account, status=status)
-        self.session.add(connection)
+    def stored(self, row: T) -> T:
+        """Add a row and flush it (so it has its id)."""
+        self.session.add(row)
         self.session.flush()
-        return connection
+        return row
+
+    def connection(self, crm_account: str, status: str = "active") -> Connection:
+        return self.stored(Connection(crm_account=crm_account, status=status))
 
     def organisation(
         self,
@@ -83,13 +87,10 @@ class Cache:
             timezone=timezone,
             selected=selected,
         )
-        self.session.add(organisation)
-        self.session.flush()
-        return organisation
+        return self.stored(organisation)
 
     def synced(self, organisation: Organisation, at: dt.datetime = NOW, **fields: Any) -> None:
-        self.session.add(SyncState(organisation_id=organisation.id, fresh_at=at, **fields))
-        self.session.flush()
+        self.stored(SyncState(organisation_id=organisation.id, fresh_at=at, **fields))
 
     def contact(
         self,
@@ -117,9 +118,7 @@ class Cache:
         contact.emails = [
             ContactEmail(organisation_id=organisation.id, email_key=k) for k in dict.fromkeys(keys)
         ]
-        self.session.add(contact)
-        self.session.flush()
-        return contact
+        return self.stored(contact)
 
     def invoice(
         self,
@@ -137,19 +136,18 @@ class Cache:
         xero_type: str = "ACCREC",
         xero_id: str | None = None,
     ) -> Invoice:
-        contact_id = contact if isinstance(contact, str) else contact.contact_id
         total_d = Decimal(total)
         paid_d = Decimal(paid)
         if payments and paid == "0.00":
             paid_d = sum((Decimal(a) for _, a in payments), Decimal("0.00"))
         balance = total_d - paid_d
-        invoice = Invoice(
-            organisation_id=organisation.id,
-            xero_id=xero_id or new_id(),
+        return self._document(
+            organisation,
+            contact,
+            xero_id=xero_id,
             kind="invoice",
             xero_type=xero_type,
             number=number or f"INV-{next(_counter):04d}",
-            contact_id=contact_id,
             status=status or ("PAID" if balance == 0 else "AUTHORISED"),
             date=date,
             due_date=due,
@@ -157,15 +155,11 @@ class Cache:
             total=total_d,
             balance=balance,
             amount_paid=paid_d,
-            amount_credited=Decimal("0.00"),
             payments=[
                 Payment(payment_id=new_id(), date=d, amount=Decimal(a), reference=None)
                 for d, a in payments
             ],
         )
-        self.session.add(invoice)
-        self.session.flush()
-        return invoice
 
     def credit_note(
         self,
@@ -179,14 +173,12 @@ class Cache:
         status: str = "AUTHORISED",
         currency: str = "NZD",
     ) -> Invoice:
-        contact_id = contact if isinstance(contact, str) else contact.contact_id
-        note = Invoice(
-            organisation_id=organisation.id,
-            xero_id=new_id(),
+        return self._document(
+            organisation,
+            contact,
             kind="credit_note",
             xero_type="ACCRECCREDIT",
             number=number or f"CN-{next(_counter):04d}",
-            contact_id=contact_id,
             status=status,
             date=date,
             due_date=None,
@@ -194,11 +186,24 @@ class Cache:
             total=Decimal(total),
             balance=Decimal(remaining),
             amount_paid=Decimal(total) - Decimal(remaining),
-            amount_credited=Decimal("0.00"),
         )
-        self.session.add(note)
-        self.session.flush()
-        return note
+
+    def _document(
+        self,
+        organisation: Organisation,
+        contact: XeroContact | str,
+        *,
+        xero_id: str | None = None,
+        **fields: Any,
+    ) -> Invoice:
+        document = Invoice(
+            organisation_id=organisation.id,
+            xero_id=xero_id or new_id(),
+            contact_id=contact if isinstance(contact, str) else contact.contact_id,
+            amount_credited=Decimal("0.00"),
+            **fields,
+        )
+        return self.stored(document)
 
 
 def load_tenant(session: Session, organisation: Organisation, tenant: Mapping[str, Any]) -> None:

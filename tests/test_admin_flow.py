@@ -91,6 +91,18 @@ def save(client: Any, tenant_ids: list[str]) -> Any:
     )
 
 
+def saved_admin(host: HostApp, seed: dict[str, Any], xero: Any) -> Any:
+    """Acme's admin, signed in, with Xero connected and saved."""
+    client = host.client("admin-acme")
+    connect_and_save(client, seed, xero)
+    return client
+
+
+def press_test_connection(client: Any) -> Any:
+    token = csrf_from(client.get(SETTINGS).text)
+    return client.post("/integrations/xero/test", data={"csrf_token": token}, follow_redirects=True)
+
+
 def connect_and_save(client: Any, seed: dict[str, Any], xero: Any) -> None:
     """Connect the first organisation, save it, and let its first sync finish."""
     connect(client, tenants=[tenants(seed)[0]])
@@ -210,11 +222,9 @@ def test_admin_posts_need_csrf_token(connected_host: HostApp, path: str) -> None
 def test_test_connection_reports_organisation_and_timing(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
-    client = connected_host.client("admin-acme")
-    connect_and_save(client, seed, xero)
+    client = saved_admin(connected_host, seed, xero)
     xero.reset_stats()
-    token = csrf_from(client.get(SETTINGS).text)
-    page = client.post("/integrations/xero/test", data={"csrf_token": token}, follow_redirects=True)
+    page = press_test_connection(client)
     assert "Connection works: Xero answered for Kiwi Garden Supplies Ltd in " in page.text
     assert xero.stats()["tenants"][tenants(seed)[0]]["by_endpoint"] == {"Organisation": 1}
 
@@ -222,13 +232,11 @@ def test_test_connection_reports_organisation_and_timing(
 def test_tenant_removed_in_xero_reported_by_test(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
-    client = connected_host.client("admin-acme")
-    connect_and_save(client, seed, xero)
+    client = saved_admin(connected_host, seed, xero)
     requests.post(
         f"{xero.url}/_emulator/faults", json={"revoke_tenant": tenants(seed)[0]}, timeout=5
     )
-    token = csrf_from(client.get(SETTINGS).text)
-    page = client.post("/integrations/xero/test", data={"csrf_token": token}, follow_redirects=True)
+    page = press_test_connection(client)
     assert page.status_code == 200
     assert "Kiwi Garden Supplies Ltd: Xero refused the connection." in page.text
 
@@ -236,8 +244,7 @@ def test_tenant_removed_in_xero_reported_by_test(
 def test_remove_revokes_at_xero_and_deletes_everything(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
-    client = connected_host.client("admin-acme")
-    connect_and_save(client, seed, xero)
+    client = saved_admin(connected_host, seed, xero)
     with connected_host.app.app_context():
         organisation = connected_host.db.session.scalars(select(Organisation)).one()
         connected_host.db.session.add(
@@ -270,8 +277,7 @@ def test_remove_revokes_at_xero_and_deletes_everything(
 def test_remove_works_when_xero_unreachable(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
-    client = connected_host.client("admin-acme")
-    connect_and_save(client, seed, xero)
+    client = saved_admin(connected_host, seed, xero)
     confirm = client.get("/integrations/xero/remove")
     unreachable = "http://127.0.0.1:9"  # the discard port: nothing listens there
     connected_host.app.extensions["xero_panel"].settings = _with(
@@ -334,8 +340,7 @@ def set_sync_state(host: HostApp, **values: Any) -> None:
 def test_settings_page_polls_and_shows_progress_while_syncing(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
-    client = connected_host.client("admin-acme")
-    connect_and_save(client, seed, xero)
+    client = saved_admin(connected_host, seed, xero)
     set_sync_state(connected_host, status="running", progress_done=10, progress_total=40)
     page = client.get(SETTINGS).text
     assert "Syncing: 10 of 40 records" in page
@@ -345,8 +350,7 @@ def test_settings_page_polls_and_shows_progress_while_syncing(
 def test_settings_page_stops_polling_when_sync_done(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
-    client = connected_host.client("admin-acme")
-    connect_and_save(client, seed, xero)
+    client = saved_admin(connected_host, seed, xero)
     set_sync_state(
         connected_host,
         status="failed",

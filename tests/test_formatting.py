@@ -5,14 +5,14 @@ from decimal import Decimal
 
 import pytest
 
-from xero_panel.formatting import (
+from xero_panel.panel.formatting import (
     Formatter,
     normalise_locale,
     plain_amount,
     status_label,
     status_notes,
 )
-from xero_panel.queries import InvoiceRow, PaymentRow
+from xero_panel.panel.rows import InvoiceRow, PaymentRow
 
 NOW = dt.datetime(2026, 11, 21, 11, 30, tzinfo=dt.UTC)
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import HostApp
+from tests.panel_fixtures import Cache
 from xero_panel.connections import delete_account_data, get_connection, selected_organisations
 from xero_panel.models import (
     Connection,
@@ -138,20 +139,8 @@ def test_models_invoice_unique_per_organisation(db_host: HostApp) -> None:
     with db_host.app.app_context():
         session = db_host.db.session
         organisation = add_account(session, "acme")
-        session.add(
-            Invoice(
-                organisation_id=organisation.id,
-                xero_id="inv-acme",
-                xero_type="ACCREC",
-                contact_id="c-1",
-                status="PAID",
-                date=dt.date(2026, 1, 1),
-                currency="NZD",
-                total=Decimal(1),
-                balance=Decimal(0),
-            )
-        )
-        with pytest.raises(IntegrityError):
+        with pytest.raises(IntegrityError):  # add_account has an invoice "inv-acme" already
+            Cache(session).invoice(organisation, "c-1", xero_id="inv-acme")
             session.commit()
         session.rollback()
 
@@ -220,3 +209,48 @@ def test_panel_query_index_exists(db_host: HostApp) -> None:
     with db_host.app.app_context():
         indexes = {i["name"] for i in inspect(db_host.db.engine).get_indexes("xero_panel_invoice")}
     assert "ix_xero_panel_invoice_panel" in indexes
+
+
+@pytest.mark.parametrize(
+    ("table", "own"),
+    [
+        ("xero_panel_pin", ["xero_invoice_id", "pinned_by"]),
+        ("xero_panel_record_link", ["contact_id", "linked_by"]),
+    ],
+)
+def test_pin_and_record_link_tables_keep_their_schema(table: str, own: list[str]) -> None:
+    # Both share their record columns through one mixin; the tables must not change.
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from xero_panel.models import Base
+
+    target = own[0]
+    t = Base.metadata.tables[table]
+    shared = ["id", "crm_account", "record_type", "record_id", "organisation_id"]
+    assert [c.name for c in t.columns] == [*shared, *own, "created_at"]
+    assert [(c.name, str(c.type.compile(postgresql.dialect())), c.nullable) for c in t.columns] == [
+        ("id", "INTEGER", False),
+        ("crm_account", "VARCHAR(128)", False),
+        ("record_type", "VARCHAR(20)", False),
+        ("record_id", "VARCHAR(128)", False),
+        ("organisation_id", "INTEGER", False),
+        (target, "VARCHAR(64)", False),
+        (own[1], "VARCHAR(320)", True),
+        ("created_at", "TIMESTAMP WITH TIME ZONE", False),
+    ]
+    ddl = str(CreateTable(t).compile(dialect=postgresql.dialect()))
+    assert (
+        f"CONSTRAINT uq_{table}_crm_account UNIQUE"
+        f" (crm_account, record_type, record_id, organisation_id, {target})"
+    ) in ddl
+    (fk,) = t.foreign_key_constraints
+    assert fk.name == f"fk_{table}_organisation_id_xero_panel_organisation"
+    assert (
+        "FOREIGN KEY(organisation_id) REFERENCES xero_panel_organisation (id) ON DELETE CASCADE"
+    ) in ddl
+    assert f"CONSTRAINT pk_{table} PRIMARY KEY (id)" in ddl
+    (index,) = t.indexes
+    assert str(CreateIndex(index).compile(dialect=postgresql.dialect())) == (
+        f"CREATE INDEX ix_{table}_record ON {table} (crm_account, record_type, record_id)"
+    )

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from xero_panel.panel_params import (
+from xero_panel.panel.params import (
     PanelParams,
     ParamError,
     host_params,

@@ -6,21 +6,21 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tests.panel_fixtures import NOW, TODAY_NZ, Cache, session  # noqa: F401
 from xero_panel.models import Invoice, Organisation, Pin, XeroContact
-from xero_panel.queries import (
-    RecordRef,
-    deep_link,
+from xero_panel.panel.queries import (
     panel_page,
     pin_invoice,
     record_invoice_row,
     record_totals,
-    today_in,
+    set_pin,
     unpin_invoice,
 )
+from xero_panel.panel.rows import RecordRef, deep_link
+from xero_panel.panel.view_rules import today_in
 
 RECORD = RecordRef("acme", "contact", "1")
 
@@ -51,6 +51,18 @@ def world(session: Session) -> World:  # noqa: F811
     org = cache.organisation(connection)
     customer = cache.contact(org, "Totara Events", email="ap@totara.test")
     return World(session, cache, org, customer)
+
+
+def own_row(world: World, invoice_id: str, *, orgs: Any = None, keys: Any = None) -> Any:
+    return record_invoice_row(
+        world.session,
+        [world.org] if orgs is None else orgs,
+        world.keys if keys is None else keys,
+        record=RECORD,
+        organisation_id=world.org.id,
+        invoice_id=invoice_id,
+        now=NOW,
+    )
 
 
 def add(world: World, number: str, **kw: Any) -> Invoice:
@@ -421,44 +433,20 @@ def test_pins_of_unselected_organisation_not_listed(world: World) -> None:
 
 def test_record_invoice_row_own_invoice(world: World) -> None:
     a = add(world, "A")
-    row = record_invoice_row(
-        world.session,
-        [world.org],
-        world.keys,
-        record=RECORD,
-        organisation_id=world.org.id,
-        invoice_id=a.xero_id,
-        now=NOW,
-    )
+    row = own_row(world, a.xero_id)
     assert row is not None and row.number == "A"
 
 
 def test_record_invoice_row_other_contacts_invoice_is_none(world: World) -> None:
     other = world.cache.contact(world.org, "Else")
     b = world.cache.invoice(world.org, other)
-    row = record_invoice_row(
-        world.session,
-        [world.org],
-        world.keys,
-        record=RECORD,
-        organisation_id=world.org.id,
-        invoice_id=b.xero_id,
-        now=NOW,
-    )
+    row = own_row(world, b.xero_id)
     assert row is None
 
 
 def test_record_invoice_row_draft_is_none(world: World) -> None:
     a = add(world, "A", status="DRAFT")
-    row = record_invoice_row(
-        world.session,
-        [world.org],
-        world.keys,
-        record=RECORD,
-        organisation_id=world.org.id,
-        invoice_id=a.xero_id,
-        now=NOW,
-    )
+    row = own_row(world, a.xero_id)
     assert row is None
 
 
@@ -466,29 +454,13 @@ def test_record_invoice_row_pinned_voided_still_found(world: World) -> None:
     a = add(world, "A")
     pin(world, a)
     a.status = "VOIDED"
-    row = record_invoice_row(
-        world.session,
-        [world.org],
-        [],
-        record=RECORD,
-        organisation_id=world.org.id,
-        invoice_id=a.xero_id,
-        now=NOW,
-    )
+    row = own_row(world, a.xero_id, keys=[])
     assert row is not None and row.status == "voided" and row.pinned
 
 
 def test_record_invoice_row_unselected_organisation_is_none(world: World) -> None:
     a = add(world, "A")
-    row = record_invoice_row(
-        world.session,
-        [],
-        world.keys,
-        record=RECORD,
-        organisation_id=world.org.id,
-        invoice_id=a.xero_id,
-        now=NOW,
-    )
+    row = own_row(world, a.xero_id, orgs=[])
     assert row is None
 
 
@@ -600,3 +572,40 @@ def test_query_count_same_for_5_and_500_invoices(session: Session, view: str) ->
         counts.append(count_queries(w, view))
     # totals, pins, count, rows, payments (pinned: totals, count, rows+pins, payments)
     assert counts[0] == counts[1] <= 5
+
+
+def set_pin_of(world: World, invoice_id: str, *, pinned: bool) -> Any:
+    return set_pin(
+        world.session,
+        [world.org],
+        world.keys,
+        record=RECORD,
+        organisation_id=world.org.id,
+        invoice_id=invoice_id,
+        pinned=pinned,
+        pinned_by="rep@acme.test",
+    )
+
+
+def test_set_pin_pins_and_unpins_the_records_own_row(world: World) -> None:
+    a = add(world, "A")
+    assert set_pin_of(world, a.xero_id, pinned=True).pinned is True
+    assert [r.number for r in world.page("pinned").rows] == ["A"]
+    assert set_pin_of(world, a.xero_id, pinned=False).pinned is False
+    assert world.page("pinned").rows == ()
+
+
+def test_set_pin_refuses_another_contacts_invoice(world: World) -> None:
+    other = world.cache.invoice(world.org, world.cache.contact(world.org, "Else"))
+    assert set_pin_of(world, other.xero_id, pinned=True) is None
+    assert world.session.scalars(select(Pin)).all() == []
+
+
+def test_unpinning_a_deleted_invoice_answers_with_its_last_row(world: World) -> None:
+    a = add(world, "A")
+    pin(world, a)
+    world.session.delete(a)
+    world.session.flush()
+    row = set_pin_of(world, a.xero_id, pinned=False)
+    assert (row.missing, row.pinned) == (True, True)
+    assert world.page("pinned").rows == ()

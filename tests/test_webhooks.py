@@ -13,7 +13,7 @@ from xero_emulator import sign_webhook
 
 from tests._sync_support import SyncHost
 from xero_panel.models import WebhookEvent
-from xero_panel.webhook_views import signature_of
+from xero_panel.web.webhook_routes import signature_of
 
 KEY = "test-webhook-key"
 URL = "/integrations/xero/webhooks"

@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, current_app, g, render_template, url_for
-from markupsafe import Markup
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from .assets import check_bundled_htmx
@@ -20,7 +19,7 @@ from .freshness import CacheOnly, FreshnessService
 from .models import Connection, mirror_tables_into
 from .oauth import RefreshLock, StoredTokens
 from .rate_budget import InProcessRateBudget, RateBudget, RedisRateBudget
-from .records import RECORD_TYPES, CRMRecord
+from .records import CRMRecord
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -176,12 +175,18 @@ class XeroPanel:
             panel=self, settings=settings, cipher=TokenCipher(settings.encryption_keys)
         )
 
-        from . import admin_views  # noqa: F401  (registers the admin routes on the blueprint)
         from .sync_service import install
-        from .views import blueprint
+        from .web import admin_routes, panel_routes, webhook_routes
+        from .web.blueprint import make_blueprint
+        from .web.widgets import xero_panel_marketplace_card, xero_panel_widget
 
         install(app, app.extensions[EXTENSION_NAME])
+        blueprint = make_blueprint()
+        panel_routes.register(blueprint)
+        admin_routes.register(blueprint)
+        webhook_routes.register(blueprint)
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
+        webhook_routes.exempt_from_csrf(app)
         app.add_template_global(xero_panel_widget)
         app.add_template_global(xero_panel_marketplace_card)
 
@@ -335,79 +340,3 @@ def get_state(app: Flask | None = None) -> PanelState:
         ) from None
     assert isinstance(state, PanelState)
     return state
-
-
-def htmx_script_url() -> str | None:
-    """Where the page loads htmx from, or None when the host loads it itself.
-
-    :meta private:
-    """
-    configured = get_state().settings.htmx_url
-    if configured == "":
-        return url_for("xero_panel.static", filename="xero_panel/htmx.min.js")
-    return configured
-
-
-def _assets_once() -> bool:
-    if g.get("_xero_panel_assets_sent"):
-        return False
-    g._xero_panel_assets_sent = True
-    return True
-
-
-def xero_panel_widget(record_type: str, record_id: object) -> Markup:
-    """Render the lazily loading panel container for a CRM record.
-
-    Use it in the host's detail templates: ``{{ xero_panel_widget("contact", contact.id) }}``.
-    The first widget on a page also brings the panel's stylesheet and, unless
-    ``XERO_PANEL_HTMX_URL`` is ``"none"``, htmx.
-
-    .. versionadded:: 0.1
-    """
-    if record_type not in RECORD_TYPES:
-        raise ValueError(
-            f"xero_panel_widget: record_type must be one of {', '.join(RECORD_TYPES)},"
-            f" not {record_type!r}."
-        )
-    get_state()
-    # The template is autoescaped, so its output is safe markup.
-    return Markup(  # noqa: S704
-        render_template(
-            "xero_panel/widget.html",
-            record_type=record_type,
-            record_id=str(record_id),
-            include_assets=_assets_once(),
-            htmx_src=htmx_script_url(),
-        )
-    )
-
-
-def xero_panel_marketplace_card(query: str | None = "") -> Markup:
-    """Render the plugin's card for the host's marketplace page, or nothing when the
-    marketplace search ``query`` does not match it (matching is case-insensitive on the
-    card's name, summary and keywords).
-
-    .. versionadded:: 0.1
-    """
-    get_state()
-    words = (query or "").lower().split()
-    haystack = " ".join(MARKETPLACE_CARD.values()).lower()
-    if any(word not in haystack for word in words):
-        return Markup("")
-    return Markup(  # noqa: S704
-        render_template(
-            "xero_panel/marketplace_card.html",
-            card=MARKETPLACE_CARD,
-            include_assets=_assets_once(),
-            htmx_src=htmx_script_url(),
-        )
-    )
-
-
-#: What the marketplace card says (also what its search matches).
-MARKETPLACE_CARD = {
-    "name": "Xero",
-    "summary": "See each customer's Xero invoices (paid, unpaid, overdue) on contact, account"
-    " and deal pages. Read-only.",
-    "keywords": "accounting invoices payments billing finance",
-}

@@ -117,10 +117,7 @@ def match_record(
     links = session.execute(
         select(RecordLink.organisation_id, RecordLink.contact_id)
         .where(
-            RecordLink.crm_account == crm_account,
-            RecordLink.record_type == record_type,
-            RecordLink.record_id == record_id,
-            RecordLink.organisation_id.in_(org_ids),
+            *RecordLink.of_record(crm_account, record_type, record_id, org_ids),
         )
         .order_by(RecordLink.id)
     ).all()
@@ -309,10 +306,7 @@ def link_contact(
     """Link a record to a Xero contact (idempotent). The caller commits."""
     existing = session.scalars(
         select(RecordLink).where(
-            RecordLink.crm_account == crm_account,
-            RecordLink.record_type == record_type,
-            RecordLink.record_id == record_id,
-            RecordLink.organisation_id == organisation_id,
+            *RecordLink.of_record(crm_account, record_type, record_id, [organisation_id]),
             RecordLink.contact_id == contact_id,
         )
     ).first()
@@ -343,10 +337,7 @@ def unlink_contact(
     caller commits."""
     result = session.execute(
         delete(RecordLink).where(
-            RecordLink.crm_account == crm_account,
-            RecordLink.record_type == record_type,
-            RecordLink.record_id == record_id,
-            RecordLink.organisation_id == organisation_id,
+            *RecordLink.of_record(crm_account, record_type, record_id, [organisation_id]),
             RecordLink.contact_id == contact_id,
         )
     )

@@ -16,14 +16,12 @@ Table names start with ``xero_panel_`` so they cannot clash with the host's.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -32,9 +30,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from .column_types import Money as Money
+from .column_types import UTCDateTime as UTCDateTime
 
 #: Connection states: ``pending`` after OAuth until an admin presses *Save*; ``active``;
 #: ``needs_reconnect`` when Xero stopped accepting the tokens.
@@ -49,52 +49,6 @@ _NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """A timezone-aware UTC datetime on every database (SQLite keeps no offset).
-
-    :meta private:
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given: xero-panel stores UTC datetimes only")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-class Money(TypeDecorator[Decimal]):
-    """An amount with two decimal places, stored as whole cents so that sums are exact
-    on SQLite and PostgreSQL alike (Xero's amounts have two decimal places).
-
-    :meta private:
-    """
-
-    impl = BigInteger
-    cache_ok = True
-    _CENT = Decimal("0.01")
-
-    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        return int(Decimal(value).quantize(self._CENT, rounding=ROUND_HALF_EVEN) * 100)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        return (Decimal(int(value)) / 100).quantize(self._CENT)
 
 
 def utcnow() -> dt.datetime:
@@ -312,50 +266,64 @@ class Payment(Base):
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
 
 
-class Pin(Base):
+class _RecordScoped:
+    """What :class:`Pin` and :class:`RecordLink` share: a row of one CRM record (in one CRM
+    account) naming one thing (:attr:`_target_column`) in one Xero organisation. The
+    subclass's columns sort between ``organisation_id`` and ``created_at``, as created.
+
+    :meta private:
+    """
+
+    _target_column: ClassVar[str]
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-1)
+    crm_account: Mapped[str] = mapped_column(String(128), sort_order=-1)
+    record_type: Mapped[str] = mapped_column(String(20), sort_order=-1)
+    record_id: Mapped[str] = mapped_column(String(128), sort_order=-1)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE"), sort_order=-1
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, sort_order=1)
+
+    @classmethod
+    def of_record(
+        cls, crm_account: str, record_type: str, record_id: str, organisation_ids: Any
+    ) -> tuple[ColumnElement[bool], ...]:
+        """The conditions that select a record's rows in some organisations."""
+        return (
+            cls.crm_account == crm_account,
+            cls.record_type == record_type,
+            cls.record_id == record_id,
+            cls.organisation_id.in_(list(organisation_ids)),
+        )
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        record = ("crm_account", "record_type", "record_id")
+        return (
+            UniqueConstraint(*record, "organisation_id", cls._target_column),
+            Index(f"ix_{cls.__tablename__}_record", *record),  # type: ignore[attr-defined]
+        )
+
+
+class Pin(_RecordScoped, Base):
     """An invoice pinned to a CRM record, shared by everyone in that CRM account."""
 
     __tablename__ = "xero_panel_pin"
-    __table_args__ = (
-        UniqueConstraint(
-            "crm_account", "record_type", "record_id", "organisation_id", "xero_invoice_id"
-        ),
-        Index("ix_xero_panel_pin_record", "crm_account", "record_type", "record_id"),
-    )
+    _target_column = "xero_invoice_id"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    crm_account: Mapped[str] = mapped_column(String(128))
-    record_type: Mapped[str] = mapped_column(String(20))
-    record_id: Mapped[str] = mapped_column(String(128))
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
-    )
     xero_invoice_id: Mapped[str] = mapped_column(String(64))
     pinned_by: Mapped[str | None] = mapped_column(String(320))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class RecordLink(Base):
+class RecordLink(_RecordScoped, Base):
     """An explicit link from a CRM record to a Xero contact; it overrides matching."""
 
     __tablename__ = "xero_panel_record_link"
-    __table_args__ = (
-        UniqueConstraint(
-            "crm_account", "record_type", "record_id", "organisation_id", "contact_id"
-        ),
-        Index("ix_xero_panel_record_link_record", "crm_account", "record_type", "record_id"),
-    )
+    _target_column = "contact_id"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    crm_account: Mapped[str] = mapped_column(String(128))
-    record_type: Mapped[str] = mapped_column(String(20))
-    record_id: Mapped[str] = mapped_column(String(128))
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
-    )
     contact_id: Mapped[str] = mapped_column(String(64))
     linked_by: Mapped[str | None] = mapped_column(String(320))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class WebhookEvent(Base):

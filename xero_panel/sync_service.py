@@ -602,9 +602,7 @@ def install(app: Flask, state: PanelState) -> SyncService:
     )
     state.freshness = service
 
-    from . import webhook_views
     from .cli import xero_panel_cli
 
     app.cli.add_command(xero_panel_cli)
-    webhook_views.exempt_from_csrf(app)
     return service

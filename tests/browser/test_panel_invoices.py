@@ -288,3 +288,29 @@ def test_no_sideways_scroll_at_320px_with_rows(browser: Any, demo: Demo) -> None
         assert errors == []
     finally:
         context.close()
+
+
+def test_panel_works_under_a_strict_content_security_policy(page: Page, demo: Demo) -> None:
+    # script-src 'self' without 'unsafe-inline' or 'unsafe-eval': no inline script, no
+    # inline handler, no hx-on (htmx compiles those with eval).
+    def add_policy(route: Any) -> None:
+        response = route.fetch()
+        headers = {**response.headers, "content-security-policy": "script-src 'self'"}
+        route.fulfill(response=response, headers=headers)
+
+    page.page.add_init_script(
+        "window.xpViolations = [];"
+        " document.addEventListener('securitypolicyviolation',"
+        " e => window.xpViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    log_in(page.page, demo.url, "rep@acme.test")
+    page.page.route(re.compile(r".*/accounts/\d+.*"), add_policy)
+    open_account(page.page, demo)
+    page.page.fill("[data-xero-panel] [data-testid=date-from]", "2026-03-02")
+    page.page.fill("[data-xero-panel] [data-testid=date-to]", "2026-03-01")
+    page.page.click("[data-xero-panel] [data-testid=date-apply]")
+    error = page.page.locator("[data-xero-panel] [data-testid=panel-error]")
+    error.wait_for()  # the 400 answer was swapped in, by panel.js
+    assert error.inner_text() == "from must not be after to"
+    assert page.page.evaluate("window.xpViolations") == []
+    assert [e for e in page.errors if "status of 400" not in e] == []

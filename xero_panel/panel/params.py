@@ -11,7 +11,8 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypedDict
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 #: The panel's saved views; ``unpaid`` is the default.
 ViewName = Literal["unpaid", "open", "overdue", "paid", "pinned", "all"]
@@ -25,6 +26,16 @@ HOST_PREFIX = "xp_"
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PAGE = re.compile(r"[0-9]{1,9}")
+
+
+class PanelQuery(TypedDict):
+    """The list's choice as the panel query's keyword arguments."""
+
+    view: ViewName
+    q: str
+    date_from: dt.date | None
+    date_to: dt.date | None
+    page: int
 
 
 class ParamError(ValueError):
@@ -60,6 +71,16 @@ class PanelParams:
             out["to"] = self.date_to.isoformat()
         return out
 
+    def query(self) -> PanelQuery:
+        """The list's choice as the panel query's keyword arguments."""
+        return {
+            "view": self.view,
+            "q": self.q,
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "page": self.page,
+        }
+
     def with_view(self, view: ViewName) -> PanelParams:
         """The same search and dates in another view, from its first page."""
         return replace(self, view=view, page=1)
@@ -87,6 +108,32 @@ def parse_panel_params(args: Mapping[str, str]) -> PanelParams:
     return PanelParams(view=view, q=q, date_from=date_from, date_to=date_to, page=page)
 
 
+def read_panel_params(args: Mapping[str, str]) -> tuple[PanelParams, str | None, dict[str, str]]:
+    """Like :func:`parse_panel_params`, but never raising: the parameters (the asked view,
+    or the default, when a value is bad), the error message or ``None``, and the raw text
+    of ``q``, ``from`` and ``to`` to show back in the form (plus ``view_invalid`` when
+    the view itself was bad; for good values, the values as parsed)."""
+    raw = {name: str(args.get(name) or "") for name in ("q", "from", "to")}
+    try:
+        params = parse_panel_params(args)
+    except ParamError as exc:
+        view = args.get("view")
+        if view and view not in VIEWS:
+            raw["view_invalid"] = "true"
+        fallback = PanelParams(view=_view(view) if view in VIEWS else DEFAULT_VIEW)
+        return fallback, str(exc), raw
+    return params, None, raw_of(params)
+
+
+def raw_of(params: PanelParams) -> dict[str, str]:
+    """The form's text for valid parameters."""
+    return {
+        "q": params.q,
+        "from": params.date_from.isoformat() if params.date_from else "",
+        "to": params.date_to.isoformat() if params.date_to else "",
+    }
+
+
 def host_params(args: Mapping[str, str]) -> dict[str, str]:
     """The panel parameters carried by a host page's URL (``xp_view`` and so on), under the
     panel's own names, empty ones left out."""
@@ -96,6 +143,21 @@ def host_params(args: Mapping[str, str]) -> dict[str, str]:
         if value:
             out[name] = value
     return out
+
+
+def replace_url(current_url: str, params: PanelParams, panel_path: str) -> str:
+    """The host page's URL with the panel's state in ``xp_*`` parameters (defaults left
+    out, the page's other parameters kept). On the panel's own full page, its own
+    parameters are used instead."""
+    parts = urlsplit(current_url)
+    state = params.state()
+    if parts.path == panel_path:
+        kept = [(k, v) for k, v in parse_qsl(parts.query, True) if k not in (*PARAM_NAMES, "page")]
+        pairs = kept + list(state.items())
+    else:
+        kept = [(k, v) for k, v in parse_qsl(parts.query, True) if not k.startswith(HOST_PREFIX)]
+        pairs = kept + [(HOST_PREFIX + k, v) for k, v in state.items()]
+    return urlunsplit(("", "", parts.path or "/", urlencode(pairs), parts.fragment))
 
 
 def page_past_end_message(page: int, last_page: int) -> str:

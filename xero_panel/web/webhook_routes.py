@@ -1,6 +1,6 @@
 """Xero's webhooks: ``POST {prefix}/webhooks``.
 
-Xero's rules (fact sheet, section 8): verify ``x-xero-signature`` = base64(HMAC-SHA256(raw
+Xero's rules for webhooks: verify ``x-xero-signature`` = base64(HMAC-SHA256(raw
 body, webhook key)) over the raw bytes, in constant time; answer 401 to a bad signature and
 200 with an empty body and no cookies to a good one, within 5 s; the *Intent to Receive*
 check sends empty, signed and unsigned payloads. Deliveries are at least once, so each event
@@ -8,7 +8,8 @@ is stored once in :class:`~xero_panel.models.WebhookEvent` (unique on tenant, ca
 resource and event date) and only new ones are handed to the background runner, which
 fetches exactly those records by ID.
 
-The route answers 404 when ``XERO_PANEL_WEBHOOK_KEY`` is not set.
+The route answers 404 when ``XERO_PANEL_WEBHOOK_KEY`` is not set. :func:`register` adds it
+to the blueprint.
 """
 
 from __future__ import annotations
@@ -21,16 +22,15 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .extension import get_state
-from .models import WebhookEvent, utcnow
-from .views import blueprint
+from ..extension import get_state
+from ..models import WebhookEvent, utcnow
 
-__all__ = ["exempt_from_csrf", "record_new_events", "signature_of", "webhook"]
+__all__ = ["exempt_from_csrf", "record_new_events", "register", "signature_of", "webhook"]
 
 logger = logging.getLogger("xero_panel.webhooks")
 
@@ -84,7 +84,11 @@ def _empty(status: int) -> Response:
     return response
 
 
-@blueprint.post("/webhooks")
+def register(bp: Blueprint) -> None:
+    """Add ``POST /webhooks`` to the plugin's blueprint."""
+    bp.add_url_rule("/webhooks", view_func=webhook, methods=["POST"])
+
+
 def webhook() -> Response:
     """Receive a Xero webhook delivery."""
     state = get_state()

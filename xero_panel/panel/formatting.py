@@ -1,8 +1,9 @@
 """Money, dates and relative times for the viewer's locale, with Babel.
 
-Plain Python (no Flask): the view builds a :class:`Formatter` for the locale the host's
-locale selector gives and hands it to the templates. Machine-readable values (the HTML
-contract's ``data-amount``, ``data-date``) use :func:`plain_amount` and ISO dates instead.
+Plain Python (no Flask): the view model holds a :class:`Formatter` for the locale the host's
+locale selector gives. Machine-readable values (the HTML contract's ``data-amount``,
+``data-date``) use :func:`plain_amount` and ISO dates instead. Every word the panel shows for
+a view or a row status is defined here, once.
 """
 
 from __future__ import annotations
@@ -14,10 +15,44 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_timedelta
 from babel.numbers import format_currency, format_decimal
 
-from .queries import InvoiceRow
+from .params import ViewName
+from .rows import InvoiceRow
+from .view_rules import RowStatus
 
 #: What a locale Babel does not know falls back to.
 FALLBACK_LOCALE = "en"
+#: The views' names as the view selector shows them.
+VIEW_LABELS: dict[ViewName, str] = {
+    "unpaid": "Unpaid",
+    "open": "Open",
+    "overdue": "Overdue",
+    "paid": "Paid",
+    "pinned": "Pinned",
+    "all": "All",
+}
+#: What an empty view says when no search or date range narrows it.
+EMPTY_VIEW_MESSAGES: dict[ViewName, str] = {
+    "unpaid": "No unpaid invoices.",
+    "open": "No open invoices: nothing is unpaid and not yet due.",
+    "overdue": "No overdue invoices.",
+    "paid": "No paid invoices.",
+    "pinned": "No pinned invoices. Pin an invoice to keep it here for everyone in your team.",
+    "all": "No invoices or credit notes.",
+}
+#: What the panel says when no Xero customer matches the record, per record type.
+NO_MATCH_MESSAGES = {
+    "contact": "No Xero customer has this contact's email address.",
+    "account": "No Xero customer has this account's name.",
+    "deal": "No Xero customer matches this deal's account or contacts.",
+}
+#: The row statuses in words (voided rows and paid instalments: see :func:`status_label`).
+STATUS_LABELS: dict[RowStatus, str] = {
+    "paid": "Paid",
+    "partially-paid": "Partially paid",
+    "overdue": "Overdue",
+    "open": "Open",
+    "voided": "Voided in Xero",
+}
 
 
 def plain_amount(amount: Decimal) -> str:
@@ -80,15 +115,23 @@ def status_label(row: InvoiceRow) -> str:
     if row.status == "voided":
         if row.missing:
             return "No longer in Xero"
-        return "Deleted in Xero" if row.xero_status == "DELETED" else "Voided in Xero"
+        if row.xero_status == "DELETED":
+            return "Deleted in Xero"
     if row.kind == "invoice" and row.status == "paid" and len(row.payments) >= 2:
         return f"Paid in {len(row.payments)} payments"
-    return {
-        "paid": "Paid",
-        "partially-paid": "Partially paid",
-        "overdue": "Overdue",
-        "open": "Open",
-    }[row.status]
+    return STATUS_LABELS[row.status]
+
+
+def empty_message(view: ViewName, *, filtered: bool, record_type: str, no_match: bool) -> str:
+    """What an empty list says: no Xero customer matches the record, nothing matches the
+    search or dates, or the view is empty."""
+    if no_match:
+        return NO_MATCH_MESSAGES.get(record_type, NO_MATCH_MESSAGES["deal"])
+    if filtered:
+        what = "invoices or credit notes" if view == "all" else "invoices"
+        label = "" if view == "all" else VIEW_LABELS[view].lower() + " "
+        return f"No {label}{what} match this search or date range."
+    return EMPTY_VIEW_MESSAGES[view]
 
 
 def status_notes(row: InvoiceRow, formatter: Formatter) -> list[str]:

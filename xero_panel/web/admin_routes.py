@@ -2,7 +2,8 @@
 test, refresh and remove.
 
 Every route is for admins of the current CRM account only (others get 403, logged-out
-users go to the login page), and every POST checks a CSRF token.
+users go to the login page), and every POST checks a CSRF token. :func:`register` adds them
+to the plugin's blueprint.
 """
 
 from __future__ import annotations
@@ -13,26 +14,26 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import (
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from .connections import delete_account_data
-from .csrf import CSRFError, csrf_token, require_csrf
-from .exceptions import AuthExpired, XeroPanelError
-from .extension import get_state
-from .freshness import freshness_of
+from ..connections import delete_account_data
+from ..exceptions import AuthExpired, XeroPanelError
+from ..extension import get_state
+from ..freshness import freshness_of
+from ..models import Connection, Organisation, Pin, SyncState
+from ..oauth import authorization_request, exchange_code, revoke
+from .blueprint import (
+    PanelError,
+    Viewer,
+    check_csrf,
+    connection_of,
+    current_viewer,
+    require_login,
+)
+from .csrf import csrf_token
 from .htmx import add_vary
-from .models import Connection, Pin, SyncState
-from .oauth import authorization_request, exchange_code, revoke
-from .views import PanelError, Viewer, blueprint, connection_of, current_viewer, require_login
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,10 +59,7 @@ def admin_only(view: F) -> F:
                 403, "Only an admin of your CRM account can manage the Xero integration."
             )
         if request.method == "POST":
-            try:
-                require_csrf()
-            except CSRFError as exc:
-                raise PanelError(400, str(exc)) from None
+            check_csrf()
         return view(viewer, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -80,7 +78,6 @@ def _redirect_uri() -> str:
     return configured or url_for("xero_panel.callback", _external=True)
 
 
-@blueprint.get("/settings")
 @admin_only
 def settings_page(viewer: Viewer) -> BaseResponse:
     """The Xero integration page: connect, choose organisations, save, test, refresh, remove."""
@@ -112,7 +109,6 @@ def settings_page(viewer: Viewer) -> BaseResponse:
     return add_vary(response)
 
 
-@blueprint.post("/connect")
 @admin_only
 def connect(viewer: Viewer) -> BaseResponse:
     """Send the admin to Xero's sign-in and consent page."""
@@ -125,7 +121,6 @@ def connect(viewer: Viewer) -> BaseResponse:
     return redirect(auth.url)
 
 
-@blueprint.get("/callback")
 @admin_only
 def callback(viewer: Viewer) -> BaseResponse:
     """Where Xero sends the admin back: check ``state``, trade the code for tokens, and
@@ -178,7 +173,6 @@ def callback(viewer: Viewer) -> BaseResponse:
     return _to_settings()
 
 
-@blueprint.post("/save")
 @admin_only
 def save(viewer: Viewer) -> BaseResponse:
     """Activate the connection with the chosen organisations and start the first sync."""
@@ -187,22 +181,7 @@ def save(viewer: Viewer) -> BaseResponse:
     connection = connection_of(viewer.crm_account)
     if connection is None:
         raise PanelError(400, "There is no Xero connection to save yet: connect to Xero first.")
-    chosen = set(request.form.getlist("tenant"))
-    if len(connection.organisations) == 1 and not request.form.getlist("tenant"):
-        chosen = {connection.organisations[0].tenant_id}
-    unknown = chosen - {o.tenant_id for o in connection.organisations}
-    if unknown:
-        raise PanelError(400, "That organisation is not part of this Xero connection.")
-    if not chosen:
-        raise PanelError(400, "Choose at least one Xero organisation, then press Save.")
-    newly_selected = []
-    for organisation in connection.organisations:
-        was = organisation.selected and connection.status == "active"
-        organisation.selected = organisation.tenant_id in chosen
-        if organisation.selected and not was:
-            newly_selected.append(organisation)
-    connection.status = "active"
-    connection.activated_at = connection.activated_at or dt.datetime.now(dt.UTC)
+    newly_selected = _activate(connection, set(request.form.getlist("tenant")))
     db_session.commit()
     for organisation in newly_selected:
         _start_sync(organisation.id, full=True)
@@ -211,7 +190,6 @@ def save(viewer: Viewer) -> BaseResponse:
     return _to_settings()
 
 
-@blueprint.post("/test")
 @admin_only
 def test_connection(viewer: Viewer) -> BaseResponse:
     """Call Xero once per chosen organisation (``GET /Organisation``) and report the time."""
@@ -233,7 +211,6 @@ def test_connection(viewer: Viewer) -> BaseResponse:
     return _to_settings()
 
 
-@blueprint.post("/refresh")
 @admin_only
 def refresh_now(viewer: Viewer) -> BaseResponse:
     """Start a sync of every chosen organisation now."""
@@ -244,7 +221,6 @@ def refresh_now(viewer: Viewer) -> BaseResponse:
     return _to_settings()
 
 
-@blueprint.get("/remove")
 @admin_only
 def remove_confirm(viewer: Viewer) -> BaseResponse:
     """Ask for confirmation, saying what removal deletes (pins included)."""
@@ -267,7 +243,6 @@ def remove_confirm(viewer: Viewer) -> BaseResponse:
     )
 
 
-@blueprint.post("/remove")
 @admin_only
 def remove(viewer: Viewer) -> BaseResponse:
     """Revoke the grant at Xero, then delete the tokens and every cached row of this CRM
@@ -289,6 +264,27 @@ def remove(viewer: Viewer) -> BaseResponse:
             "warning",
         )
     return _to_settings()
+
+
+def _activate(connection: Connection, tenant_ids: set[str]) -> list[Organisation]:
+    """Make the connection active with these organisations chosen (all of them when
+    it has one and none is named); returns those newly chosen, whose first sync is due.
+    The caller commits. A tenant not in the connection, or none at all, is a 400."""
+    if len(connection.organisations) == 1 and not tenant_ids:
+        tenant_ids = {connection.organisations[0].tenant_id}
+    if tenant_ids - {o.tenant_id for o in connection.organisations}:
+        raise PanelError(400, "That organisation is not part of this Xero connection.")
+    if not tenant_ids:
+        raise PanelError(400, "Choose at least one Xero organisation, then press Save.")
+    newly_selected = []
+    for organisation in connection.organisations:
+        was = organisation.selected and connection.status == "active"
+        organisation.selected = organisation.tenant_id in tenant_ids
+        if organisation.selected and not was:
+            newly_selected.append(organisation)
+    connection.status = "active"
+    connection.activated_at = connection.activated_at or dt.datetime.now(dt.UTC)
+    return newly_selected
 
 
 def _active_connection(viewer: Viewer, *, allow_needs_reconnect: bool = False) -> Connection:
@@ -332,3 +328,15 @@ def _start_sync(organisation_id: int, *, full: bool) -> None:
         service.start_full_sync(organisation_id)
     else:
         service.start_refresh(organisation_id)
+
+
+def register(bp: Blueprint) -> None:
+    """Add the admin's routes to the plugin's blueprint."""
+    bp.add_url_rule("/settings", view_func=settings_page, methods=["GET"])
+    bp.add_url_rule("/connect", view_func=connect, methods=["POST"])
+    bp.add_url_rule("/callback", view_func=callback, methods=["GET"])
+    bp.add_url_rule("/save", view_func=save, methods=["POST"])
+    bp.add_url_rule("/test", view_func=test_connection, methods=["POST"])
+    bp.add_url_rule("/refresh", view_func=refresh_now, methods=["POST"])
+    bp.add_url_rule("/remove", view_func=remove_confirm, methods=["GET"])
+    bp.add_url_rule("/remove", view_func=remove, methods=["POST"])

@@ -1,0 +1,188 @@
+"""The panel's rows as plain values: an invoice or credit note, its payments, the totals and
+one page of a view; built from cached models by :func:`make_row` and :func:`missing_row`.
+
+Plain Python (no Flask).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import quote
+
+from ..models import Invoice, Organisation, Pin
+from .view_rules import RowStatus, row_status, today_in
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """The CRM record a panel belongs to (pins are stored per CRM account and record)."""
+
+    crm_account: str
+    record_type: str
+    record_id: str
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    """One payment (instalment) of an invoice, numbered from 1 in date order."""
+
+    number: int
+    date: dt.date
+    amount: Decimal
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """One row of the panel: an invoice or a credit note as the panel shows it.
+
+    :ivar invoice_id: Xero's ``InvoiceID`` (or ``CreditNoteID``).
+    :ivar missing: pinned, but no longer in the cache (deleted in Xero).
+    :ivar days_overdue: days since the due date, for unpaid invoices past it.
+    """
+
+    organisation_id: int
+    organisation_name: str
+    short_code: str | None
+    invoice_id: str
+    number: str
+    kind: Literal["invoice", "credit_note"]
+    xero_status: str
+    status: RowStatus
+    date: dt.date | None
+    due_date: dt.date | None
+    currency: str
+    total: Decimal
+    balance: Decimal
+    amount_paid: Decimal
+    days_overdue: int | None
+    payments: tuple[PaymentRow, ...]
+    pinned: bool
+    missing: bool = False
+
+    @property
+    def shows_payments(self) -> bool:
+        """Whether the row offers the *Payments* tooltip: two or more payments, or a
+        part-paid invoice."""
+        if self.kind != "invoice" or self.status == "voided" or not self.payments:
+            return False
+        return len(self.payments) >= 2 or (self.amount_paid > 0 and self.balance > 0)
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    """*Total paid* (sum of AmountPaid) and *Total unpaid* (sum of AmountDue) in one
+    currency, over every listed invoice of the record (credit notes excluded)."""
+
+    currency: str
+    paid: Decimal
+    unpaid: Decimal
+
+
+@dataclass(frozen=True)
+class PanelPage:
+    """One page of one view, with the record's totals.
+
+    :ivar count: rows in the view (after search and dates), over all pages.
+    """
+
+    rows: tuple[InvoiceRow, ...]
+    count: int
+    page: int
+    page_size: int
+    totals: tuple[CurrencyTotal, ...]
+
+    @property
+    def last_page(self) -> int:
+        """The last page number (1 for an empty view)."""
+        return max(1, math.ceil(self.count / self.page_size))
+
+    @property
+    def has_more(self) -> bool:
+        """Whether a further page exists."""
+        return self.page < self.last_page
+
+
+def utcnow() -> dt.datetime:
+    """The current time, aware UTC (the default clock)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def deep_link(base_url: str, short_code: str | None, kind: str, xero_id: str) -> str:
+    """The URL that opens an invoice or credit note in Xero, in the right organisation.
+
+    With the organisation's short code, Xero's login switches to that organisation first:
+    ``{base}/organisationlogin/default.aspx?shortcode=...&redirecturl=...``.
+    """
+    if kind == "credit_note":
+        path = f"/AccountsReceivable/ViewCreditNote.aspx?creditNoteID={quote(xero_id, safe='')}"
+    else:
+        path = f"/AccountsReceivable/View.aspx?InvoiceID={quote(xero_id, safe='')}"
+    base = base_url.rstrip("/")
+    if not short_code:
+        return f"{base}{path}"
+    return (
+        f"{base}/organisationlogin/default.aspx?shortcode={quote(short_code, safe='')}"
+        f"&redirecturl={quote(path, safe='')}"
+    )
+
+
+def _payment_order(payment: Any) -> tuple[dt.date, int]:
+    return (payment.date, payment.id or 0)
+
+
+#: The row fields copied as they are from the cached document.
+_COPIED = ("number", "date", "due_date", "currency", "total", "balance", "amount_paid")
+#: What a pinned document the cache no longer has shows (besides its id and organisation).
+_MISSING: dict[str, Any] = {
+    **dict.fromkeys(("date", "due_date", "days_overdue")),
+    **dict.fromkeys(("total", "balance", "amount_paid"), ZERO),
+    **{"number": "", "currency": "", "payments": ()},
+    **{"kind": "invoice", "xero_status": "DELETED", "status": "voided", "missing": True},
+}
+
+
+def _organisation_fields(organisation: Organisation) -> dict[str, Any]:
+    return {
+        "organisation_id": organisation.id,
+        "organisation_name": organisation.name,
+        "short_code": organisation.short_code,
+    }
+
+
+def make_row(
+    invoice: Invoice, organisation: Organisation, now: dt.datetime, *, pinned: bool
+) -> InvoiceRow:
+    """The panel row for a cached invoice or credit note."""
+    status, days = row_status(invoice, today_in(organisation, now))
+    kind: Literal["invoice", "credit_note"] = (
+        "credit_note" if invoice.kind == "credit_note" else "invoice"
+    )
+    payments = tuple(
+        PaymentRow(number=i, date=p.date, amount=p.amount, reference=p.reference)
+        for i, p in enumerate(sorted(invoice.payments, key=_payment_order), start=1)
+    )
+    copied = {name: getattr(invoice, name) for name in _COPIED}
+    return InvoiceRow(
+        **_organisation_fields(organisation),
+        **copied,
+        invoice_id=invoice.xero_id,
+        kind=kind,
+        xero_status=invoice.status,
+        status=status,
+        days_overdue=days,
+        payments=payments,
+        pinned=pinned,
+    )
+
+
+def missing_row(pin: Pin, organisation: Organisation) -> InvoiceRow:
+    """The row of a pinned invoice the cache no longer has (deleted in Xero)."""
+    fields = _organisation_fields(organisation)
+    return InvoiceRow(**fields, **_MISSING, invoice_id=pin.xero_invoice_id, pinned=True)

@@ -1,0 +1,234 @@
+"""The view model the panel's templates render: one :class:`PanelView` instead of dozens of
+loose template values.
+
+Plain Python (no Flask): the web layer resolves who is looking, which record and which Xero
+contacts, and passes the URLs in (:class:`PanelUrls`, callables and strings);
+:func:`build_panel_view` decides the panel's state, runs the page query and says what an
+empty list says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import ClassVar, Literal
+
+from sqlalchemy.orm import Session
+
+from ..freshness import Freshness
+from ..matching import Match, MatchedContact
+from ..models import Organisation
+from .formatting import VIEW_LABELS, Formatter, empty_message, plain_amount, status_label
+from .formatting import status_notes as _status_notes
+from .params import DEFAULT_VIEW, VIEWS, PanelParams, ViewName, page_past_end_message
+from .queries import panel_page
+from .rows import InvoiceRow, PanelPage, RecordRef, deep_link
+
+#: What the panel shows instead of (or above) the list.
+PanelState = Literal[
+    "not_connected", "no_organisations", "first_sync", "never_synced", "no_match", "list"
+]
+#: Polling interval while the first sync runs.
+POLL_EVERY = "2s"
+
+
+@dataclass(frozen=True)
+class PanelUrls:
+    """The panel's URLs, made by the web layer.
+
+    :ivar panel: the panel's URL for some parameters (and extra query values, e.g. page).
+    :ivar dom_id: an element id for a part of this record's panel.
+    """
+
+    panel: Callable[..., str]
+    pin: Callable[[InvoiceRow], str]
+    unlink: Callable[[MatchedContact], str]
+    dom_id: Callable[..., str]
+    refresh: str
+    link_search: str
+    deep_link_base: str
+
+
+@dataclass(frozen=True)
+class PanelInputs:
+    """What a panel request resolved before querying: the record, the viewer, the
+    connection's status, the organisations and the matched Xero contacts."""
+
+    record: RecordRef
+    viewer_is_admin: bool
+    connection_status: str | None
+    organisations: Sequence[Organisation]
+    match: Match
+    may_link: bool
+
+
+@dataclass(frozen=True)
+class PanelView:
+    """Everything the panel's templates show for one record."""
+
+    views: ClassVar[tuple[ViewName, ...]] = VIEWS
+    view_labels: ClassVar[dict[ViewName, str]] = VIEW_LABELS
+    default_view: ClassVar[ViewName] = DEFAULT_VIEW
+    poll_every: ClassVar[str] = POLL_EVERY
+
+    inputs: PanelInputs
+    state: PanelState
+    params: PanelParams
+    raw: dict[str, str]
+    param_error: str | None
+    #: The cache's state for the record's organisations (``None`` after a bad parameter).
+    cache_status: Freshness | None
+    listing: PanelPage | None
+    fmt: Formatter
+    urls: PanelUrls
+    csrf_token: str
+
+    @property
+    def status(self) -> int:
+        """The answer's HTTP status: 400 for a bad parameter."""
+        return 400 if self.param_error is not None else 200
+
+    @property
+    def record_type(self) -> str:
+        return self.inputs.record.record_type
+
+    @property
+    def record_id(self) -> str:
+        return self.inputs.record.record_id
+
+    @property
+    def viewer_is_admin(self) -> bool:
+        return self.inputs.viewer_is_admin
+
+    @property
+    def match(self) -> Match:
+        return self.inputs.match
+
+    @property
+    def may_link(self) -> bool:
+        return self.inputs.may_link
+
+    @property
+    def needs_reconnect(self) -> bool:
+        return self.inputs.connection_status == "needs_reconnect"
+
+    @property
+    def multi_org(self) -> bool:
+        return len(self.inputs.organisations) > 1
+
+    @property
+    def org_names(self) -> dict[int, str]:
+        return {o.id: o.name for o in self.inputs.organisations}
+
+    @property
+    def empty_message(self) -> str:
+        return empty_message(
+            self.params.view,
+            filtered=self.params.filtered,
+            record_type=self.record_type,
+            no_match=self.state == "no_match",
+        )
+
+    def params_of(self, view: ViewName = DEFAULT_VIEW) -> PanelParams:
+        """A view's parameters, without the current search and dates."""
+        return PanelParams(view=view)
+
+    def did(self, *parts: object) -> str:
+        """An element id for a part of this panel (the panel itself without parts)."""
+        return self.urls.dom_id(*parts)
+
+    def panel_url(self, params: PanelParams, **extra: object) -> str:
+        return self.urls.panel(params, **extra)
+
+    def pin_url(self, row: InvoiceRow) -> str:
+        return self.urls.pin(row)
+
+    def unlink_url(self, contact: MatchedContact) -> str:
+        return self.urls.unlink(contact)
+
+    @property
+    def refresh_url(self) -> str:
+        return self.urls.refresh
+
+    @property
+    def link_search_url(self) -> str:
+        return self.urls.link_search
+
+    def xero_url(self, row: InvoiceRow) -> str:
+        """Where the row's number links to: the document in Xero, in its organisation."""
+        return deep_link(self.urls.deep_link_base, row.short_code, row.kind, row.invoice_id)
+
+    def plain_amount(self, amount: Decimal) -> str:
+        return plain_amount(amount)
+
+    def status_label(self, row: InvoiceRow) -> str:
+        return status_label(row)
+
+    def status_notes(self, row: InvoiceRow) -> list[str]:
+        return _status_notes(row, self.fmt)
+
+
+def panel_state(inputs: PanelInputs, cache_status: Freshness | None) -> PanelState:
+    """What the panel shows: a notice instead of the list, or the list."""
+    if inputs.connection_status not in ("active", "needs_reconnect"):
+        return "not_connected"
+    if not inputs.organisations:
+        return "no_organisations"
+    if cache_status is None:  # a bad parameter: nothing was asked of the sync
+        return "list"
+    if cache_status.first_sync_running:
+        return "first_sync"
+    if cache_status.fresh_at is None and not cache_status.problem and not inputs.match:
+        return "never_synced"
+    if not inputs.match:
+        return "no_match"
+    return "list"
+
+
+def build_panel_view(
+    session: Session,
+    inputs: PanelInputs,
+    params: PanelParams,
+    cache_status: Freshness | None,
+    *,
+    urls: PanelUrls,
+    locale: str,
+    csrf_token: str,
+    page_size: int,
+    raw: dict[str, str],
+    param_error: str | None = None,
+    now: dt.datetime | None = None,
+) -> PanelView:
+    """The panel's view model: its state and, when it shows the list, the page of rows.
+
+    A ``page`` past the last one is a parameter error (status 400), like a bad value.
+    """
+    state = panel_state(inputs, cache_status)
+    listing: PanelPage | None = None
+    if state == "list" and param_error is None:
+        listing = panel_page(
+            session,
+            inputs.organisations,
+            inputs.match.keys(),
+            record=inputs.record,
+            page_size=page_size,
+            now=now,
+            **params.query(),
+        )
+        if params.page > listing.last_page:
+            param_error = page_past_end_message(params.page, listing.last_page)
+            listing = None
+    return PanelView(
+        inputs=inputs,
+        state=state,
+        params=params,
+        raw=raw,
+        param_error=param_error,
+        cache_status=cache_status,
+        listing=listing,
+        fmt=Formatter(locale),
+        urls=urls,
+        csrf_token=csrf_token,
+    )

@@ -1,0 +1,191 @@
+"""The panel's rules, each stated once: which documents each view lists and which status
+each row has.
+
+Plain SQLAlchemy (no Flask). A rule is a tuple of :class:`Condition` values; each one says the
+same thing twice, side by side, in SQL (for the queries) and in Python (for a row in hand),
+so the view's SQL condition and the row's status can never disagree.
+
+Only sales invoices (``ACCREC``) with status ``AUTHORISED`` or ``PAID`` are listed, plus
+customer credit notes (``ACCRECCREDIT``, ``AUTHORISED`` or ``PAID``) in the *All* view only.
+"Today" is the date in each organisation's timezone.
+
+==========  ======================================================================
+view        rule
+==========  ======================================================================
+``unpaid``  balance > 0
+``open``    balance > 0 and due date >= today (due today is not yet overdue)
+``overdue`` balance > 0 and due date < today
+``paid``    balance = 0 and status ``PAID``
+``pinned``  pinned to the record, whatever its status now (voided, deleted: marked)
+``all``     every listed invoice and credit note
+==========  ======================================================================
+
+A row's status is the first of :data:`ROW_STATUSES` whose conditions all hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import zoneinfo
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import and_, false, or_, true
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..models import Invoice, Organisation
+from .params import ViewName
+
+#: A row's state, as the HTML contract's ``data-status`` spells it.
+RowStatus = Literal["paid", "partially-paid", "open", "overdue", "voided"]
+#: The Xero statuses the panel lists (drafts, submitted, voided, deleted are not receivables).
+LISTED_STATUSES = ("AUTHORISED", "PAID")
+INVOICE_TYPE = "ACCREC"
+CREDIT_NOTE_TYPE = "ACCRECCREDIT"
+#: The document types the panel ever shows (bills and supplier credit notes never).
+DOCUMENT_TYPES = (INVOICE_TYPE, CREDIT_NOTE_TYPE)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition on a cached invoice or credit note, in SQL and in Python.
+
+    :ivar dated: the condition depends on "today", which differs per organisation.
+    """
+
+    name: str
+    sql: Callable[[dt.date], ColumnElement[bool]]
+    holds: Callable[[Invoice, dt.date], bool]
+    dated: bool = False
+
+
+def compare(column: str, op: Callable[[Any, Any], Any], value: object) -> Condition:
+    """A condition on one column, stated once: ``op`` (``operator.gt``, ...) works on the
+    SQL column and on the loaded document alike."""
+    return Condition(
+        f"{column} {op.__name__} {value}",
+        lambda today: op(getattr(Invoice, column), value),
+        lambda invoice, today: bool(op(getattr(invoice, column), value)),
+    )
+
+
+def among(column: str, values: Sequence[str], *, negate: bool = False) -> Condition:
+    """A condition that a column's value is (or, with ``negate``, is not) one of ``values``."""
+
+    def sql(today: dt.date) -> ColumnElement[bool]:
+        sql_column: InstrumentedAttribute[str] = getattr(Invoice, column)
+        return sql_column.not_in(list(values)) if negate else sql_column.in_(list(values))
+
+    def holds(invoice: Invoice, today: dt.date) -> bool:
+        return (getattr(invoice, column) in values) != negate
+
+    name = f"{column} {'not in' if negate else 'in'} {', '.join(values)}"
+    return Condition(name, sql, holds)
+
+
+SALES_INVOICE = among("xero_type", [INVOICE_TYPE])
+DOCUMENT = among("xero_type", DOCUMENT_TYPES)
+CREDIT_NOTE = compare("xero_type", operator.eq, CREDIT_NOTE_TYPE)
+#: Listed documents are AUTHORISED or PAID (not draft, submitted, voided or deleted).
+LISTED = among("status", LISTED_STATUSES)
+NOT_LISTED = among("status", LISTED_STATUSES, negate=True)
+UNPAID = compare("balance", operator.gt, 0)
+NO_BALANCE = compare("balance", operator.le, 0)
+PART_PAID = compare("amount_paid", operator.gt, 0)
+PAID_IN_FULL = (compare("balance", operator.eq, 0), compare("status", operator.eq, "PAID"))
+PAST_DUE = Condition(
+    "due date < today",
+    lambda today: and_(Invoice.due_date.is_not(None), Invoice.due_date < today),
+    lambda invoice, today: invoice.due_date is not None and invoice.due_date < today,
+    dated=True,
+)
+NOT_PAST_DUE = Condition(
+    "no due date, or due date >= today",
+    lambda today: or_(Invoice.due_date.is_(None), Invoice.due_date >= today),
+    lambda invoice, today: invoice.due_date is None or invoice.due_date >= today,
+    dated=True,
+)
+
+#: What each view lists (``pinned`` lists the record's pins instead: see the queries).
+VIEW_RULES: dict[ViewName, tuple[Condition, ...]] = {
+    "unpaid": (SALES_INVOICE, LISTED, UNPAID),
+    "open": (SALES_INVOICE, LISTED, UNPAID, NOT_PAST_DUE),
+    "overdue": (SALES_INVOICE, LISTED, UNPAID, PAST_DUE),
+    "paid": (SALES_INVOICE, LISTED, *PAID_IN_FULL),
+    "pinned": (DOCUMENT,),
+    "all": (DOCUMENT, LISTED),
+}
+#: The invoices the record's totals add up (credit notes excluded, view not applied).
+TOTALS_RULE: tuple[Condition, ...] = (SALES_INVOICE, LISTED)
+
+#: A row's status: the first whose conditions all hold. Voided and deleted documents are only
+#: ever shown because they are pinned. An unpaid invoice past its due date is ``overdue``
+#: even when part-paid (the tooltip and the status text say how much was paid).
+ROW_STATUSES: tuple[tuple[RowStatus, tuple[Condition, ...]], ...] = (
+    ("voided", (NOT_LISTED,)),
+    ("paid", (NO_BALANCE,)),
+    ("open", (CREDIT_NOTE,)),
+    ("overdue", VIEW_RULES["overdue"]),
+    ("partially-paid", (PART_PAID,)),
+    ("open", ()),
+)
+
+
+def today_in(organisation: Organisation, now: dt.datetime) -> dt.date:
+    """The date it is in the organisation's timezone at ``now`` (UTC when its zone is
+    unknown)."""
+    try:
+        zone: dt.tzinfo = zoneinfo.ZoneInfo(organisation.timezone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    return now.astimezone(zone).date()
+
+
+def rule_condition(
+    rule: Sequence[Condition],
+    organisations: Sequence[Organisation] = (),
+    now: dt.datetime | None = None,
+) -> ColumnElement[bool]:
+    """A rule as one SQL condition; dated conditions use each organisation's own "today" at
+    ``now``."""
+    parts = [
+        condition.sql(dt.date.min) for condition in rule if not condition.dated
+    ]  # "today" unused
+    dated = [condition for condition in rule if condition.dated]
+    if dated:
+        if now is None:
+            raise ValueError("a rule with dated conditions needs the time (now)")
+        per_org = [
+            and_(
+                Invoice.organisation_id == organisation.id,
+                *(condition.sql(today_in(organisation, now)) for condition in dated),
+            )
+            for organisation in organisations
+        ]
+        parts.append(or_(*per_org) if per_org else false())
+    return and_(true(), *parts)
+
+
+def view_condition(
+    view: ViewName, organisations: Sequence[Organisation], now: dt.datetime
+) -> ColumnElement[bool]:
+    """The SQL condition of a view's documents."""
+    return rule_condition(VIEW_RULES[view], organisations, now)
+
+
+def rule_holds(rule: Sequence[Condition], invoice: Invoice, today: dt.date) -> bool:
+    """Whether every condition of a rule holds for a document, on its organisation's ``today``."""
+    return all(condition.holds(invoice, today) for condition in rule)
+
+
+def row_status(invoice: Invoice, today: dt.date) -> tuple[RowStatus, int | None]:
+    """A row's status (:data:`ROW_STATUSES`) and, for an ``overdue`` one, the days overdue."""
+    for status, rule in ROW_STATUSES:
+        if rule_holds(rule, invoice, today):
+            if status == "overdue" and invoice.due_date is not None:
+                return status, (today - invoice.due_date).days
+            return status, None
+    raise AssertionError("the last row status has no conditions, so it always holds")

@@ -1,0 +1,66 @@
+"""Every htmx header the plugin reads or writes goes through here.
+
+The plugin reads htmx's request headers with htmx-flask's :class:`HtmxHeaders` on the
+plain ``request.headers`` (it never replaces the host app's request class) and sets htmx's
+response headers with htmx-flask's ``make_response``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, render_template, request
+from htmx_flask import make_response as htmx_response
+from htmx_flask.requests import HtmxHeaders
+
+
+def htmx_details() -> HtmxHeaders:
+    """htmx's headers for the current request; true when it came from htmx."""
+    return HtmxHeaders(request.headers)
+
+
+def is_htmx() -> bool:
+    """Whether the current request was made by htmx (``HX-Request: true``), which means
+    the answer is a partial, not a whole page. History restores want the whole page."""
+    details = htmx_details()
+    return bool(details) and not details.history_restore_request
+
+
+def current_url() -> str | None:
+    """The browser's URL when htmx made the request (``HX-Current-URL``), else ``None``."""
+    url = htmx_details().current_url
+    return url if isinstance(url, str) and url else None
+
+
+def add_vary(response: Response) -> Response:
+    """Mark a response that differs with and without htmx, so caches keep both."""
+    response.vary.add("HX-Request")
+    return response
+
+
+def render_partial_or_page(
+    partial: str,
+    page: str,
+    *,
+    status: int = 200,
+    retarget: str | None = None,
+    reswap: str | None = None,
+    replace_url: str | None = None,
+    **context: Any,
+) -> Response:
+    """Render ``partial`` for htmx and ``page`` (which includes the partial) otherwise.
+
+    :param retarget: a CSS selector htmx swaps the answer into instead (``HX-Retarget``).
+    :param reswap: how htmx swaps it (``HX-Reswap``).
+    :param replace_url: the URL htmx puts in the address bar (``HX-Replace-Url``).
+    """
+    template = partial if is_htmx() else page
+    response = htmx_response(
+        render_template(template, partial=partial, **context),
+        status,
+        retarget=retarget,
+        reswap=reswap,
+        replace_url=replace_url,
+    )
+    assert isinstance(response, Response)
+    return add_vary(response)

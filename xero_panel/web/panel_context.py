@@ -1,0 +1,109 @@
+"""What one panel request works on: the viewer, the record, its organisations and matched
+Xero contacts (:func:`resolve`), the sync's answer about the cache (:func:`cache_status`),
+and the panel's URLs for the view model (:func:`panel_urls`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import url_for
+from sqlalchemy.orm import Session
+
+from ..connections import get_connection, selected_organisations
+from ..extension import get_state
+from ..freshness import Freshness
+from ..matching import Match, MatchedContact, match_record
+from ..models import Connection, Organisation
+from ..panel.params import PanelParams
+from ..panel.rows import InvoiceRow, RecordRef
+from ..panel.view_model import PanelInputs, PanelUrls
+from .blueprint import Viewer, current_viewer, dom_id, load_record
+
+
+@dataclass
+class PanelContext:
+    """Everything a panel request resolved before querying: who, which record, which
+    organisations, which Xero contacts."""
+
+    viewer: Viewer
+    ref: RecordRef
+    session: Session
+    connection: Connection | None
+    organisations: list[Organisation]
+    match: Match
+
+    def inputs(self) -> PanelInputs:
+        return PanelInputs(
+            record=self.ref,
+            viewer_is_admin=self.viewer.is_admin,
+            connection_status=self.connection.status if self.connection else None,
+            organisations=self.organisations,
+            match=self.match,
+            may_link=get_state().panel.may_link(),
+        )
+
+
+def resolve(record_type: str, record_id: str) -> PanelContext:
+    viewer = current_viewer()
+    record = load_record(record_type, record_id)
+    session = get_state().panel.db.session()
+    connection = get_connection(session, viewer.crm_account)
+    organisations: list[Organisation] = []
+    if connection is not None and connection.status == "active":
+        organisations = selected_organisations(session, viewer.crm_account)
+    elif connection is not None and connection.status == "needs_reconnect":
+        # Xero refuses the tokens, but the cache is still worth showing.
+        organisations = sorted(
+            (o for o in connection.organisations if o.selected), key=lambda o: (o.name, o.id)
+        )
+    match = match_record(
+        session,
+        organisations,
+        crm_account=viewer.crm_account,
+        record_type=record_type,
+        record_id=record_id,
+        record=record,
+    )
+    ref = RecordRef(viewer.crm_account, record_type, record_id)
+    return PanelContext(viewer, ref, session, connection, organisations, match)
+
+
+def cache_status(ctx: PanelContext, *, refresh: bool = False) -> Freshness | None:
+    if not ctx.organisations:
+        return None
+    service = get_state().freshness
+    if refresh:
+        return service.refresh_record(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
+    return service.ensure_fresh(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
+
+
+def panel_urls(ref: RecordRef, params: PanelParams) -> PanelUrls:
+    """The URLs of a record's panel; ``params`` is the list's state that *Refresh* keeps."""
+
+    def at(endpoint: str, **values: Any) -> str:
+        return url_for(
+            f"xero_panel.{endpoint}", record_type=ref.record_type, record_id=ref.record_id, **values
+        )
+
+    def panel(target: PanelParams, **extra: object) -> str:
+        query: dict[str, Any] = dict(target.state())
+        query.update({k: v for k, v in extra.items() if v not in (None, "")})
+        return at("panel", **query)
+
+    def pin(row: InvoiceRow) -> str:
+        return at("pin", organisation_id=row.organisation_id, invoice_id=row.invoice_id)
+
+    def unlink(contact: MatchedContact) -> str:
+        return at("unlink", organisation_id=contact.organisation_id, contact_id=contact.contact_id)
+
+    return PanelUrls(
+        panel=panel,
+        pin=pin,
+        unlink=unlink,
+        dom_id=lambda *parts: dom_id(ref.record_type, ref.record_id, *parts),
+        refresh=at("refresh", **params.state()),
+        link_search=at("link_search"),
+        deep_link_base=get_state().settings.deep_link_url,
+    )

@@ -1,0 +1,258 @@
+"""The panel's routes: the panel partial, its refresh, pins and links.
+
+Each route parses the request, calls the Flask-free core (:mod:`xero_panel.matching`,
+:mod:`xero_panel.panel`) and renders the view model; :func:`register` adds them to the
+plugin's blueprint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, request, url_for
+from flask_login import current_user
+
+from ..extension import get_state
+from ..freshness import Freshness
+from ..matching import find_contact, link_contact, search_contacts
+from ..matching import unlink_contact as remove_link
+from ..panel.params import PanelParams, raw_of, read_panel_params, replace_url
+from ..panel.queries import set_pin
+from ..panel.view_model import PanelView, build_panel_view
+from .blueprint import PAGE_TEMPLATE, PanelError, check_csrf, require_login
+from .csrf import csrf_token
+from .htmx import current_url, is_htmx, render_partial_or_page
+from .panel_context import PanelContext, cache_status, panel_urls, resolve
+
+PANEL_TEMPLATE = "xero_panel/partials/panel.html"
+
+
+Parsed = tuple[PanelParams, str | None, dict[str, str]]
+
+
+def _render(
+    ctx: PanelContext,
+    parsed: Parsed,
+    cache: Freshness | None,
+    *,
+    template: str = PANEL_TEMPLATE,
+    replace_history: bool = True,
+    **extra: Any,
+) -> Response:
+    """Build the view model for the parsed parameters and the cache's status, and render
+    it (the panel's template for a bad parameter, whatever ``template`` says)."""
+    params, error, raw = parsed
+    state = get_state()
+    vm = build_panel_view(
+        ctx.session,
+        ctx.inputs(),
+        params,
+        cache,
+        urls=panel_urls(ctx.ref, params),
+        locale=state.panel.current_locale(),
+        csrf_token=csrf_token(),
+        page_size=state.settings.page_size,
+        raw=raw,
+        param_error=error,
+    )
+    if vm.param_error is not None:
+        template, replace_history = PANEL_TEMPLATE, False
+    return _respond(vm, template, replace_history, **extra)
+
+
+def _respond(vm: PanelView, template: str, replace_history: bool, **extra: Any) -> Response:
+    browser_url = current_url()
+    new_url = None
+    if replace_history and is_htmx() and browser_url and vm.status == 200:
+        path = url_for("xero_panel.panel", record_type=vm.record_type, record_id=vm.record_id)
+        new_url = replace_url(browser_url, vm.params, path)
+    return render_partial_or_page(
+        template, PAGE_TEMPLATE, status=vm.status, replace_url=new_url, vm=vm, **extra
+    )
+
+
+def _panel_request(record_type: str, record_id: str, *, post: bool) -> PanelContext | Response:
+    """Login, viewer, record and match for a panel request; POSTs also check CSRF."""
+    redirect = require_login()
+    if redirect is not None:
+        return redirect
+    ctx = resolve(record_type, record_id)
+    if post:
+        check_csrf()
+    return ctx
+
+
+# -- routes ----------------------------------------------------------------------------------
+
+
+def panel(record_type: str, record_id: str) -> Response:
+    """The panel for one CRM record: a partial for htmx, a whole page otherwise.
+
+    ``view``, ``q``, ``from``, ``to`` and ``page`` choose the list; bad values give 400
+    and a ``panel-error``. With htmx and ``page`` > 1 only the rows are returned (for
+    *Load more*).
+    """
+    return _show_panel(record_type, record_id, refresh=False)
+
+
+def refresh(record_type: str, record_id: str) -> Response:
+    """*Refresh*: a targeted sync of the record's contacts, then the panel again."""
+    return _show_panel(record_type, record_id, refresh=True)
+
+
+def _show_panel(record_type: str, record_id: str, *, refresh: bool) -> Response:
+    ctx = _panel_request(record_type, record_id, post=refresh)
+    if isinstance(ctx, Response):
+        return ctx
+    parsed = read_panel_params(request.values if refresh else request.args)
+    if parsed[1] is not None:  # a bad parameter: nothing is asked of the sync
+        return _render(ctx, parsed, None)
+    cache = cache_status(ctx, refresh=refresh)
+    if not refresh and is_htmx() and parsed[0].page > 1:
+        more = "xero_panel/partials/more_rows.html"
+        return _render(ctx, parsed, cache, template=more, replace_history=False)
+    return _render(ctx, parsed, cache)
+
+
+def pin(record_type: str, record_id: str, organisation_id: int, invoice_id: str) -> Response:
+    """Pin (``POST``) or unpin (``DELETE``) an invoice on a record, for everyone in the CRM
+    account; idempotent. Answers with the invoice's row."""
+    ctx = _panel_request(record_type, record_id, post=True)
+    if isinstance(ctx, Response):
+        return ctx
+    row = set_pin(
+        ctx.session,
+        ctx.organisations,
+        ctx.match.keys(),
+        record=ctx.ref,
+        organisation_id=organisation_id,
+        invoice_id=invoice_id,
+        pinned=request.method == "POST",
+        pinned_by=_user_label(),
+    )
+    if row is None:
+        raise PanelError(404, "This invoice is not one of this record's Xero invoices.")
+    ctx.session.commit()
+    params = read_panel_params(request.values)[0]  # a bad value: the row all the same
+    row_only = "xero_panel/partials/row_only.html"
+    return _render(
+        ctx,
+        (params, None, raw_of(params)),
+        None,
+        template=row_only,
+        replace_history=False,
+        row=row,
+    )
+
+
+def _require_linker() -> None:
+    if not get_state().panel.may_link():
+        raise PanelError(403, "Only an admin of your CRM account can link Xero contacts.")
+
+
+def link_search(record_type: str, record_id: str) -> Response:
+    """The *Link Xero contact* search: cached Xero contacts whose name or email contains
+    ``contact_q``."""
+    ctx = _panel_request(record_type, record_id, post=False)
+    if isinstance(ctx, Response):
+        return ctx
+    _require_linker()
+    text = (request.args.get("contact_q") or "").strip()
+    if len(text) > 100:
+        raise PanelError(400, "contact_q must be at most 100 characters")
+    choices = search_contacts(ctx.session, ctx.organisations, text)
+    return render_partial_or_page(
+        "xero_panel/partials/link_results.html",
+        PAGE_TEMPLATE,
+        choices=choices,
+        text=text,
+        multi_org=len(ctx.organisations) > 1,
+        links_url=url_for("xero_panel.links", record_type=record_type, record_id=record_id),
+        record_type=record_type,
+        record_id=record_id,
+    )
+
+
+def links(record_type: str, record_id: str) -> Response:
+    """Link the record to a cached Xero contact (``organisation_id``, ``contact_id``); the
+    link replaces matching. Answers with the panel."""
+    ctx = _panel_request(record_type, record_id, post=True)
+    if isinstance(ctx, Response):
+        return ctx
+    _require_linker()
+    organisation_id = _int_or_none(request.form.get("organisation_id"))
+    contact_id = (request.form.get("contact_id") or "").strip()
+    contact = (
+        find_contact(ctx.session, ctx.organisations, organisation_id, contact_id)
+        if organisation_id is not None and contact_id
+        else None
+    )
+    if contact is None:
+        raise PanelError(404, "That Xero contact is not in this CRM account's Xero data.")
+    link_contact(
+        ctx.session,
+        crm_account=ctx.viewer.crm_account,
+        record_type=record_type,
+        record_id=record_id,
+        organisation_id=contact.organisation_id,
+        contact_id=contact.contact_id,
+        linked_by=_user_label(),
+    )
+    ctx.session.commit()
+    return _rerender(record_type, record_id)
+
+
+def unlink(record_type: str, record_id: str, organisation_id: int, contact_id: str) -> Response:
+    """Remove one of the record's links (idempotent); without links, matching applies
+    again. Answers with the panel."""
+    ctx = _panel_request(record_type, record_id, post=True)
+    if isinstance(ctx, Response):
+        return ctx
+    _require_linker()
+    remove_link(
+        ctx.session,
+        crm_account=ctx.viewer.crm_account,
+        record_type=record_type,
+        record_id=record_id,
+        organisation_id=organisation_id,
+        contact_id=contact_id,
+    )
+    ctx.session.commit()
+    return _rerender(record_type, record_id)
+
+
+def _rerender(record_type: str, record_id: str) -> Response:
+    ctx = resolve(record_type, record_id)
+    params, error, raw = read_panel_params(request.values)
+    if error is not None:
+        params = PanelParams()
+        raw = raw_of(params)
+    return _render(ctx, (params, None, raw), cache_status(ctx))
+
+
+def _int_or_none(value: str | None) -> int | None:
+    text = (value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+
+
+def _user_label() -> str | None:
+    for attribute in ("email", "username", "name"):
+        value = getattr(current_user, attribute, None)
+        if isinstance(value, str) and value:
+            return value[:320]
+    get_id: Callable[[], object] | None = getattr(current_user, "get_id", None)
+    return str(get_id())[:320] if get_id is not None else None
+
+
+def register(bp: Blueprint) -> None:
+    """Add the panel's routes to the plugin's blueprint."""
+    base = "/panel/<record_type>/<record_id>"
+    bp.add_url_rule(base, view_func=panel, methods=["GET"])
+    bp.add_url_rule(f"{base}/refresh", view_func=refresh, methods=["POST"])
+    pins = f"{base}/pins/<int:organisation_id>/<invoice_id>"
+    bp.add_url_rule(pins, view_func=pin, methods=["POST", "DELETE"])
+    bp.add_url_rule(f"{base}/links/search", view_func=link_search, methods=["GET"])
+    bp.add_url_rule(f"{base}/links", view_func=links, methods=["POST"])
+    unlinks = f"{base}/links/<int:organisation_id>/<contact_id>"
+    bp.add_url_rule(unlinks, view_func=unlink, methods=["DELETE"])
