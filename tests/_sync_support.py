@@ -11,8 +11,8 @@ from typing import Any
 
 from xero_emulator import Emulator
 
-from xero_panel.client import XeroClient
-from xero_panel.rate_budget import InProcessRateBudget
+from xero_panel.xero.client import XeroClient
+from xero_panel.xero.rate_budget import InProcessRateBudget
 
 OWNER = "owner@bench.test"
 PASSWORD = "bench-pass"

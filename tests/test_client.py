@@ -27,9 +27,10 @@ from tests._xero_fixtures import (
     example,
     example_text,
 )
-from xero_panel.client import ID_BATCH_SIZE, XeroClient
 from xero_panel.exceptions import AuthExpired, RateLimited, XeroAPIError, XeroUnavailable
-from xero_panel.rate_budget import BudgetUsage, InProcessRateBudget
+from xero_panel.xero.call_counter import CallCount
+from xero_panel.xero.client import ID_BATCH_SIZE, XeroClient
+from xero_panel.xero.rate_budget import BudgetUsage, InProcessRateBudget
 
 INVOICES = f"{API}/Invoices"
 CONTACTS = f"{API}/Contacts"
@@ -164,14 +165,30 @@ def test_api_url_points_at_emulator(tokens: FakeTokens, mocked: responses.Reques
     assert org.short_code == "!mBdtL"
 
 
-def test_calls_made_counted_per_tenant(client: XeroClient, mocked: responses.RequestsMock) -> None:
+def test_calls_counted_per_tenant(client: XeroClient, mocked: responses.RequestsMock) -> None:
     mocked.get(ORGANISATION, body=example_text("organisation"))
     mocked.get(CONNECTIONS, body=example_text("connections"))
     client.organisation(TENANT)
     client.organisation(TENANT)
     client.organisation(OTHER_TENANT)
     client.connections()
-    assert client.calls_made == {TENANT: 2, OTHER_TENANT: 1, "identity": 1}
+    # /connections belongs to no tenant: it is counted against none.
+    assert client.counter.count(TENANT) == CallCount(today=2, this_minute=2, sent=2)
+    assert client.counter.count(OTHER_TENANT) == CallCount(today=1, this_minute=1, sent=1)
+    assert client.counter.count("identity") == CallCount(today=0, this_minute=0, sent=0)
+
+
+def test_calls_counted_once_in_the_budgets_counter(
+    tokens: FakeTokens, mocked: responses.RequestsMock
+) -> None:
+    budget = InProcessRateBudget()
+    first = XeroClient(tokens=tokens, budget=budget)
+    second = XeroClient(tokens=tokens, budget=budget)
+    mocked.get(ORGANISATION, body=example_text("organisation"))
+    first.organisation(TENANT)
+    second.organisation(TENANT)
+    assert first.counter is second.counter is budget.counter
+    assert budget.counter.count(TENANT).today == budget.usage(TENANT).day_used == 2
 
 
 def test_empty_tenant_id_rejected(client: XeroClient) -> None:
@@ -845,6 +862,7 @@ class SpyBudget:
     def __init__(self, events: list[str]) -> None:
         self.events = events
         self.inner = InProcessRateBudget()
+        self.counter = self.inner.counter
 
     def acquire(self, tenant_id: str, *, max_wait: float) -> AbstractContextManager[None]:
         spy = self
@@ -955,7 +973,7 @@ def test_log_line_has_method_path_status_duration(
     client: XeroClient, mocked: responses.RequestsMock, caplog: pytest.LogCaptureFixture
 ) -> None:
     mocked.get(ORGANISATION, body=example_text("organisation"))
-    with caplog.at_level(logging.DEBUG, logger="xero_panel.client"):
+    with caplog.at_level(logging.DEBUG, logger="xero_panel.xero.client"):
         client.organisation(TENANT)
     assert [r.getMessage() for r in caplog.records] == [
         "GET /api.xro/2.0/Organisation -> 200 in 0.000 s"

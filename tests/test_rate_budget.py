@@ -14,13 +14,14 @@ from tests._xero_fixtures import (  # noqa: F401 (fixtures)
     redis_prefix,
 )
 from xero_panel.exceptions import RateLimited
-from xero_panel.rate_budget import (
+from xero_panel.xero.call_counter import CallCount
+from xero_panel.xero.rate_budget import (
     BudgetUsage,
     InProcessRateBudget,
     RateBudget,
-    RedisRateBudget,
     seconds_until_utc_midnight,
 )
+from xero_panel.xero.redis_rate_budget import RedisRateBudget
 
 A = "tenant-a"
 B = "tenant-b"
@@ -52,7 +53,7 @@ def make_budget(request: pytest.FixtureRequest, clock: FakeClock) -> MakeBudget:
     def shared(**kw: Any) -> RedisRateBudget:
         kw.setdefault("clock", clock)
         kw.setdefault("sleep", clock.sleep)
-        return RedisRateBudget(client, prefix, **kw)
+        return RedisRateBudget(client, f"{prefix}:", **kw)
 
     return shared
 
@@ -416,10 +417,10 @@ def test_redis_two_instances_share_minute_budget(
     clock: FakeClock,
 ) -> None:
     first = RedisRateBudget(
-        redis_client, redis_prefix, per_minute=5, clock=clock, sleep=clock.sleep
+        redis_client, f"{redis_prefix}:", per_minute=5, clock=clock, sleep=clock.sleep
     )
     second = RedisRateBudget(
-        redis_client, redis_prefix, per_minute=5, clock=clock, sleep=clock.sleep
+        redis_client, f"{redis_prefix}:", per_minute=5, clock=clock, sleep=clock.sleep
     )
     _calls(first, 3)
     _calls(second, 2)
@@ -433,8 +434,8 @@ def test_redis_two_instances_share_concurrency(
     redis_prefix: str,  # noqa: F811
     clock: FakeClock,
 ) -> None:
-    first = RedisRateBudget(redis_client, redis_prefix, concurrent=1, clock=clock)
-    second = RedisRateBudget(redis_client, redis_prefix, concurrent=1, clock=clock)
+    first = RedisRateBudget(redis_client, f"{redis_prefix}:", concurrent=1, clock=clock)
+    second = RedisRateBudget(redis_client, f"{redis_prefix}:", concurrent=1, clock=clock)
     with first.acquire(A, max_wait=0), pytest.raises(RateLimited):
         _call(second)
 
@@ -445,8 +446,8 @@ def test_redis_two_instances_share_block(
     redis_prefix: str,  # noqa: F811
     clock: FakeClock,
 ) -> None:
-    first = RedisRateBudget(redis_client, redis_prefix, clock=clock)
-    second = RedisRateBudget(redis_client, redis_prefix, clock=clock)
+    first = RedisRateBudget(redis_client, f"{redis_prefix}:", clock=clock)
+    second = RedisRateBudget(redis_client, f"{redis_prefix}:", clock=clock)
     first.observe(A, {"Retry-After": "20"})
     assert second.usage(A).blocked_until == pytest.approx(T0 + 20)
 
@@ -457,9 +458,13 @@ def test_redis_leaked_slot_expires(
     redis_prefix: str,  # noqa: F811
     clock: FakeClock,
 ) -> None:
-    crashed = RedisRateBudget(redis_client, redis_prefix, concurrent=1, slot_ttl=30, clock=clock)
+    crashed = RedisRateBudget(
+        redis_client, f"{redis_prefix}:", concurrent=1, slot_ttl=30, clock=clock
+    )
     crashed.acquire(A, max_wait=0).__enter__()  # never exited, as by a worker that died
-    survivor = RedisRateBudget(redis_client, redis_prefix, concurrent=1, slot_ttl=30, clock=clock)
+    survivor = RedisRateBudget(
+        redis_client, f"{redis_prefix}:", concurrent=1, slot_ttl=30, clock=clock
+    )
     with pytest.raises(RateLimited):
         _call(survivor)
     clock.advance(31)
@@ -473,12 +478,13 @@ def test_redis_keys_under_prefix_and_expire(
     redis_prefix: str,  # noqa: F811
     clock: FakeClock,
 ) -> None:
-    budget = RedisRateBudget(redis_client, redis_prefix, clock=clock)
+    budget = RedisRateBudget(redis_client, f"{redis_prefix}:", clock=clock)
     _call(budget)
     keys = sorted(k.decode() for k in redis_client.scan_iter(match=f"{redis_prefix}:*"))
     assert keys == [
         f"{redis_prefix}:rate:{{{A}}}:day:2023-11-14",
         f"{redis_prefix}:rate:{{{A}}}:minute",
+        f"{redis_prefix}:rate:{{{A}}}:sent",
     ]
     assert all(redis_client.ttl(k) > 0 for k in keys)
 
@@ -494,7 +500,7 @@ def test_redis_decode_responses_client(
 
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:
-        budget = RedisRateBudget(client, redis_prefix, per_day=1, clock=clock)
+        budget = RedisRateBudget(client, f"{redis_prefix}:", per_day=1, clock=clock)
         _call(budget)
         assert budget.usage(A) == BudgetUsage(1, 1, 0, None)
     finally:
@@ -531,3 +537,51 @@ def test_observe_retry_after_http_date_without_zone(make_budget: MakeBudget) -> 
     budget = make_budget()
     budget.observe(A, {"Retry-After": "Tue, 14 Nov 2023 22:14:00 -0000"})
     assert budget.usage(A).blocked_until == pytest.approx(T0 + 40)
+
+
+# ---------------------------------------------------------------------------------------------
+# The call counter the budget counts in
+# ---------------------------------------------------------------------------------------------
+
+
+def test_budget_counts_each_call_in_its_counter(make_budget: MakeBudget, clock: FakeClock) -> None:
+    budget = make_budget()
+    _calls(budget, 3)
+    _call(budget, B)
+    assert budget.counter.count(A) == CallCount(today=3, this_minute=3, sent=3)
+    assert budget.counter.count(B) == CallCount(today=1, this_minute=1, sent=1)
+    clock.advance(61)
+    assert budget.counter.count(A) == CallCount(today=3, this_minute=0, sent=3)
+
+
+def test_counter_today_follows_xero_headers_but_sent_does_not(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    _call(budget)
+    budget.observe(A, {"X-MinLimit-Remaining": "50", "X-DayLimit-Remaining": "4900"})
+    assert budget.counter.count(A) == CallCount(today=100, this_minute=10, sent=1)
+    assert (budget.usage(A).day_used, budget.usage(A).minute_used) == (100, 10)
+
+
+def test_counter_starts_a_new_day_but_sent_goes_on(
+    make_budget: MakeBudget, clock: FakeClock
+) -> None:
+    budget = make_budget()
+    _calls(budget, 2)
+    clock.advance(TO_MIDNIGHT + 1)
+    _call(budget)
+    assert budget.counter.count(A) == CallCount(today=1, this_minute=1, sent=3)
+
+
+@pytest.mark.redis
+def test_redis_counter_shared_by_budgets_with_one_prefix(
+    redis_client: Any,  # noqa: F811
+    redis_prefix: str,  # noqa: F811
+    clock: FakeClock,
+) -> None:
+    first = RedisRateBudget(redis_client, f"{redis_prefix}:", clock=clock)
+    second = RedisRateBudget(redis_client, f"{redis_prefix}:", clock=clock)
+    other = RedisRateBudget(redis_client, f"{redis_prefix}:other:", clock=clock)
+    _call(first)
+    _call(second)
+    assert first.counter.count(A) == second.counter.count(A) == CallCount(2, 2, 2)
+    assert other.counter.count(A) == CallCount(0, 0, 0)

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests._xero_fixtures import EXAMPLES, SHARED_EXAMPLES_DIR, example
-from xero_panel.xero_types import (
-    XERO_TIMEZONES,
+from xero_panel.xero.timezones import XERO_TIMEZONES, xero_timezone_to_iana
+from xero_panel.xero.types import (
     Invoice,
     parse_connection,
     parse_contact,
@@ -21,7 +21,6 @@ from xero_panel.xero_types import (
     parse_organisation,
     parse_pagination,
     parse_payment,
-    xero_timezone_to_iana,
 )
 
 # Every value of Xero's TimeZone enum (xero_accounting.yaml, v16.1.0).
@@ -169,7 +168,7 @@ def test_parse_invoice_is_frozen() -> None:
 
 
 def test_parse_invoice_unknown_status_falls_back(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="xero_panel.xero_types"):
+    with caplog.at_level(logging.WARNING, logger="xero_panel.xero.types"):
         invoice = parse_invoice(_inv(Status="ARCHIVED"))
     assert invoice.status == "UNKNOWN"
     assert "ARCHIVED" in caplog.text

@@ -148,7 +148,7 @@ def status_command(account: str | None) -> None:
         for organisation, crm_account, connection_status in rows:
             sync_state = session.get(SyncState, organisation.id)
             counts = cached_counts(session, organisation.id)
-            usage = state.budget.usage(organisation.tenant_id)
+            calls = state.budget.counter.count(organisation.tenant_id)
             status = sync_state.status if sync_state is not None else "never synced"
             if sync_state is not None and sync_state.status == "running":
                 total = sync_state.progress_total
@@ -169,7 +169,7 @@ def status_command(account: str | None) -> None:
                 f"  cached:          {counts['invoices']} invoices,"
                 f" {counts['credit_notes']} credit notes, {counts['contacts']} contacts"
             )
-            click.echo(f"  calls today:     {usage.day_used}")
+            click.echo(f"  calls today:     {calls.today}")
             error = sync_state.last_error if sync_state is not None else None
             click.echo(f"  errors:          {error or 'none'}")
 

@@ -11,15 +11,16 @@ from flask import Flask, current_app, g, render_template, url_for
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from .client import TokenSource, XeroClient
 from .config import Settings, apply_defaults, read_settings
 from .connections import IssuedToken, save_connection
 from .crypto import TokenCipher
 from .freshness import CacheOnly, FreshnessService
 from .models import Connection, mirror_tables_into
 from .oauth import RefreshLock, StoredTokens
-from .rate_budget import InProcessRateBudget, RateBudget, RedisRateBudget
 from .records import RECORD_TYPES, CRMRecord
+from .xero.client import TokenSource, XeroClient
+from .xero.rate_budget import InProcessRateBudget, RateBudget
+from .xero.redis_rate_budget import RedisRateBudget
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy

@@ -161,7 +161,7 @@ class RefreshLock:
 
 
 class StoredTokens:
-    """A :class:`~xero_panel.client.TokenSource` over one connection's encrypted token.
+    """A :class:`~xero_panel.xero.client.TokenSource` over one connection's encrypted token.
 
     Every method opens its own short session from ``session_factory`` and commits, so it
     is safe in web workers, CLI commands and background jobs alike.

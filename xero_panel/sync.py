@@ -1,6 +1,6 @@
 """Filling and refreshing the local cache of one Xero organisation.
 
-Plain Python over SQLAlchemy and :class:`~xero_panel.client.XeroClient`: every function
+Plain Python over SQLAlchemy and :class:`~xero_panel.xero.client.XeroClient`: every function
 takes the session it writes with (and commits it as it goes, page by page), the organisation
 and a client. No Flask here; :mod:`xero_panel.sync_service` decides *when* each runs.
 
@@ -37,7 +37,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from .client import Page, XeroClient
 from .exceptions import AuthExpired, RateLimited, XeroAPIError, XeroPanelError, XeroUnavailable
 from .matching import email_key, name_key
 from .models import (
@@ -49,9 +48,10 @@ from .models import (
     XeroContact,
     utcnow,
 )
-from .xero_types import Contact as XeroContactData
-from .xero_types import CreditNote as XeroCreditNote
-from .xero_types import Invoice as XeroInvoice
+from .xero.client import Page, XeroClient
+from .xero.types import Contact as XeroContactData
+from .xero.types import CreditNote as XeroCreditNote
+from .xero.types import Invoice as XeroInvoice
 
 __all__ = [
     "CREDIT_NOTES_WHERE",
@@ -177,7 +177,7 @@ def record_failure(
 
 
 def _calls(client: XeroClient, tenant_id: str) -> int:
-    return client.calls_made.get(tenant_id, 0)
+    return client.counter.count(tenant_id).sent
 
 
 def _batches(values: Iterable[str], size: int) -> list[list[str]]:

@@ -38,11 +38,11 @@ from sqlalchemy.orm import Session
 
 from . import sync
 from .background import JobName, Runner, ThreadRunner, make_runner
-from .client import XeroClient
 from .exceptions import XeroPanelError
 from .freshness import Freshness, freshness_of
 from .locks import Locks, make_locks, single_flight
 from .models import Connection, Organisation, SyncState, WebhookEvent, utcnow
+from .xero.client import XeroClient
 
 if TYPE_CHECKING:
     from flask import Flask
