@@ -288,8 +288,8 @@ class SyncHost:
     ) -> None:
         from werkzeug.serving import make_server
 
-        from xero_panel.extension import get_state
         from xero_panel.models import Organisation
+        from xero_panel.state import get_state
 
         self.seed = generated_seed(
             n_invoices, n_contacts=6, tenant_id=config.pop("tenant_id", None)
@@ -308,7 +308,7 @@ class SyncHost:
         self.host = make_host(database_url, **settings)
         self.app = self.host.app
         self.state = get_state(self.app)
-        self.service: Any = self.state.freshness
+        self.service: Any = self.state.scheduler
         with self.app.app_context():
             # Stored pending, then activated here, so no first sync starts by itself:
             # each test decides which syncs run.

@@ -10,8 +10,8 @@ from flask_sqlalchemy import SQLAlchemy
 from tests.conftest import HostApp, base_config
 from xero_panel import CRMRecord, XeroPanel
 from xero_panel.config import DEFAULTS
-from xero_panel.extension import get_state
 from xero_panel.models import Base
+from xero_panel.state import get_state
 
 
 def bare_app(tmp_path: Any, **config: Any) -> tuple[Flask, SQLAlchemy]:

@@ -122,8 +122,8 @@ def scale(make_host: Callable[..., Any], postgres_url: str) -> Iterator[Scale]:
 
 
 def test_scale_out_uses_rq_and_redis(scale: Scale) -> None:
-    from xero_panel.background import RQRunner
     from xero_panel.locks import RedisLocks
+    from xero_panel.sync.runners import RQRunner
 
     assert isinstance(scale.h.service.runner, RQRunner)
     assert isinstance(scale.h.service.locks, RedisLocks)

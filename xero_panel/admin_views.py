@@ -27,11 +27,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from .connections import delete_account_data
 from .csrf import CSRFError, csrf_token, require_csrf
 from .exceptions import AuthExpired, XeroPanelError
-from .extension import get_state
-from .freshness import freshness_of
 from .htmx import add_vary
 from .models import Connection, Pin, SyncState
 from .oauth import authorization_request, exchange_code, revoke
+from .state import get_state
+from .sync.state import cache_status as freshness_of
 from .views import PanelError, Viewer, blueprint, connection_of, current_viewer, require_login
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -327,7 +327,7 @@ def _revoke_at_xero(connection: Connection) -> bool:
 
 def _start_sync(organisation_id: int, *, full: bool) -> None:
     """Hand a sync of one organisation to the background (the sync service decides how)."""
-    service = get_state().freshness
+    service = get_state().scheduler
     if full:
         service.start_full_sync(organisation_id)
     else:

@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from .connections import get_connection, selected_organisations
 from .csrf import CSRF_MESSAGE, CSRFError, csrf_token, require_csrf
-from .extension import get_state, htmx_script_url
+from .extension import htmx_script_url
 from .formatting import Formatter, plain_amount, status_label, status_notes
-from .freshness import Freshness
 from .htmx import is_htmx, render_partial_or_page
 from .matching import Match, find_contact, link_contact, match_record, search_contacts
 from .matching import unlink_contact as remove_link
@@ -49,6 +48,8 @@ from .queries import (
     unpin_invoice,
 )
 from .records import RECORD_TYPES, CRMRecord
+from .state import get_state
+from .sync.state import CacheStatus as Freshness
 
 blueprint = Blueprint(
     "xero_panel",
@@ -254,7 +255,7 @@ def _state_of(ctx: PanelContext, freshness: Freshness | None) -> PanelStateName:
 def _freshness(ctx: PanelContext, *, refresh: bool = False) -> Freshness | None:
     if not ctx.organisations:
         return None
-    service = get_state().freshness
+    service = get_state().scheduler
     if refresh:
         return service.refresh_record(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
     return service.ensure_fresh(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())

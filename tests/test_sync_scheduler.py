@@ -1,4 +1,4 @@
-"""The freshness service the panel calls, against the emulator, counting its calls."""
+"""The sync scheduler the panel calls, against the emulator, counting its calls."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from tests._sync_support import SyncHost
 from xero_panel.models import Connection
-from xero_panel.sync_service import SyncService
+from xero_panel.sync.scheduler import SyncScheduler
 
 
 @pytest.fixture
@@ -30,8 +30,8 @@ def cold(make_host: Callable[..., Any], tmp_path: Any) -> Iterator[SyncHost]:
     h.close()
 
 
-def test_install_sets_the_sync_service(synced: SyncHost) -> None:
-    assert isinstance(synced.service, SyncService)
+def test_init_app_sets_the_sync_scheduler(synced: SyncHost) -> None:
+    assert isinstance(synced.service, SyncScheduler)
 
 
 def test_ensure_fresh_warm_view_makes_no_calls(synced: SyncHost) -> None:
@@ -216,5 +216,5 @@ def test_ensure_fresh_starts_due_reconciliation(make_host: Any, tmp_path: Any) -
 
 
 def test_ensure_fresh_no_organisations() -> None:
-    service = SyncService(session_factory=Any, client_for=Any, locks=Any)  # type: ignore[arg-type]
+    service = SyncScheduler(session_factory=Any, client_for=Any, locks=Any)  # type: ignore[arg-type]
     assert service.ensure_fresh(None, []).fresh_at is None  # type: ignore[arg-type]

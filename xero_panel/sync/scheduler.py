@@ -1,57 +1,56 @@
-"""The freshness service the panel calls on every view, and the background sync jobs.
+"""The one place that decides when Xero is called: :class:`SyncScheduler`.
 
-:class:`SyncService` implements :class:`~xero_panel.freshness.FreshnessService`:
+It implements :class:`~xero_panel.sync.state.Scheduler`, which the panel calls on every view:
 
 * **Warm cache, no calls.** An organisation whose cache was refreshed (or tried) within
   ``XERO_PANEL_CACHE_TTL`` seconds is served as it is: one database read, no Xero call.
 * **Stale cache, one call.** The first view that finds it stale leads a *single flight*
   (a lock in process, or in Redis across processes and hosts): it runs
-  :func:`~xero_panel.sync.incremental_sync` (one ``If-Modified-Since`` call when nothing
+  :func:`~xero_panel.sync.engine.incremental_sync` (one ``If-Modified-Since`` call when nothing
   changed) and waits up to ``XERO_PANEL_SYNC_WAIT`` seconds for it. Every other view of that
   organisation meanwhile waits for the same flight up to as long, then serves the cache.
 * **First sync still running.** Views are served what is cached so far with its progress;
   the contacts a view matched get a targeted fetch (``ContactIDs``), at most once per TTL
   per contact.
 * **Xero trouble never raises.** Timeouts, 5xx, 429s and rejected tokens are recorded in
-  the sync state and reported in :attr:`~xero_panel.freshness.Freshness.problem`;
-  :attr:`~xero_panel.freshness.Freshness.needs_reconnect` follows the connection's status.
+  the sync state and reported in :attr:`~xero_panel.sync.state.CacheStatus.problem`;
+  :attr:`~xero_panel.sync.state.CacheStatus.needs_reconnect` follows the connection's status.
+* **Reconcile when due.** A view of an organisation last reconciled more than
+  ``XERO_PANEL_RECONCILE_INTERVAL`` seconds ago queues a reconciliation.
 
-The admin page's *Save* calls :meth:`SyncService.start_full_sync` and *Refresh now*
-:meth:`SyncService.start_refresh`; webhooks call :meth:`SyncService.start_webhook`. They
+The admin page's *Save* calls :meth:`SyncScheduler.start_full_sync` and *Refresh now*
+:meth:`SyncScheduler.start_refresh`; webhooks call :meth:`SyncScheduler.start_webhook`. They
 hand the work to the background runner (a thread, or RQ with Redis), whose jobs call the
-``run_*`` methods. :func:`install` wires all this into an app.
+``run_*`` methods (:class:`~xero_panel.sync.job_runs.SyncJobs`). No Flask here:
+:meth:`~xero_panel.XeroPanel.init_app` builds the scheduler and passes it the app context.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import sync
-from .background import JobName, Runner, ThreadRunner, make_runner
-from .exceptions import XeroPanelError
-from .freshness import Freshness, freshness_of
-from .locks import Locks, make_locks, single_flight
-from .models import Connection, Organisation, SyncState, WebhookEvent, utcnow
-from .xero.client import XeroClient
+from ..exceptions import XeroPanelError
+from ..locks import Locks, single_flight
+from ..models import Connection, Organisation, SyncState, utcnow
+from ..xero.client import XeroClient
+from .job_runs import SyncJobs
+from .runners import JobName, Runner, ThreadRunner
+from .state import CacheStatus, cache_status, get_sync_state
 
-if TYPE_CHECKING:
-    from flask import Flask
+__all__ = ["STALE_RUNNING", "SyncScheduler"]
 
-    from .extension import PanelState
-
-__all__ = ["SyncService", "install"]
-
-logger = logging.getLogger("xero_panel.sync_service")
+logger = logging.getLogger("xero_panel.sync.scheduler")
 
 #: A first full sync marked ``running`` longer ago than this is taken as dead (its worker
 #: was killed) and may be started again.
@@ -70,10 +69,11 @@ class _Snapshot:
     reconciled_at: dt.datetime | None
 
 
-class SyncService:
-    """Keeps the cache fresh for panel views and runs the background syncs.
+class SyncScheduler(SyncJobs):
+    """Decides when Xero is called: keeps the cache fresh for panel views and starts the
+    background syncs.
 
-    Plain Python: Flask comes in only through the callables :func:`install` passes.
+    Plain Python: Flask comes in only through the callables ``init_app`` passes.
 
     :param session_factory: makes a new session on the cache's database; the service never
         uses the view's own session (it neither commits nor holds it while waiting).
@@ -116,7 +116,7 @@ class SyncService:
         self.lock_ttl = lock_ttl
         self.now = now
 
-    # -- the FreshnessService protocol -----------------------------------------------------
+    # -- the Scheduler protocol ---------------------------------------------------------------
 
     def ensure_fresh(
         self,
@@ -124,8 +124,8 @@ class SyncService:
         organisations: Sequence[Organisation],
         *,
         contact_ids: Sequence[tuple[int, str]] = (),
-    ) -> Freshness:
-        """See :meth:`~xero_panel.freshness.FreshnessService.ensure_fresh`."""
+    ) -> CacheStatus:
+        """See :meth:`~xero_panel.sync.state.Scheduler.ensure_fresh`."""
         return self._freshen(organisations, contact_ids, force_contacts=False)
 
     def refresh_record(
@@ -134,8 +134,8 @@ class SyncService:
         organisations: Sequence[Organisation],
         *,
         contact_ids: Sequence[tuple[int, str]],
-    ) -> Freshness:
-        """See :meth:`~xero_panel.freshness.FreshnessService.refresh_record`: a targeted
+    ) -> CacheStatus:
+        """See :meth:`~xero_panel.sync.state.Scheduler.refresh_record`: a targeted
         fetch of these contacts now (still one per concurrent burst), plus the
         organisation's incremental refresh if its TTL has passed."""
         return self._freshen(organisations, contact_ids, force_contacts=True)
@@ -146,10 +146,10 @@ class SyncService:
         contact_ids: Sequence[tuple[int, str]],
         *,
         force_contacts: bool,
-    ) -> Freshness:
+    ) -> CacheStatus:
         ids = [o.id for o in organisations]
         if not ids:
-            return Freshness(fresh_at=None)
+            return CacheStatus(fresh_at=None)
         with self.session_factory() as session:
             snapshots = self._snapshots(session, ids)
         for snap in snapshots:
@@ -157,13 +157,13 @@ class SyncService:
                 self._freshen_one(snap, contact_ids, force_contacts=force_contacts)
             except Exception:  # never break a view over the sync
                 logger.exception("Could not refresh organisation %s", snap.organisation_id)
-        return self.freshness(ids)
+        return self.cache_status(ids)
 
-    def freshness(self, organisation_ids: Sequence[int]) -> Freshness:
-        """How fresh these organisations' cache is, read from a new session."""
+    def cache_status(self, organisation_ids: Sequence[int]) -> CacheStatus:
+        """How these organisations' cache stands, read from a new session."""
         with self.session_factory() as session:
             stand_ins = [Organisation(id=i) for i in organisation_ids]
-            fresh = freshness_of(session, stand_ins)
+            fresh = cache_status(session, stand_ins)
             reconnect = bool(
                 session.scalar(
                     select(Connection.id)
@@ -175,16 +175,7 @@ class SyncService:
                     .limit(1)
                 )
             )
-        if reconnect:
-            return Freshness(
-                fresh_at=fresh.fresh_at,
-                first_sync_running=fresh.first_sync_running,
-                progress_done=fresh.progress_done,
-                progress_total=fresh.progress_total,
-                problem=fresh.problem,
-                needs_reconnect=True,
-            )
-        return fresh
+        return dataclasses.replace(fresh, needs_reconnect=True) if reconnect else fresh
 
     def _snapshots(self, session: Session, ids: Sequence[int]) -> list[_Snapshot]:
         rows = session.execute(
@@ -329,7 +320,7 @@ class SyncService:
         with self.session_factory() as session:
             if session.get(Organisation, organisation_id) is None:
                 return False
-            state = sync.get_sync_state(session, organisation_id)
+            state = get_sync_state(session, organisation_id)
             state.status = "running"
             state.phase = "queued"
             state.progress_done = 0
@@ -360,107 +351,7 @@ class SyncService:
         if events:
             self.runner.submit("webhook", [dict(e) for e in events])
 
-    # -- the jobs ---------------------------------------------------------------------------
-
-    def execute(self, job: str, args: Sequence[Any]) -> object:
-        """Run a background job by name (what the runners call)."""
-        jobs: dict[JobName, Callable[..., object]] = {
-            "full_sync": self.run_full_sync,
-            "refresh": self.run_refresh,
-            "reconcile": self.run_reconcile,
-            "webhook": self.run_webhook,
-        }
-        if job not in jobs:
-            raise ValueError(f"Unknown xero-panel job {job!r}")
-        return jobs[job](*args)
-
-    @contextmanager
-    def _working(self, organisation_id: int) -> Iterator[tuple[Session, Organisation, XeroClient]]:
-        with self.session_factory() as session:
-            organisation = session.get(Organisation, organisation_id)
-            if organisation is None:
-                raise LookupError(f"No organisation {organisation_id}")
-            yield session, organisation, self.client_for(organisation)
-
-    def run_full_sync(
-        self, organisation_id: int, progress: sync.ProgressCallback | None = None
-    ) -> dict[str, int]:
-        """Run a full sync now, unless another is running for this organisation (a lock
-        held and extended page by page).
-
-        :return: the counts (empty if skipped). Xero trouble is recorded, not raised.
-        """
-        held = self.locks.try_lock(f"full:{organisation_id}", self.lock_ttl)
-        if held is None:
-            logger.info("A full sync of organisation %s is already running", organisation_id)
-            return {}
-
-        def on_page(done: int, total: int | None) -> None:
-            held.extend(self.lock_ttl)
-            if progress is not None:
-                progress(done, total)
-
-        try:
-            with self._working(organisation_id) as (session, organisation, client):
-                try:
-                    result = sync.full_sync(
-                        session,
-                        organisation,
-                        client,
-                        page_size=self.page_size,
-                        progress=on_page,
-                        now=self.now,
-                    )
-                except XeroPanelError:
-                    return {}
-        except LookupError:
-            return {}
-        finally:
-            held.release()
-        return _counts(result)
-
-    def run_incremental(self, organisation_id: int) -> dict[str, int]:
-        """Run an incremental sync now (Xero trouble is recorded, not raised)."""
-        try:
-            with self._working(organisation_id) as (session, organisation, client):
-                try:
-                    result = sync.incremental_sync(
-                        session, organisation, client, page_size=self.page_size, now=self.now
-                    )
-                except XeroPanelError:
-                    return {}
-        except LookupError:
-            return {}
-        return _counts(result)
-
-    def run_contacts(self, organisation_id: int, contact_ids: Sequence[str]) -> dict[str, int]:
-        """Run a targeted sync of these contacts now (Xero trouble is recorded)."""
-        try:
-            with self._working(organisation_id) as (session, organisation, client):
-                try:
-                    result = sync.sync_contacts(
-                        session, organisation, client, contact_ids, page_size=self.page_size
-                    )
-                except XeroPanelError as exc:
-                    sync.record_failure(session, organisation_id, exc, now=self.now())
-                    return {}
-        except LookupError:
-            return {}
-        return _counts(result)
-
-    def run_reconcile(self, organisation_id: int) -> dict[str, int]:
-        """Run a reconciliation now (Xero trouble is recorded, not raised)."""
-        try:
-            with self._working(organisation_id) as (session, organisation, client):
-                try:
-                    result = sync.reconcile(
-                        session, organisation, client, page_size=self.page_size, now=self.now
-                    )
-                except XeroPanelError:
-                    return {}
-        except LookupError:
-            return {}
-        return _counts(result)
+    # -- what *Refresh now* runs ---------------------------------------------------------
 
     def run_refresh(self, organisation_id: int) -> dict[str, int]:
         """*Refresh now*: the first full sync if it never completed, else an incremental
@@ -475,136 +366,14 @@ class SyncService:
             counts[key] = counts.get(key, 0) + value
         return counts
 
-    def run_webhook(self, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-        """Fetch exactly the invoices, contacts and credit notes the events name, for every
-        active organisation of each event's tenant, then mark the events processed."""
-        by_tenant: dict[str, list[Mapping[str, Any]]] = {}
-        for event in events:
-            by_tenant.setdefault(str(event.get("tenantId", "")).lower(), []).append(event)
-        totals: dict[str, int] = {}
-        for tenant_id, tenant_events in by_tenant.items():
-            invoice_ids, contact_ids, note_ids = _ids_by_category(tenant_events)
-            with self.session_factory() as session:
-                organisation_ids = list(
-                    session.scalars(
-                        select(Organisation.id)
-                        .join(Connection)
-                        .where(
-                            Organisation.tenant_id == tenant_id,
-                            Connection.status == "active",
-                        )
-                    )
-                )
-            ok = True
-            for organisation_id in organisation_ids:
-                try:
-                    with self._working(organisation_id) as (session, organisation, client):
-                        try:
-                            result = sync.sync_by_ids(
-                                session,
-                                organisation,
-                                client,
-                                invoice_ids=invoice_ids,
-                                contact_ids=contact_ids,
-                                credit_note_ids=note_ids,
-                                page_size=self.page_size,
-                            )
-                        except XeroPanelError as exc:
-                            sync.record_failure(session, organisation_id, exc, now=self.now())
-                            ok = False
-                            continue
-                except LookupError:
-                    continue
-                for key, value in _counts(result).items():
-                    totals[key] = totals.get(key, 0) + value
-            if ok:
-                self._mark_processed(tenant_id, tenant_events)
-        return totals
-
-    def _mark_processed(self, tenant_id: str, events: Sequence[Mapping[str, Any]]) -> None:
-        with self.session_factory() as session:
-            for event in events:
-                session.execute(
-                    update(WebhookEvent)
-                    .where(
-                        WebhookEvent.tenant_id == tenant_id,
-                        WebhookEvent.event_category == str(event.get("eventCategory", "")),
-                        WebhookEvent.resource_id == str(event.get("resourceId", "")).lower(),
-                        WebhookEvent.event_date == str(event.get("eventDateUtc", "")),
-                    )
-                    .values(processed_at=self.now())
-                )
-            session.commit()
-
-
-def _ids_by_category(
-    events: Sequence[Mapping[str, Any]],
-) -> tuple[list[str], list[str], list[str]]:
-    invoices: list[str] = []
-    contacts: list[str] = []
-    notes: list[str] = []
-    for event in events:
-        resource = str(event.get("resourceId", "")).lower()
-        if not resource:
-            continue
-        category = str(event.get("eventCategory", "")).upper()
-        if category == "INVOICE":
-            invoices.append(resource)
-        elif category == "CONTACT":
-            contacts.append(resource)
-        elif category == "CREDITNOTE":
-            data = event.get("data")
-            # Credit note events say their type: supplier credits need no fetch.
-            if isinstance(data, Mapping) and data.get("Type") == "ACCPAYCREDIT":
-                continue
-            notes.append(resource)
-    return (
-        list(dict.fromkeys(invoices)),
-        list(dict.fromkeys(contacts)),
-        list(dict.fromkeys(notes)),
-    )
-
-
-def _counts(result: sync.SyncResult) -> dict[str, int]:
-    return {
-        "calls": result.calls,
-        "invoices": result.invoices,
-        "credit_notes": result.credit_notes,
-        "contacts": result.contacts,
-    }
-
-
-def install(app: Flask, state: PanelState) -> SyncService:
-    """Wire the sync into an app: set ``state.freshness`` to a :class:`SyncService`, add the
-    webhook route to the blueprint, the ``flask xero-panel`` commands, and exempt the
-    webhook from the host's ``CSRFProtect`` (whether it is set up before or after the
-    plugin). Called by :meth:`~xero_panel.XeroPanel.init_app`.
-
-    :meta private:
-    """
-    settings = state.settings
-
-    def client_for(organisation: Organisation) -> XeroClient:
-        return state.client_for(organisation.connection_id)
-
-    service = SyncService(
-        session_factory=state.session_factory,
-        client_for=client_for,
-        locks=make_locks(settings.redis_url, prefix=settings.redis_prefix),
-        context=app.app_context,
-        ttl=float(settings.cache_ttl),
-        wait=settings.sync_wait,
-        reconcile_interval=float(settings.reconcile_interval),
-        page_size=settings.sync_page_size,
-    )
-    service.runner = make_runner(
-        settings.redis_url, settings.rq_queue, service.execute, app.app_context
-    )
-    state.freshness = service
-
-    from . import webhook_views
-    from .cli import xero_panel_cli
-
-    app.cli.add_command(xero_panel_cli)
-    webhook_views.exempt_from_csrf(app)
-    return service
+    def execute(self, job: str, args: Sequence[Any]) -> object:
+        """Run a background job by name (what the runners call)."""
+        jobs: dict[JobName, Callable[..., object]] = {
+            "full_sync": self.run_full_sync,
+            "refresh": self.run_refresh,
+            "reconcile": self.run_reconcile,
+            "webhook": self.run_webhook,
+        }
+        if job not in jobs:
+            raise ValueError(f"Unknown xero-panel job {job!r}")
+        return jobs[job](*args)
