@@ -1,9 +1,8 @@
 """Shared test helpers for the Xero client, parsing and rate-budget tests.
 
-``EXAMPLES`` reads ``tests/fixtures/xero-examples/*.json``, verbatim copies of
-``shared/xero-examples`` (response bodies from Xero's OpenAPI spec), so the tests run from a
-clone or an sdist too; ``test_xero_types`` checks the copies
-against the originals whenever ``shared/`` sits beside the repository.
+``EXAMPLES`` reads ``tests/fixtures/xero-examples/*.json``: response bodies copied unchanged
+from the examples in Xero's OpenAPI spec (https://github.com/XeroAPI/Xero-OpenAPI), kept in
+the repository so the tests run from a clone or an sdist.
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ import pytest
 
 from xero_panel.exceptions import AuthExpired
 
-SHARED_EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "shared" / "xero-examples"
-
 TENANT = "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
 OTHER_TENANT = "b2c885a9-4bb9-4a00-9b6e-6c2bf60b1a2b"
 API = "https://api.xero.com/api.xro/2.0"
@@ -33,7 +30,7 @@ NEW_ACCESS_TOKEN = "eyJhbGciOiJSUzI1NiJ9.access-token-two.c2lnbmF0dXJl"
 #: 2023-11-14T22:13:20Z: a fixed "now" for fake clocks.
 T0 = 1_700_000_000.0
 
-#: Xero's example bodies (copied unchanged from ../shared/xero-examples), by file stem.
+#: Xero's example bodies (from its OpenAPI spec, unchanged), by file stem.
 EXAMPLES_DIR = Path(__file__).parent / "fixtures" / "xero-examples"
 EXAMPLES: dict[str, str] = {p.stem: p.read_text() for p in sorted(EXAMPLES_DIR.glob("*.json"))}
 

@@ -17,7 +17,7 @@ from xero_panel.models import Connection, Invoice, Organisation
 from xero_panel.state import get_state
 from xero_panel.sync.state import CacheOnlyScheduler
 
-#: Xero's example bodies from its OpenAPI spec (copied from ../shared/xero-examples).
+#: Xero's example bodies from its OpenAPI spec (https://github.com/XeroAPI/Xero-OpenAPI).
 EXAMPLES = Path(__file__).parent / "fixtures" / "xero-examples"
 API = "https://api.xero.com"
 
