@@ -600,29 +600,55 @@ def test_token_expired_refresh_failure_propagates(
     assert len(mocked.calls) == 1
 
 
-def test_other_401_raises_without_refresh(
-    client: XeroClient, tokens: FakeTokens, mocked: responses.RequestsMock
-) -> None:
-    body = dict(TOKEN_EXPIRED, Detail="AuthorizationUnsuccessful")
-    mocked.get(ORGANISATION, status=401, json=body)
-    with pytest.raises(AuthExpired) as info:
-        client.organisation(TENANT)
-    assert str(info.value) == (
+_ERRORS = [
+    (
+        401,
+        {"json": dict(TOKEN_EXPIRED, Detail="AuthorizationUnsuccessful")},
+        AuthExpired,
         "Xero rejected this connection's access token (AuthorizationUnsuccessful): "
-        "an admin must reconnect Xero."
-    )
-    assert tokens.refresh_calls == []
-
-
-def test_403_raises_auth_expired(client: XeroClient, mocked: responses.RequestsMock) -> None:
-    body = {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}
-    mocked.get(ORGANISATION, status=403, json=body)
-    with pytest.raises(AuthExpired) as info:
-        client.organisation(TENANT)
-    assert str(info.value) == (
+        "an admin must reconnect Xero.",
+    ),
+    (
+        403,
+        {"json": {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}},
+        AuthExpired,
         "Xero refused access to this organisation (AuthenticationUnsuccessful): "
-        "an admin must reconnect Xero."
-    )
+        "an admin must reconnect Xero.",
+    ),
+    (
+        429,
+        {"headers": {"Retry-After": "120", "X-Rate-Limit-Problem": "day"}},
+        RateLimited,
+        "Xero's day limit for this organisation was reached; try again in 120 s.",
+    ),
+    (
+        503,
+        {"body": "Organisation offline", "content_type": "text/plain"},
+        XeroUnavailable,
+        "Xero is unavailable (HTTP 503: Organisation offline) after 4 tries; "
+        "showing cached data, try again later.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "error", "message"), _ERRORS, ids=["other-401", "403", "429", "503"]
+)
+def test_error_messages(
+    client: XeroClient,
+    tokens: FakeTokens,
+    mocked: responses.RequestsMock,
+    status: int,
+    answer: dict[str, Any],
+    error: type[Exception],
+    message: str,
+) -> None:
+    """What each error says; none of them refreshes the token (only TokenExpired does)."""
+    mocked.get(ORGANISATION, status=status, **answer)
+    with pytest.raises(error) as info:
+        client.organisation(TENANT)
+    assert str(info.value) == message
+    assert tokens.refresh_calls == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -682,16 +708,6 @@ def test_429_retry_after_too_long_raises_rate_limited(
     with pytest.raises(RateLimited) as info:
         client.organisation(TENANT)
     assert (info.value.retry_after, info.value.problem, clock.sleeps) == (120.0, "day", [])
-
-
-def test_429_rate_limited_message(client: XeroClient, mocked: responses.RequestsMock) -> None:
-    headers = {"Retry-After": "120", "X-Rate-Limit-Problem": "day"}
-    mocked.get(ORGANISATION, status=429, headers=headers)
-    with pytest.raises(RateLimited) as info:
-        client.organisation(TENANT)
-    assert (
-        str(info.value) == "Xero's day limit for this organisation was reached; try again in 120 s."
-    )
 
 
 def test_429_blocks_tenant_in_budget(
@@ -771,16 +787,6 @@ def test_503_gives_up_with_xero_unavailable(
         503,
         "Organisation offline",
         4,
-    )
-
-
-def test_503_message(client: XeroClient, mocked: responses.RequestsMock) -> None:
-    mocked.get(ORGANISATION, status=503, body="Organisation offline", content_type="text/plain")
-    with pytest.raises(XeroUnavailable) as info:
-        client.organisation(TENANT)
-    assert str(info.value) == (
-        "Xero is unavailable (HTTP 503: Organisation offline) after 4 tries; "
-        "showing cached data, try again later."
     )
 
 

@@ -47,13 +47,22 @@ def make_budget(request: pytest.FixtureRequest, clock: FakeClock) -> MakeBudget:
             return InProcessRateBudget(**kw)
 
         return memory
-    client = request.getfixturevalue("redis_client")
-    prefix = request.getfixturevalue("redis_prefix")
+    shared: MakeBudget = request.getfixturevalue("make_redis_budget")
+    return shared
+
+
+@pytest.fixture
+def make_redis_budget(
+    redis_client: Any,  # noqa: F811
+    redis_prefix: str,  # noqa: F811
+    clock: FakeClock,
+) -> MakeBudget:
+    """Build Redis budgets sharing one client and key prefix, on the fake clock."""
 
     def shared(**kw: Any) -> RedisRateBudget:
         kw.setdefault("clock", clock)
         kw.setdefault("sleep", clock.sleep)
-        return RedisRateBudget(client, f"{prefix}:", **kw)
+        return RedisRateBudget(redis_client, f"{redis_prefix}:", **kw)
 
     return shared
 
@@ -411,17 +420,9 @@ def test_in_process_is_a_rate_budget() -> None:
 
 
 @pytest.mark.redis
-def test_redis_two_instances_share_minute_budget(
-    redis_client: Any,  # noqa: F811
-    redis_prefix: str,  # noqa: F811
-    clock: FakeClock,
-) -> None:
-    first = RedisRateBudget(
-        redis_client, f"{redis_prefix}:", per_minute=5, clock=clock, sleep=clock.sleep
-    )
-    second = RedisRateBudget(
-        redis_client, f"{redis_prefix}:", per_minute=5, clock=clock, sleep=clock.sleep
-    )
+def test_redis_two_instances_share_minute_budget(make_redis_budget: MakeBudget) -> None:
+    first = make_redis_budget(per_minute=5)
+    second = make_redis_budget(per_minute=5)
     _calls(first, 3)
     _calls(second, 2)
     with pytest.raises(RateLimited):
@@ -429,42 +430,26 @@ def test_redis_two_instances_share_minute_budget(
 
 
 @pytest.mark.redis
-def test_redis_two_instances_share_concurrency(
-    redis_client: Any,  # noqa: F811
-    redis_prefix: str,  # noqa: F811
-    clock: FakeClock,
-) -> None:
-    first = RedisRateBudget(redis_client, f"{redis_prefix}:", concurrent=1, clock=clock)
-    second = RedisRateBudget(redis_client, f"{redis_prefix}:", concurrent=1, clock=clock)
+def test_redis_two_instances_share_concurrency(make_redis_budget: MakeBudget) -> None:
+    first = make_redis_budget(concurrent=1)
+    second = make_redis_budget(concurrent=1)
     with first.acquire(A, max_wait=0), pytest.raises(RateLimited):
         _call(second)
 
 
 @pytest.mark.redis
-def test_redis_two_instances_share_block(
-    redis_client: Any,  # noqa: F811
-    redis_prefix: str,  # noqa: F811
-    clock: FakeClock,
-) -> None:
-    first = RedisRateBudget(redis_client, f"{redis_prefix}:", clock=clock)
-    second = RedisRateBudget(redis_client, f"{redis_prefix}:", clock=clock)
+def test_redis_two_instances_share_block(make_redis_budget: MakeBudget) -> None:
+    first = make_redis_budget()
+    second = make_redis_budget()
     first.observe(A, {"Retry-After": "20"})
     assert second.usage(A).blocked_until == pytest.approx(T0 + 20)
 
 
 @pytest.mark.redis
-def test_redis_leaked_slot_expires(
-    redis_client: Any,  # noqa: F811
-    redis_prefix: str,  # noqa: F811
-    clock: FakeClock,
-) -> None:
-    crashed = RedisRateBudget(
-        redis_client, f"{redis_prefix}:", concurrent=1, slot_ttl=30, clock=clock
-    )
+def test_redis_leaked_slot_expires(make_redis_budget: MakeBudget, clock: FakeClock) -> None:
+    crashed = make_redis_budget(concurrent=1, slot_ttl=30)
     crashed.acquire(A, max_wait=0).__enter__()  # never exited, as by a worker that died
-    survivor = RedisRateBudget(
-        redis_client, f"{redis_prefix}:", concurrent=1, slot_ttl=30, clock=clock
-    )
+    survivor = make_redis_budget(concurrent=1, slot_ttl=30)
     with pytest.raises(RateLimited):
         _call(survivor)
     clock.advance(31)
@@ -474,11 +459,11 @@ def test_redis_leaked_slot_expires(
 
 @pytest.mark.redis
 def test_redis_keys_under_prefix_and_expire(
+    make_redis_budget: MakeBudget,
     redis_client: Any,  # noqa: F811
     redis_prefix: str,  # noqa: F811
-    clock: FakeClock,
 ) -> None:
-    budget = RedisRateBudget(redis_client, f"{redis_prefix}:", clock=clock)
+    budget = make_redis_budget()
     _call(budget)
     keys = sorted(k.decode() for k in redis_client.scan_iter(match=f"{redis_prefix}:*"))
     assert keys == [
@@ -574,12 +559,13 @@ def test_counter_starts_a_new_day_but_sent_goes_on(
 
 @pytest.mark.redis
 def test_redis_counter_shared_by_budgets_with_one_prefix(
+    make_redis_budget: MakeBudget,
     redis_client: Any,  # noqa: F811
     redis_prefix: str,  # noqa: F811
     clock: FakeClock,
 ) -> None:
-    first = RedisRateBudget(redis_client, f"{redis_prefix}:", clock=clock)
-    second = RedisRateBudget(redis_client, f"{redis_prefix}:", clock=clock)
+    first = make_redis_budget()
+    second = make_redis_budget()
     other = RedisRateBudget(redis_client, f"{redis_prefix}:other:", clock=clock)
     _call(first)
     _call(second)

@@ -6,7 +6,7 @@ Web modules, ``cli`` and ``jobs`` import this module, never ``extension``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,14 +44,10 @@ class PanelHooks(Protocol):
 
     def current_locale(self) -> str: ...
 
-    def store_connection(
-        self,
-        crm_account: str,
-        token: dict[str, Any],
-        *,
-        tenant_ids: Iterable[str] | None = None,
-        activate: bool = True,
-    ) -> Connection: ...
+    @property
+    def store_connection(self) -> Callable[..., Connection]:
+        """See :meth:`~xero_panel.XeroPanel.store_connection`."""
+        ...
 
 
 @dataclass

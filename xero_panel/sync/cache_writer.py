@@ -42,7 +42,7 @@ def _email_keys(contact: XeroContactData) -> list[str]:
     return list(dict.fromkeys(email_key(k) for k in keys if k and k.strip()))
 
 
-def _contact_values(c: XeroContactData) -> dict[str, Any]:
+def _contact(c: XeroContactData) -> dict[str, Any]:
     return {
         "name": c.name,
         "name_key": name_key(c.name),
@@ -75,7 +75,7 @@ def _document_values(
     }
 
 
-def _invoice_values(i: XeroInvoice) -> dict[str, Any]:
+def _invoice(i: XeroInvoice) -> dict[str, Any]:
     return _document_values(
         "invoice",
         i,
@@ -87,18 +87,18 @@ def _invoice_values(i: XeroInvoice) -> dict[str, Any]:
     )
 
 
-def _credit_note_values(n: XeroCreditNote) -> dict[str, Any]:
+def _credit_note(n: XeroCreditNote) -> dict[str, Any]:
     paid = n.total - n.remaining_credit
     return _document_values("credit_note", n, n.remaining_credit, due_date=None, amount_paid=paid)
 
 
-def _set_emails(row: XeroContact, contact: XeroContactData) -> None:
+def _emails(row: XeroContact, contact: XeroContactData) -> None:
     keys = _email_keys(contact)
     if [e.email_key for e in row.emails] != keys:
         row.emails = [ContactEmail(organisation_id=row.organisation_id, email_key=k) for k in keys]
 
 
-def _set_payments(row: Invoice, invoice: XeroInvoice) -> None:
+def _payments(row: Invoice, invoice: XeroInvoice) -> None:
     payments = [
         (p.payment_id, p.date, p.amount, p.reference)
         for p in invoice.payments
@@ -115,48 +115,37 @@ def _set_payments(row: Invoice, invoice: XeroInvoice) -> None:
 class Kind:
     """How one kind of Xero record is cached.
 
-    :ivar model: the table's model; ``key`` its Xero ID column, ``children`` the relationship
-        loaded with it (emails, payments).
-    :ivar key_of: the record's Xero ID; ``keep`` says whether the cache wants it at all.
-    :ivar values: the columns to set from the record; ``after`` sets the children.
+    :ivar model: the table's model, keyed on its ``key`` column (the Xero ID).
+    :ivar id_field: the record's attribute holding that ID.
+    :ivar sales_type: keep only records of this ``type`` (``None``: keep all).
+    :ivar values: the columns to set from a record; ``after`` sets its children.
     """
 
     model: Any
     key: str
-    children: Any
-    key_of: Callable[[Any], str]
-    keep: Callable[[Any], bool]
+    id_field: str
+    sales_type: str | None
     values: Callable[[Any], Mapping[str, Any]]
     after: Callable[[Any, Any], None] | None = None
 
+    def key_of(self, record: Any) -> str:
+        """The record's Xero ID."""
+        return str(getattr(record, self.id_field))
+
+    def keep(self, record: Any) -> bool:
+        """Whether the cache wants the record."""
+        return self.sales_type is None or bool(record.type == self.sales_type)
+
+    @property
+    def children(self) -> Any:
+        """The relationship loaded with each row (a contact's emails, a document's payments)."""
+        return XeroContact.emails if self.model is XeroContact else Invoice.payments
+
 
 KINDS: dict[RecordKind, Kind] = {
-    "contacts": Kind(
-        XeroContact,
-        "contact_id",
-        XeroContact.emails,
-        key_of=lambda c: c.contact_id,
-        keep=lambda c: True,
-        values=_contact_values,
-        after=_set_emails,
-    ),
-    "invoices": Kind(
-        Invoice,
-        "xero_id",
-        Invoice.payments,
-        key_of=lambda i: i.invoice_id,
-        keep=lambda i: i.type == "ACCREC",
-        values=_invoice_values,
-        after=_set_payments,
-    ),
-    "credit_notes": Kind(
-        Invoice,
-        "xero_id",
-        Invoice.payments,
-        key_of=lambda n: n.credit_note_id,
-        keep=lambda n: n.type == "ACCRECCREDIT",
-        values=_credit_note_values,
-    ),
+    "contacts": Kind(XeroContact, "contact_id", "contact_id", None, _contact, _emails),
+    "invoices": Kind(Invoice, "xero_id", "invoice_id", "ACCREC", _invoice, _payments),
+    "credit_notes": Kind(Invoice, "xero_id", "credit_note_id", "ACCRECCREDIT", _credit_note),
 }
 
 

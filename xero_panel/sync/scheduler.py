@@ -46,7 +46,7 @@ from ..models import Connection, Organisation, SyncState, utcnow
 from ..xero.client import XeroClient
 from .job_runs import SyncJobs
 from .runners import JobName, Runner, ThreadRunner
-from .state import CacheStatus, cache_status, get_sync_state
+from .state import CacheStatus, Scheduler, cache_status, get_sync_state
 
 __all__ = ["STALE_RUNNING", "SyncScheduler"]
 
@@ -69,7 +69,7 @@ class _Snapshot:
     reconciled_at: dt.datetime | None
 
 
-class SyncScheduler(SyncJobs):
+class SyncScheduler(SyncJobs, Scheduler):
     """Decides when Xero is called: keeps the cache fresh for panel views and starts the
     background syncs.
 
@@ -116,29 +116,20 @@ class SyncScheduler(SyncJobs):
         self.lock_ttl = lock_ttl
         self.now = now
 
-    # -- the Scheduler protocol ---------------------------------------------------------------
+    # -- what the panel asks (see Scheduler) -------------------------------------------------
 
-    def ensure_fresh(
+    def _status(
         self,
         session: Session,
         organisations: Sequence[Organisation],
-        *,
-        contact_ids: Sequence[tuple[int, str]] = (),
-    ) -> CacheStatus:
-        """See :meth:`~xero_panel.sync.state.Scheduler.ensure_fresh`."""
-        return self._freshen(organisations, contact_ids, force_contacts=False)
-
-    def refresh_record(
-        self,
-        session: Session,
-        organisations: Sequence[Organisation],
-        *,
         contact_ids: Sequence[tuple[int, str]],
+        *,
+        refresh: bool,
     ) -> CacheStatus:
-        """See :meth:`~xero_panel.sync.state.Scheduler.refresh_record`: a targeted
-        fetch of these contacts now (still one per concurrent burst), plus the
-        organisation's incremental refresh if its TTL has passed."""
-        return self._freshen(organisations, contact_ids, force_contacts=True)
+        """Freshen the cache as :meth:`~xero_panel.sync.state.Scheduler.ensure_fresh` says;
+        for *Refresh* (``refresh``), fetch the contacts now (still one per concurrent burst),
+        plus the organisation's incremental refresh if its TTL has passed."""
+        return self._freshen(organisations, contact_ids, force_contacts=refresh)
 
     def _freshen(
         self,

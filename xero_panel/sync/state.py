@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -57,9 +56,11 @@ class CacheStatus:
     needs_reconnect: bool = False
 
 
-class Scheduler(Protocol):
+class Scheduler:
     """What the panel view, the admin page and :meth:`~xero_panel.XeroPanel.store_connection`
-    ask of the sync."""
+    ask of the sync. This base never calls Xero: it reports the sync state and starts
+    nothing; :class:`~xero_panel.sync.scheduler.SyncScheduler` does the work.
+    """
 
     def ensure_fresh(
         self,
@@ -76,7 +77,7 @@ class Scheduler(Protocol):
         has not reached yet, and never raises for Xero trouble: it reports it in
         :attr:`CacheStatus.problem` and the view serves the cache.
         """
-        ...
+        return self._status(session, organisations, contact_ids, refresh=False)
 
     def refresh_record(
         self,
@@ -87,44 +88,31 @@ class Scheduler(Protocol):
     ) -> CacheStatus:
         """The panel's *Refresh*: fetch these contacts' invoices and credit notes from Xero
         now (a targeted sync), whatever the TTL, then say how the cache stands."""
-        ...
+        return self._status(session, organisations, contact_ids, refresh=True)
+
+    def _status(
+        self,
+        session: Session,
+        organisations: Sequence[Organisation],
+        contact_ids: Sequence[tuple[int, str]],
+        *,
+        refresh: bool,
+    ) -> CacheStatus:
+        return cache_status(session, organisations)
 
     def start_full_sync(self, organisation_id: int) -> bool:
         """Start the first (or a new) full sync of an organisation in the background.
         Returns whether one was started."""
-        ...
+        return False
 
     def start_refresh(self, organisation_id: int) -> bool:
         """Start a refresh of an organisation in the background (*Refresh now*)."""
-        ...
-
-
-class CacheOnlyScheduler:
-    """A :class:`Scheduler` that never calls Xero: it reports the sync state."""
-
-    def ensure_fresh(
-        self,
-        session: Session,
-        organisations: Sequence[Organisation],
-        *,
-        contact_ids: Sequence[tuple[int, str]] = (),
-    ) -> CacheStatus:
-        return cache_status(session, organisations)
-
-    def refresh_record(
-        self,
-        session: Session,
-        organisations: Sequence[Organisation],
-        *,
-        contact_ids: Sequence[tuple[int, str]],
-    ) -> CacheStatus:
-        return cache_status(session, organisations)
-
-    def start_full_sync(self, organisation_id: int) -> bool:
         return False
 
-    def start_refresh(self, organisation_id: int) -> bool:
-        return False
+
+class CacheOnlyScheduler(Scheduler):
+    """A :class:`Scheduler` that never calls Xero: it reports the sync state (for a host or a
+    test that fills the cache itself)."""
 
 
 def cache_status(session: Session, organisations: Sequence[Organisation]) -> CacheStatus:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import requests
 
 from .call_counter import CallCounter
-from .paging import ID_BATCH_SIZE, Page, Pager
+from .paging import ID_BATCH_SIZE, ListQuery, Page, Pager
 from .rate_budget import InProcessRateBudget, RateBudget
 from .transport import TokenSource
 from .types import (
@@ -149,23 +149,11 @@ class XeroClient(Pager):
         :param where: a Xero filter, e.g. ``'Type=="ACCREC"'`` (sales invoices only).
         :param order: e.g. ``"UpdatedDateUTC ASC"``.
         """
-        base: dict[str, str] = {}
-        if statuses:
-            base["Statuses"] = ",".join(statuses)
-        if where:
-            base["where"] = where
-        if order:
-            base["order"] = order
-        yield from self._iter_batches(
-            tenant_id,
-            "/Invoices",
-            "Invoices",
-            parse_invoice,
-            base,
-            {"ContactIDs": contact_ids, "IDs": ids},
-            modified_since,
-            page_size,
+        query = ListQuery(
+            tenant_id, "/Invoices", "Invoices", parse_invoice, modified_since, page_size
         )
+        params = {"Statuses": ",".join(statuses or ()), "where": where, "order": order}
+        yield from self._iter_batches(query, params, {"ContactIDs": contact_ids, "IDs": ids})
 
     def get_invoice(self, tenant_id: str, invoice_id: str) -> Invoice | None:
         """Fetch one invoice (``GET /Invoices/{id}``), or ``None`` if Xero has no such invoice."""
@@ -191,19 +179,11 @@ class XeroClient(Pager):
         :param include_archived: also return archived contacts (so merges and archiving show).
         :param order: e.g. ``"ContactID ASC"`` (a stable order for paging a full read).
         """
-        base = {"includeArchived": "true" if include_archived else "false"}
-        if order:
-            base["order"] = order
-        yield from self._iter_batches(
-            tenant_id,
-            "/Contacts",
-            "Contacts",
-            parse_contact,
-            base,
-            {"IDs": ids},
-            modified_since,
-            page_size,
+        query = ListQuery(
+            tenant_id, "/Contacts", "Contacts", parse_contact, modified_since, page_size
         )
+        params = {"includeArchived": "true" if include_archived else "false", "order": order}
+        yield from self._iter_batches(query, params, {"IDs": ids})
 
     def iter_credit_note_pages(
         self,
@@ -218,17 +198,10 @@ class XeroClient(Pager):
         Xero has no ``ContactIDs`` filter here; use ``where``, e.g.
         ``'Type=="ACCRECCREDIT"&&Contact.ContactID==GUID("...")'``.
         """
-        base = {"where": where} if where else {}
-        yield from self._iter_batches(
-            tenant_id,
-            "/CreditNotes",
-            "CreditNotes",
-            parse_credit_note,
-            base,
-            {},
-            modified_since,
-            page_size,
+        query = ListQuery(
+            tenant_id, "/CreditNotes", "CreditNotes", parse_credit_note, modified_since, page_size
         )
+        yield from self._iter_batches(query, {"where": where}, {})
 
     def online_invoice_url(self, tenant_id: str, invoice_id: str) -> str | None:
         """The customer-facing ``in.xero.com`` link of a sales invoice, or ``None`` if Xero

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import requests
 
@@ -17,7 +18,7 @@ from .dates import format_if_modified_since, parse_xero_datetime
 from .transport import Sender
 from .types import parse_pagination
 
-__all__ = ["ID_BATCH_SIZE", "Page", "Pager"]
+__all__ = ["ID_BATCH_SIZE", "ListQuery", "Page", "Pager"]
 
 #: Most IDs sent in one ``IDs``/``ContactIDs`` query parameter. Xero fails at about 53
 #: (the URL gets too long and it answers 404), so stay clear of that.
@@ -58,6 +59,19 @@ def _chunks(values: Iterable[str], size: int) -> list[list[str]]:
     return [unique[i : i + size] for i in range(0, len(unique), size)]
 
 
+@dataclass(frozen=True)
+class ListQuery(Generic[_T]):
+    """One list read: whose (``tenant_id``), where (``path``, and the answer's ``key``), how
+    to read each item (``parse``), since when, and how many per page."""
+
+    tenant_id: str
+    path: str
+    key: str
+    parse: Callable[[Mapping[str, Any]], _T]
+    modified_since: datetime | None
+    page_size: int
+
+
 class Pager(Sender):
     """Reads Xero's paged lists for :class:`~xero_panel.xero.client.XeroClient`."""
 
@@ -65,17 +79,15 @@ class Pager(Sender):
 
     def _iter_batches(
         self,
-        tenant_id: str,
-        path: str,
-        key: str,
-        parse: Callable[[Mapping[str, Any]], _T],
-        base: Mapping[str, str],
+        query: ListQuery[_T],
+        params: Mapping[str, str | None],
         id_filters: Mapping[str, Sequence[str] | None],
-        modified_since: datetime | None,
-        page_size: int,
     ) -> Iterator[Page[_T]]:
-        if page_size < 1:
+        """Page through ``query`` with ``params`` (empty ones left out), once per combination
+        of ID batches; an empty ID filter means "none", so nothing is fetched."""
+        if query.page_size < 1:
             raise ValueError("page_size must be at least 1")
+        base = {name: value for name, value in params.items() if value}
         axes: list[list[tuple[str, str]]] = []
         for name, values in id_filters.items():
             if values is None:
@@ -85,28 +97,18 @@ class Pager(Sender):
                 return
             axes.append([(name, ",".join(batch)) for batch in batches])
         for combination in itertools.product(*axes):
-            params = {**base, **dict(combination)}
-            yield from self._iter_pages(
-                tenant_id, path, key, parse, params, modified_since, page_size
-            )
+            yield from self._iter_pages(query, {**base, **dict(combination)})
 
-    def _iter_pages(
-        self,
-        tenant_id: str,
-        path: str,
-        key: str,
-        parse: Callable[[Mapping[str, Any]], _T],
-        params: Mapping[str, str],
-        modified_since: datetime | None,
-        page_size: int,
-    ) -> Iterator[Page[_T]]:
+    def _iter_pages(self, query: ListQuery[_T], params: Mapping[str, str]) -> Iterator[Page[_T]]:
+        tenant_id, path, key, parse = query.tenant_id, query.path, query.key, query.parse
+        modified_since, page_size = query.modified_since, query.page_size
         headers = {}
         if modified_since is not None:
             headers["If-Modified-Since"] = format_if_modified_since(modified_since)
         page = 1
         while True:
-            query = {**params, "page": str(page), "pageSize": str(page_size)}
-            response = self._get(tenant_id, path, params=query, headers=headers)
+            page_params = {**params, "page": str(page), "pageSize": str(page_size)}
+            response = self._get(tenant_id, path, params=page_params, headers=headers)
             assert response is not None
 
             def read(body: Any, number: int = page) -> Page[_T]:

@@ -254,26 +254,32 @@ class Invoice:
     payments: tuple[Payment, ...]
 
 
+def _document_fields(d: Mapping[str, Any], what: str, types: Any) -> dict[str, Any]:
+    """The fields invoices and credit notes (``what``) share."""
+    return {
+        "number": opt_str(d, f"{what}Number") or "",
+        "type": _closed(req(d, "Type", what), types, f"{what} Type"),
+        "status": _closed(req(d, "Status", what), InvoiceStatus, f"{what} Status"),
+        "contact_id": opt_str(d.get("Contact") or {}, "ContactID"),
+        "date": req_date(d, "Date", what),
+        "currency": str(req(d, "CurrencyCode", what)),
+        "total": decimal(d, "Total"),
+        "updated_at": req_datetime(d, "UpdatedDateUTC", what),
+        "reference": opt_str(d, "Reference"),
+    }
+
+
 def parse_invoice(d: Mapping[str, Any]) -> Invoice:
     """Parse one item of ``Invoices[]``."""
-    contact = d.get("Contact") or {}
     return Invoice(
         invoice_id=str(req(d, "InvoiceID", "Invoice")),
-        number=opt_str(d, "InvoiceNumber") or "",
-        type=_closed(req(d, "Type", "Invoice"), InvoiceType, "Invoice Type"),
-        status=_closed(req(d, "Status", "Invoice"), InvoiceStatus, "Invoice Status"),
-        contact_id=opt_str(contact, "ContactID"),
-        contact_name=opt_str(contact, "Name"),
-        date=req_date(d, "Date", "Invoice"),
+        **_document_fields(d, "Invoice", InvoiceType),
+        contact_name=opt_str(d.get("Contact") or {}, "Name"),
         due_date=opt_date(d, "DueDate"),
-        currency=str(req(d, "CurrencyCode", "Invoice")),
-        total=decimal(d, "Total"),
         amount_due=decimal(d, "AmountDue"),
         amount_paid=decimal(d, "AmountPaid"),
         amount_credited=decimal(d, "AmountCredited"),
         fully_paid_on=opt_date(d, "FullyPaidOnDate"),
-        updated_at=req_datetime(d, "UpdatedDateUTC", "Invoice"),
-        reference=opt_str(d, "Reference"),
         payments=tuple(parse_payment(p) for p in d.get("Payments") or ()),
     )
 
@@ -301,19 +307,10 @@ class CreditNote:
 
 def parse_credit_note(d: Mapping[str, Any]) -> CreditNote:
     """Parse one item of ``CreditNotes[]``."""
-    contact = d.get("Contact") or {}
     return CreditNote(
         credit_note_id=str(req(d, "CreditNoteID", "CreditNote")),
-        number=opt_str(d, "CreditNoteNumber") or "",
-        type=_closed(req(d, "Type", "CreditNote"), CreditNoteType, "CreditNote Type"),
-        status=_closed(req(d, "Status", "CreditNote"), InvoiceStatus, "CreditNote Status"),
-        contact_id=opt_str(contact, "ContactID"),
-        date=req_date(d, "Date", "CreditNote"),
-        currency=str(req(d, "CurrencyCode", "CreditNote")),
-        total=decimal(d, "Total"),
+        **_document_fields(d, "CreditNote", CreditNoteType),
         remaining_credit=decimal(d, "RemainingCredit"),
-        updated_at=req_datetime(d, "UpdatedDateUTC", "CreditNote"),
-        reference=opt_str(d, "Reference"),
     )
 
 
