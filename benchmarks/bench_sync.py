@@ -7,7 +7,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_sync.py --sizes 1000 5000 --redis-url redis://127.0.0.1:6379/15
 
 Measures, per size N: a cold full sync (the first sync after *Save*), a warm panel-view
-freshness check (cache fresh), 100 concurrent views of stale data (threads; single-flight),
+check (cache fresh: no call), 100 concurrent views of stale data (threads; single-flight),
 and an unchanged tenant's incremental refresh. Calls are read from the plugin's own call
 counter (``xero_panel/xero/call_counter.py``, the count the rate budget and ``flask xero-panel
 status`` use), and checked against the emulator's count of the calls it answered. With

@@ -173,8 +173,8 @@ def test_scale_out_100_concurrent_stale_views_make_one_call(scale: Scale) -> Non
 def test_scale_out_xero_down_reports_problem(scale: Scale) -> None:
     scale.h.age()
     scale.h.emulator.add_fault({"endpoint": "Invoices", "status": 503})
-    freshness = scale.h.view()
-    assert freshness.problem == "Xero could not be reached; showing cached data for now."
+    status = scale.h.view()
+    assert status.problem == "Xero could not be reached; showing cached data for now."
     assert scale.h.count() == 34
 
 
