@@ -360,6 +360,22 @@ class SyncHost:
                 self.host.db.session, self.organisations, contact_ids=contact_ids
             )
 
+    def views_at_once(self, n: int, timeout: float = 60) -> list[Any]:
+        """``n`` panel views started together in threads; what each returned."""
+        barrier = threading.Barrier(n)
+        results: list[Any] = []
+
+        def view() -> None:
+            barrier.wait()
+            results.append(self.view())
+
+        threads = [threading.Thread(target=view) for _ in range(n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout)
+        return results
+
     def refresh_record(self, contact_ids: Any) -> Any:
         with self.app.app_context():
             return self.service.refresh_record(

@@ -86,6 +86,18 @@ def _start_full(session: Session, organisation_id: int, started: dt.datetime) ->
     return state
 
 
+def _finish_full(state: SyncState, stored: int, started: dt.datetime, ended: dt.datetime) -> None:
+    """A full sync that started at ``started`` stored ``stored`` records and is done: the cache
+    matches Xero as of ``started`` (it is fresh and reconciled)."""
+    state.status = "idle"
+    state.phase = None
+    state.progress_total = stored
+    state.fresh_at = state.reconciled_at = started
+    state.full_sync_completed_at = ended
+    state.last_error = None
+    state.last_error_at = None
+
+
 def full_sync(
     session: Session,
     organisation: Organisation | int,
@@ -115,8 +127,7 @@ def full_sync(
     try:
         details = client.organisation(tenant_id)
         org.name = details.name or org.name
-        org.short_code = details.short_code
-        org.base_currency = details.base_currency
+        org.short_code, org.base_currency = details.short_code, details.base_currency
         org.timezone = details.timezone
         _phase(session, state, "contacts")
         contacts_mark = Watermark()
@@ -139,14 +150,7 @@ def full_sync(
         state.contacts_modified_since = contacts_mark.value(None)
         state.invoices_modified_since = invoices_mark.value(None)
         state.credit_notes_modified_since = notes_mark.value(None)
-        state.status = "idle"
-        state.phase = None
-        state.progress_total = tracker.done
-        state.fresh_at = started
-        state.reconciled_at = started
-        state.full_sync_completed_at = now()
-        state.last_error = None
-        state.last_error_at = None
+        _finish_full(state, tracker.done, started, now())
         session.commit()
     except XeroPanelError as exc:
         record_failure(session, run.org_id, exc, full=True, now=now())
