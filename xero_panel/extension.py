@@ -9,6 +9,7 @@ from flask import Flask, g, render_template, url_for
 from markupsafe import Markup
 
 from .backends import make_backends
+from .cli import xero_panel_cli
 from .config import apply_defaults, read_settings
 from .connections import IssuedToken, save_connection
 from .crypto import TokenCipher
@@ -16,6 +17,7 @@ from .models import Connection, Organisation, mirror_tables_into
 from .records import RECORD_TYPES, CRMRecord
 from .state import EXTENSION_NAME, PanelState, get_state
 from .sync.scheduler import SyncScheduler
+from .xero.client import XeroClient
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -32,7 +34,7 @@ def _make_scheduler(app: Flask, state: PanelState) -> SyncScheduler:
     running background work inside the app's context."""
     settings = state.settings
 
-    def client_for(organisation: Organisation) -> Any:
+    def client_for(organisation: Organisation) -> XeroClient:
         return state.client_for(organisation.connection_id)
 
     scheduler = SyncScheduler(
@@ -88,9 +90,10 @@ class XeroPanel:
 
     def init_app(self, app: Flask) -> None:
         """Set the defaults of every ``XERO_PANEL_*`` key, check the config, add the
-        plugin's tables to ``db.metadata``, register the blueprint at
-        ``XERO_PANEL_URL_PREFIX`` and the Jinja globals ``xero_panel_widget`` and
-        ``xero_panel_marketplace_card``.
+        plugin's tables to ``db.metadata``, build the backends (Redis or in process) and the
+        sync scheduler, register the blueprint at ``XERO_PANEL_URL_PREFIX`` (exempting its
+        webhook from the host's CSRF check), the ``flask xero-panel`` commands, and the
+        Jinja globals ``xero_panel_widget`` and ``xero_panel_marketplace_card``.
 
         :raises RuntimeError: the extension is already registered on this app, or a
             required key is missing.
@@ -113,9 +116,8 @@ class XeroPanel:
         state.scheduler = _make_scheduler(app, state)
         app.extensions[EXTENSION_NAME] = state
 
-        # Imported here: the web modules read the state through xero_panel.state.
+        # Imported here, not at the top: views.py still imports htmx_script_url from here.
         from . import admin_views  # noqa: F401  (registers the admin routes on the blueprint)
-        from .cli import xero_panel_cli
         from .views import blueprint
         from .webhook_views import exempt_from_csrf
 
