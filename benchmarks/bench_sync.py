@@ -81,20 +81,20 @@ def bench(n: int, database_url: str, redis_url: str | None) -> dict[str, Any]:
             h.host.db.create_all()
             # store_connection queues the first sync, as Save does; drop that job so the
             # cold sync measured below is the first and only one.
-            runner, h.service.runner = h.service.runner, DropJobs()
+            runner, h.scheduler.runner = h.scheduler.runner, DropJobs()
             try:
                 connection = h.host.panel.store_connection(
                     "acme", h.emulator.issue_tokens(user_email="owner@bench.test")
                 )
             finally:
-                h.service.runner = runner
+                h.scheduler.runner = runner
             h.org_id = connection.organisations[0].id
             h.organisations = list(connection.organisations)
         counted = Counted(h)
 
         started = time.perf_counter()
         with h.app.app_context():
-            h.service.run_full_sync(h.org_id)
+            h.scheduler.run_full_sync(h.org_id)
         out["cold_seconds"] = time.perf_counter() - started
         calls = counted.calls()
         out["cold_calls"] = calls["calls"]

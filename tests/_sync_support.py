@@ -308,7 +308,7 @@ class SyncHost:
         self.host = make_host(database_url, **settings)
         self.app = self.host.app
         self.state = get_state(self.app)
-        self.service: Any = self.state.scheduler
+        self.scheduler: Any = self.state.scheduler
         with self.app.app_context():
             # Stored pending, then activated here, so no first sync starts by itself:
             # each test decides which syncs run.
@@ -348,7 +348,7 @@ class SyncHost:
         self.emulator_server.shutdown()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        runner = getattr(self.service, "runner", None)
+        runner = getattr(self.scheduler, "runner", None)
         wait = getattr(runner, "wait_idle", None)
         return bool(wait(timeout)) if wait is not None else True
 
@@ -356,7 +356,7 @@ class SyncHost:
 
     def view(self, contact_ids: Any = ()) -> Any:
         with self.app.app_context():
-            return self.service.ensure_fresh(
+            return self.scheduler.ensure_fresh(
                 self.host.db.session, self.organisations, contact_ids=contact_ids
             )
 
@@ -378,13 +378,13 @@ class SyncHost:
 
     def refresh_record(self, contact_ids: Any) -> Any:
         with self.app.app_context():
-            return self.service.refresh_record(
+            return self.scheduler.refresh_record(
                 self.host.db.session, self.organisations, contact_ids=contact_ids
             )
 
     def full_sync(self) -> dict[str, int]:
         with self.app.app_context():
-            result: dict[str, int] = self.service.run_full_sync(self.org_id)
+            result: dict[str, int] = self.scheduler.run_full_sync(self.org_id)
         self.emulator.reset_stats()
         return result
 

@@ -113,7 +113,7 @@ class Scale:
 def scale(make_host: Callable[..., Any], postgres_url: str) -> Iterator[Scale]:
     s = Scale(make_host, postgres_url, 30)
     with s.h.app.app_context():
-        s.h.service.start_full_sync(s.h.org_id)
+        s.h.scheduler.start_full_sync(s.h.org_id)
     s.wait_for(lambda: s.h.sync_state().status == "idle", 30)
     s.h.emulator.reset_stats()
     yield s
@@ -124,8 +124,8 @@ def test_scale_out_uses_rq_and_redis(scale: Scale) -> None:
     from xero_panel.locks import RedisLocks
     from xero_panel.sync.runners import RQRunner
 
-    assert isinstance(scale.h.service.runner, RQRunner)
-    assert isinstance(scale.h.service.locks, RedisLocks)
+    assert isinstance(scale.h.scheduler.runner, RQRunner)
+    assert isinstance(scale.h.scheduler.locks, RedisLocks)
 
 
 def test_scale_out_cold_tenant_full_sync_on_worker(
@@ -135,7 +135,7 @@ def test_scale_out_cold_tenant_full_sync_on_worker(
     s = Scale(make_host, postgres_url, n)
     try:
         with s.h.app.app_context():
-            assert s.h.service.start_full_sync(s.h.org_id) is True
+            assert s.h.scheduler.start_full_sync(s.h.org_id) is True
         assert s.h.sync_state().status == "running"
         s.wait_for(lambda: s.h.sync_state().status == "idle", 60)
         calls = s.h.calls()

@@ -30,7 +30,7 @@ def cold(make_host: Callable[..., Any], tmp_path: Any) -> Iterator[SyncHost]:
 
 
 def test_init_app_sets_the_sync_scheduler(synced: SyncHost) -> None:
-    assert isinstance(synced.service, SyncScheduler)
+    assert isinstance(synced.scheduler, SyncScheduler)
 
 
 def test_ensure_fresh_warm_view_makes_no_calls(synced: SyncHost) -> None:
@@ -168,7 +168,7 @@ def test_refresh_record_fetches_contacts_whatever_the_ttl(synced: SyncHost) -> N
 
 def test_start_full_sync_runs_in_background_with_progress(synced: SyncHost) -> None:
     with synced.app.app_context():
-        assert synced.service.start_full_sync(synced.org_id) is True
+        assert synced.scheduler.start_full_sync(synced.org_id) is True
     synced.wait_idle()
     state = synced.sync_state()
     assert state.status == "idle"
@@ -178,7 +178,7 @@ def test_start_full_sync_runs_in_background_with_progress(synced: SyncHost) -> N
 
 def test_start_full_sync_twice_at_once_starts_one(synced: SyncHost) -> None:
     with synced.app.app_context():
-        started = [synced.service.start_full_sync(synced.org_id) for _ in range(3)]
+        started = [synced.scheduler.start_full_sync(synced.org_id) for _ in range(3)]
     synced.wait_idle()
     assert started == [True, False, False]
     assert synced.calls()["calls"] == 4
@@ -186,7 +186,7 @@ def test_start_full_sync_twice_at_once_starts_one(synced: SyncHost) -> None:
 
 def test_start_refresh_runs_incremental_and_reconcile(synced: SyncHost) -> None:
     with synced.app.app_context():
-        synced.service.start_refresh(synced.org_id)
+        synced.scheduler.start_refresh(synced.org_id)
     synced.wait_idle()
     assert synced.calls()["by_endpoint"] == {"Invoices": 2, "Contacts": 1, "CreditNotes": 1}
 
@@ -204,5 +204,5 @@ def test_ensure_fresh_starts_due_reconciliation(make_host: Any, tmp_path: Any) -
 
 
 def test_ensure_fresh_no_organisations() -> None:
-    service = SyncScheduler(session_factory=Any, client_for=Any, locks=Any)  # type: ignore[arg-type]
-    assert service.ensure_fresh(None, []).fresh_at is None  # type: ignore[arg-type]
+    scheduler = SyncScheduler(session_factory=Any, client_for=Any, locks=Any)  # type: ignore[arg-type]
+    assert scheduler.ensure_fresh(None, []).fresh_at is None  # type: ignore[arg-type]
