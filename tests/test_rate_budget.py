@@ -313,26 +313,43 @@ def test_observe_day_remaining_raises_day_used(make_budget: MakeBudget) -> None:
     assert budget.usage(A).day_used == 10
 
 
-def test_observe_day_remaining_zero_stops_calls(make_budget: MakeBudget) -> None:
+@pytest.mark.parametrize(
+    ("headers", "problem", "retry_after"),
+    [
+        ({"X-DayLimit-Remaining": "0"}, "day", TO_MIDNIGHT),
+        ({"Retry-After": "30", "X-Rate-Limit-Problem": "minute"}, "minute", 30.0),
+        # (retry_after not compared: in Redis a day block waits until midnight instead)
+        ({"Retry-After": "3600", "X-Rate-Limit-Problem": "Day"}, "day", None),
+    ],
+    ids=["day-remaining-zero", "retry-after-blocks-tenant", "retry-after-day-problem"],
+)
+def test_observe_refuses_the_next_call(
+    make_budget: MakeBudget, headers: dict[str, str], problem: str, retry_after: float | None
+) -> None:
     budget = make_budget()
-    budget.observe(A, {"X-DayLimit-Remaining": "0"})
+    budget.observe(A, headers)
     with pytest.raises(RateLimited) as info:
         _call(budget)
-    assert info.value.problem == "day"
+    assert info.value.problem == problem
+    if retry_after is not None:
+        assert info.value.retry_after == pytest.approx(retry_after)
 
 
-def test_observe_retry_after_blocks_tenant(make_budget: MakeBudget) -> None:
+@pytest.mark.parametrize(
+    ("retry_after", "until"),
+    [
+        ("30", T0 + 30),
+        ("Tue, 14 Nov 2023 22:14:00 GMT", T0 + 40),
+        ("Tue, 14 Nov 2023 22:14:00 -0000", T0 + 40),
+    ],
+    ids=["seconds", "http-date", "http-date-without-zone"],
+)
+def test_observe_retry_after_sets_blocked_until(
+    make_budget: MakeBudget, retry_after: str, until: float
+) -> None:
     budget = make_budget()
-    budget.observe(A, {"Retry-After": "30", "X-Rate-Limit-Problem": "minute"})
-    with pytest.raises(RateLimited) as info:
-        _call(budget)
-    assert (info.value.problem, info.value.retry_after) == ("minute", pytest.approx(30.0))
-
-
-def test_observe_retry_after_sets_blocked_until(make_budget: MakeBudget) -> None:
-    budget = make_budget()
-    budget.observe(A, {"Retry-After": "30"})
-    assert budget.usage(A).blocked_until == pytest.approx(T0 + 30)
+    budget.observe(A, {"Retry-After": retry_after})
+    assert budget.usage(A).blocked_until == pytest.approx(until)
 
 
 def test_observe_retry_after_block_ends(make_budget: MakeBudget, clock: FakeClock) -> None:
@@ -350,14 +367,6 @@ def test_observe_retry_after_waited_out_within_max_wait(
     budget.observe(A, {"Retry-After": "12"})
     _call(budget, max_wait=30)
     assert sum(clock.sleeps) == pytest.approx(12.0)
-
-
-def test_observe_retry_after_day_problem(make_budget: MakeBudget) -> None:
-    budget = make_budget()
-    budget.observe(A, {"Retry-After": "3600", "X-Rate-Limit-Problem": "Day"})
-    with pytest.raises(RateLimited) as info:
-        _call(budget)
-    assert info.value.problem == "day"
 
 
 def test_observe_headers_case_insensitive(make_budget: MakeBudget) -> None:
@@ -510,18 +519,6 @@ def test_observe_keeps_the_later_block(make_budget: MakeBudget) -> None:
     budget.observe(A, {"Retry-After": "30"})
     budget.observe(A, {"Retry-After": "10"})
     assert budget.usage(A).blocked_until == pytest.approx(T0 + 30)
-
-
-def test_observe_retry_after_http_date(make_budget: MakeBudget) -> None:
-    budget = make_budget()
-    budget.observe(A, {"Retry-After": "Tue, 14 Nov 2023 22:14:00 GMT"})
-    assert budget.usage(A).blocked_until == pytest.approx(T0 + 40)
-
-
-def test_observe_retry_after_http_date_without_zone(make_budget: MakeBudget) -> None:
-    budget = make_budget()
-    budget.observe(A, {"Retry-After": "Tue, 14 Nov 2023 22:14:00 -0000"})
-    assert budget.usage(A).blocked_until == pytest.approx(T0 + 40)
 
 
 # ---------------------------------------------------------------------------------------------
