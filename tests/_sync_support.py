@@ -11,8 +11,8 @@ from typing import Any
 
 from xero_emulator import Emulator
 
-from xero_panel.client import XeroClient
-from xero_panel.rate_budget import InProcessRateBudget
+from xero_panel.xero.client import XeroClient
+from xero_panel.xero.rate_budget import InProcessRateBudget
 
 OWNER = "owner@bench.test"
 PASSWORD = "bench-pass"
@@ -288,8 +288,8 @@ class SyncHost:
     ) -> None:
         from werkzeug.serving import make_server
 
-        from xero_panel.extension import get_state
         from xero_panel.models import Organisation
+        from xero_panel.state import get_state
 
         self.seed = generated_seed(
             n_invoices, n_contacts=6, tenant_id=config.pop("tenant_id", None)
@@ -308,7 +308,7 @@ class SyncHost:
         self.host = make_host(database_url, **settings)
         self.app = self.host.app
         self.state = get_state(self.app)
-        self.service: Any = self.state.freshness
+        self.scheduler: Any = self.state.scheduler
         with self.app.app_context():
             # Stored pending, then activated here, so no first sync starts by itself:
             # each test decides which syncs run.
@@ -348,7 +348,7 @@ class SyncHost:
         self.emulator_server.shutdown()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        runner = getattr(self.service, "runner", None)
+        runner = getattr(self.scheduler, "runner", None)
         wait = getattr(runner, "wait_idle", None)
         return bool(wait(timeout)) if wait is not None else True
 
@@ -356,19 +356,35 @@ class SyncHost:
 
     def view(self, contact_ids: Any = ()) -> Any:
         with self.app.app_context():
-            return self.service.ensure_fresh(
+            return self.scheduler.ensure_fresh(
                 self.host.db.session, self.organisations, contact_ids=contact_ids
             )
 
+    def views_at_once(self, n: int, timeout: float = 60) -> list[Any]:
+        """``n`` panel views started together in threads; what each returned."""
+        barrier = threading.Barrier(n)
+        results: list[Any] = []
+
+        def view() -> None:
+            barrier.wait()
+            results.append(self.view())
+
+        threads = [threading.Thread(target=view) for _ in range(n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout)
+        return results
+
     def refresh_record(self, contact_ids: Any) -> Any:
         with self.app.app_context():
-            return self.service.refresh_record(
+            return self.scheduler.refresh_record(
                 self.host.db.session, self.organisations, contact_ids=contact_ids
             )
 
     def full_sync(self) -> dict[str, int]:
         with self.app.app_context():
-            result: dict[str, int] = self.service.run_full_sync(self.org_id)
+            result: dict[str, int] = self.scheduler.run_full_sync(self.org_id)
         self.emulator.reset_stats()
         return result
 

@@ -67,7 +67,7 @@ class FakeClock:
 
 
 class FakeTokens:
-    """A :class:`~xero_panel.client.TokenSource` that records refreshes."""
+    """A :class:`~xero_panel.xero.transport.TokenSource` that records refreshes."""
 
     def __init__(self, token: str = ACCESS_TOKEN, refreshed: str | None = NEW_ACCESS_TOKEN) -> None:
         self.token = token

@@ -179,9 +179,9 @@ def build_host_app(database_url: str, *, sync: bool = True, **config: Any) -> Ho
 
     panel.init_app(app)
     if not sync:
-        from xero_panel.freshness import CacheOnly
+        from xero_panel.sync.state import CacheOnlyScheduler
 
-        app.extensions["xero_panel"].freshness = CacheOnly()
+        app.extensions["xero_panel"].scheduler = CacheOnlyScheduler()
     with app.app_context():
         db.create_all()
     return HostApp(app=app, db=db, panel=panel, loader_calls=calls)

@@ -11,7 +11,7 @@ def main() -> None:
     config = json.loads(sys.argv[1])
     start_at = float(sys.argv[2])
     from tests.conftest import build_host_app
-    from xero_panel.extension import get_state
+    from xero_panel.state import get_state
 
     host = build_host_app(config.pop("database_url"), sync=False, **config)
     with host.app.app_context():

@@ -1,7 +1,7 @@
 """Helpers that fill the cache for the panel's tests, without Xero or the sync.
 
 ``Cache`` adds organisations, contacts, invoices, payments and credit notes row by row.
-``load_tenant`` stores one emulator seed tenant (parsed with ``xero_panel.xero_types``) the
+``load_tenant`` stores one emulator seed tenant (parsed with ``xero_panel.xero.types``) the
 way the sync stores it; it stands in for the sync in the browser tests and can be replaced
 by ``xero_panel.sync`` once the demo runs it.
 """
@@ -30,8 +30,8 @@ from xero_panel.models import (
     SyncState,
     XeroContact,
 )
-from xero_panel.xero_dates import loads_json
-from xero_panel.xero_types import parse_contact, parse_credit_note, parse_invoice
+from xero_panel.xero.dates import loads_json
+from xero_panel.xero.types import parse_contact, parse_credit_note, parse_invoice
 
 #: The fixed clock of the unit tests: already 22 November in Pacific/Auckland.
 NOW = dt.datetime(2026, 11, 21, 11, 30, tzinfo=dt.UTC)

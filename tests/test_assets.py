@@ -9,7 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 from tests.conftest import base_config
 from xero_panel import XeroPanel, assets
-from xero_panel.extension import EXTENSION_NAME
+from xero_panel.state import EXTENSION_NAME
 
 
 @pytest.fixture

@@ -75,3 +75,10 @@ def test_worker_without_redis_explains(h: SyncHost) -> None:
     result = run(h, "worker")
     assert result.exit_code != 0
     assert "XERO_PANEL_REDIS_URL is not set" in result.output
+
+
+def test_status_calls_today_reads_the_call_counter(h: SyncHost) -> None:
+    h.full_sync()
+    counted = h.state.backends.counter.count(h.tenant_id)
+    assert counted.today == counted.sent == 5  # 1 at connect + 4 for the full sync
+    assert f"calls today:     {counted.today}\n" in run(h, "status").output

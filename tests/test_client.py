@@ -27,9 +27,10 @@ from tests._xero_fixtures import (
     example,
     example_text,
 )
-from xero_panel.client import ID_BATCH_SIZE, XeroClient
 from xero_panel.exceptions import AuthExpired, RateLimited, XeroAPIError, XeroUnavailable
-from xero_panel.rate_budget import BudgetUsage, InProcessRateBudget
+from xero_panel.xero.call_counter import CallCount
+from xero_panel.xero.client import ID_BATCH_SIZE, XeroClient
+from xero_panel.xero.rate_budget import BudgetUsage, InProcessRateBudget
 
 INVOICES = f"{API}/Invoices"
 CONTACTS = f"{API}/Contacts"
@@ -164,14 +165,30 @@ def test_api_url_points_at_emulator(tokens: FakeTokens, mocked: responses.Reques
     assert org.short_code == "!mBdtL"
 
 
-def test_calls_made_counted_per_tenant(client: XeroClient, mocked: responses.RequestsMock) -> None:
+def test_calls_counted_per_tenant(client: XeroClient, mocked: responses.RequestsMock) -> None:
     mocked.get(ORGANISATION, body=example_text("organisation"))
     mocked.get(CONNECTIONS, body=example_text("connections"))
     client.organisation(TENANT)
     client.organisation(TENANT)
     client.organisation(OTHER_TENANT)
     client.connections()
-    assert client.calls_made == {TENANT: 2, OTHER_TENANT: 1, "identity": 1}
+    # /connections belongs to no tenant: it is counted against none.
+    assert client.counter.count(TENANT) == CallCount(today=2, this_minute=2, sent=2)
+    assert client.counter.count(OTHER_TENANT) == CallCount(today=1, this_minute=1, sent=1)
+    assert client.counter.count("identity") == CallCount(today=0, this_minute=0, sent=0)
+
+
+def test_calls_counted_once_in_the_budgets_counter(
+    tokens: FakeTokens, mocked: responses.RequestsMock
+) -> None:
+    budget = InProcessRateBudget()
+    first = XeroClient(tokens=tokens, budget=budget)
+    second = XeroClient(tokens=tokens, budget=budget)
+    mocked.get(ORGANISATION, body=example_text("organisation"))
+    first.organisation(TENANT)
+    second.organisation(TENANT)
+    assert first.counter is second.counter is budget.counter
+    assert budget.counter.count(TENANT).today == budget.usage(TENANT).day_used == 2
 
 
 def test_empty_tenant_id_rejected(client: XeroClient) -> None:
@@ -583,29 +600,55 @@ def test_token_expired_refresh_failure_propagates(
     assert len(mocked.calls) == 1
 
 
-def test_other_401_raises_without_refresh(
-    client: XeroClient, tokens: FakeTokens, mocked: responses.RequestsMock
-) -> None:
-    body = dict(TOKEN_EXPIRED, Detail="AuthorizationUnsuccessful")
-    mocked.get(ORGANISATION, status=401, json=body)
-    with pytest.raises(AuthExpired) as info:
-        client.organisation(TENANT)
-    assert str(info.value) == (
+_ERRORS = [
+    (
+        401,
+        {"json": dict(TOKEN_EXPIRED, Detail="AuthorizationUnsuccessful")},
+        AuthExpired,
         "Xero rejected this connection's access token (AuthorizationUnsuccessful): "
-        "an admin must reconnect Xero."
-    )
-    assert tokens.refresh_calls == []
-
-
-def test_403_raises_auth_expired(client: XeroClient, mocked: responses.RequestsMock) -> None:
-    body = {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}
-    mocked.get(ORGANISATION, status=403, json=body)
-    with pytest.raises(AuthExpired) as info:
-        client.organisation(TENANT)
-    assert str(info.value) == (
+        "an admin must reconnect Xero.",
+    ),
+    (
+        403,
+        {"json": {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}},
+        AuthExpired,
         "Xero refused access to this organisation (AuthenticationUnsuccessful): "
-        "an admin must reconnect Xero."
-    )
+        "an admin must reconnect Xero.",
+    ),
+    (
+        429,
+        {"headers": {"Retry-After": "120", "X-Rate-Limit-Problem": "day"}},
+        RateLimited,
+        "Xero's day limit for this organisation was reached; try again in 120 s.",
+    ),
+    (
+        503,
+        {"body": "Organisation offline", "content_type": "text/plain"},
+        XeroUnavailable,
+        "Xero is unavailable (HTTP 503: Organisation offline) after 4 tries; "
+        "showing cached data, try again later.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "error", "message"), _ERRORS, ids=["other-401", "403", "429", "503"]
+)
+def test_error_messages(
+    client: XeroClient,
+    tokens: FakeTokens,
+    mocked: responses.RequestsMock,
+    status: int,
+    answer: dict[str, Any],
+    error: type[Exception],
+    message: str,
+) -> None:
+    """What each error says; none of them refreshes the token (only TokenExpired does)."""
+    mocked.get(ORGANISATION, status=status, **answer)
+    with pytest.raises(error) as info:
+        client.organisation(TENANT)
+    assert str(info.value) == message
+    assert tokens.refresh_calls == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -665,16 +708,6 @@ def test_429_retry_after_too_long_raises_rate_limited(
     with pytest.raises(RateLimited) as info:
         client.organisation(TENANT)
     assert (info.value.retry_after, info.value.problem, clock.sleeps) == (120.0, "day", [])
-
-
-def test_429_rate_limited_message(client: XeroClient, mocked: responses.RequestsMock) -> None:
-    headers = {"Retry-After": "120", "X-Rate-Limit-Problem": "day"}
-    mocked.get(ORGANISATION, status=429, headers=headers)
-    with pytest.raises(RateLimited) as info:
-        client.organisation(TENANT)
-    assert (
-        str(info.value) == "Xero's day limit for this organisation was reached; try again in 120 s."
-    )
 
 
 def test_429_blocks_tenant_in_budget(
@@ -757,16 +790,6 @@ def test_503_gives_up_with_xero_unavailable(
     )
 
 
-def test_503_message(client: XeroClient, mocked: responses.RequestsMock) -> None:
-    mocked.get(ORGANISATION, status=503, body="Organisation offline", content_type="text/plain")
-    with pytest.raises(XeroUnavailable) as info:
-        client.organisation(TENANT)
-    assert str(info.value) == (
-        "Xero is unavailable (HTTP 503: Organisation offline) after 4 tries; "
-        "showing cached data, try again later."
-    )
-
-
 def test_5xx_backoff_is_full_jitter_and_grows(
     client: XeroClient, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
@@ -845,6 +868,7 @@ class SpyBudget:
     def __init__(self, events: list[str]) -> None:
         self.events = events
         self.inner = InProcessRateBudget()
+        self.counter = self.inner.counter
 
     def acquire(self, tenant_id: str, *, max_wait: float) -> AbstractContextManager[None]:
         spy = self
@@ -955,7 +979,7 @@ def test_log_line_has_method_path_status_duration(
     client: XeroClient, mocked: responses.RequestsMock, caplog: pytest.LogCaptureFixture
 ) -> None:
     mocked.get(ORGANISATION, body=example_text("organisation"))
-    with caplog.at_level(logging.DEBUG, logger="xero_panel.client"):
+    with caplog.at_level(logging.DEBUG, logger="xero_panel.xero.client"):
         client.organisation(TENANT)
     assert [r.getMessage() for r in caplog.records] == [
         "GET /api.xro/2.0/Organisation -> 200 in 0.000 s"

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 
 from tests.conftest import HostApp
 from xero_panel.connections import id_token_claims
-from xero_panel.extension import get_state
-from xero_panel.freshness import CacheOnly
 from xero_panel.models import Connection, Invoice, Organisation
+from xero_panel.state import get_state
+from xero_panel.sync.state import CacheOnlyScheduler
 
-#: Xero's example bodies from its OpenAPI spec (copied from ../shared/xero-examples).
+#: Xero's example bodies from its OpenAPI spec (https://github.com/XeroAPI/Xero-OpenAPI).
 EXAMPLES = Path(__file__).parent / "fixtures" / "xero-examples"
 API = "https://api.xero.com"
 
@@ -50,7 +50,7 @@ TOKEN = {
 }
 
 
-class RecordingSync(CacheOnly):
+class RecordingSync(CacheOnlyScheduler):
     """Records which organisations were asked to start their first sync."""
 
     def __init__(self) -> None:
@@ -64,7 +64,7 @@ class RecordingSync(CacheOnly):
 @pytest.fixture
 def host(make_host: Any, tmp_path: Any) -> HostApp:
     host = make_host(f"sqlite:///{tmp_path}/c.db")
-    host.app.extensions["xero_panel"].freshness = RecordingSync()
+    host.app.extensions["xero_panel"].scheduler = RecordingSync()
     return host
 
 
@@ -165,10 +165,10 @@ def test_store_connection_active_starts_first_sync(host: HostApp, xero: Any) -> 
     with host.app.app_context():
         host.panel.store_connection("acme", TOKEN)
         organisation = host.db.session.scalars(select(Organisation)).one()
-    assert host.app.extensions["xero_panel"].freshness.started == [organisation.id]
+    assert host.app.extensions["xero_panel"].scheduler.started == [organisation.id]
 
 
 def test_store_connection_pending_starts_no_sync(host: HostApp, xero: Any) -> None:
     with host.app.app_context():
         host.panel.store_connection("acme", TOKEN, activate=False)
-    assert host.app.extensions["xero_panel"].freshness.started == []
+    assert host.app.extensions["xero_panel"].scheduler.started == []

@@ -10,8 +10,10 @@ from flask_sqlalchemy import SQLAlchemy
 from tests.conftest import HostApp, base_config
 from xero_panel import CRMRecord, XeroPanel
 from xero_panel.config import DEFAULTS
-from xero_panel.extension import get_state
 from xero_panel.models import Base
+from xero_panel.state import get_state
+from xero_panel.sync.runners import ThreadRunner
+from xero_panel.sync.scheduler import SyncScheduler
 
 
 def bare_app(tmp_path: Any, **config: Any) -> tuple[Flask, SQLAlchemy]:
@@ -35,6 +37,28 @@ def test_init_app_state_in_extensions_not_on_object(tmp_path: Any) -> None:
     panel = XeroPanel(app, db=db)
     assert get_state(app).panel is panel
     assert not hasattr(panel, "app")
+
+
+def test_init_app_wires_the_scheduler_to_the_backends(tmp_path: Any) -> None:
+    app, db = bare_app(tmp_path, XERO_PANEL_CACHE_TTL=7, XERO_PANEL_SYNC_PAGE_SIZE=50)
+    XeroPanel(app, db=db)
+    state = get_state(app)
+    scheduler = state.scheduler
+    assert isinstance(scheduler, SyncScheduler)
+    assert scheduler.locks is state.backends.locks
+    assert isinstance(scheduler.runner, ThreadRunner)
+    assert (scheduler.ttl, scheduler.page_size) == (7.0, 50)
+    assert "xero-panel" in app.cli.commands
+    assert any(rule.endpoint == "xero_panel.webhook" for rule in app.url_map.iter_rules())
+
+
+def test_every_client_of_an_app_counts_in_the_one_counter(tmp_path: Any) -> None:
+    app, db = bare_app(tmp_path)
+    XeroPanel(app, db=db)
+    state = get_state(app)
+    first, second = state.client_for(1), state.client_for(2)
+    assert first.counter is second.counter is state.backends.counter
+    assert first.budget is state.backends.budget
 
 
 def test_init_app_twice_refused(tmp_path: Any) -> None:

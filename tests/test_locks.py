@@ -152,5 +152,12 @@ def test_make_locks_in_process_without_redis() -> None:
 
 
 @pytest.mark.redis
-def test_make_locks_redis_with_url() -> None:
-    assert isinstance(make_locks(REDIS_URL), RedisLocks)
+def test_make_locks_redis_with_a_client() -> None:
+    require_service("Redis", REDIS_URL, 6379)
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    locks = make_locks(client, prefix="xp-test-locks:")
+    assert isinstance(locks, RedisLocks)
+    assert (locks.prefix, locks._redis) == ("xp-test-locks:", client)
+    client.close()

@@ -18,9 +18,9 @@ from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, sample_s
 
 from tests.conftest import REDIS_URL, HostApp, require_service
 from xero_panel.exceptions import AuthExpired
-from xero_panel.extension import get_state
 from xero_panel.models import Connection
 from xero_panel.oauth import StoredTokens, authorization_request
+from xero_panel.state import get_state
 
 ROOT = Path(__file__).resolve().parent.parent
 

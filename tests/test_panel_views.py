@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from tests.conftest import HostApp
 from tests.panel_fixtures import Cache
 from xero_panel import CRMRecord
-from xero_panel.extension import get_state
-from xero_panel.freshness import CacheOnly, Freshness
 from xero_panel.models import Organisation, Pin, RecordLink, SyncState
+from xero_panel.state import get_state
+from xero_panel.sync.state import CacheOnlyScheduler as CacheOnly
+from xero_panel.sync.state import CacheStatus
 
 HX = {"HX-Request": "true"}
 PANEL = "/integrations/xero/panel"
@@ -32,7 +33,7 @@ class Seeded:
         self.host = host
         host.app.add_template_global(generate_csrf, "csrf_token")
         # The cache as it stands, no Xero calls (tests that need more set their own).
-        get_state(host.app).freshness = CacheOnly()
+        get_state(host.app).scheduler = CacheOnly()
         with host.app.app_context():
             cache = Cache(host.db.session)
             connection = cache.connection("acme")
@@ -484,7 +485,7 @@ def test_first_sync_done_stops_polling(seeded: Seeded) -> None:
 
 
 def test_never_synced_notice(host: HostApp) -> None:
-    get_state(host.app).freshness = CacheOnly()
+    get_state(host.app).scheduler = CacheOnly()
     with host.app.app_context():
         cache = Cache(host.db.session)
         cache.organisation(cache.connection("acme"))
@@ -742,29 +743,31 @@ def test_unlink_restores_matching(seeded: Seeded) -> None:
 # -- refresh ------------------------------------------------------------------------------------
 
 
-class RecordingFreshness:
+class RecordingScheduler:
     def __init__(self) -> None:
         self.calls: list[tuple[str, Sequence[tuple[int, str]]]] = []
 
-    def ensure_fresh(self, session: Any, organisations: Any, *, contact_ids: Any = ()) -> Freshness:
+    def ensure_fresh(
+        self, session: Any, organisations: Any, *, contact_ids: Any = ()
+    ) -> CacheStatus:
         self.calls.append(("ensure", list(contact_ids)))
-        return Freshness(fresh_at=dt.datetime.now(dt.UTC))
+        return CacheStatus(fresh_at=dt.datetime.now(dt.UTC))
 
-    def refresh_record(self, session: Any, organisations: Any, *, contact_ids: Any) -> Freshness:
+    def refresh_record(self, session: Any, organisations: Any, *, contact_ids: Any) -> CacheStatus:
         self.calls.append(("refresh", list(contact_ids)))
-        return Freshness(fresh_at=dt.datetime.now(dt.UTC))
+        return CacheStatus(fresh_at=dt.datetime.now(dt.UTC))
 
 
 def test_panel_asks_freshness_with_matched_contacts(seeded: Seeded) -> None:
-    service = RecordingFreshness()
-    get_state(seeded.host.app).freshness = service
+    service = RecordingScheduler()
+    get_state(seeded.host.app).scheduler = service
     seeded.html()
     assert service.calls == [("ensure", [(seeded.org_id, "c-1")])]
 
 
 def test_refresh_runs_targeted_sync_and_swaps_panel(seeded: Seeded) -> None:
-    service = RecordingFreshness()
-    get_state(seeded.host.app).freshness = service
+    service = RecordingScheduler()
+    get_state(seeded.host.app).scheduler = service
     client = seeded.host.client("rep-acme")
     token = token_of(client)
     response = client.post(

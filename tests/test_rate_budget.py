@@ -14,13 +14,14 @@ from tests._xero_fixtures import (  # noqa: F401 (fixtures)
     redis_prefix,
 )
 from xero_panel.exceptions import RateLimited
-from xero_panel.rate_budget import (
+from xero_panel.xero.call_counter import CallCount
+from xero_panel.xero.rate_budget import (
     BudgetUsage,
     InProcessRateBudget,
     RateBudget,
-    RedisRateBudget,
     seconds_until_utc_midnight,
 )
+from xero_panel.xero.redis_rate_budget import RedisRateBudget
 
 A = "tenant-a"
 B = "tenant-b"
@@ -46,13 +47,22 @@ def make_budget(request: pytest.FixtureRequest, clock: FakeClock) -> MakeBudget:
             return InProcessRateBudget(**kw)
 
         return memory
-    client = request.getfixturevalue("redis_client")
-    prefix = request.getfixturevalue("redis_prefix")
+    shared: MakeBudget = request.getfixturevalue("make_redis_budget")
+    return shared
+
+
+@pytest.fixture
+def make_redis_budget(
+    redis_client: Any,  # noqa: F811
+    redis_prefix: str,  # noqa: F811
+    clock: FakeClock,
+) -> MakeBudget:
+    """Build Redis budgets sharing one client and key prefix, on the fake clock."""
 
     def shared(**kw: Any) -> RedisRateBudget:
         kw.setdefault("clock", clock)
         kw.setdefault("sleep", clock.sleep)
-        return RedisRateBudget(client, prefix, **kw)
+        return RedisRateBudget(redis_client, f"{redis_prefix}:", **kw)
 
     return shared
 
@@ -303,26 +313,43 @@ def test_observe_day_remaining_raises_day_used(make_budget: MakeBudget) -> None:
     assert budget.usage(A).day_used == 10
 
 
-def test_observe_day_remaining_zero_stops_calls(make_budget: MakeBudget) -> None:
+@pytest.mark.parametrize(
+    ("headers", "problem", "retry_after"),
+    [
+        ({"X-DayLimit-Remaining": "0"}, "day", TO_MIDNIGHT),
+        ({"Retry-After": "30", "X-Rate-Limit-Problem": "minute"}, "minute", 30.0),
+        # (retry_after not compared: in Redis a day block waits until midnight instead)
+        ({"Retry-After": "3600", "X-Rate-Limit-Problem": "Day"}, "day", None),
+    ],
+    ids=["day-remaining-zero", "retry-after-blocks-tenant", "retry-after-day-problem"],
+)
+def test_observe_refuses_the_next_call(
+    make_budget: MakeBudget, headers: dict[str, str], problem: str, retry_after: float | None
+) -> None:
     budget = make_budget()
-    budget.observe(A, {"X-DayLimit-Remaining": "0"})
+    budget.observe(A, headers)
     with pytest.raises(RateLimited) as info:
         _call(budget)
-    assert info.value.problem == "day"
+    assert info.value.problem == problem
+    if retry_after is not None:
+        assert info.value.retry_after == pytest.approx(retry_after)
 
 
-def test_observe_retry_after_blocks_tenant(make_budget: MakeBudget) -> None:
+@pytest.mark.parametrize(
+    ("retry_after", "until"),
+    [
+        ("30", T0 + 30),
+        ("Tue, 14 Nov 2023 22:14:00 GMT", T0 + 40),
+        ("Tue, 14 Nov 2023 22:14:00 -0000", T0 + 40),
+    ],
+    ids=["seconds", "http-date", "http-date-without-zone"],
+)
+def test_observe_retry_after_sets_blocked_until(
+    make_budget: MakeBudget, retry_after: str, until: float
+) -> None:
     budget = make_budget()
-    budget.observe(A, {"Retry-After": "30", "X-Rate-Limit-Problem": "minute"})
-    with pytest.raises(RateLimited) as info:
-        _call(budget)
-    assert (info.value.problem, info.value.retry_after) == ("minute", pytest.approx(30.0))
-
-
-def test_observe_retry_after_sets_blocked_until(make_budget: MakeBudget) -> None:
-    budget = make_budget()
-    budget.observe(A, {"Retry-After": "30"})
-    assert budget.usage(A).blocked_until == pytest.approx(T0 + 30)
+    budget.observe(A, {"Retry-After": retry_after})
+    assert budget.usage(A).blocked_until == pytest.approx(until)
 
 
 def test_observe_retry_after_block_ends(make_budget: MakeBudget, clock: FakeClock) -> None:
@@ -340,14 +367,6 @@ def test_observe_retry_after_waited_out_within_max_wait(
     budget.observe(A, {"Retry-After": "12"})
     _call(budget, max_wait=30)
     assert sum(clock.sleeps) == pytest.approx(12.0)
-
-
-def test_observe_retry_after_day_problem(make_budget: MakeBudget) -> None:
-    budget = make_budget()
-    budget.observe(A, {"Retry-After": "3600", "X-Rate-Limit-Problem": "Day"})
-    with pytest.raises(RateLimited) as info:
-        _call(budget)
-    assert info.value.problem == "day"
 
 
 def test_observe_headers_case_insensitive(make_budget: MakeBudget) -> None:
@@ -410,17 +429,9 @@ def test_in_process_is_a_rate_budget() -> None:
 
 
 @pytest.mark.redis
-def test_redis_two_instances_share_minute_budget(
-    redis_client: Any,  # noqa: F811
-    redis_prefix: str,  # noqa: F811
-    clock: FakeClock,
-) -> None:
-    first = RedisRateBudget(
-        redis_client, redis_prefix, per_minute=5, clock=clock, sleep=clock.sleep
-    )
-    second = RedisRateBudget(
-        redis_client, redis_prefix, per_minute=5, clock=clock, sleep=clock.sleep
-    )
+def test_redis_two_instances_share_minute_budget(make_redis_budget: MakeBudget) -> None:
+    first = make_redis_budget(per_minute=5)
+    second = make_redis_budget(per_minute=5)
     _calls(first, 3)
     _calls(second, 2)
     with pytest.raises(RateLimited):
@@ -428,38 +439,26 @@ def test_redis_two_instances_share_minute_budget(
 
 
 @pytest.mark.redis
-def test_redis_two_instances_share_concurrency(
-    redis_client: Any,  # noqa: F811
-    redis_prefix: str,  # noqa: F811
-    clock: FakeClock,
-) -> None:
-    first = RedisRateBudget(redis_client, redis_prefix, concurrent=1, clock=clock)
-    second = RedisRateBudget(redis_client, redis_prefix, concurrent=1, clock=clock)
+def test_redis_two_instances_share_concurrency(make_redis_budget: MakeBudget) -> None:
+    first = make_redis_budget(concurrent=1)
+    second = make_redis_budget(concurrent=1)
     with first.acquire(A, max_wait=0), pytest.raises(RateLimited):
         _call(second)
 
 
 @pytest.mark.redis
-def test_redis_two_instances_share_block(
-    redis_client: Any,  # noqa: F811
-    redis_prefix: str,  # noqa: F811
-    clock: FakeClock,
-) -> None:
-    first = RedisRateBudget(redis_client, redis_prefix, clock=clock)
-    second = RedisRateBudget(redis_client, redis_prefix, clock=clock)
+def test_redis_two_instances_share_block(make_redis_budget: MakeBudget) -> None:
+    first = make_redis_budget()
+    second = make_redis_budget()
     first.observe(A, {"Retry-After": "20"})
     assert second.usage(A).blocked_until == pytest.approx(T0 + 20)
 
 
 @pytest.mark.redis
-def test_redis_leaked_slot_expires(
-    redis_client: Any,  # noqa: F811
-    redis_prefix: str,  # noqa: F811
-    clock: FakeClock,
-) -> None:
-    crashed = RedisRateBudget(redis_client, redis_prefix, concurrent=1, slot_ttl=30, clock=clock)
+def test_redis_leaked_slot_expires(make_redis_budget: MakeBudget, clock: FakeClock) -> None:
+    crashed = make_redis_budget(concurrent=1, slot_ttl=30)
     crashed.acquire(A, max_wait=0).__enter__()  # never exited, as by a worker that died
-    survivor = RedisRateBudget(redis_client, redis_prefix, concurrent=1, slot_ttl=30, clock=clock)
+    survivor = make_redis_budget(concurrent=1, slot_ttl=30)
     with pytest.raises(RateLimited):
         _call(survivor)
     clock.advance(31)
@@ -469,16 +468,17 @@ def test_redis_leaked_slot_expires(
 
 @pytest.mark.redis
 def test_redis_keys_under_prefix_and_expire(
+    make_redis_budget: MakeBudget,
     redis_client: Any,  # noqa: F811
     redis_prefix: str,  # noqa: F811
-    clock: FakeClock,
 ) -> None:
-    budget = RedisRateBudget(redis_client, redis_prefix, clock=clock)
+    budget = make_redis_budget()
     _call(budget)
     keys = sorted(k.decode() for k in redis_client.scan_iter(match=f"{redis_prefix}:*"))
     assert keys == [
         f"{redis_prefix}:rate:{{{A}}}:day:2023-11-14",
         f"{redis_prefix}:rate:{{{A}}}:minute",
+        f"{redis_prefix}:rate:{{{A}}}:sent",
     ]
     assert all(redis_client.ttl(k) > 0 for k in keys)
 
@@ -494,7 +494,7 @@ def test_redis_decode_responses_client(
 
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:
-        budget = RedisRateBudget(client, redis_prefix, per_day=1, clock=clock)
+        budget = RedisRateBudget(client, f"{redis_prefix}:", per_day=1, clock=clock)
         _call(budget)
         assert budget.usage(A) == BudgetUsage(1, 1, 0, None)
     finally:
@@ -521,13 +521,50 @@ def test_observe_keeps_the_later_block(make_budget: MakeBudget) -> None:
     assert budget.usage(A).blocked_until == pytest.approx(T0 + 30)
 
 
-def test_observe_retry_after_http_date(make_budget: MakeBudget) -> None:
-    budget = make_budget()
-    budget.observe(A, {"Retry-After": "Tue, 14 Nov 2023 22:14:00 GMT"})
-    assert budget.usage(A).blocked_until == pytest.approx(T0 + 40)
+# ---------------------------------------------------------------------------------------------
+# The call counter the budget counts in
+# ---------------------------------------------------------------------------------------------
 
 
-def test_observe_retry_after_http_date_without_zone(make_budget: MakeBudget) -> None:
+def test_budget_counts_each_call_in_its_counter(make_budget: MakeBudget, clock: FakeClock) -> None:
     budget = make_budget()
-    budget.observe(A, {"Retry-After": "Tue, 14 Nov 2023 22:14:00 -0000"})
-    assert budget.usage(A).blocked_until == pytest.approx(T0 + 40)
+    _calls(budget, 3)
+    _call(budget, B)
+    assert budget.counter.count(A) == CallCount(today=3, this_minute=3, sent=3)
+    assert budget.counter.count(B) == CallCount(today=1, this_minute=1, sent=1)
+    clock.advance(61)
+    assert budget.counter.count(A) == CallCount(today=3, this_minute=0, sent=3)
+
+
+def test_counter_today_follows_xero_headers_but_sent_does_not(make_budget: MakeBudget) -> None:
+    budget = make_budget()
+    _call(budget)
+    budget.observe(A, {"X-MinLimit-Remaining": "50", "X-DayLimit-Remaining": "4900"})
+    assert budget.counter.count(A) == CallCount(today=100, this_minute=10, sent=1)
+    assert (budget.usage(A).day_used, budget.usage(A).minute_used) == (100, 10)
+
+
+def test_counter_starts_a_new_day_but_sent_goes_on(
+    make_budget: MakeBudget, clock: FakeClock
+) -> None:
+    budget = make_budget()
+    _calls(budget, 2)
+    clock.advance(TO_MIDNIGHT + 1)
+    _call(budget)
+    assert budget.counter.count(A) == CallCount(today=1, this_minute=1, sent=3)
+
+
+@pytest.mark.redis
+def test_redis_counter_shared_by_budgets_with_one_prefix(
+    make_redis_budget: MakeBudget,
+    redis_client: Any,  # noqa: F811
+    redis_prefix: str,  # noqa: F811
+    clock: FakeClock,
+) -> None:
+    first = make_redis_budget()
+    second = make_redis_budget()
+    other = RedisRateBudget(redis_client, f"{redis_prefix}:other:", clock=clock)
+    _call(first)
+    _call(second)
+    assert first.counter.count(A) == second.counter.count(A) == CallCount(2, 2, 2)
+    assert other.counter.count(A) == CallCount(0, 0, 0)

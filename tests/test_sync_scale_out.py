@@ -11,7 +11,6 @@ import math
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -114,7 +113,7 @@ class Scale:
 def scale(make_host: Callable[..., Any], postgres_url: str) -> Iterator[Scale]:
     s = Scale(make_host, postgres_url, 30)
     with s.h.app.app_context():
-        s.h.service.start_full_sync(s.h.org_id)
+        s.h.scheduler.start_full_sync(s.h.org_id)
     s.wait_for(lambda: s.h.sync_state().status == "idle", 30)
     s.h.emulator.reset_stats()
     yield s
@@ -122,11 +121,11 @@ def scale(make_host: Callable[..., Any], postgres_url: str) -> Iterator[Scale]:
 
 
 def test_scale_out_uses_rq_and_redis(scale: Scale) -> None:
-    from xero_panel.background import RQRunner
     from xero_panel.locks import RedisLocks
+    from xero_panel.sync.runners import RQRunner
 
-    assert isinstance(scale.h.service.runner, RQRunner)
-    assert isinstance(scale.h.service.locks, RedisLocks)
+    assert isinstance(scale.h.scheduler.runner, RQRunner)
+    assert isinstance(scale.h.scheduler.locks, RedisLocks)
 
 
 def test_scale_out_cold_tenant_full_sync_on_worker(
@@ -136,7 +135,7 @@ def test_scale_out_cold_tenant_full_sync_on_worker(
     s = Scale(make_host, postgres_url, n)
     try:
         with s.h.app.app_context():
-            assert s.h.service.start_full_sync(s.h.org_id) is True
+            assert s.h.scheduler.start_full_sync(s.h.org_id) is True
         assert s.h.sync_state().status == "running"
         s.wait_for(lambda: s.h.sync_state().status == "idle", 60)
         calls = s.h.calls()
@@ -154,18 +153,7 @@ def test_scale_out_warm_view_makes_no_calls(scale: Scale) -> None:
 
 def test_scale_out_100_concurrent_stale_views_make_one_call(scale: Scale) -> None:
     scale.h.age()
-    barrier = threading.Barrier(100)
-    results: list[Any] = []
-
-    def view() -> None:
-        barrier.wait()
-        results.append(scale.h.view())
-
-    threads = [threading.Thread(target=view) for _ in range(100)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = scale.h.views_at_once(100)
     assert len(results) == 100
     assert scale.h.calls()["by_endpoint"] == {"Invoices": 1}
 
@@ -173,8 +161,8 @@ def test_scale_out_100_concurrent_stale_views_make_one_call(scale: Scale) -> Non
 def test_scale_out_xero_down_reports_problem(scale: Scale) -> None:
     scale.h.age()
     scale.h.emulator.add_fault({"endpoint": "Invoices", "status": 503})
-    freshness = scale.h.view()
-    assert freshness.problem == "Xero could not be reached; showing cached data for now."
+    status = scale.h.view()
+    assert status.problem == "Xero could not be reached; showing cached data for now."
     assert scale.h.count() == 34
 
 

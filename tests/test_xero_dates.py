@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from xero_panel.xero_dates import (
+from xero_panel.xero.dates import (
     format_if_modified_since,
     loads_json,
     parse_ms_date,

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -10,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests._xero_fixtures import EXAMPLES, SHARED_EXAMPLES_DIR, example
-from xero_panel.xero_types import (
-    XERO_TIMEZONES,
+from tests._xero_fixtures import example
+from xero_panel.xero.timezones import XERO_TIMEZONES, xero_timezone_to_iana
+from xero_panel.xero.types import (
     Invoice,
     parse_connection,
     parse_contact,
@@ -21,7 +20,6 @@ from xero_panel.xero_types import (
     parse_organisation,
     parse_pagination,
     parse_payment,
-    xero_timezone_to_iana,
 )
 
 # Every value of Xero's TimeZone enum (xero_accounting.yaml, v16.1.0).
@@ -73,19 +71,6 @@ def _inv(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = dict(example("invoices_list")["Invoices"][2])
     body.update(changes)
     return {k: v for k, v in body.items() if v is not None}
-
-
-# ---------------------------------------------------------------------------------------------
-# The example copies
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.skipif(not SHARED_EXAMPLES_DIR.is_dir(), reason="shared/xero-examples not beside repo")
-def test_examples_copies_match_shared_files() -> None:
-    shared = {p.stem: p.read_text() for p in SHARED_EXAMPLES_DIR.glob("*.json")}
-    assert {k: json.loads(v) for k, v in shared.items()} == {
-        k: json.loads(v) for k, v in EXAMPLES.items()
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +154,7 @@ def test_parse_invoice_is_frozen() -> None:
 
 
 def test_parse_invoice_unknown_status_falls_back(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="xero_panel.xero_types"):
+    with caplog.at_level(logging.WARNING, logger="xero_panel.xero.types"):
         invoice = parse_invoice(_inv(Status="ARCHIVED"))
     assert invoice.status == "UNKNOWN"
     assert "ARCHIVED" in caplog.text

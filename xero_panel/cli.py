@@ -24,7 +24,9 @@ from sqlalchemy import select
 
 from .models import Connection, Organisation, SyncState
 from .schema_cli import db_cli
-from .sync import cached_counts
+from .state import PanelState, get_state
+from .sync.scheduler import SyncScheduler
+from .sync.state import cached_counts
 
 __all__ = ["xero_panel_cli"]
 
@@ -32,15 +34,12 @@ xero_panel_cli = AppGroup("xero-panel", help="xero-panel: sync Xero data and sho
 xero_panel_cli.add_command(db_cli)
 
 
-def _service() -> Any:
-    from .extension import get_state
-    from .sync_service import SyncService
-
+def _service() -> tuple[PanelState, SyncScheduler]:
     state = get_state()
-    service = state.freshness
-    if not isinstance(service, SyncService):
-        raise click.ClickException("xero-panel's sync service is not installed on this app.")
-    return state, service
+    scheduler = state.scheduler
+    if not isinstance(scheduler, SyncScheduler):
+        raise click.ClickException("xero-panel's sync scheduler is not installed on this app.")
+    return state, scheduler
 
 
 def _organisations(session: Any, account: str | None) -> list[Organisation]:
@@ -150,7 +149,7 @@ def status_command(account: str | None) -> None:
         for organisation, crm_account, connection_status in rows:
             sync_state = session.get(SyncState, organisation.id)
             counts = cached_counts(session, organisation.id)
-            usage = state.budget.usage(organisation.tenant_id)
+            calls = state.backends.counter.count(organisation.tenant_id)
             status = sync_state.status if sync_state is not None else "never synced"
             if sync_state is not None and sync_state.status == "running":
                 total = sync_state.progress_total
@@ -171,7 +170,7 @@ def status_command(account: str | None) -> None:
                 f"  cached:          {counts['invoices']} invoices,"
                 f" {counts['credit_notes']} credit notes, {counts['contacts']} contacts"
             )
-            click.echo(f"  calls today:     {usage.day_used}")
+            click.echo(f"  calls today:     {calls.today}")
             error = sync_state.last_error if sync_state is not None else None
             click.echo(f"  errors:          {error or 'none'}")
 
@@ -180,18 +179,16 @@ def status_command(account: str | None) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst: bool) -> None:
     """Run an RQ worker for xero-panel's sync jobs inside this app."""
-    from .extension import get_state
-
-    settings = get_state().settings
-    if settings.redis_url is None:
+    state = get_state()
+    settings = state.settings
+    if state.backends.redis is None:
         raise click.ClickException(
             "XERO_PANEL_REDIS_URL is not set: without Redis, sync jobs run in threads of the"
             " web process and need no worker."
         )
-    import redis
     from rq import Queue, SimpleWorker
 
-    connection = redis.Redis.from_url(settings.redis_url)
+    connection = state.backends.redis
     queue = Queue(settings.rq_queue, connection=connection)
     click.echo(f"xero-panel worker for {current_app.name} on queue {settings.rq_queue!r}")
     # SimpleWorker runs jobs in this process, inside this app context (no fork, so the

@@ -67,8 +67,8 @@ DEFAULTS: dict[str, Any] = {
     "XERO_PANEL_REDIS_URL": None,
     #: The RQ queue name for background sync jobs (with ``XERO_PANEL_REDIS_URL``).
     "XERO_PANEL_RQ_QUEUE": "xero-panel",
-    #: Put before every Redis key of the sync's locks and claims, so several apps (or test
-    #: runs) can share one Redis.
+    #: Put before every Redis key the plugin writes (locks, claims, the rate budget and call
+    #: counter, the token refresh lock), so several apps (or test runs) can share one Redis.
     "XERO_PANEL_REDIS_PREFIX": "xero-panel:",
     #: Seconds a panel view of stale data waits for the refresh it started (or found
     #: running) before it shows the cache as it is.

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .client import XeroClient
 from .crypto import TokenCipher
 from .exceptions import AuthExpired
 from .models import (
@@ -29,6 +28,7 @@ from .models import (
     SyncState,
     XeroContact,
 )
+from .xero.client import XeroClient
 
 
 def get_connection(session: Session, crm_account: str) -> Connection | None:
@@ -164,7 +164,7 @@ def save_connection(
 
 
 class IssuedToken:
-    """A :class:`~xero_panel.client.TokenSource` for a token just issued by Xero, used
+    """A :class:`~xero_panel.xero.client.TokenSource` for a token just issued by Xero, used
     while storing it; it cannot refresh (there is nothing stored to refresh yet)."""
 
     def __init__(self, token: dict[str, Any]) -> None:

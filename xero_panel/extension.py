@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, current_app
-from sqlalchemy.orm import Session
+from flask import Flask
 
 from .assets import check_bundled_htmx
-from .client import TokenSource, XeroClient
-from .config import Settings, apply_defaults, read_settings
+from .backends import make_backends
+from .cli import xero_panel_cli
+from .config import apply_defaults, read_settings
 from .connections import IssuedToken, save_connection
 from .crypto import TokenCipher
-from .freshness import CacheOnly, FreshnessService
-from .models import Connection, mirror_tables_into
-from .oauth import RefreshLock, StoredTokens
-from .rate_budget import InProcessRateBudget, RateBudget, RedisRateBudget
+from .models import Connection, Organisation, mirror_tables_into
 from .records import CRMRecord
+from .state import EXTENSION_NAME, PanelState, get_state
+from .sync.scheduler import SyncScheduler
+from .web import admin_routes, panel_routes, webhook_routes
+from .web.blueprint import make_blueprint
+from .web.widgets import xero_panel_marketplace_card, xero_panel_widget
+from .xero.client import XeroClient
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -30,89 +31,27 @@ AdminCheck = Callable[[], bool]
 LocaleSelector = Callable[[], str | None]
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXTENSION_NAME = "xero_panel"
 
+def _make_scheduler(app: Flask, state: PanelState) -> SyncScheduler:
+    """The app's :class:`~xero_panel.sync.scheduler.SyncScheduler`, on the app's backends,
+    running background work inside the app's context."""
+    settings = state.settings
 
-@dataclass
-class PanelState:
-    """What :meth:`XeroPanel.init_app` keeps in ``app.extensions["xero_panel"]``.
+    def client_for(organisation: Organisation) -> XeroClient:
+        return state.client_for(organisation.connection_id)
 
-    :meta private:
-    """
-
-    panel: XeroPanel
-    settings: Settings
-    cipher: TokenCipher
-    #: Keeps the cache fresh for panel views; the sync replaces the cache-only default.
-    freshness: FreshnessService = field(default_factory=CacheOnly)
-    _budget: RateBudget | None = field(default=None, repr=False)
-    _refresh_lock: RefreshLock | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def budget(self) -> RateBudget:
-        """The per-tenant rate budget every Xero call of this app goes through: one per
-        process, or one in Redis shared by every process when ``XERO_PANEL_REDIS_URL``
-        is set."""
-        with self._lock:
-            if self._budget is None:
-                self._budget = make_rate_budget(self.settings)
-            return self._budget
-
-    @property
-    def refresh_lock(self) -> RefreshLock:
-        """The lock token refreshes take (Redis when configured, else a row lock)."""
-        with self._lock:
-            if self._refresh_lock is None:
-                self._refresh_lock = RefreshLock(self.settings.redis_url)
-            return self._refresh_lock
-
-    def session_factory(self) -> Session:
-        """A new session on the host's engine, for work outside the request's session
-        (token refreshes, background sync). Needs an app context."""
-        return Session(bind=self.panel.db.engine, expire_on_commit=False)
-
-    def client_for(self, connection_id: int) -> XeroClient:
-        """A Xero client for a stored connection: it reads the encrypted token and
-        refreshes it under :attr:`refresh_lock` when it expires or Xero says so."""
-        return self.client(
-            StoredTokens(
-                session_factory=self.session_factory,
-                connection_id=connection_id,
-                settings=self.settings,
-                cipher=self.cipher,
-                lock=self.refresh_lock,
-            )
-        )
-
-    def client(self, tokens: TokenSource) -> XeroClient:
-        """A Xero client for one connection's tokens."""
-        return XeroClient(
-            tokens=tokens,
-            budget=self.budget,
-            api_url=self.settings.api_url,
-            timeout=(min(5.0, self.settings.http_timeout), self.settings.http_timeout),
-        )
-
-
-def make_rate_budget(settings: Settings) -> RateBudget:
-    """The rate budget the settings ask for.
-
-    :meta private:
-    """
-    per_minute = settings.rate_limit_per_minute
-    per_day = settings.rate_limit_per_day
-    concurrent = settings.rate_limit_concurrent
-    if settings.redis_url is None:
-        return InProcessRateBudget(per_minute=per_minute, per_day=per_day, concurrent=concurrent)
-    import redis
-
-    return RedisRateBudget(
-        redis.Redis.from_url(settings.redis_url),
-        per_minute=per_minute,
-        per_day=per_day,
-        concurrent=concurrent,
+    scheduler = SyncScheduler(
+        session_factory=state.session_factory,
+        client_for=client_for,
+        locks=state.backends.locks,
+        context=app.app_context,
+        ttl=float(settings.cache_ttl),
+        wait=settings.sync_wait,
+        reconcile_interval=float(settings.reconcile_interval),
+        page_size=settings.sync_page_size,
     )
+    scheduler.runner = state.backends.runner(scheduler.execute, app.app_context)
+    return scheduler
 
 
 class XeroPanel:
@@ -154,9 +93,10 @@ class XeroPanel:
 
     def init_app(self, app: Flask) -> None:
         """Set the defaults of every ``XERO_PANEL_*`` key, check the config, add the
-        plugin's tables to ``db.metadata``, register the blueprint at
-        ``XERO_PANEL_URL_PREFIX`` and the Jinja globals ``xero_panel_widget`` and
-        ``xero_panel_marketplace_card``.
+        plugin's tables to ``db.metadata``, build the backends (Redis or in process) and the
+        sync scheduler, register the blueprint at ``XERO_PANEL_URL_PREFIX`` (exempting its
+        webhook from the host's CSRF check), the ``flask xero-panel`` commands, and the
+        Jinja globals ``xero_panel_widget`` and ``xero_panel_marketplace_card``.
 
         :raises RuntimeError: the extension is already registered on this app, a
             required key is missing, or the bundled htmx it would serve is missing.
@@ -171,22 +111,22 @@ class XeroPanel:
         settings = read_settings(app.config)
         check_bundled_htmx(settings.htmx_url)
         mirror_tables_into(self.db.metadata)
-        app.extensions[EXTENSION_NAME] = PanelState(
-            panel=self, settings=settings, cipher=TokenCipher(settings.encryption_keys)
+        state = PanelState(
+            panel=self,
+            settings=settings,
+            cipher=TokenCipher(settings.encryption_keys),
+            backends=make_backends(settings),
         )
+        state.scheduler = _make_scheduler(app, state)
+        app.extensions[EXTENSION_NAME] = state
 
-        from .sync_service import install
-        from .web import admin_routes, panel_routes, webhook_routes
-        from .web.blueprint import make_blueprint
-        from .web.widgets import xero_panel_marketplace_card, xero_panel_widget
-
-        install(app, app.extensions[EXTENSION_NAME])
         blueprint = make_blueprint()
         panel_routes.register(blueprint)
         admin_routes.register(blueprint)
         webhook_routes.register(blueprint)
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
         webhook_routes.exempt_from_csrf(app)
+        app.cli.add_command(xero_panel_cli)
         app.add_template_global(xero_panel_widget)
         app.add_template_global(xero_panel_marketplace_card)
 
@@ -222,7 +162,7 @@ class XeroPanel:
             # Like the admin's Save: an active connection starts filling its cache.
             for organisation in connection.organisations:
                 if organisation.selected:
-                    state.freshness.start_full_sync(organisation.id)
+                    state.scheduler.start_full_sync(organisation.id)
         return connection
 
     # -- host hooks ---------------------------------------------------------------
@@ -324,19 +264,3 @@ class XeroPanel:
         """
         chosen = self._locale_selector() if self._locale_selector is not None else None
         return chosen or get_state().settings.default_locale
-
-
-def get_state(app: Flask | None = None) -> PanelState:
-    """The plugin's state on ``app`` (default: the current app).
-
-    :meta private:
-    """
-    app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
-    try:
-        state = app.extensions[EXTENSION_NAME]
-    except KeyError:
-        raise RuntimeError(
-            "xero-panel is not set up on this app: did you call XeroPanel.init_app(app)?"
-        ) from None
-    assert isinstance(state, PanelState)
-    return state

@@ -25,6 +25,9 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
+from .state import get_state
+from .sync.scheduler import SyncScheduler
+
 __all__ = ["full_sync", "reconcile", "refresh", "webhook"]
 
 #: The environment variable a plain ``rq worker`` reads to find the host app.
@@ -54,14 +57,11 @@ def _load_app() -> Flask:
 
 
 def _run(method: str, *args: Any) -> Any:
-    from .extension import get_state
-    from .sync_service import SyncService
-
     def call(app: Flask) -> Any:
-        service = get_state(app).freshness
-        if not isinstance(service, SyncService):
-            raise RuntimeError("xero-panel's sync service is not installed on this app.")
-        return getattr(service, method)(*args)
+        scheduler = get_state(app).scheduler
+        if not isinstance(scheduler, SyncScheduler):
+            raise RuntimeError("xero-panel's sync scheduler is not installed on this app.")
+        return getattr(scheduler, method)(*args)
 
     if has_app_context():
         return call(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -71,24 +71,24 @@ def _run(method: str, *args: Any) -> Any:
 
 
 def full_sync(organisation_id: int) -> dict[str, int]:
-    """Full sync of one organisation (:meth:`SyncService.run_full_sync`)."""
+    """Full sync of one organisation (``SyncScheduler.run_full_sync``)."""
     result: dict[str, int] = _run("run_full_sync", organisation_id)
     return result
 
 
 def refresh(organisation_id: int) -> dict[str, int]:
-    """*Refresh now* of one organisation (:meth:`SyncService.run_refresh`)."""
+    """*Refresh now* of one organisation (``SyncScheduler.run_refresh``)."""
     result: dict[str, int] = _run("run_refresh", organisation_id)
     return result
 
 
 def reconcile(organisation_id: int) -> dict[str, int]:
-    """Reconciliation of one organisation (:meth:`SyncService.run_reconcile`)."""
+    """Reconciliation of one organisation (``SyncScheduler.run_reconcile``)."""
     result: dict[str, int] = _run("run_reconcile", organisation_id)
     return result
 
 
 def webhook(events: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Refresh what webhook events name (:meth:`SyncService.run_webhook`)."""
+    """Refresh what webhook events name (``SyncScheduler.run_webhook``)."""
     result: dict[str, int] = _run("run_webhook", events)
     return result

@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import redis
@@ -264,13 +264,11 @@ class RedisLocks:
         self._redis.delete(f"{self.prefix}claim:{name}")
 
 
-def make_locks(redis_url: str | None, *, prefix: str = "xero-panel:") -> Locks:
-    """:class:`RedisLocks` when ``redis_url`` is set, else :class:`InProcessLocks`."""
-    if redis_url is None:
+def make_locks(redis_client: Any, *, prefix: str = "xero-panel:") -> Locks:
+    """:class:`RedisLocks` on ``redis_client`` when there is one, else :class:`InProcessLocks`."""
+    if redis_client is None:
         return InProcessLocks()
-    import redis as redis_module
-
-    return RedisLocks(redis_module.Redis.from_url(redis_url), prefix=prefix)
+    return RedisLocks(redis_client, prefix=prefix)
 
 
 # ------------------------------------------------------------------------------------------

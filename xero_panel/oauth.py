@@ -123,22 +123,24 @@ class RefreshLock:
     on PostgreSQL until commit, and on SQLite takes the database's write lock, so a second
     refresher waits until the first has stored the new token. With Redis it takes a
     Redis lock that expires, so a crashed worker cannot hold it forever.
+
+    :param redis_client: the app's :class:`redis.Redis` client, or ``None`` for the row lock.
+    :param prefix: put before the lock's key (``XERO_PANEL_REDIS_PREFIX``).
     """
 
-    def __init__(self, redis_url: str | None = None, *, timeout: float = 30.0) -> None:
-        self._redis: Any = None
+    def __init__(
+        self, redis_client: Any = None, *, prefix: str = "xero-panel:", timeout: float = 30.0
+    ) -> None:
+        self._redis: Any = redis_client
+        self._prefix = prefix
         self._timeout = timeout
-        if redis_url:
-            import redis
-
-            self._redis = redis.Redis.from_url(redis_url)
 
     @contextlib.contextmanager
     def hold(self, session: Session, connection_id: int) -> Iterator[None]:
         """Hold the lock for ``connection_id`` within ``session``'s transaction."""
         if self._redis is not None:
             lock = self._redis.lock(
-                f"xero_panel:refresh:{connection_id}",
+                f"{self._prefix}refresh:{connection_id}",
                 timeout=self._timeout,
                 blocking_timeout=self._timeout,
             )
@@ -161,7 +163,7 @@ class RefreshLock:
 
 
 class StoredTokens:
-    """A :class:`~xero_panel.client.TokenSource` over one connection's encrypted token.
+    """A :class:`~xero_panel.xero.client.TokenSource` over one connection's encrypted token.
 
     Every method opens its own short session from ``session_factory`` and commits, so it
     is safe in web workers, CLI commands and background jobs alike.

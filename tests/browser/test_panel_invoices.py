@@ -33,14 +33,14 @@ class Demo:
 def _sync_acme(live_demo: LiveDemo) -> None:
     import demo_app
     from xero_panel.connections import selected_organisations
-    from xero_panel.extension import get_state
     from xero_panel.models import SyncState
+    from xero_panel.state import get_state
 
     app = live_demo.app
     with app.app_context():
         (organisation,) = selected_organisations(demo_app.db.session, "acme")
         organisation_id = organisation.id
-        service = get_state(app).freshness
+        service = get_state(app).scheduler
         run_full_sync = getattr(service, "run_full_sync", None)
         if run_full_sync is None:  # no sync wired in: fill the cache from the seed
             from tests.panel_fixtures import load_tenant

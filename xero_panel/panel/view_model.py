@@ -17,9 +17,9 @@ from typing import ClassVar, Literal
 
 from sqlalchemy.orm import Session
 
-from ..freshness import Freshness
 from ..matching import Match, MatchedContact
 from ..models import Organisation
+from ..sync.state import CacheStatus
 from .formatting import VIEW_LABELS, Formatter, empty_message, plain_amount, status_label
 from .formatting import status_notes as _status_notes
 from .params import DEFAULT_VIEW, VIEWS, PanelParams, ViewName, page_past_end_message
@@ -79,7 +79,7 @@ class PanelView:
     raw: dict[str, str]
     param_error: str | None
     #: The cache's state for the record's organisations (``None`` after a bad parameter).
-    cache_status: Freshness | None
+    cache_status: CacheStatus | None
     listing: PanelPage | None
     fmt: Formatter
     urls: PanelUrls
@@ -170,7 +170,7 @@ class PanelView:
         return _status_notes(row, self.fmt)
 
 
-def panel_state(inputs: PanelInputs, cache_status: Freshness | None) -> PanelState:
+def panel_state(inputs: PanelInputs, cache_status: CacheStatus | None) -> PanelState:
     """What the panel shows: a notice instead of the list, or the list."""
     if inputs.connection_status not in ("active", "needs_reconnect"):
         return "not_connected"
@@ -191,7 +191,7 @@ def build_panel_view(
     session: Session,
     inputs: PanelInputs,
     params: PanelParams,
-    cache_status: Freshness | None,
+    cache_status: CacheStatus | None,
     *,
     urls: PanelUrls,
     locale: str,

@@ -20,10 +20,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..connections import delete_account_data
 from ..exceptions import AuthExpired, XeroPanelError
-from ..extension import get_state
-from ..freshness import freshness_of
 from ..models import Connection, Organisation, Pin, SyncState
 from ..oauth import authorization_request, exchange_code, revoke
+from ..state import get_state
 from .blueprint import (
     PanelError,
     Viewer,
@@ -91,8 +90,6 @@ def settings_page(viewer: Viewer) -> BaseResponse:
             select(SyncState).where(SyncState.organisation_id.in_([o.id for o in organisations]))
         )
     }
-    selected = [o for o in organisations if o.selected]
-    freshness = freshness_of(db_session, selected) if selected else None
     messages = [tuple(m) for m in session.pop(_MESSAGES_SESSION_KEY, [])]
     response = make_response(
         render_template(
@@ -100,7 +97,6 @@ def settings_page(viewer: Viewer) -> BaseResponse:
             connection=connection,
             organisations=organisations,
             sync_states=sync_states,
-            freshness=freshness,
             messages=messages,
             viewer=viewer,
             xp_csrf_token=csrf_token(),
@@ -323,7 +319,7 @@ def _revoke_at_xero(connection: Connection) -> bool:
 
 def _start_sync(organisation_id: int, *, full: bool) -> None:
     """Hand a sync of one organisation to the background (the sync service decides how)."""
-    service = get_state().freshness
+    service = get_state().scheduler
     if full:
         service.start_full_sync(organisation_id)
     else:

@@ -17,9 +17,9 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError as HostCSRFError
 
 from ..connections import get_connection
-from ..extension import get_state
 from ..models import Connection
 from ..records import RECORD_TYPES, CRMRecord
+from ..state import get_state
 from .csrf import CSRF_MESSAGE, CSRFError, require_csrf
 from .htmx import is_htmx, render_partial_or_page
 from .widgets import htmx_script_url

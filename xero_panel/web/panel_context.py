@@ -12,13 +12,13 @@ from flask import url_for
 from sqlalchemy.orm import Session
 
 from ..connections import get_connection, selected_organisations
-from ..extension import get_state
-from ..freshness import Freshness
 from ..matching import Match, MatchedContact, match_record
 from ..models import Connection, Organisation
 from ..panel.params import PanelParams
 from ..panel.rows import InvoiceRow, RecordRef
 from ..panel.view_model import PanelInputs, PanelUrls
+from ..state import get_state
+from ..sync.state import CacheStatus
 from .blueprint import Viewer, current_viewer, dom_id, load_record
 
 
@@ -70,10 +70,10 @@ def resolve(record_type: str, record_id: str) -> PanelContext:
     return PanelContext(viewer, ref, session, connection, organisations, match)
 
 
-def cache_status(ctx: PanelContext, *, refresh: bool = False) -> Freshness | None:
+def cache_status(ctx: PanelContext, *, refresh: bool = False) -> CacheStatus | None:
     if not ctx.organisations:
         return None
-    service = get_state().freshness
+    service = get_state().scheduler
     if refresh:
         return service.refresh_record(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
     return service.ensure_fresh(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())

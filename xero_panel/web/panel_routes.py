@@ -13,13 +13,13 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 from flask_login import current_user
 
-from ..extension import get_state
-from ..freshness import Freshness
 from ..matching import find_contact, link_contact, search_contacts
 from ..matching import unlink_contact as remove_link
 from ..panel.params import PanelParams, raw_of, read_panel_params, replace_url
 from ..panel.queries import set_pin
 from ..panel.view_model import PanelView, build_panel_view
+from ..state import get_state
+from ..sync.state import CacheStatus
 from .blueprint import PAGE_TEMPLATE, PanelError, check_csrf, require_login
 from .csrf import csrf_token
 from .htmx import current_url, is_htmx, render_partial_or_page
@@ -34,7 +34,7 @@ Parsed = tuple[PanelParams, str | None, dict[str, str]]
 def _render(
     ctx: PanelContext,
     parsed: Parsed,
-    cache: Freshness | None,
+    cache: CacheStatus | None,
     *,
     template: str = PANEL_TEMPLATE,
     replace_history: bool = True,

@@ -27,8 +27,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..extension import get_state
 from ..models import WebhookEvent, utcnow
+from ..state import get_state
 
 __all__ = ["exempt_from_csrf", "record_new_events", "register", "signature_of", "webhook"]
 
@@ -111,7 +111,7 @@ def webhook() -> Response:
     with state.session_factory() as session:
         fresh = record_new_events(session, events)
     if fresh:
-        service = state.freshness
+        service = state.scheduler
         start = getattr(service, "start_webhook", None)
         if start is not None:
             start(fresh)

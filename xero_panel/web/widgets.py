@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import g, render_template, url_for
 from markupsafe import Markup
 
-from ..extension import get_state
 from ..records import RECORD_TYPES
+from ..state import get_state
 
 #: What the marketplace card says (also what its search matches).
 MARKETPLACE_CARD = {

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import REDIS_URL, require_service
 from xero_panel import jobs
-from xero_panel.background import RQRunner, ThreadRunner, make_runner
+from xero_panel.sync.runners import RQRunner, ThreadRunner, make_runner
 
 
 def test_thread_runner_runs_job_in_another_thread() -> None:
@@ -66,8 +66,12 @@ def test_make_runner_threads_without_redis() -> None:
 def test_rq_runner_enqueues_the_job_function() -> None:
     require_service("Redis", REDIS_URL, 6379)
     queue = f"xp-test-{uuid.uuid4().hex[:8]}"
-    runner = make_runner(REDIS_URL, queue, lambda job, args: None)
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    runner = make_runner(client, queue, lambda job, args: None)
     assert isinstance(runner, RQRunner)
+    assert runner.queue.connection is client
     try:
         runner.submit("full_sync", 42)
         [job] = runner.queue.jobs
@@ -75,6 +79,7 @@ def test_rq_runner_enqueues_the_job_function() -> None:
     finally:
         runner.queue.empty()
         runner.queue.delete()
+        client.close()
 
 
 def test_jobs_without_app_say_how_to_run_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:

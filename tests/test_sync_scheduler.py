@@ -1,8 +1,7 @@
-"""The freshness service the panel calls, against the emulator, counting its calls."""
+"""The sync scheduler the panel calls, against the emulator, counting its calls."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,7 +11,7 @@ from sqlalchemy import update
 
 from tests._sync_support import SyncHost
 from xero_panel.models import Connection
-from xero_panel.sync_service import SyncService
+from xero_panel.sync.scheduler import SyncScheduler
 
 
 @pytest.fixture
@@ -30,39 +29,28 @@ def cold(make_host: Callable[..., Any], tmp_path: Any) -> Iterator[SyncHost]:
     h.close()
 
 
-def test_install_sets_the_sync_service(synced: SyncHost) -> None:
-    assert isinstance(synced.service, SyncService)
+def test_init_app_sets_the_sync_scheduler(synced: SyncHost) -> None:
+    assert isinstance(synced.scheduler, SyncScheduler)
 
 
 def test_ensure_fresh_warm_view_makes_no_calls(synced: SyncHost) -> None:
-    freshness = synced.view()
+    status = synced.view()
     assert synced.calls()["calls"] == 0
-    assert freshness.fresh_at is not None
-    assert freshness.problem is None
+    assert status.fresh_at is not None
+    assert status.problem is None
 
 
 def test_ensure_fresh_stale_unchanged_tenant_is_one_call(synced: SyncHost) -> None:
     synced.age()
-    freshness = synced.view()
+    status = synced.view()
     assert synced.calls()["by_endpoint"] == {"Invoices": 1}
-    assert freshness.fresh_at is not None
-    assert time.time() - freshness.fresh_at.timestamp() < 30
+    assert status.fresh_at is not None
+    assert time.time() - status.fresh_at.timestamp() < 30
 
 
 def test_ensure_fresh_100_concurrent_stale_views_make_one_call(synced: SyncHost) -> None:
     synced.age()
-    results: list[Any] = []
-    barrier = threading.Barrier(100)
-
-    def view() -> None:
-        barrier.wait()
-        results.append(synced.view())
-
-    threads = [threading.Thread(target=view) for _ in range(100)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = synced.views_at_once(100)
     assert len(results) == 100
     assert synced.calls()["by_endpoint"] == {"Invoices": 1}
     assert all(r.problem is None for r in results)
@@ -83,24 +71,24 @@ def test_ensure_fresh_xero_down_reports_problem_and_keeps_cache(synced: SyncHost
     synced.age()
     aged = synced.sync_state().fresh_at
     synced.emulator.add_fault({"endpoint": "Invoices", "status": 503})
-    freshness = synced.view()
-    assert freshness.problem == "Xero could not be reached; showing cached data for now."
-    assert freshness.fresh_at == aged and aged != before
+    status = synced.view()
+    assert status.problem == "Xero could not be reached; showing cached data for now."
+    assert status.fresh_at == aged and aged != before
     assert synced.count() == 34
 
 
 def test_ensure_fresh_dropped_connections_report_problem(synced: SyncHost) -> None:
     synced.age()
     synced.emulator.add_fault({"endpoint": "Invoices", "drop": True})
-    freshness = synced.view()
-    assert freshness.problem == "Xero could not be reached; showing cached data for now."
+    status = synced.view()
+    assert status.problem == "Xero could not be reached; showing cached data for now."
 
 
 def test_ensure_fresh_rate_limited_reports_problem(synced: SyncHost) -> None:
     synced.age()
     synced.emulator.add_fault({"endpoint": "Invoices", "status": 429, "times": 1})
-    freshness = synced.view()
-    assert freshness.problem == "Xero's rate limit was reached; showing cached data for now."
+    status = synced.view()
+    assert status.problem == "Xero's rate limit was reached; showing cached data for now."
 
 
 def test_ensure_fresh_failure_not_retried_within_ttl(synced: SyncHost) -> None:
@@ -108,9 +96,9 @@ def test_ensure_fresh_failure_not_retried_within_ttl(synced: SyncHost) -> None:
     synced.emulator.add_fault({"endpoint": "Invoices", "status": 503})
     synced.view()
     synced.emulator.reset_stats()
-    freshness = synced.view()
+    status = synced.view()
     assert synced.calls()["calls"] == 0
-    assert freshness.problem is not None
+    assert status.problem is not None
 
 
 def test_ensure_fresh_problem_clears_after_recovery(synced: SyncHost) -> None:
@@ -126,25 +114,25 @@ def test_ensure_fresh_needs_reconnect_makes_no_calls(synced: SyncHost) -> None:
     with synced.state_session() as session:
         session.execute(update(Connection).values(status="needs_reconnect"))
         session.commit()
-    freshness = synced.view()
-    assert freshness.needs_reconnect is True
+    status = synced.view()
+    assert status.needs_reconnect is True
     assert synced.calls()["calls"] == 0
 
 
 def test_ensure_fresh_revoked_tenant_marks_needs_reconnect(synced: SyncHost) -> None:
     synced.age()
     synced.emulator.add_fault({"revoke_tenant": synced.tenant_id})
-    freshness = synced.view()
-    assert freshness.needs_reconnect is True
-    assert freshness.problem == (
+    status = synced.view()
+    assert status.needs_reconnect is True
+    assert status.problem == (
         "Xero no longer accepts this connection: an admin must reconnect Xero."
     )
 
 
 def test_ensure_fresh_cold_starts_first_sync_in_background(cold: SyncHost) -> None:
-    freshness = cold.view()
-    assert freshness.fresh_at is None
-    assert freshness.first_sync_running is True
+    status = cold.view()
+    assert status.fresh_at is None
+    assert status.first_sync_running is True
     assert cold.wait_idle()
     state = cold.sync_state()
     assert (state.status, state.progress_done, state.progress_total) == ("idle", 41, 41)
@@ -173,14 +161,14 @@ def test_ensure_fresh_targeted_fetch_once_per_ttl(cold: SyncHost) -> None:
 
 
 def test_refresh_record_fetches_contacts_whatever_the_ttl(synced: SyncHost) -> None:
-    freshness = synced.refresh_record([(synced.org_id, synced.contact_id(1))])
+    status = synced.refresh_record([(synced.org_id, synced.contact_id(1))])
     assert synced.calls()["by_endpoint"] == {"Invoices": 1, "CreditNotes": 1}
-    assert freshness.problem is None
+    assert status.problem is None
 
 
 def test_start_full_sync_runs_in_background_with_progress(synced: SyncHost) -> None:
     with synced.app.app_context():
-        assert synced.service.start_full_sync(synced.org_id) is True
+        assert synced.scheduler.start_full_sync(synced.org_id) is True
     synced.wait_idle()
     state = synced.sync_state()
     assert state.status == "idle"
@@ -190,7 +178,7 @@ def test_start_full_sync_runs_in_background_with_progress(synced: SyncHost) -> N
 
 def test_start_full_sync_twice_at_once_starts_one(synced: SyncHost) -> None:
     with synced.app.app_context():
-        started = [synced.service.start_full_sync(synced.org_id) for _ in range(3)]
+        started = [synced.scheduler.start_full_sync(synced.org_id) for _ in range(3)]
     synced.wait_idle()
     assert started == [True, False, False]
     assert synced.calls()["calls"] == 4
@@ -198,7 +186,7 @@ def test_start_full_sync_twice_at_once_starts_one(synced: SyncHost) -> None:
 
 def test_start_refresh_runs_incremental_and_reconcile(synced: SyncHost) -> None:
     with synced.app.app_context():
-        synced.service.start_refresh(synced.org_id)
+        synced.scheduler.start_refresh(synced.org_id)
     synced.wait_idle()
     assert synced.calls()["by_endpoint"] == {"Invoices": 2, "Contacts": 1, "CreditNotes": 1}
 
@@ -216,5 +204,5 @@ def test_ensure_fresh_starts_due_reconciliation(make_host: Any, tmp_path: Any) -
 
 
 def test_ensure_fresh_no_organisations() -> None:
-    service = SyncService(session_factory=Any, client_for=Any, locks=Any)  # type: ignore[arg-type]
-    assert service.ensure_fresh(None, []).fresh_at is None  # type: ignore[arg-type]
+    scheduler = SyncScheduler(session_factory=Any, client_for=Any, locks=Any)  # type: ignore[arg-type]
+    assert scheduler.ensure_fresh(None, []).fresh_at is None  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ web worker's restart and runs on whichever host has a worker (``flask xero-panel
 see :mod:`xero_panel.jobs`).
 
 A job is a name from :data:`JobName` plus plain JSON-able arguments; both runners end up
-calling the :class:`~xero_panel.sync_service.SyncService` method ``run_<name>``.
+calling the :class:`~xero_panel.sync.scheduler.SyncScheduler` method ``run_<name>``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 __all__ = ["JobName", "RQRunner", "Runner", "ThreadRunner", "make_runner"]
 
-logger = logging.getLogger("xero_panel.background")
+logger = logging.getLogger("xero_panel.sync.runners")
 
 #: The background jobs (functions of :mod:`xero_panel.jobs`).
 JobName = Literal["full_sync", "refresh", "reconcile", "webhook"]
@@ -95,16 +95,15 @@ class RQRunner:
     never imports the worker's code and the worker needs only the host app
     (see :mod:`xero_panel.jobs`).
 
-    :param redis_url: the Redis URL.
+    :param redis_client: the app's :class:`redis.Redis` client.
     :param queue: the queue name (``XERO_PANEL_RQ_QUEUE``).
     :param job_timeout: seconds a job may run before RQ stops it.
     """
 
-    def __init__(self, redis_url: str, queue: str, *, job_timeout: int = 3600) -> None:
-        import redis
+    def __init__(self, redis_client: Any, queue: str, *, job_timeout: int = 3600) -> None:
         from rq import Queue
 
-        self.queue = Queue(queue, connection=redis.Redis.from_url(redis_url))
+        self.queue = Queue(queue, connection=redis_client)
         self.job_timeout = job_timeout
 
     def submit(self, job: JobName, *args: Any) -> None:
@@ -120,12 +119,12 @@ class RQRunner:
 
 
 def make_runner(
-    redis_url: str | None,
+    redis_client: Any,
     queue: str,
     execute: Execute,
     context: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> Runner:
-    """:class:`RQRunner` when ``redis_url`` is set, else :class:`ThreadRunner`."""
-    if redis_url is None:
+    """:class:`RQRunner` on ``redis_client`` when there is one, else :class:`ThreadRunner`."""
+    if redis_client is None:
         return ThreadRunner(execute, context)
-    return RQRunner(redis_url, queue)
+    return RQRunner(redis_client, queue)

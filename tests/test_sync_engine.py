@@ -1,4 +1,4 @@
-"""xero_panel.sync against the emulator over HTTP, counting the emulator's calls."""
+"""xero_panel.sync.engine against the emulator over HTTP, counting the emulator's calls."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ from tests._sync_support import (
     make_client,
     tenant_calls,
 )
-from xero_panel import sync
 from xero_panel.exceptions import XeroUnavailable
 from xero_panel.models import Invoice, SyncState, XeroContact
+from xero_panel.sync import engine
+from xero_panel.sync.state import describe_problem
 
 
 class World:
@@ -56,15 +57,15 @@ class World:
             assert found is not None
             return found
 
-    def full(self, **kwargs: Any) -> sync.SyncResult:
+    def full(self, **kwargs: Any) -> engine.SyncResult:
         with self.session() as session:
-            return sync.full_sync(
+            return engine.full_sync(
                 session, self.org_id, kwargs.pop("client", None) or self.client(), **kwargs
             )
 
-    def incremental(self) -> sync.SyncResult:
+    def incremental(self) -> engine.SyncResult:
         with self.session() as session:
-            return sync.incremental_sync(session, self.org_id, self.client())
+            return engine.incremental_sync(session, self.org_id, self.client())
 
     def close(self) -> None:
         self.server.shutdown()
@@ -222,7 +223,7 @@ def test_incremental_sync_moves_the_watermark(world: World) -> None:
 def test_sync_contacts_fetches_one_records_documents_in_two_calls(world: World) -> None:
     contact_id = world.seed["tenants"][0]["Contacts"][1]["ContactID"]
     with world.session() as session:
-        result = sync.sync_contacts(session, world.org_id, world.client(), [contact_id])
+        result = engine.sync_contacts(session, world.org_id, world.client(), [contact_id])
     assert world.calls()["by_endpoint"] == {"Invoices": 1, "CreditNotes": 1}
     assert result.invoices == 5
     assert world.count(Invoice.contact_id == contact_id, Invoice.kind == "invoice") == 5
@@ -233,7 +234,7 @@ def test_sync_by_ids_drops_bills_and_keeps_sales_invoices(world: World) -> None:
     sale = first_invoice(world, Type="ACCREC")
     bill = first_invoice(world, Type="ACCPAY")
     with world.session() as session:
-        sync.sync_by_ids(
+        engine.sync_by_ids(
             session,
             world.org_id,
             world.client(),
@@ -248,7 +249,7 @@ def test_sync_by_ids_fetches_credit_notes_and_contacts(world: World) -> None:
     note = next(n for n in tenant["CreditNotes"] if n["Type"] == "ACCRECCREDIT")
     contact = tenant["Contacts"][3]
     with world.session() as session:
-        result = sync.sync_by_ids(
+        result = engine.sync_by_ids(
             session,
             world.org_id,
             world.client(),
@@ -278,7 +279,7 @@ def test_reconcile_catches_a_silent_due_date_edit(world: World) -> None:
     with world.session() as session:
         row = session.scalars(select(Invoice).where(Invoice.xero_id == invoice["InvoiceID"])).one()
         assert row.due_date != dt.date(2030, 1, 31)
-        sync.reconcile(session, world.org_id, world.client())
+        engine.reconcile(session, world.org_id, world.client())
     with world.session() as session:
         row = session.scalars(select(Invoice).where(Invoice.xero_id == invoice["InvoiceID"])).one()
         assert row.due_date == dt.date(2030, 1, 31)
@@ -301,7 +302,7 @@ def test_reconcile_stores_archived_and_merged_contacts(world: World) -> None:
         fire_webhook=False,
     )
     with world.session() as session:
-        sync.reconcile(session, world.org_id, world.client())
+        engine.reconcile(session, world.org_id, world.client())
         row = session.scalars(
             select(XeroContact).where(XeroContact.contact_id == gone["ContactID"])
         ).one()
@@ -339,5 +340,5 @@ def test_full_sync_failure_is_recorded(world: World) -> None:
 def test_describe_problem_rate_limited() -> None:
     from xero_panel.exceptions import RateLimited
 
-    problem = sync.describe_problem(RateLimited("x", retry_after=5))
+    problem = describe_problem(RateLimited("x", retry_after=5))
     assert problem == "Xero's rate limit was reached; showing cached data for now."

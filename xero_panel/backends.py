@@ -1,0 +1,90 @@
+"""Where the plugin's shared state lives: in the process, or in Redis. Decided here, once.
+
+:func:`make_backends` reads the settings and builds, for one app: ONE Redis client (or none,
+without ``XERO_PANEL_REDIS_URL``), and on it, all under ONE key prefix
+(``XERO_PANEL_REDIS_PREFIX``), the sync's locks and claims, the per-tenant rate budget with
+its call counter, and the token refresh lock. :meth:`Backends.runner` makes the background
+runner (threads, or RQ on the same client). This is the only place that connects to Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Settings
+from .locks import Locks, make_locks
+from .oauth import RefreshLock
+from .sync.runners import Execute, Runner, make_runner
+from .xero.call_counter import CallCounter
+from .xero.rate_budget import BudgetOptions, InProcessRateBudget, RateBudget
+from .xero.redis_rate_budget import RedisRateBudget
+
+__all__ = ["Backends", "make_backends"]
+
+
+@dataclass(frozen=True)
+class Backends:
+    """The shared pieces of one app (see :func:`make_backends`).
+
+    :ivar redis: the one Redis client, or ``None`` (everything in process).
+    :ivar prefix: put before every Redis key.
+    :ivar locks: single-flight locks and claims of the sync.
+    :ivar budget: the per-tenant rate budget every Xero call of the app goes through.
+    :ivar refresh_lock: the lock token refreshes take.
+    :ivar rq_queue: the RQ queue of background jobs (with Redis).
+    """
+
+    redis: Any
+    prefix: str
+    locks: Locks
+    budget: RateBudget
+    refresh_lock: RefreshLock
+    rq_queue: str
+
+    @property
+    def counter(self) -> CallCounter:
+        """The one count of Xero calls per tenant (the budget's)."""
+        return self.budget.counter
+
+    def runner(
+        self,
+        execute: Execute,
+        context: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> Runner:
+        """The background runner: RQ on :attr:`redis`, or threads without Redis.
+
+        :param execute: runs a job by name in a thread (the scheduler's ``execute``).
+        :param context: entered around each threaded job (``app.app_context``).
+        """
+        return make_runner(self.redis, self.rq_queue, execute, context)
+
+
+def make_backends(settings: Settings) -> Backends:
+    """Build the backends the settings ask for."""
+    client: Any = None
+    if settings.redis_url is not None:
+        import redis
+
+        client = redis.Redis.from_url(settings.redis_url)
+    prefix = settings.redis_prefix
+    limits = BudgetOptions(
+        per_minute=settings.rate_limit_per_minute,
+        per_day=settings.rate_limit_per_day,
+        concurrent=settings.rate_limit_concurrent,
+    )
+    budget: RateBudget = (
+        InProcessRateBudget(**limits)
+        if client is None
+        else RedisRateBudget(client, prefix, **limits)
+    )
+    return Backends(
+        redis=client,
+        prefix=prefix,
+        locks=make_locks(client, prefix=prefix),
+        budget=budget,
+        refresh_lock=RefreshLock(client, prefix=prefix),
+        rq_queue=settings.rq_queue,
+    )

@@ -1,0 +1,243 @@
+"""Writing Xero's records into one organisation's cache: one upsert for every kind.
+
+:meth:`CacheWriter.write` stores one page of contacts, invoices or credit notes: each record
+is keyed on its Xero ID, found among the cached rows (or added), and given the values
+:data:`KINDS` says; so storing a page twice, or two workers storing it at once, leaves the
+same cache. Only sales documents are kept: ACCREC invoices and ACCRECCREDIT credit notes
+(supplier bills and credits are dropped). Both live in the ``Invoice`` table, told apart by
+``kind``. Plain SQLAlchemy; no Flask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from ..matching import email_key, name_key
+from ..models import ContactEmail, Invoice, Payment, XeroContact
+from ..xero.types import Contact as XeroContactData
+from ..xero.types import CreditNote as XeroCreditNote
+from ..xero.types import Invoice as XeroInvoice
+
+__all__ = ["KINDS", "CacheWriter", "RecordKind", "batches"]
+
+#: What a sync stores; also the names of :class:`~xero_panel.sync.reading.SyncResult`'s counts.
+RecordKind = Literal["contacts", "invoices", "credit_notes"]
+
+
+def batches(values: Iterable[str], size: int) -> list[list[str]]:
+    """``values`` without blanks and repeats, in lists of at most ``size``."""
+    unique = list(dict.fromkeys(v for v in values if v))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
+
+
+def _email_keys(contact: XeroContactData) -> list[str]:
+    """The contact's own and its contact persons' addresses, keyed as matching compares them."""
+    keys = [contact.email or "", *contact.person_emails]
+    return list(dict.fromkeys(email_key(k) for k in keys if k and k.strip()))
+
+
+def _contact(c: XeroContactData) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "name_key": name_key(c.name),
+        "email": c.email,
+        "status": c.status,
+        "is_customer": c.is_customer,
+        "is_supplier": c.is_supplier,
+        "merged_to_contact_id": c.merged_to_contact_id,
+        "updated_at": c.updated_at,
+    }
+
+
+def _document_values(
+    kind: str, doc: XeroInvoice | XeroCreditNote, balance: Any, **more: Any
+) -> dict[str, Any]:
+    """The columns invoices and credit notes share, plus ``more``."""
+    return {
+        "kind": kind,
+        "xero_type": doc.type,
+        "number": doc.number,
+        "reference": doc.reference,
+        "contact_id": doc.contact_id or "",
+        "status": doc.status,
+        "date": doc.date,
+        "currency": doc.currency,
+        "total": doc.total,
+        "balance": balance,
+        "updated_at": doc.updated_at,
+        **more,
+    }
+
+
+def _invoice(i: XeroInvoice) -> dict[str, Any]:
+    return _document_values(
+        "invoice",
+        i,
+        i.amount_due,
+        due_date=i.due_date,
+        amount_paid=i.amount_paid,
+        amount_credited=i.amount_credited,
+        fully_paid_on=i.fully_paid_on,
+    )
+
+
+def _credit_note(n: XeroCreditNote) -> dict[str, Any]:
+    paid = n.total - n.remaining_credit
+    return _document_values("credit_note", n, n.remaining_credit, due_date=None, amount_paid=paid)
+
+
+def _emails(row: XeroContact, contact: XeroContactData) -> None:
+    keys = _email_keys(contact)
+    if [e.email_key for e in row.emails] != keys:
+        row.emails = [ContactEmail(organisation_id=row.organisation_id, email_key=k) for k in keys]
+
+
+def _payments(row: Invoice, invoice: XeroInvoice) -> None:
+    payments = [
+        (p.payment_id, p.date, p.amount, p.reference)
+        for p in invoice.payments
+        if p.status != "DELETED"
+    ]
+    if [(p.payment_id, p.date, p.amount, p.reference) for p in row.payments] != payments:
+        row.payments = [
+            Payment(payment_id=pid, date=date, amount=amount, reference=reference)
+            for pid, date, amount, reference in payments
+        ]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of Xero record is cached.
+
+    :ivar model: the table's model, keyed on its ``key`` column (the Xero ID).
+    :ivar id_field: the record's attribute holding that ID.
+    :ivar sales_type: keep only records of this ``type`` (``None``: keep all).
+    :ivar values: the columns to set from a record; ``after`` sets its children.
+    """
+
+    model: Any
+    key: str
+    id_field: str
+    sales_type: str | None
+    values: Callable[[Any], Mapping[str, Any]]
+    after: Callable[[Any, Any], None] | None = None
+
+    def key_of(self, record: Any) -> str:
+        """The record's Xero ID."""
+        return str(getattr(record, self.id_field))
+
+    def keep(self, record: Any) -> bool:
+        """Whether the cache wants the record."""
+        return self.sales_type is None or bool(record.type == self.sales_type)
+
+    @property
+    def children(self) -> Any:
+        """The relationship loaded with each row (a contact's emails, a document's payments)."""
+        return XeroContact.emails if self.model is XeroContact else Invoice.payments
+
+
+KINDS: dict[RecordKind, Kind] = {
+    "contacts": Kind(XeroContact, "contact_id", "contact_id", None, _contact, _emails),
+    "invoices": Kind(Invoice, "xero_id", "invoice_id", "ACCREC", _invoice, _payments),
+    "credit_notes": Kind(Invoice, "xero_id", "credit_note_id", "ACCRECCREDIT", _credit_note),
+}
+
+
+class CacheWriter:
+    """Upserts into one organisation's cache."""
+
+    def __init__(self, session: Session, organisation_id: int) -> None:
+        self.session = session
+        self.organisation_id = organisation_id
+
+    def store(self, kind: RecordKind, records: Sequence[Any]) -> int:
+        """Add or update the cached rows of ``records`` (the caller flushes and commits).
+
+        :return: how many records were stored (those the cache keeps).
+        """
+        spec = KINDS[kind]
+        wanted = [r for r in records if spec.keep(r)]
+        if not wanted:
+            return 0
+        column = getattr(spec.model, spec.key)
+        existing = {
+            getattr(row, spec.key): row
+            for row in self.session.scalars(
+                select(spec.model)
+                .where(
+                    spec.model.organisation_id == self.organisation_id,
+                    column.in_([spec.key_of(r) for r in wanted]),
+                )
+                .options(selectinload(spec.children))
+            )
+        }
+        for record in wanted:
+            key = spec.key_of(record)
+            row = existing.get(key)
+            if row is None:
+                row = spec.model(organisation_id=self.organisation_id, **{spec.key: key})
+                self.session.add(row)
+                existing[key] = row
+            for name, value in spec.values(record).items():
+                setattr(row, name, value)
+            if spec.after is not None:
+                spec.after(row, record)
+        return len(wanted)
+
+    def write(self, kind: RecordKind, records: Sequence[Any]) -> int:
+        """Store one page and commit; if another worker inserted the same rows at the same
+        moment, roll back and store them again (they are updates now)."""
+        try:
+            count = self.store(kind, records)
+            self.session.commit()
+        except IntegrityError:
+            self.session.rollback()
+            count = self.store(kind, records)
+            self.session.commit()
+        return count
+
+    def unknown_contact_ids(self, contact_ids: Iterable[str]) -> list[str]:
+        """The ``contact_ids`` the cache does not hold yet."""
+        wanted = list(dict.fromkeys(c for c in contact_ids if c))
+        known: set[str] = set()
+        for batch in batches(wanted, 500):
+            known.update(
+                self.session.scalars(
+                    select(XeroContact.contact_id).where(
+                        XeroContact.organisation_id == self.organisation_id,
+                        XeroContact.contact_id.in_(batch),
+                    )
+                )
+            )
+        return [c for c in wanted if c not in known]
+
+    def open_invoice_ids(self) -> set[str]:
+        """The Xero IDs of the cached invoices that are AUTHORISED (not yet paid or voided)."""
+        return set(
+            self.session.scalars(
+                select(Invoice.xero_id).where(
+                    Invoice.organisation_id == self.organisation_id,
+                    Invoice.kind == "invoice",
+                    Invoice.status == "AUTHORISED",
+                )
+            )
+        )
+
+    def remove_contacts_except(self, keep: set[str]) -> int:
+        """Delete the cached contacts whose ContactID is not in ``keep``."""
+        rows = self.session.execute(
+            select(XeroContact.id, XeroContact.contact_id).where(
+                XeroContact.organisation_id == self.organisation_id
+            )
+        ).all()
+        stale = [pk for pk, contact_id in rows if contact_id not in keep]
+        for batch in [stale[i : i + 500] for i in range(0, len(stale), 500)]:
+            self.session.execute(delete(ContactEmail).where(ContactEmail.contact_pk.in_(batch)))
+            self.session.execute(delete(XeroContact).where(XeroContact.id.in_(batch)))
+        return len(stale)

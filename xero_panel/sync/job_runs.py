@@ -1,0 +1,220 @@
+"""Running one sync job now: what the background runners (and the CLI) call.
+
+:class:`SyncJobs` is the half of :class:`~xero_panel.sync.scheduler.SyncScheduler` that
+runs a sync it was asked for: it opens a session, loads the organisation and its client,
+runs the :mod:`~xero_panel.sync.engine` function, and turns Xero trouble into a recorded
+problem instead of an exception. When to run them is the scheduler's business.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..exceptions import XeroPanelError
+from ..locks import Locks
+from ..models import Connection, Organisation, WebhookEvent
+from ..xero.client import XeroClient
+from . import engine
+from .reading import ProgressCallback, SyncResult
+from .state import record_failure
+
+__all__ = ["SyncJobs"]
+
+logger = logging.getLogger("xero_panel.sync.job_runs")
+
+#: One sync, given the session, the organisation and its client.
+_Sync = Callable[[Session, Organisation, XeroClient], SyncResult]
+
+
+class SyncJobs:
+    """Runs syncs now; :class:`~xero_panel.sync.scheduler.SyncScheduler` sets these."""
+
+    session_factory: Callable[[], Session]
+    client_for: Callable[[Organisation], XeroClient]
+    locks: Locks
+    page_size: int
+    lock_ttl: float
+    now: Callable[[], dt.datetime]
+
+    @contextmanager
+    def _working(self, organisation_id: int) -> Iterator[tuple[Session, Organisation, XeroClient]]:
+        with self.session_factory() as session:
+            organisation = session.get(Organisation, organisation_id)
+            if organisation is None:
+                raise LookupError(f"No organisation {organisation_id}")
+            yield session, organisation, self.client_for(organisation)
+
+    def _run(self, organisation_id: int, sync: _Sync, *, record: bool) -> dict[str, int] | None:
+        """Run ``sync`` on the organisation: its counts, ``{}`` when there is no such
+        organisation, ``None`` when Xero failed (recorded in the sync state if ``record``;
+        the engine's full, incremental and reconcile syncs record it themselves)."""
+        try:
+            with self._working(organisation_id) as (session, organisation, client):
+                try:
+                    result = sync(session, organisation, client)
+                except XeroPanelError as exc:
+                    if record:
+                        record_failure(session, organisation_id, exc, now=self.now())
+                    return None
+        except LookupError:
+            return {}
+        return _counts(result)
+
+    def run_full_sync(
+        self, organisation_id: int, progress: ProgressCallback | None = None
+    ) -> dict[str, int]:
+        """Run a full sync now, unless another is running for this organisation (a lock
+        held and extended page by page).
+
+        :return: the counts (empty if skipped). Xero trouble is recorded, not raised.
+        """
+        held = self.locks.try_lock(f"full:{organisation_id}", self.lock_ttl)
+        if held is None:
+            logger.info("A full sync of organisation %s is already running", organisation_id)
+            return {}
+
+        def on_page(done: int, total: int | None) -> None:
+            held.extend(self.lock_ttl)
+            if progress is not None:
+                progress(done, total)
+
+        def full(session: Session, organisation: Organisation, client: XeroClient) -> SyncResult:
+            return engine.full_sync(
+                session,
+                organisation,
+                client,
+                page_size=self.page_size,
+                progress=on_page,
+                now=self.now,
+            )
+
+        try:
+            return self._run(organisation_id, full, record=False) or {}
+        finally:
+            held.release()
+
+    def run_incremental(self, organisation_id: int) -> dict[str, int]:
+        """Run an incremental sync now (Xero trouble is recorded, not raised)."""
+
+        def incremental(s: Session, o: Organisation, c: XeroClient) -> SyncResult:
+            return engine.incremental_sync(s, o, c, page_size=self.page_size, now=self.now)
+
+        return self._run(organisation_id, incremental, record=False) or {}
+
+    def run_contacts(self, organisation_id: int, contact_ids: Sequence[str]) -> dict[str, int]:
+        """Run a targeted sync of these contacts now (Xero trouble is recorded)."""
+
+        def contacts(s: Session, o: Organisation, c: XeroClient) -> SyncResult:
+            return engine.sync_contacts(s, o, c, contact_ids, page_size=self.page_size)
+
+        return self._run(organisation_id, contacts, record=True) or {}
+
+    def run_reconcile(self, organisation_id: int) -> dict[str, int]:
+        """Run a reconciliation now (Xero trouble is recorded, not raised)."""
+
+        def reconcile(s: Session, o: Organisation, c: XeroClient) -> SyncResult:
+            return engine.reconcile(s, o, c, page_size=self.page_size, now=self.now)
+
+        return self._run(organisation_id, reconcile, record=False) or {}
+
+    def run_webhook(self, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        """Fetch exactly the invoices, contacts and credit notes the events name, for every
+        active organisation of each event's tenant, then mark the events processed."""
+        by_tenant: dict[str, list[Mapping[str, Any]]] = {}
+        for event in events:
+            by_tenant.setdefault(str(event.get("tenantId", "")).lower(), []).append(event)
+        totals: dict[str, int] = {}
+        for tenant_id, tenant_events in by_tenant.items():
+            invoice_ids, contact_ids, note_ids = _ids_by_category(tenant_events)
+
+            def by_ids(s: Session, o: Organisation, c: XeroClient) -> SyncResult:
+                return engine.sync_by_ids(
+                    s,
+                    o,
+                    c,
+                    invoice_ids=invoice_ids,  # noqa: B023 (called before the loop moves on)
+                    contact_ids=contact_ids,  # noqa: B023
+                    credit_note_ids=note_ids,  # noqa: B023
+                    page_size=self.page_size,
+                )
+
+            ok = True
+            for organisation_id in self._active_organisations(tenant_id):
+                counts = self._run(organisation_id, by_ids, record=True)
+                if counts is None:
+                    ok = False
+                    continue
+                for key, value in counts.items():
+                    totals[key] = totals.get(key, 0) + value
+            if ok:
+                self._mark_processed(tenant_id, tenant_events)
+        return totals
+
+    def _active_organisations(self, tenant_id: str) -> list[int]:
+        with self.session_factory() as session:
+            return list(
+                session.scalars(
+                    select(Organisation.id)
+                    .join(Connection)
+                    .where(Organisation.tenant_id == tenant_id, Connection.status == "active")
+                )
+            )
+
+    def _mark_processed(self, tenant_id: str, events: Sequence[Mapping[str, Any]]) -> None:
+        with self.session_factory() as session:
+            for event in events:
+                session.execute(
+                    update(WebhookEvent)
+                    .where(
+                        WebhookEvent.tenant_id == tenant_id,
+                        WebhookEvent.event_category == str(event.get("eventCategory", "")),
+                        WebhookEvent.resource_id == str(event.get("resourceId", "")).lower(),
+                        WebhookEvent.event_date == str(event.get("eventDateUtc", "")),
+                    )
+                    .values(processed_at=self.now())
+                )
+            session.commit()
+
+
+def _ids_by_category(
+    events: Sequence[Mapping[str, Any]],
+) -> tuple[list[str], list[str], list[str]]:
+    invoices: list[str] = []
+    contacts: list[str] = []
+    notes: list[str] = []
+    for event in events:
+        resource = str(event.get("resourceId", "")).lower()
+        if not resource:
+            continue
+        category = str(event.get("eventCategory", "")).upper()
+        if category == "INVOICE":
+            invoices.append(resource)
+        elif category == "CONTACT":
+            contacts.append(resource)
+        elif category == "CREDITNOTE":
+            data = event.get("data")
+            # Credit note events say their type: supplier credits need no fetch.
+            if isinstance(data, Mapping) and data.get("Type") == "ACCPAYCREDIT":
+                continue
+            notes.append(resource)
+    return (
+        list(dict.fromkeys(invoices)),
+        list(dict.fromkeys(contacts)),
+        list(dict.fromkeys(notes)),
+    )
+
+
+def _counts(result: SyncResult) -> dict[str, int]:
+    return {
+        "calls": result.calls,
+        "invoices": result.invoices,
+        "credit_notes": result.credit_notes,
+        "contacts": result.contacts,
+    }

@@ -1,0 +1,216 @@
+"""Where each organisation's cache stands: its sync state, failures, and the status the panel
+shows.
+
+:class:`~xero_panel.models.SyncState` holds, per organisation, when the cache last matched
+Xero (``fresh_at``), the watermarks, the first sync's progress and the last error. This
+module reads and writes it for the sync, and sums it up for the panel as a
+:class:`CacheStatus`. :class:`Scheduler` is what the panel and the admin page ask of the
+sync; :class:`~xero_panel.sync.scheduler.SyncScheduler` is the real one,
+:class:`CacheOnlyScheduler` one that never calls Xero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..exceptions import AuthExpired, RateLimited, XeroAPIError, XeroUnavailable
+from ..models import Invoice, Organisation, SyncState, XeroContact, utcnow
+
+__all__ = [
+    "CacheOnlyScheduler",
+    "CacheStatus",
+    "Scheduler",
+    "cache_status",
+    "cached_counts",
+    "describe_problem",
+    "get_sync_state",
+    "record_failure",
+]
+
+
+@dataclass(frozen=True)
+class CacheStatus:
+    """How up to date the cache behind one panel view is.
+
+    :ivar fresh_at: when the cache last matched Xero, the oldest over the organisations
+        (``None``: never synced).
+    :ivar first_sync_running: a first full sync is still filling the cache.
+    :ivar progress_done: records the running first sync has stored so far.
+    :ivar progress_total: records it expects in all (``None`` while unknown).
+    :ivar problem: why the cache could not be refreshed just now (Xero down, rate limited),
+        in words for the panel's notice; ``None`` when all went well.
+    :ivar needs_reconnect: Xero no longer accepts the connection's tokens.
+    """
+
+    fresh_at: dt.datetime | None
+    first_sync_running: bool = False
+    progress_done: int = 0
+    progress_total: int | None = None
+    problem: str | None = None
+    needs_reconnect: bool = False
+
+
+class Scheduler:
+    """What the panel view, the admin page and :meth:`~xero_panel.XeroPanel.store_connection`
+    ask of the sync. This base never calls Xero: it reports the sync state and starts
+    nothing; :class:`~xero_panel.sync.scheduler.SyncScheduler` does the work.
+    """
+
+    def ensure_fresh(
+        self,
+        session: Session,
+        organisations: Sequence[Organisation],
+        *,
+        contact_ids: Sequence[tuple[int, str]] = (),
+    ) -> CacheStatus:
+        """Make the cache of ``organisations`` fresh enough for a view, then say how it stands.
+
+        Runs at most one incremental sync per organisation per TTL whatever the number of
+        concurrent views (single-flight), fetches the invoices of ``contact_ids``
+        (``(organisation_id, ContactID)`` pairs the view matched) that the first full sync
+        has not reached yet, and never raises for Xero trouble: it reports it in
+        :attr:`CacheStatus.problem` and the view serves the cache.
+        """
+        return self._status(session, organisations, contact_ids, refresh=False)
+
+    def refresh_record(
+        self,
+        session: Session,
+        organisations: Sequence[Organisation],
+        *,
+        contact_ids: Sequence[tuple[int, str]],
+    ) -> CacheStatus:
+        """The panel's *Refresh*: fetch these contacts' invoices and credit notes from Xero
+        now (a targeted sync), whatever the TTL, then say how the cache stands."""
+        return self._status(session, organisations, contact_ids, refresh=True)
+
+    def _status(
+        self,
+        session: Session,
+        organisations: Sequence[Organisation],
+        contact_ids: Sequence[tuple[int, str]],
+        *,
+        refresh: bool,
+    ) -> CacheStatus:
+        return cache_status(session, organisations)
+
+    def start_full_sync(self, organisation_id: int) -> bool:
+        """Start the first (or a new) full sync of an organisation in the background.
+        Returns whether one was started."""
+        return False
+
+    def start_refresh(self, organisation_id: int) -> bool:
+        """Start a refresh of an organisation in the background (*Refresh now*)."""
+        return False
+
+
+class CacheOnlyScheduler(Scheduler):
+    """A :class:`Scheduler` that never calls Xero: it reports the sync state (for a host or a
+    test that fills the cache itself)."""
+
+
+def cache_status(session: Session, organisations: Sequence[Organisation]) -> CacheStatus:
+    """Read how the cache of ``organisations`` stands from their sync state."""
+    ids = [o.id for o in organisations]
+    states = list(session.scalars(select(SyncState).where(SyncState.organisation_id.in_(ids))))
+    by_org = {s.organisation_id: s for s in states}
+    fresh = [by_org[i].fresh_at if i in by_org else None for i in ids]
+    running = [s for s in states if s.full_sync_completed_at is None and s.status == "running"]
+    errors = [s.last_error for s in states if s.last_error]
+    return CacheStatus(
+        fresh_at=None if not fresh or any(f is None for f in fresh) else min(f for f in fresh if f),
+        first_sync_running=bool(running),
+        progress_done=sum(s.progress_done for s in running),
+        progress_total=(
+            sum(s.progress_total or 0 for s in running)
+            if running and all(s.progress_total is not None for s in running)
+            else None
+        ),
+        problem=errors[0] if errors else None,
+    )
+
+
+def describe_problem(exc: BaseException) -> str:
+    """The words the panel and the admin page show for a failed sync."""
+    if isinstance(exc, AuthExpired):
+        return "Xero no longer accepts this connection: an admin must reconnect Xero."
+    if isinstance(exc, RateLimited):
+        return "Xero's rate limit was reached; showing cached data for now."
+    if isinstance(exc, XeroUnavailable):
+        return "Xero could not be reached; showing cached data for now."
+    if isinstance(exc, XeroAPIError):
+        return f"Xero answered with an error ({exc}); showing cached data for now."
+    return f"The Xero sync failed ({type(exc).__name__}); showing cached data for now."
+
+
+def get_sync_state(session: Session, organisation_id: int) -> SyncState:
+    """The organisation's :class:`~xero_panel.models.SyncState`, made if missing (not
+    committed)."""
+    state = session.get(SyncState, organisation_id)
+    if state is None:
+        state = SyncState(organisation_id=organisation_id, status="idle", progress_done=0)
+        session.add(state)
+        try:
+            session.flush()
+        except IntegrityError:
+            # Another worker made it first.
+            session.rollback()
+            state = session.get(SyncState, organisation_id)
+            assert state is not None
+    return state
+
+
+def record_failure(
+    session: Session,
+    organisation_id: int,
+    exc: BaseException,
+    *,
+    full: bool = False,
+    now: dt.datetime | None = None,
+) -> str:
+    """Roll back, then note ``exc`` in the sync state (``failed`` for a full sync) and
+    commit. Marks the connection ``needs_reconnect`` on
+    :class:`~xero_panel.exceptions.AuthExpired`.
+
+    :return: the problem as :func:`describe_problem` words it.
+    """
+    session.rollback()
+    problem = describe_problem(exc)
+    state = get_sync_state(session, organisation_id)
+    state.last_error = problem
+    state.last_error_at = now or utcnow()
+    if full:
+        state.status = "failed"
+        state.phase = None
+    if isinstance(exc, AuthExpired):
+        organisation = session.get(Organisation, organisation_id)
+        if organisation is not None and organisation.connection.status == "active":
+            organisation.connection.status = "needs_reconnect"
+            organisation.connection.last_error = str(exc)
+    session.commit()
+    return problem
+
+
+def cached_counts(session: Session, organisation_id: int) -> dict[str, int]:
+    """How many invoices, credit notes and contacts the cache holds for an organisation."""
+    kinds = dict(
+        session.execute(
+            select(Invoice.kind, func.count())
+            .where(Invoice.organisation_id == organisation_id)
+            .group_by(Invoice.kind)
+        ).all()
+    )
+    contacts = session.scalar(
+        select(func.count()).where(XeroContact.organisation_id == organisation_id)
+    )
+    return {
+        "invoices": int(kinds.get("invoice", 0)),
+        "credit_notes": int(kinds.get("credit_note", 0)),
+        "contacts": int(contacts or 0),
+    }

@@ -1,0 +1,355 @@
+"""The per-tenant rate budget the Xero client consults before every call.
+
+Xero allows each tenant 60 calls a minute, 5 at a time and 5,000 a day, and answers 429 past
+that. Xero's windows are fixed but reset at times we cannot see, so the minute budget here is a
+*sliding* 60 s window: if no 60 s span ever holds more than 60 calls, no fixed window can either.
+The day budget counts per UTC day. Both are lowered further by what Xero's response headers say
+is left (``X-MinLimit-Remaining``, ``X-DayLimit-Remaining``), and a 429's ``Retry-After`` blocks
+the tenant until then.
+
+Two implementations share the :class:`RateBudget` protocol:
+
+* :class:`InProcessRateBudget`: thread-safe, for one process (the embedded default).
+* :class:`~xero_panel.xero.redis_rate_budget.RedisRateBudget`: shared by every worker on every
+  host through Redis; each step is one Lua script, so it is atomic. Concurrency slots expire,
+  so a crashed worker cannot hold one forever.
+
+The calls themselves are counted in the budget's
+:class:`~xero_panel.xero.call_counter.CallCounter` (:attr:`RateBudget.counter`): the budget
+records each call there as it takes its slot, and reads it to decide whether there is room.
+Both take a ``clock`` (seconds since the epoch) and a ``sleep`` so tests need no real waiting.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Literal, Protocol, TypedDict, Unpack
+
+from ..exceptions import RateLimited
+from .call_counter import CallCounter, InProcessCallCounter
+
+__all__ = [
+    "BudgetOptions",
+    "BudgetUsage",
+    "InProcessRateBudget",
+    "LimitName",
+    "RateBudget",
+    "seconds_until_utc_midnight",
+]
+
+#: Which limit stopped a call; the same names Xero uses in ``X-Rate-Limit-Problem``.
+LimitName = Literal["minute", "day", "concurrent"]
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetUsage:
+    """What a tenant has used, as the budget sees it right now.
+
+    :ivar minute_used: calls counted in the last 60 s (including ones Xero's headers said had
+        been made that we did not see).
+    :ivar day_used: calls counted this UTC day.
+    :ivar concurrent: calls in progress.
+    :ivar blocked_until: clock time before which no call may start (after a 429), or ``None``.
+    """
+
+    minute_used: int
+    day_used: int
+    concurrent: int
+    blocked_until: float | None
+
+
+class RateBudget(Protocol):
+    """What :class:`~xero_panel.xero.client.XeroClient` needs from a rate budget."""
+
+    @property
+    def counter(self) -> CallCounter:
+        """Where this budget counts the calls it lets through."""
+        ...
+
+    def acquire(self, tenant_id: str, *, max_wait: float) -> AbstractContextManager[None]:
+        """A context manager that takes one call (and one concurrency slot) for ``tenant_id``
+        when entered, waiting up to ``max_wait`` seconds for room, and frees the slot on exit.
+
+        :raises RateLimited: when there is no room within ``max_wait``; ``retry_after`` says
+            how long until there should be, ``problem`` which limit it was.
+        """
+        ...
+
+    def observe(self, tenant_id: str, headers: Mapping[str, str]) -> None:
+        """Learn from a Xero response's headers: ``X-MinLimit-Remaining``,
+        ``X-DayLimit-Remaining``, and ``Retry-After`` with ``X-Rate-Limit-Problem`` (the client
+        passes ``Retry-After`` on only for 429 answers)."""
+        ...
+
+    def usage(self, tenant_id: str) -> BudgetUsage:
+        """Report what ``tenant_id`` has used."""
+        ...
+
+
+def seconds_until_utc_midnight(now: float) -> float:
+    """Seconds from ``now`` (epoch seconds) until the next UTC day starts."""
+    current = datetime.fromtimestamp(now, UTC)
+    midnight = datetime(current.year, current.month, current.day, tzinfo=UTC) + timedelta(days=1)
+    return max(0.0, midnight.timestamp() - now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Learned:
+    """What one response's headers told us."""
+
+    min_remaining: int | None
+    day_remaining: int | None
+    retry_after: float | None
+    problem: str | None
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return max(0, int(str(value).strip()))
+    except ValueError:
+        return None
+
+
+def _retry_after(value: str | None, now: float) -> float | None:
+    """``Retry-After`` in seconds, from either delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+def _learn(headers: Mapping[str, str], now: float) -> _Learned:
+    lower = {str(k).lower(): str(v) for k, v in headers.items()}
+    return _Learned(
+        min_remaining=_int_header(lower, "x-minlimit-remaining"),
+        day_remaining=_int_header(lower, "x-daylimit-remaining"),
+        retry_after=_retry_after(lower.get("retry-after"), now),
+        problem=(lower.get("x-rate-limit-problem") or "").strip().lower() or None,
+    )
+
+
+def _rate_limited(problem: str, retry_after: float) -> RateLimited:
+    what = {
+        "minute": "60-calls-a-minute",
+        "day": "daily",
+        "concurrent": "concurrent-calls",
+    }.get(problem, problem)
+    seconds = max(1, round(retry_after + 0.4999))
+    return RateLimited(
+        f"The {what} Xero rate budget for this organisation is used up; try again in {seconds} s.",
+        retry_after=retry_after,
+        problem=problem,
+    )
+
+
+class BudgetOptions(TypedDict, total=False):
+    """The limits and timing every rate budget takes (as keyword arguments).
+
+    :ivar per_minute: calls allowed in any ``window`` seconds (Xero: 60 a minute).
+    :ivar per_day: calls allowed per UTC day (Xero: 5,000).
+    :ivar concurrent: calls in progress at once (Xero: 5).
+    :ivar window: length of the sliding window in seconds.
+    :ivar clock: returns the time in epoch seconds; also decides the UTC day.
+    :ivar sleep: how to wait (tests pass a fake that advances their clock).
+    :ivar poll_interval: how often to look for a free concurrency slot.
+    """
+
+    per_minute: int
+    per_day: int
+    concurrent: int
+    window: float
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    poll_interval: float
+
+
+class _BudgetBase(ABC):
+    """Shared waiting logic: ask ``_try_take`` for a slot until it succeeds or time runs out."""
+
+    def __init__(self, **options: Unpack[BudgetOptions]) -> None:
+        self.per_minute = options.get("per_minute", 60)
+        self.per_day = options.get("per_day", 5000)
+        self.concurrent = options.get("concurrent", 5)
+        self.window = float(options.get("window", 60.0))
+        self.poll_interval = options.get("poll_interval", 0.05)
+        self._clock = options.get("clock", time.time)
+        self._sleep = options.get("sleep", time.sleep)
+        if self.per_minute < 1 or self.per_day < 1 or self.concurrent < 1:
+            raise ValueError("rate budget limits must be at least 1")
+        if self.window <= 0 or self.poll_interval <= 0:
+            raise ValueError("window and poll_interval must be positive")
+
+    @abstractmethod
+    def _try_take(self, tenant_id: str, token: str) -> tuple[str, float] | None:
+        """Take a slot and return ``None``, or return (problem, seconds until worth retrying)."""
+
+    @abstractmethod
+    def _release(self, tenant_id: str, token: str) -> None:
+        """Free the concurrency slot ``token`` holds."""
+
+    def acquire(self, tenant_id: str, *, max_wait: float) -> AbstractContextManager[None]:
+        """Return a context manager that takes one call for ``tenant_id`` on entry (waiting up
+        to ``max_wait`` s) and frees its concurrency slot on exit; see :class:`RateBudget`.
+
+        Waits whose length is known (minute window, ``Retry-After``, the day's end) that would
+        go past ``max_wait`` raise at once instead of sleeping first. A full set of concurrency
+        slots is polled every ``poll_interval`` s.
+        """
+        return _Slot(self, tenant_id, max_wait)
+
+    def _take(self, tenant_id: str, token: str, max_wait: float) -> None:
+        waited = 0.0
+        while True:
+            refused = self._try_take(tenant_id, token)
+            if refused is None:
+                return
+            problem, wait = refused
+            if problem == "concurrent":
+                wait = self.poll_interval
+            # Never spin: a refusal always costs at least a millisecond of waiting.
+            wait = max(wait, 0.001)
+            if waited + wait > max_wait:
+                raise _rate_limited(problem, wait)
+            self._sleep(wait)
+            waited += wait
+
+
+class _Slot(AbstractContextManager[None]):
+    """One call's hold on a budget: taken on ``__enter__``, concurrency slot freed on exit."""
+
+    def __init__(self, budget: _BudgetBase, tenant_id: str, max_wait: float) -> None:
+        self._budget = budget
+        self._tenant_id = tenant_id
+        self._max_wait = max_wait
+        self._token: str | None = None
+
+    def __enter__(self) -> None:
+        if self._token is not None:
+            raise RuntimeError("a rate budget slot can be entered only once")
+        token = uuid.uuid4().hex
+        self._budget._take(self._tenant_id, token, self._max_wait)
+        self._token = token
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            self._budget._release(self._tenant_id, self._token)
+
+
+class InProcessRateBudget(_BudgetBase):
+    """A thread-safe rate budget for one process.
+
+    :param counter: where the calls are counted (default: a new
+        :class:`~xero_panel.xero.call_counter.InProcessCallCounter` on the same window and
+        clock).
+    Other parameters: see :class:`BudgetOptions`.
+    """
+
+    @dataclass(slots=True)
+    class _Tenant:
+        in_flight: set[str]
+        blocked_until: float | None = None
+        blocked_problem: str = "minute"
+
+    def __init__(
+        self, *, counter: InProcessCallCounter | None = None, **options: Unpack[BudgetOptions]
+    ) -> None:
+        super().__init__(**options)
+        self._counter = (
+            counter
+            if counter is not None
+            else InProcessCallCounter(window=self.window, clock=self._clock)
+        )
+        self._lock = self._counter.lock
+        self._tenants: dict[str, InProcessRateBudget._Tenant] = {}
+
+    @property
+    def counter(self) -> InProcessCallCounter:
+        """Where this budget counts the calls it lets through."""
+        return self._counter
+
+    def _state(self, tenant_id: str, now: float) -> InProcessRateBudget._Tenant:
+        state = self._tenants.get(tenant_id)
+        if state is None:
+            state = self._tenants[tenant_id] = self._Tenant(in_flight=set())
+        if state.blocked_until is not None and state.blocked_until <= now:
+            state.blocked_until = None
+        return state
+
+    def _try_take(self, tenant_id: str, token: str) -> tuple[str, float] | None:
+        with self._lock:
+            now = self._clock()
+            state = self._state(tenant_id, now)
+            calls = self._counter.tenant(tenant_id, now)
+            if state.blocked_until is not None:
+                return state.blocked_problem, state.blocked_until - now
+            if calls.today >= self.per_day:
+                return "day", seconds_until_utc_midnight(now)
+            if len(calls.minute) >= self.per_minute:
+                # Room appears when enough of the oldest calls have left the window.
+                oldest = calls.minute[len(calls.minute) - self.per_minute]
+                return "minute", max(0.0, oldest + self.window - now)
+            if len(state.in_flight) >= self.concurrent:
+                return "concurrent", 0.0
+            self._counter.record(tenant_id, now)
+            state.in_flight.add(token)
+            return None
+
+    def _release(self, tenant_id: str, token: str) -> None:
+        with self._lock:
+            self._tenants[tenant_id].in_flight.discard(token)
+
+    def observe(self, tenant_id: str, headers: Mapping[str, str]) -> None:
+        """Lower the budget to what Xero says is left, and block on ``Retry-After``.
+
+        ``X-MinLimit-Remaining: n`` adds calls dated now until at most ``n`` are left in the
+        window; ``X-DayLimit-Remaining: n`` raises today's count to ``per_day - n``. A
+        ``Retry-After`` blocks the tenant for that long (the later block wins).
+        """
+        with self._lock:
+            now = self._clock()
+            learned = _learn(headers, now)
+            state = self._state(tenant_id, now)
+            calls = self._counter.tenant(tenant_id, now)
+            if learned.min_remaining is not None:
+                missing = self.per_minute - learned.min_remaining - len(calls.minute)
+                calls.minute.extend([now] * max(0, missing))
+            if learned.day_remaining is not None:
+                calls.today = max(calls.today, self.per_day - learned.day_remaining)
+            if learned.retry_after is not None:
+                until = now + learned.retry_after
+                if state.blocked_until is None or until > state.blocked_until:
+                    state.blocked_until = until
+                    state.blocked_problem = learned.problem or "minute"
+
+    def usage(self, tenant_id: str) -> BudgetUsage:
+        """Report what ``tenant_id`` has used."""
+        with self._lock:
+            now = self._clock()
+            state = self._state(tenant_id, now)
+            calls = self._counter.tenant(tenant_id, now)
+            return BudgetUsage(
+                minute_used=len(calls.minute),
+                day_used=calls.today,
+                concurrent=len(state.in_flight),
+                blocked_until=state.blocked_until,
+            )
