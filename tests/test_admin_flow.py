@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from sqlalchemy import func, select
-from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, sample_seed
+from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, sample_seed
 
 from tests.conftest import HostApp
-from tests.xero_flow import csrf_from, grant_at_xero, path_of
+from tests.xero_flow import csrf_from, grant_at_xero, path_of, serving
 from xero_panel.models import Connection, Organisation, Pin, SyncState
 
 SETTINGS = "/integrations/xero/settings"
@@ -29,13 +29,8 @@ def seed() -> dict[str, Any]:
 
 @pytest.fixture
 def xero(seed: dict[str, Any]) -> Iterator[Any]:
-    emulator = Emulator(seed, control_enabled=True)
-    server = emulator.serve(port=0)
-    emulator.url = server.url
-    try:
+    with serving(seed) as emulator:
         yield emulator
-    finally:
-        server.shutdown()
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, sample_seed
+from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, sample_seed
 
 from tests.conftest import REDIS_URL, HostApp, require_service
+from tests.xero_flow import serving
 from xero_panel.exceptions import AuthExpired
 from xero_panel.models import Connection
 from xero_panel.oauth import StoredTokens, authorization_request
@@ -27,13 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def xero() -> Iterator[Any]:
-    emulator = Emulator(sample_seed(), control_enabled=True)
-    server = emulator.serve(port=0)
-    emulator.url = server.url
-    try:
+    with serving(sample_seed()) as emulator:
         yield emulator
-    finally:
-        server.shutdown()
 
 
 def xero_config(xero: Any) -> dict[str, Any]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html import unescape
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from xero_emulator import Emulator
 
 _INPUT = re.compile(r"<input\b([^>]*)>", re.I)
 _ATTR = re.compile(r"""(\w[\w-]*)=(?:'([^']*)'|"([^"]*)")""")
@@ -63,3 +66,16 @@ def grant_at_xero(
 def path_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+@contextmanager
+def serving(seed: dict[str, Any]) -> Iterator[Emulator]:
+    """An emulator with control endpoints, served over HTTP on a free port; its URL is
+    ``emulator.url``."""
+    emulator = Emulator(seed, control_enabled=True)
+    server = emulator.serve(port=0)
+    emulator.url = server.url  # type: ignore[attr-defined]
+    try:
+        yield emulator
+    finally:
+        server.shutdown()
