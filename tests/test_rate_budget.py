@@ -77,6 +77,15 @@ def _calls(budget: RateBudget, n: int, tenant: str = A) -> None:
         _call(budget, tenant)
 
 
+def minute_used_up_ten_seconds_apart(make_budget: MakeBudget, clock: FakeClock) -> RateBudget:
+    """A budget whose minute is used up: one call, then 59 more ten seconds later."""
+    budget = make_budget()
+    _call(budget)
+    clock.advance(10)
+    _calls(budget, 59)
+    return budget
+
+
 # ---------------------------------------------------------------------------------------------
 # Minute window
 # ---------------------------------------------------------------------------------------------
@@ -99,10 +108,7 @@ def test_minute_sixty_first_call_raises(make_budget: MakeBudget) -> None:
 def test_minute_retry_after_counts_from_oldest_call(
     make_budget: MakeBudget, clock: FakeClock
 ) -> None:
-    budget = make_budget()
-    _call(budget)
-    clock.advance(10)
-    _calls(budget, 59)
+    budget = minute_used_up_ten_seconds_apart(make_budget, clock)
     with pytest.raises(RateLimited) as info:
         _call(budget)
     assert info.value.retry_after == pytest.approx(50.0)
@@ -122,10 +128,7 @@ def test_minute_rate_limited_message(make_budget: MakeBudget) -> None:
 def test_minute_sixty_first_call_waits_within_max_wait(
     make_budget: MakeBudget, clock: FakeClock
 ) -> None:
-    budget = make_budget()
-    _call(budget)
-    clock.advance(10)
-    _calls(budget, 59)
+    budget = minute_used_up_ten_seconds_apart(make_budget, clock)
     _call(budget, max_wait=60)
     assert sum(clock.sleeps) == pytest.approx(50.0)
 
