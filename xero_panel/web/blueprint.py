@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError as HostCSRFError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..connections import get_connection
 from ..models import Connection
@@ -22,6 +23,7 @@ from ..records import RECORD_TYPES, CRMRecord
 from ..state import get_state
 from .csrf import CSRF_MESSAGE, CSRFError, require_csrf
 from .htmx import is_htmx, render_partial_or_page
+from .request_guard import BadInput, install
 from .widgets import htmx_script_url
 
 BLUEPRINT_NAME = "xero_panel"
@@ -62,6 +64,9 @@ def make_blueprint() -> Blueprint:
     blueprint.context_processor(_template_helpers)
     blueprint.register_error_handler(PanelError, panel_error)
     blueprint.register_error_handler(HostCSRFError, _host_csrf_error)
+    blueprint.register_error_handler(BadInput, _bad_input)
+    blueprint.register_error_handler(RequestEntityTooLarge, _too_large)
+    install(blueprint)
     return blueprint
 
 
@@ -155,3 +160,13 @@ def panel_error(error: PanelError) -> Response:
 def _host_csrf_error(error: HostCSRFError) -> Response:
     # A host's CSRFProtect checks before our views run; answer like our own check does.
     return panel_error(PanelError(400, CSRF_MESSAGE))
+
+
+def _bad_input(error: BadInput) -> Response:
+    return panel_error(PanelError(400, str(error)))
+
+
+def _too_large(error: RequestEntityTooLarge) -> Response:
+    if request.endpoint == "xero_panel.webhook":
+        return Response(b"", status=413)
+    return panel_error(PanelError(413, "This request is too large for the Xero panel."))

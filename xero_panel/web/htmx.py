@@ -7,11 +7,14 @@ response headers with htmx-flask's ``make_response``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, render_template, request
 from htmx_flask import make_response as htmx_response
 from htmx_flask.requests import HtmxHeaders
+from werkzeug.wrappers import Response as BaseResponse
+
+R = TypeVar("R", bound=BaseResponse)
 
 
 def htmx_details() -> HtmxHeaders:
@@ -32,8 +35,9 @@ def current_url() -> str | None:
     return url if isinstance(url, str) and url else None
 
 
-def add_vary(response: Response) -> Response:
-    """Mark a response that differs with and without htmx, so caches keep both."""
+def add_vary(response: R) -> R:
+    """Mark a response that differs with and without htmx, so caches keep both (every
+    plugin response gets it from the request guard's ``secure_headers``)."""
     response.vary.add("HX-Request")
     return response
 

@@ -8,6 +8,11 @@ is stored once in :class:`~xero_panel.models.WebhookEvent` (unique on tenant, ca
 resource and event date) and only new ones are handed to the background runner, which
 fetches exactly those records by ID.
 
+The body is limited before it is read (the request guard: over
+:data:`~xero_panel.web.request_guard.WEBHOOK_MAX_BYTES` is a 413) and parsed with a
+depth bound (:func:`~xero_panel.web.request_guard.load_bounded_json`); a signed delivery
+that is not such JSON is answered 200 and ignored.
+
 The route answers 404 when ``XERO_PANEL_WEBHOOK_KEY`` is not set. :func:`register` adds it
 to the blueprint.
 """
@@ -17,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from ..models import WebhookEvent, utcnow
 from ..state import get_state
+from .request_guard import load_bounded_json
 
 __all__ = ["exempt_from_csrf", "record_new_events", "register", "signature_of", "webhook"]
 
@@ -100,9 +105,9 @@ def webhook() -> Response:
     if not hmac.compare_digest(signature_of(body, key).encode(), given.encode()):
         return _empty(401)
     try:
-        payload = json.loads(body)
-    except ValueError:
-        logger.warning("A correctly signed webhook delivery was not JSON; ignored")
+        payload = load_bounded_json(body)
+    except ValueError as exc:
+        logger.warning("A correctly signed webhook delivery was refused (%s); ignored", exc)
         return _empty(200)
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list) or not events:
