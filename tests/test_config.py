@@ -162,3 +162,55 @@ def test_read_settings_htmx_url_special_values(value: Any, expected: str | None)
 def test_read_settings_urls_lose_trailing_slash() -> None:
     settings = read_settings(config(XERO_PANEL_API_URL="http://127.0.0.1:5055/"))
     assert settings.api_url == "http://127.0.0.1:5055"
+
+
+@pytest.mark.parametrize(
+    "scope",
+    ["payroll.employees", "files", "assets", "projects", "accounting.reports.read", "openid2"],
+)
+def test_read_settings_scope_outside_the_allow_list_refused(scope: str) -> None:
+    with pytest.raises(ValueError) as error:
+        read_settings(config(XERO_PANEL_SCOPES=f"{DEFAULT_SCOPES} {scope}"))
+    message = str(error.value)
+    assert message.startswith(f"XERO_PANEL_SCOPES asks for {scope}, which the panel does not use")
+
+
+def test_read_settings_the_probes_scopes_refused() -> None:
+    with pytest.raises(ValueError, match=r"XERO_PANEL_SCOPES asks for payroll\.employees"):
+        read_settings(config(XERO_PANEL_SCOPES="offline_access payroll.employees files assets"))
+
+
+def test_read_settings_every_allowed_scope_accepted() -> None:
+    from xero_panel.config import ALLOWED_SCOPES
+
+    assert set(read_settings(config(XERO_PANEL_SCOPES=" ".join(ALLOWED_SCOPES))).scopes) == set(
+        ALLOWED_SCOPES
+    )
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "XERO_PANEL_LOGIN_URL",
+        "XERO_PANEL_IDENTITY_URL",
+        "XERO_PANEL_API_URL",
+        "XERO_PANEL_DEEP_LINK_URL",
+    ],
+)
+def test_read_settings_plain_http_xero_urls_refused(key: str) -> None:
+    with pytest.raises(ValueError) as error:
+        read_settings(config(**{key: "http://xero.example.com"}))
+    assert str(error.value).startswith(f"{key} must be an https URL")
+
+
+@pytest.mark.parametrize("flag", ["DEBUG", "TESTING"])
+def test_read_settings_plain_http_allowed_in_debug_or_testing(flag: str) -> None:
+    settings = read_settings(config(XERO_PANEL_API_URL="http://xero.example.com", **{flag: True}))
+    assert settings.api_url == "http://xero.example.com"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:5055", "http://localhost:5055", "http://[::1]:5055", "https://x.test"]
+)
+def test_read_settings_https_or_loopback_accepted(url: str) -> None:
+    assert read_settings(config(XERO_PANEL_IDENTITY_URL=url)).identity_url == url

@@ -11,6 +11,7 @@ booleans are converted, and lists may be comma- or space-separated strings.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,26 @@ DEFAULT_SCOPES = (
     "accounting.payments.read accounting.contacts.read accounting.settings.read"
 )
 
+#: Every scope ``XERO_PANEL_SCOPES`` may ask for: sign-in (``openid profile email``), the
+#: refresh token (``offline_access``), and the read scopes of what the panel calls (Xero's
+#: scopes page, https://developer.xero.com/documentation/guides/oauth2/scopes/):
+#: ``/Invoices``, ``/CreditNotes`` and their payments (``accounting.invoices.read`` and
+#: ``accounting.payments.read``, or the broad ``accounting.transactions.read`` of apps made
+#: before March 2026), ``/Contacts`` (``accounting.contacts.read``) and ``/Organisation``
+#: (``accounting.settings.read``). Anything else is refused at start-up.
+ALLOWED_SCOPES = frozenset(
+    {
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "accounting.transactions.read",
+        "accounting.invoices.read",
+        "accounting.payments.read",
+        "accounting.contacts.read",
+        "accounting.settings.read",
+    }
+)
 DEFAULTS: dict[str, Any] = {
     #: The OAuth 2.0 client id of your Xero app (developer.xero.com > My Apps). Required.
     "XERO_PANEL_CLIENT_ID": None,
@@ -92,6 +113,15 @@ DEFAULTS: dict[str, Any] = {
     #: (see :meth:`~xero_panel.XeroPanel.locale_selector`).
     "XERO_PANEL_DEFAULT_LOCALE": "en",
 }
+
+#: The settings that point at Xero; outside debug and testing they must be ``https``
+#: (plain ``http`` only to a loopback address, such as a local Xero emulator).
+XERO_URL_KEYS = (
+    "XERO_PANEL_LOGIN_URL",
+    "XERO_PANEL_IDENTITY_URL",
+    "XERO_PANEL_API_URL",
+    "XERO_PANEL_DEEP_LINK_URL",
+)
 
 _REQUIRED = ("XERO_PANEL_CLIENT_ID", "XERO_PANEL_CLIENT_SECRET", "XERO_PANEL_ENCRYPTION_KEYS")
 
@@ -164,6 +194,15 @@ def read_settings(config: Mapping[str, Any]) -> Settings:
             f"XERO_PANEL_SCOPES asks for {writes[0]}, a write scope: the panel is read-only,"
             " so ask for the .read scopes only."
         )
+    unknown_scopes = [s for s in scopes if s not in ALLOWED_SCOPES]
+    if unknown_scopes:
+        raise ValueError(
+            f"XERO_PANEL_SCOPES asks for {unknown_scopes[0]}, which the panel does not use:"
+            f" it may ask only for {', '.join(sorted(ALLOWED_SCOPES))}."
+        )
+    plain_http_ok = bool(config.get("DEBUG") or config.get("TESTING"))
+    for key in XERO_URL_KEYS:
+        _require_https(key, config[key], plain_http_ok)
 
     return Settings(
         client_id=_text("XERO_PANEL_CLIENT_ID", config["XERO_PANEL_CLIENT_ID"]),
@@ -247,6 +286,28 @@ def _url(key: str, value: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"{key} must be an http(s) URL, not {value!r}.")
     return text.rstrip("/")
+
+
+def _require_https(key: str, value: Any, plain_http_ok: bool) -> None:
+    parts = urlsplit(str(value).strip())
+    if parts.scheme != "http" or plain_http_ok or _loopback(parts.hostname):
+        return
+    raise ValueError(
+        f"{key} must be an https URL, not {value!r}: tokens and invoices must not cross the"
+        " network in plain text (http is allowed only to a loopback address, or when the"
+        " app runs in debug or testing)."
+    )
+
+
+def _loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _optional_url(key: str, value: Any) -> str | None:
