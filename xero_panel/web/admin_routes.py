@@ -43,6 +43,35 @@ _OAUTH_SESSION_KEY = "xero_panel_oauth"
 #: them twice.
 _MESSAGES_SESSION_KEY = "xero_panel_messages"
 
+_MAX_MESSAGES = 4
+_MAX_MESSAGE_LENGTH = 300
+#: What the integration page says for each ``error`` Xero's sign-in sends back (RFC 6749,
+#: section 4.1.2.1); any other code gets :data:`_CALLBACK_ERROR_OTHER`.
+_CALLBACK_ERRORS: dict[str, tuple[str, str]] = {
+    "access_denied": (
+        "Connecting to Xero was cancelled on Xero's page; nothing was changed.",
+        "info",
+    ),
+    "invalid_scope": (
+        "Xero refused the permissions the panel asks for (XERO_PANEL_SCOPES); nothing was changed.",
+        "error",
+    ),
+    "unauthorized_client": (
+        "Xero refused this app's sign-in request (check its client id and redirect URI);"
+        " nothing was changed.",
+        "error",
+    ),
+    "server_error": ("Xero could not finish the sign-in; try again in a few minutes.", "error"),
+    "temporarily_unavailable": (
+        "Xero could not finish the sign-in; try again in a few minutes.",
+        "error",
+    ),
+}
+_CALLBACK_ERROR_OTHER = (
+    "Xero did not connect; nothing was changed. Start again with Connect to Xero.",
+    "error",
+)
+
 
 def admin_only(view: F) -> F:
     """Login, then a CRM account, then the admin check; POSTs also check CSRF."""
@@ -65,7 +94,10 @@ def admin_only(view: F) -> F:
 
 
 def _message(text: str, level: str = "info") -> None:
-    session[_MESSAGES_SESSION_KEY] = [*session.get(_MESSAGES_SESSION_KEY, []), [text, level]]
+    # The newest few, each cut short: the session cookie must stay under what browsers
+    # keep (4 KB), however many answers come back before the page shows them.
+    kept = [*session.get(_MESSAGES_SESSION_KEY, []), [text[:_MAX_MESSAGE_LENGTH], level]]
+    session[_MESSAGES_SESSION_KEY] = kept[-_MAX_MESSAGES:]
 
 
 def _to_settings() -> BaseResponse:
@@ -119,17 +151,12 @@ def connect(viewer: Viewer) -> BaseResponse:
 
 @admin_only
 def callback(viewer: Viewer) -> BaseResponse:
-    """Where Xero sends the admin back: check ``state``, trade the code for tokens, and
-    store the grant as pending until the admin chooses organisations and saves."""
+    """Where Xero sends the admin back: check ``state`` (first, for answers with an
+    ``error`` too), trade the code for tokens, and store the grant as pending until the
+    admin chooses organisations and saves. An ``error`` is shown from
+    :data:`_CALLBACK_ERRORS`, never as sent."""
     pending = session.pop(_OAUTH_SESSION_KEY, None)
     state = get_state()
-    if request.args.get("error"):
-        reason = request.args.get("error")
-        if reason == "access_denied":
-            _message("Connecting to Xero was cancelled on Xero's page; nothing was changed.")
-        else:
-            _message(f"Xero did not connect ({reason}); try again.", "error")
-        return _to_settings()
     if (
         not pending
         or pending.get("crm_account") != viewer.crm_account
@@ -141,6 +168,12 @@ def callback(viewer: Viewer) -> BaseResponse:
             "This sign-in answer from Xero does not match a connect request from this"
             " browser (it was already used, or it expired). Start again with Connect to Xero.",
         )
+    if "error" in request.args:
+        # Only the error's code picks a message; the text Xero (or whoever made the link)
+        # sent in error= or error_description is never shown.
+        text, level = _CALLBACK_ERRORS.get(request.args["error"], _CALLBACK_ERROR_OTHER)
+        _message(text, level)
+        return _to_settings()
     code = request.args.get("code")
     if not code:
         raise PanelError(
