@@ -78,20 +78,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         rebuild_database(app)
         connect_acme(app, emulator)
-        print(banner(crm_url, server.url, seed), flush=True)
+        print(banner(crm_url, server.url, seed, emulator.control_token), flush=True)
         app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
     finally:
         server.shutdown()
 
 
-def banner(crm_url: str, emulator_url: str, seed: Mapping[str, Any]) -> str:
-    """What ``python demo_app.py`` prints once both servers are up: URLs and logins."""
+def banner(
+    crm_url: str, emulator_url: str, seed: Mapping[str, Any], control_token: str | None = None
+) -> str:
+    """What ``python demo_app.py`` prints once both servers are up: URLs, logins and the
+    emulator's control token (``XERO_EMULATOR_CONTROL_TOKEN`` when set, else made for this
+    run)."""
     tenants = seed.get("tenants") or []
     names = [str(t.get("tenantName") or t.get("tenantId")) for t in tenants[:2]]
     lines = [
         "",
         f"  Demo CRM:       {crm_url}",
         f"  Xero emulator:  {emulator_url}",
+        *(
+            [f"  Emulator control token (header X-Emulator-Token): {control_token}"]
+            if control_token
+            else []
+        ),
         "",
         f"  CRM users (password '{DEMO_PASSWORD}'):",
     ]

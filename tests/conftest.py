@@ -8,6 +8,7 @@ point the tests at other servers.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,6 +31,9 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("XP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_KEY = Fernet.generate_key().decode()
+# The Xero emulator's control token for this run: every Emulator the tests (and the
+# processes they start) make takes it from here, and tests/emulator/helpers.py sends it.
+os.environ.setdefault("XERO_EMULATOR_CONTROL_TOKEN", secrets.token_urlsafe(24))
 
 
 def _reachable(url: str, default_port: int) -> bool:

@@ -10,11 +10,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from sqlalchemy import func, select
 from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, sample_seed
 
 from tests.conftest import HostApp
+from tests.emulator.helpers import control
 from tests.xero_flow import csrf_from, grant_at_xero, path_of, serving
 from xero_panel.models import Connection, Organisation, Pin, SyncState
 
@@ -228,9 +228,7 @@ def test_tenant_removed_in_xero_reported_by_test(
     connected_host: HostApp, seed: dict[str, Any], xero: Any
 ) -> None:
     client = saved_admin(connected_host, seed, xero)
-    requests.post(
-        f"{xero.url}/_emulator/faults", json={"revoke_tenant": tenants(seed)[0]}, timeout=5
-    )
+    control(xero.url, "faults", {"revoke_tenant": tenants(seed)[0]})
     page = press_test_connection(client)
     assert page.status_code == 200
     assert "Kiwi Garden Supplies Ltd: Xero refused the connection." in page.text

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
 
-from .backend import Emulator
+from .backend import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER, Emulator
 from .identity import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from .sample_seed import sample_seed
 from .scopes import DEFAULT_SCOPE
@@ -31,6 +31,8 @@ from .store import ControlError
 from .webhooks import sign as sign_webhook
 
 __all__ = [
+    "CONTROL_TOKEN_ENV",
+    "CONTROL_TOKEN_HEADER",
     "DEFAULT_SCOPE",
     "DEMO_CLIENT_ID",
     "DEMO_CLIENT_SECRET",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 
-from .backend import Emulator
+from .backend import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER, Emulator
 from .identity import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from .sample_seed import sample_seed
 from .seed import SeedError, load_seed
@@ -23,7 +24,12 @@ def _parser() -> argparse.ArgumentParser:
         description="A local Xero: OAuth 2.0, /connections and the Accounting API, seeded.",
     )
     parser.add_argument("--seed", help="seed JSON file (default: the built-in sample)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1, loopback only; anything else lets other"
+        " machines sign in, read the seed's data and, with --enable-control, mint tokens)",
+    )
     parser.add_argument("--port", type=int, default=5055, help="port (default 5055; 0 = any)")
     parser.add_argument("--webhook-url", help="POST signed webhook events here")
     parser.add_argument("--webhook-key", help="the webhook signing key")
@@ -36,6 +42,15 @@ def _parser() -> argparse.ArgumentParser:
         "--token-ttl", type=int, default=1800, help="access token lifetime in seconds"
     )
     return parser
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,8 +76,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  api        {server.url}/api.xro/2.0  connections {server.url}/connections",
         f"  demo client_id={DEMO_CLIENT_ID} client_secret={DEMO_CLIENT_SECRET}",
         f"  control endpoints: {'on' if args.enable_control else 'off'}",
-        "Xero users:",
     ]
+    if args.enable_control:
+        out.append(
+            f"  control token ({CONTROL_TOKEN_ENV}): {emulator.control_token}"
+            f"  (send it as {CONTROL_TOKEN_HEADER}, with Content-Type: application/json)"
+        )
+    if not _loopback(args.host):
+        out.append(f"  WARNING: bound to {args.host}, not loopback: other machines can reach it")
+    out.append("Xero users:")
     names = {tid: emulator.tenant(tid).tenant_name for tid in emulator.tenant_ids}
     for user in emulator.users:
         orgs = ", ".join(names[t] for t in user["tenants"])

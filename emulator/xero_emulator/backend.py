@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -32,7 +34,12 @@ from .xero_json import format_event_time
 if TYPE_CHECKING:
     from .server import EmulatorServer
 
-__all__ = ["DEFAULT_SCOPE", "Emulator"]
+__all__ = ["CONTROL_TOKEN_ENV", "CONTROL_TOKEN_HEADER", "DEFAULT_SCOPE", "Emulator"]
+
+#: The environment variable that sets the control token (else one is made per run).
+CONTROL_TOKEN_ENV = "XERO_EMULATOR_CONTROL_TOKEN"  # noqa: S105 (a name, not a secret)
+#: The header every control request carries the token in.
+CONTROL_TOKEN_HEADER = "X-Emulator-Token"  # noqa: S105 (a name, not a secret)
 
 
 class Emulator:
@@ -42,6 +49,9 @@ class Emulator:
     :param webhook_url: where to POST signed webhook events when data changes.
     :param webhook_key: the webhook signing key.
     :param control_enabled: serve the ``/_emulator/`` control endpoints (tests and demo only).
+    :param control_token: the token control requests must carry in ``X-Emulator-Token``;
+        default: ``XERO_EMULATOR_CONTROL_TOKEN`` when set, else a new random one
+        (:attr:`control_token`).
     :param access_token_ttl: access token lifetime in seconds (Xero: 1800).
     :param clients: extra OAuth clients, in the seed's ``clients`` format.
     :param clock: returns the time in epoch seconds (default :func:`time.time`).
@@ -67,10 +77,15 @@ class Emulator:
         limits: Mapping[str, int] | None = None,
         webhook_retries: int = 3,
         webhook_retry_delay: float = 0.2,
+        control_token: str | None = None,
     ) -> None:
         self._clock = clock or time.time
         self._offset = 0.0
         self.control_enabled = control_enabled
+        #: The token control requests must carry (see :meth:`control_headers`).
+        self.control_token: str = (
+            control_token or os.environ.get(CONTROL_TOKEN_ENV) or secrets.token_urlsafe(24)
+        )
         self.base_url: str | None = None
         raw = dict(seed)
         if clients:
@@ -302,6 +317,11 @@ class Emulator:
             self._tenants = {t.tenant_id: t.copy() for t in self._seed.tenants}
         self.faults.clear()
         self.limiter.reset()
+
+    def control_headers(self) -> dict[str, str]:
+        """The headers a request to the ``/_emulator/`` control endpoints needs: the JSON
+        content type and this emulator's control token."""
+        return {"Content-Type": "application/json", CONTROL_TOKEN_HEADER: self.control_token}
 
     # -- serving ----------------------------------------------------------------------------
 

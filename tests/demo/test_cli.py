@@ -156,6 +156,12 @@ def test_cli_serves_crm_and_emulator(tmp_path):
         assert "data-xero-panel" in response.text
         log = (tmp_path / "demo.log").read_text()
         assert crm in log and f"127.0.0.1:{emulator_port}" in log
+        # the emulator's control API takes the token the demo printed, and nothing else
+        token = os.environ["XERO_EMULATOR_CONTROL_TOKEN"]
+        assert f"Emulator control token (header X-Emulator-Token): {token}" in log
+        stats = f"http://127.0.0.1:{emulator_port}/_emulator/stats"
+        assert requests.get(stats, headers={"X-Emulator-Token": token}, timeout=10).ok
+        assert requests.get(stats, timeout=10).status_code == 401
     finally:
         proc.terminate()
         try:
@@ -169,8 +175,9 @@ def test_cli_serves_crm_and_emulator(tmp_path):
 def test_banner_prints_both_urls_the_users_and_the_xero_logins(seed):
     from demo.cli import banner
 
-    text = banner("http://127.0.0.1:5000", "http://127.0.0.1:5055", seed)
+    text = banner("http://127.0.0.1:5000", "http://127.0.0.1:5055", seed, "tok-123")
     assert "  Demo CRM:       http://127.0.0.1:5000\n" in text
+    assert "  Emulator control token (header X-Emulator-Token): tok-123\n" in text
     assert "  Xero emulator:  http://127.0.0.1:5055\n" in text
     for email in USERS:
         assert f"    {email}" in text

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 import threading
@@ -21,7 +22,12 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
-from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from xero_emulator import (
+    CONTROL_TOKEN_ENV,
+    CONTROL_TOKEN_HEADER,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+)
 from xero_emulator.sample_seed import SAMPLE_TENANT_IDS
 
 EXAMPLES = Path(__file__).parent.parent / "fixtures" / "xero-examples"
@@ -280,9 +286,27 @@ OPEN_INVOICE = "7ef31b20-de17-4312-8382-412f869b1510"  # INV-0003, AUTHORISED, 1
 KEY = "webhook-key-123"
 
 
-def control(url, path, body=None):
-    answer = requests.post(f"{url}/_emulator/{path}", json=body or {}, timeout=10)
-    return answer
+def control_headers() -> dict[str, str]:
+    """What a control request carries: the JSON content type and the run's control token
+    (``XERO_EMULATOR_CONTROL_TOKEN``, set for the whole test run by ``tests/conftest.py``,
+    so every emulator the tests make has it)."""
+    return {"Content-Type": "application/json", CONTROL_TOKEN_HEADER: os.environ[CONTROL_TOKEN_ENV]}
+
+
+def control(url, path, body=None, method="POST"):
+    """A control request (``POST`` with a JSON body unless ``method`` says otherwise)."""
+    return requests.request(
+        method,
+        f"{url}/_emulator/{path}",
+        json=(body or {}) if method == "POST" else None,
+        headers=control_headers(),
+        timeout=10,
+    )
+
+
+def control_get(url, path):
+    """``GET`` a control endpoint."""
+    return control(url, path, method="GET")
 
 
 def new_invoice(**extra):

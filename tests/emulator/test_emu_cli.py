@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from tests.emulator.helpers import example_seed
+from tests.emulator.helpers import control_get, example_seed
 
 
 def start(*args):
@@ -53,7 +53,7 @@ def test_cli_seed_file_and_control(tmp_path):
     proc = start("--seed", str(path), "--enable-control")
     try:
         url = first_line(proc)
-        assert requests.get(url + "/_emulator/stats", timeout=10).status_code == 200
+        assert control_get(url, "stats").status_code == 200
     finally:
         proc.terminate()
         proc.communicate(timeout=10)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import requests
 from xero_emulator import Emulator
 from xero_emulator.xero_json import loads, parse_xero_date
 
@@ -12,6 +11,7 @@ from tests.emulator.helpers import (
     EXAMPLE_TENANT,
     OPEN_INVOICE,
     control,
+    control_get,
     example,
     example_seed,
     new_invoice,
@@ -22,7 +22,7 @@ def test_control_off_by_default(clock):
     emu = Emulator(example_seed(), clock=clock)
     server = emu.serve(port=0)
     try:
-        assert requests.get(f"{server.url}/_emulator/stats", timeout=10).status_code == 404
+        assert control_get(server.url, "stats").status_code == 404
     finally:
         server.shutdown()
 
@@ -31,7 +31,7 @@ def test_stats_shape(url, api):
     api("Invoices")
     api("Invoices")
     api("Organisation")
-    stats = requests.get(f"{url}/_emulator/stats", timeout=10).json()
+    stats = control_get(url, "stats").json()
     assert stats["tenants"][EXAMPLE_TENANT] == {
         "calls": 3,
         "rate_limited": 0,

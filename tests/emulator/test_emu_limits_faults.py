@@ -8,7 +8,7 @@ import pytest
 import requests
 from xero_emulator import Emulator
 
-from tests.emulator.helpers import EXAMPLE_TENANT
+from tests.emulator.helpers import EXAMPLE_TENANT, control
 
 
 def test_rate_headers_on_every_call(api):
@@ -51,7 +51,7 @@ def test_rate_limited_calls_are_counted(api, emu):
 
 
 def test_day_limit(url, api, clock):
-    requests.post(f"{url}/_emulator/limits", json={"per_day": 3}, timeout=10)
+    control(url, "limits", {"per_day": 3})
     for _ in range(3):
         api("Organisation")
         clock.advance(61)
@@ -80,7 +80,7 @@ def test_app_minute_limit(clock):
 
 
 def test_concurrency_limit(url, api):
-    requests.post(f"{url}/_emulator/faults", json={"delay_ms": 400}, timeout=10)
+    control(url, "faults", {"delay_ms": 400})
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
         answers = list(pool.map(lambda _: api("Organisation"), range(6)))
     problems = [a.headers.get("X-Rate-Limit-Problem") for a in answers if a.status_code == 429]
@@ -88,19 +88,19 @@ def test_concurrency_limit(url, api):
 
 
 def test_limits_endpoint_changes_minute_limit(url, api):
-    requests.post(f"{url}/_emulator/limits", json={"per_minute": 2}, timeout=10)
+    control(url, "limits", {"per_minute": 2})
     api("Organisation")
     api("Organisation")
     assert api("Organisation").status_code == 429
 
 
 def test_limits_endpoint_rejects_unknown_key(url):
-    answer = requests.post(f"{url}/_emulator/limits", json={"per_hour": 2}, timeout=10)
+    answer = control(url, "limits", {"per_hour": 2})
     assert answer.status_code == 400
 
 
 def fault(url, **body):
-    answer = requests.post(f"{url}/_emulator/faults", json=body, timeout=10)
+    answer = control(url, "faults", body)
     assert answer.status_code == 200, answer.text
 
 
@@ -181,10 +181,10 @@ def test_fault_on_token_endpoint(url, tokens):
 
 def test_delete_faults_clears(url, api):
     fault(url, endpoint="Invoices", status=503)
-    requests.delete(f"{url}/_emulator/faults", timeout=10)
+    control(url, "faults", method="DELETE")
     assert api("Invoices").status_code == 200
 
 
 def test_bad_fault_is_400(url):
-    answer = requests.post(f"{url}/_emulator/faults", json={"status": 418}, timeout=10)
+    answer = control(url, "faults", {"status": 418})
     assert answer.status_code == 400

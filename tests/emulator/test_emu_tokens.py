@@ -13,6 +13,7 @@ from tests.emulator.helpers import (
     authorize_params,
     bearer,
     connections,
+    control,
     exchange,
     get_code,
     token_request,
@@ -113,7 +114,7 @@ def test_refresh_new_token_valid_after_grace(url, tokens, clock):
 
 def test_clock_control_advances_grace(url, tokens):
     refresh(url, tokens["refresh_token"])
-    requests.post(f"{url}/_emulator/clock", json={"advance_seconds": 1801}, timeout=10)
+    control(url, "clock", {"advance_seconds": 1801})
     assert refresh(url, tokens["refresh_token"]).json()["error"] == "invalid_grant"
 
 

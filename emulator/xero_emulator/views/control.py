@@ -1,6 +1,13 @@
 """Views of the ``/_emulator/`` control endpoints (JSON in and out), served only when the
 emulator was made with ``control_enabled=True``; :mod:`xero_emulator.urls` lists their URLs.
 
+Every request is checked first (:func:`refusal`), and nothing changes when it is refused:
+it must carry the emulator's control token in ``X-Emulator-Token`` (401 without it, 403
+with another), must not come from another origin (an ``Origin`` header that is not the
+emulator's own: 403), and a ``POST`` or ``DELETE`` must say ``Content-Type:
+application/json`` (415), so a web page elsewhere cannot drive the emulator with a form or
+a ``text/plain`` request.
+
 Every view gets the request's JSON body (``{}`` unless POST). A :class:`ControlError`,
 :class:`SeedError` or :class:`ValueError` answers 400 and a :class:`KeyError` 404, both as
 ``{"error": "..."}``.
@@ -9,6 +16,7 @@ Every view gets the request's JSON body (``{}`` unless POST). A :class:`ControlE
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +30,7 @@ from .http import json, text
 if TYPE_CHECKING:
     from ..backend import Emulator
 
-__all__ = ["control_view"]
+__all__ = ["control_view", "refusal"]
 
 ControlView = Callable[..., Response]
 
@@ -44,13 +52,32 @@ def _read_json(request: Request) -> Any:
         raise ControlError("the body is not valid JSON") from None
 
 
+def refusal(emu: Emulator, request: Request) -> Response | None:
+    """The answer to a control request that may not run, or ``None`` when it may."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.rstrip("/") != request.host_url.rstrip("/"):
+        return json({"error": "control requests from another origin are refused"}, 403)
+    given = request.headers.get("X-Emulator-Token")
+    if not given:
+        return json({"error": "the X-Emulator-Token header is missing"}, 401)
+    if not hmac.compare_digest(given.encode(), emu.control_token.encode()):
+        return json({"error": "the X-Emulator-Token header is not this emulator's token"}, 403)
+    if request.method in ("POST", "DELETE") and request.mimetype != "application/json":
+        return json({"error": "control requests must say Content-Type: application/json"}, 415)
+    return None
+
+
 def control_view(view: ControlView) -> ControlView:
-    """Serve ``view`` only with control enabled, pass it the JSON body, answer its errors."""
+    """Serve ``view`` only with control enabled and to requests :func:`refusal` lets
+    through, pass it the JSON body, answer its errors."""
 
     @functools.wraps(view)
     def guarded(emu: Emulator, request: Request, **values: str) -> Response:
         if not emu.control_enabled:
             return text("Not Found", 404)
+        refused = refusal(emu, request)
+        if refused is not None:
+            return refused
         try:
             body = _read_json(request) if request.method == "POST" else {}
             return view(emu, request, body, **values)
