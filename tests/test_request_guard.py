@@ -117,6 +117,9 @@ def test_too_long_record_id_and_values_are_400(seeded_db: Seeded) -> None:
     many = "&".join(f"k{i}=1" for i in range(65))
     response = seeded_db.get(f"/contact/1?{many}")
     assert response.status_code == 400 and "Too many" in error_text(response)
+    repeated = "&".join("q=1" for _ in range(65))
+    response = seeded_db.get(f"/contact/1?{repeated}")
+    assert response.status_code == 400 and "Too many" in error_text(response)
 
 
 def test_the_record_loader_never_sees_a_refused_value(seeded_db: Seeded) -> None:

@@ -8,6 +8,7 @@ response headers with htmx-flask's ``make_response``.
 from __future__ import annotations
 
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Response, render_template, request
 from htmx_flask import make_response as htmx_response
@@ -33,6 +34,27 @@ def current_url() -> str | None:
     """The browser's URL when htmx made the request (``HX-Current-URL``), else ``None``."""
     url = htmx_details().current_url
     return url if isinstance(url, str) and url else None
+
+
+#: The htmx request headers the plugin reads (checked by the request guard).
+REQUEST_HEADERS = ("HX-Request", "HX-History-Restore-Request", "HX-Current-URL", "HX-Target")
+
+
+def request_headers() -> list[tuple[str, str]]:
+    """The htmx request headers the current request carries, as (name, value)."""
+    return [(n, v) for n in REQUEST_HEADERS if (v := request.headers.get(n)) is not None]
+
+
+def current_url_problem() -> str | None:
+    """Why ``HX-Current-URL`` cannot be used (it is not a URL), or ``None``."""
+    url = request.headers.get("HX-Current-URL")
+    if not url:
+        return None
+    try:
+        urlsplit(url)
+    except ValueError:
+        return "The header HX-Current-URL is not a URL."
+    return None
 
 
 def add_vary(response: R) -> R:

@@ -15,7 +15,8 @@ What :func:`guard_request` holds, for the plugin's routes only (the host's limit
 * every path value, query parameter and form field: no control characters (NUL
   included), at most :data:`MAX_VALUE_LENGTH` characters (path ids at most their column's
   length), at most :data:`MAX_FIELDS` fields; integer ids from 1 to 2**31 - 1.
-* htmx's headers: no control characters, and ``HX-Current-URL`` must be a URL.
+* htmx's request headers (:func:`~xero_panel.web.htmx.request_headers`): no control
+  characters, and the browser's URL must be a URL.
 
 A bad value raises :class:`BadInput`, which the blueprint answers as a 400 ``panel-error``
 with a plain message.
@@ -26,14 +27,12 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
-from .htmx import add_vary
+from .htmx import add_vary, current_url_problem, request_headers
 
 #: The biggest webhook delivery read. Xero batches events into one delivery, each event
 #: about 350 bytes of JSON, so 1 MiB holds about 3,000 events.
@@ -49,8 +48,6 @@ MAX_FIELDS = 64
 MAX_INT_ID = 2**31 - 1
 #: The longest value of each path variable (its database column's length).
 PATH_LIMITS = {"record_type": 20, "record_id": 128, "invoice_id": 64, "contact_id": 64}
-#: The htmx request headers the plugin reads.
-HTMX_HEADERS = ("HX-Request", "HX-History-Restore-Request", "HX-Current-URL", "HX-Target")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _WEBHOOK_ENDPOINT = "xero_panel.webhook"
@@ -89,12 +86,12 @@ def guard_request() -> None:
     if webhook:
         return  # Xero's rules: 401 or 200, decided by the signature alone
     _check_path(request.view_args or {})
-    _check_fields("parameter", request.args.items(multi=True), len(request.args))
+    _check_fields("parameter", list(request.args.items(multi=True)))
     if request.method != "GET" and request.mimetype in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        _check_fields("form field", request.form.items(multi=True), len(request.form))
+        _check_fields("form field", list(request.form.items(multi=True)))
     _check_headers()
 
 
@@ -116,7 +113,7 @@ def _bound_streamed_body(limit: int) -> None:
 
 def secure_headers(response: BaseResponse) -> BaseResponse:
     """``Cache-Control: private, no-store`` (the plugin's pages and partials show invoices
-    and settings), ``X-Content-Type-Options: nosniff`` and ``Vary: HX-Request`` on every
+    and settings), ``X-Content-Type-Options: nosniff`` and the htmx ``Vary`` on every
     plugin response; static files keep their own caching."""
     response.headers["X-Content-Type-Options"] = "nosniff"
     if request.endpoint == _STATIC_ENDPOINT:
@@ -151,8 +148,8 @@ def _check_path(values: dict[str, object]) -> None:
             _check_text(f"path value {name}", value, PATH_LIMITS.get(name, MAX_VALUE_LENGTH))
 
 
-def _check_fields(kind: str, items: Iterable[tuple[str, str]], count: int) -> None:
-    if count > MAX_FIELDS:
+def _check_fields(kind: str, items: list[tuple[str, str]]) -> None:
+    if len(items) > MAX_FIELDS:
         raise _bad(f"Too many {kind}s: at most {MAX_FIELDS}.")
     for name, value in items:
         _check_text(f"{kind} name", name, 100)
@@ -160,17 +157,11 @@ def _check_fields(kind: str, items: Iterable[tuple[str, str]], count: int) -> No
 
 
 def _check_headers() -> None:
-    for name in HTMX_HEADERS:
-        value = request.headers.get(name)
-        if value is None:
-            continue
+    for name, value in request_headers():
         _check_text(f"header {name}", value, MAX_VALUE_LENGTH)
-    url = request.headers.get("HX-Current-URL")
-    if url:
-        try:
-            urlsplit(url)
-        except ValueError:
-            raise _bad("The header HX-Current-URL is not a URL.") from None
+    problem = current_url_problem()
+    if problem is not None:
+        raise _bad(problem)
 
 
 #: The deepest nesting of arrays and objects a webhook delivery may have (Xero's is four:
