@@ -10,6 +10,7 @@ Each reproduction of the 500s an outside probe found is a test here: a NUL in ``
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -142,8 +143,6 @@ def test_form_bigger_than_the_limit_is_413_before_it_is_read(seeded_db: Seeded) 
 
 
 def test_chunked_form_over_the_limit_is_413(seeded_db: Seeded) -> None:
-    import io
-
     client = seeded_db.host.client("admin-acme")
     headers = {**HX, "X-CSRFToken": token_of(client), "Transfer-Encoding": "chunked"}
     response = client.post(
@@ -175,3 +174,20 @@ def test_guard_runs_before_the_hosts_own_hooks(seeded_db: Seeded) -> None:
 def test_host_routes_are_not_guarded(seeded_db: Seeded) -> None:
     response = seeded_db.host.client().get("/login?q=%00")
     assert response.status_code == 200
+
+
+def test_malformed_chunked_body_is_400(seeded_db: Seeded) -> None:
+    class Broken(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            raise OSError("Invalid chunk header")
+
+    client = seeded_db.host.client("admin-acme")
+    response = client.post(
+        PANEL + "/contact/1/refresh",
+        input_stream=Broken(),
+        headers={**HX, "X-CSRFToken": token_of(client), "Transfer-Encoding": "chunked"},
+        content_type="application/x-www-form-urlencoded",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 400
+    assert error_text(response) == "The request body could not be read."

@@ -103,7 +103,10 @@ def _bound_streamed_body(limit: int) -> None:
     chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
     if not chunked or not environ.get("wsgi.input_terminated"):
         return  # werkzeug reads nothing of a body it cannot bound
-    data = environ["wsgi.input"].read(limit + 1)
+    try:
+        data = environ["wsgi.input"].read(limit + 1)
+    except (OSError, ValueError):  # a malformed chunked body
+        raise _bad("The request body could not be read.") from None
     if len(data) > limit:
         raise RequestEntityTooLarge()
     environ["wsgi.input"] = io.BytesIO(data)
