@@ -35,8 +35,20 @@ def test_stats_shape(url, api):
     assert stats["tenants"][EXAMPLE_TENANT] == {
         "calls": 3,
         "rate_limited": 0,
+        "errors": 0,
+        "by_status": {},
         "by_endpoint": {"Invoices": 2, "Organisation": 1},
     }
+
+
+def test_stats_count_error_answers_per_tenant_and_status(url, api):
+    control(url, "faults", {"endpoint": "Invoices", "status": 503, "times": 2})
+    api("Invoices")
+    api("Invoices")
+    api("Invoices")
+    stats = requests.get(f"{url}/_emulator/stats", timeout=10).json()
+    entry = stats["tenants"][EXAMPLE_TENANT]
+    assert (entry["calls"], entry["errors"], entry["by_status"]) == (3, 2, {"503": 2})
 
 
 def test_stats_reset(url, api, emu):

@@ -143,6 +143,10 @@ def describe_problem(exc: BaseException) -> str:
     if isinstance(exc, RateLimited):
         return "Xero's rate limit was reached; showing cached data for now."
     if isinstance(exc, XeroUnavailable):
+        if exc.status == 0 and (exc.detail or "").endswith("Timeout"):
+            return "Xero is slow to answer; showing cached data for now."
+        if exc.status >= 500:
+            return f"Xero is having problems (HTTP {exc.status}); showing cached data for now."
         return "Xero could not be reached; showing cached data for now."
     if isinstance(exc, XeroAPIError):
         return f"Xero answered with an error ({exc}); showing cached data for now."
