@@ -134,3 +134,42 @@ def test_failed_test_marks_the_connection_and_a_later_success_clears_it(
     with host.app.app_context():
         connection = host.db.session.scalars(select(Connection)).one()
         assert (connection.last_error, connection.last_error_at) == (None, None)
+
+
+def rep_panel(host: HostApp) -> str:
+    panel = host.client("rep-acme").get("/integrations/xero/panel/account/9")
+    assert panel.status_code == 200
+    return str(panel.text)
+
+
+def test_during_a_reconnect_reps_keep_the_cache_with_a_notice(host: HostApp, xero: Any) -> None:
+    acme = host.client("admin-acme")
+    connect(acme, tenants=[SUPPLIES])
+    save(acme, [SUPPLIES])
+    wait_until_quiet(xero)
+    page = connect(acme, tenants=[SUPPLIES]).text
+    assert 'data-testid="reconnect-pending"' in page
+    assert offered(page) == [(SUPPLIES, True)]
+    panel = rep_panel(host)
+    assert 'data-testid="invoice-row"' in panel
+    assert "An admin is reconnecting Xero; showing invoices from" in panel
+    save(acme, [SUPPLIES])
+    wait_until_quiet(xero)
+    assert "reconnecting" not in rep_panel(host)
+
+
+def test_reps_see_a_calm_notice_while_the_connection_needs_attention(
+    host: HostApp, xero: Any
+) -> None:
+    acme = host.client("admin-acme")
+    connect(acme, tenants=[SUPPLIES])
+    save(acme, [SUPPLIES])
+    wait_until_quiet(xero)
+    xero.add_fault({"endpoint": "Organisation", "status": 503, "times": 10})
+    press_test_connection(acme)
+    panel = rep_panel(host)
+    assert 'data-testid="invoice-row"' in panel
+    assert "An admin has been asked to check the Xero connection" in panel
+    xero.reset()
+    press_test_connection(acme)
+    assert "asked to check" not in rep_panel(host)
