@@ -83,16 +83,18 @@ def list_records(record_type: str) -> list[tuple[int, CRMRecord]]:
     plugin's health page."""
     if not current_user.is_authenticated:
         return []
-    model: type[Contact] | type[Account] = Contact if record_type == "contact" else Account
-    if record_type not in ("contact", "account"):
-        return []
-    rows = db.session.scalars(
-        select(model).where(model.crm_account_id == current_user.crm_account_id).order_by(model.id)
-    )
-    return [
-        (row.id, _contact_record(row) if isinstance(row, Contact) else CRMRecord(name=row.name))
-        for row in rows
-    ]
+    account_id = current_user.crm_account_id
+    if record_type == "contact":
+        contacts = db.session.scalars(
+            select(Contact).where(Contact.crm_account_id == account_id).order_by(Contact.id)
+        )
+        return [(c.id, _contact_record(c)) for c in contacts]
+    if record_type == "account":
+        accounts = db.session.scalars(
+            select(Account).where(Account.crm_account_id == account_id).order_by(Account.id)
+        )
+        return [(a.id, CRMRecord(name=a.name)) for a in accounts]
+    return []
 
 
 @panel.account_resolver

@@ -4,6 +4,7 @@ before; the host's classes give it the look of the cards beside it."""
 from __future__ import annotations
 
 import re
+
 import pytest
 from flask import render_template_string, request
 
