@@ -173,3 +173,15 @@ def test_reps_see_a_calm_notice_while_the_connection_needs_attention(
     xero.reset()
     press_test_connection(acme)
     assert "asked to check" not in rep_panel(host)
+
+
+def test_a_sync_that_succeeds_clears_the_attention_too(host: HostApp, xero: Any) -> None:
+    acme = host.client("admin-acme")
+    connect(acme, tenants=[SUPPLIES])
+    save(acme, [SUPPLIES])
+    wait_until_quiet(xero)
+    xero.add_fault({"endpoint": "Organisation", "status": 503, "times": 10})
+    assert 'data-testid="attention-banner"' in press_test_connection(acme).text
+    acme.post("/integrations/xero/refresh", data={"csrf_token": csrf_from(acme.get(SETTINGS).text)})
+    wait_until_quiet(xero)
+    assert 'data-testid="attention-banner"' not in acme.get(SETTINGS).text

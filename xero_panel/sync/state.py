@@ -201,6 +201,19 @@ def record_failure(
     return problem
 
 
+def clear_connection_problem(session: Session, organisation_id: int) -> None:
+    """A sync call to Xero succeeded: the organisation's connection no longer needs an
+    admin's attention (a failed *Test connection* or token refresh noted it). The caller
+    commits."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        return
+    connection = organisation.connection
+    if connection.status == "active" and connection.last_error is not None:
+        connection.last_error = None
+        connection.last_error_at = None
+
+
 def cached_counts(session: Session, organisation_id: int) -> dict[str, int]:
     """How many invoices, credit notes and contacts the cache holds for an organisation."""
     kinds = dict(
