@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
 
 from xero_panel import CRMRecord, XeroPanel
 
@@ -18,6 +19,7 @@ __all__ = [
     "current_crm_account",
     "exempt_webhook_from_csrf",
     "is_admin",
+    "list_records",
     "load_record",
     "login_manager",
     "owned",
@@ -73,6 +75,26 @@ def load_record(record_type: str, record_id: str) -> CRMRecord | None:
             contacts=[_contact_record(c) for c in deal.contacts],
         )
     return None
+
+
+@panel.record_lister
+def list_records(record_type: str) -> list[tuple[int, CRMRecord]]:
+    """The current CRM account's contacts or accounts, for the match coverage on the
+    plugin's health page."""
+    if not current_user.is_authenticated:
+        return []
+    account_id = current_user.crm_account_id
+    if record_type == "contact":
+        contacts = db.session.scalars(
+            select(Contact).where(Contact.crm_account_id == account_id).order_by(Contact.id)
+        )
+        return [(c.id, _contact_record(c)) for c in contacts]
+    if record_type == "account":
+        accounts = db.session.scalars(
+            select(Account).where(Account.crm_account_id == account_id).order_by(Account.id)
+        )
+        return [(a.id, CRMRecord(name=a.name)) for a in accounts]
+    return []
 
 
 @panel.account_resolver

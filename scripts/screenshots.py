@@ -57,26 +57,36 @@ def main() -> int:
         log_in(page, url, "admin@globex.test")
         page.goto(f"{url}/settings/marketplace?q=xero")
         page.screenshot(path=str(IMAGES / "admin-1-marketplace.png"))
-        page.click("[data-testid=marketplace-card] a")
+        page.click("[data-testid=xero-card-install]")
         page.screenshot(path=str(IMAGES / "admin-2-connect.png"))
         page.click("[data-testid=connect-xero]")
-        # Globex mirrors the seed's second organisation, which this Xero user can grant
-        # together with the first: grant both, then choose one in the CRM.
+        # Globex connects with the Xero login Acme already uses, and grants only the seed's
+        # second organisation: the CRM then offers only what this sign-in granted.
         page.fill("input[name=email]", "owner@kiwi-garden.test")
         page.fill("input[name=password]", "kiwi-demo")
         page.click("[data-testid=login-submit]")
-        for checkbox in page.locator("[data-testid=tenant-checkbox]").all():
-            checkbox.check()
+        page.check(
+            "[data-testid=tenant-checkbox][data-tenant-name='Kiwi Garden Australia Pty Ltd']"
+        )
+        page.uncheck("[data-testid=tenant-checkbox][data-tenant-name='Kiwi Garden Supplies Ltd']")
         page.screenshot(path=str(IMAGES / "admin-3-xero-consent.png"))
         page.click("[data-testid=allow-access]")
         page.wait_for_selector("[data-testid=save-xero]")
-        page.uncheck('input[name=tenant]:near(:text("Kiwi Garden Supplies Ltd"))')
         page.screenshot(path=str(IMAGES / "admin-4-choose-and-save.png"))
         page.click("[data-testid=save-xero]")
         page.wait_for_selector("[data-testid=connection-status][data-status=active]")
+        page.wait_for_selector("[data-testid=sync-status][data-sync-status=idle]", timeout=30000)
         page.screenshot(path=str(IMAGES / "admin-5-active.png"))
+        page.click("[data-testid=health-link]")
+        page.wait_for_selector("[data-testid=org-health]")
+        page.click("[data-testid=link-record] >> nth=0")
+        page.wait_for_selector("[data-testid=unmatched-record] [data-testid=link-contact]")
+        page.screenshot(path=str(IMAGES / "admin-7-health.png"), full_page=True)
         page.goto(f"{url}/integrations/xero/remove")
         page.screenshot(path=str(IMAGES / "admin-6-remove.png"))
+        # The whole marketplace: the card says Installed and looks like its neighbours.
+        page.goto(f"{url}/settings/marketplace")
+        page.screenshot(path=str(IMAGES / "admin-8-installed.png"))
         browser.close()
     print(f"wrote {', '.join(sorted(p.name for p in IMAGES.glob('*.png')))}")
     return 0

@@ -243,7 +243,7 @@ def make_client(
 def tenant_calls(emulator: Emulator, tenant_id: str) -> dict[str, Any]:
     """The emulator's call counts for one tenant."""
     stats = emulator.stats()["tenants"].get(tenant_id)
-    return stats or {"calls": 0, "rate_limited": 0, "by_endpoint": {}}
+    return stats or {"calls": 0, "rate_limited": 0, "errors": 0, "by_status": {}, "by_endpoint": {}}
 
 
 def db_engine(database_url: str) -> Any:

@@ -846,7 +846,8 @@ def test_timeout_retried_then_xero_unavailable(
         client.organisation(TENANT)
     assert (info.value.status, len(mocked.calls)) == (0, 4)
     assert str(info.value) == (
-        "Could not reach Xero (ReadTimeout) after 4 tries; showing cached data, try again later."
+        "Xero was too slow to answer (ReadTimeout) after 4 tries; showing cached data, try again"
+        " later."
     )
 
 

@@ -190,7 +190,7 @@ def test_bundled_htmx_served_from_blueprint_static(host: HostApp) -> None:
 def test_marketplace_card_filtered_by_query(host: HostApp, query: str, shown: bool) -> None:
     with host.app.test_request_context("/settings/marketplace"):
         html = render_template_string("{{ xero_panel_marketplace_card(q) }}", q=query)
-    assert ('data-testid="marketplace-card"' in html) is shown
+    assert ('data-testid="xero-card"' in html) is shown
 
 
 def test_record_loader_must_return_crm_record(host: HostApp) -> None:

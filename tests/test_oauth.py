@@ -18,7 +18,7 @@ from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, sample_seed
 
 from tests.conftest import REDIS_URL, HostApp, require_service
 from tests.xero_flow import serving
-from xero_panel.exceptions import AuthExpired
+from xero_panel.exceptions import AuthExpired, XeroUnavailable
 from xero_panel.models import Connection
 from xero_panel.oauth import StoredTokens, authorization_request
 from xero_panel.state import get_state
@@ -217,3 +217,24 @@ def test_concurrent_refresh_in_processes_spends_token_once(
     tokens = {out.strip().splitlines()[-1] for out, _ in outputs}
     assert len(tokens) == 1
     assert token_calls(xero) == 1
+
+
+def test_failed_refresh_marks_attention_and_a_later_refresh_clears_it(
+    make_host: Any, database_url: str, xero: Any
+) -> None:
+    host = connected(make_host, database_url, xero)
+    expire_stored_token(host)
+    xero.add_fault({"endpoint": "token", "drop": True, "times": 1})
+    with host.app.app_context():
+        with pytest.raises(XeroUnavailable):
+            stored_tokens(host).access_token()
+        host.db.session.expire_all()
+        connection = host.db.session.scalars(select(Connection)).one()
+        assert connection.status == "active"
+        assert connection.last_error is not None
+        assert connection.last_error.startswith("The Xero token could not be refreshed:")
+        assert connection.last_error_at is not None
+        assert stored_tokens(host).access_token()
+        host.db.session.expire_all()
+        connection = host.db.session.scalars(select(Connection)).one()
+        assert (connection.last_error, connection.last_error_at) == (None, None)

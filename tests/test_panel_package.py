@@ -68,6 +68,7 @@ def test_each_route_module_registers_its_routes() -> None:
         "xero_panel.refresh_now",
         "xero_panel.remove_confirm",
         "xero_panel.remove",
+        "xero_panel.health_page",
     }
     assert routes_of(webhook_routes.register) - {"xero_panel.static"} == {"xero_panel.webhook"}
 

@@ -333,7 +333,7 @@ def test_full_sync_failure_is_recorded(world: World) -> None:
         world.full(client=world.client(max_retries=1))
     state = world.state()
     assert state.status == "failed"
-    assert state.last_error == "Xero could not be reached; showing cached data for now."
+    assert state.last_error == "Xero is having problems (HTTP 503); showing cached data for now."
     assert state.full_sync_completed_at is None
 
 

@@ -162,7 +162,7 @@ def test_scale_out_xero_down_reports_problem(scale: Scale) -> None:
     scale.h.age()
     scale.h.emulator.add_fault({"endpoint": "Invoices", "status": 503})
     status = scale.h.view()
-    assert status.problem == "Xero could not be reached; showing cached data for now."
+    assert status.problem == "Xero is having problems (HTTP 503); showing cached data for now."
     assert scale.h.count() == 34
 
 

@@ -72,7 +72,7 @@ def test_ensure_fresh_xero_down_reports_problem_and_keeps_cache(synced: SyncHost
     aged = synced.sync_state().fresh_at
     synced.emulator.add_fault({"endpoint": "Invoices", "status": 503})
     status = synced.view()
-    assert status.problem == "Xero could not be reached; showing cached data for now."
+    assert status.problem == "Xero is having problems (HTTP 503); showing cached data for now."
     assert status.fresh_at == aged and aged != before
     assert synced.count() == 34
 

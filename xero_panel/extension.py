@@ -88,6 +88,7 @@ class XeroPanel:
         self._admin_check: AdminCheck | None = None
         self._locale_selector: LocaleSelector | None = None
         self._link_permission: AdminCheck | None = None
+        self._record_lister: Callable[[str], Iterable[tuple[Any, CRMRecord]]] | None = None
         if app is not None:
             self.init_app(app)
 
@@ -209,7 +210,30 @@ class XeroPanel:
         self._link_permission = func
         return func
 
+    def record_lister(self, func: F) -> F:
+        """Optionally register a function that lists the current CRM account's records of a
+        type, for the match coverage on the admin's health page.
+
+        It is called as ``func(record_type)`` with ``record_type`` ``"contact"`` or
+        ``"account"``, inside the admin's request, and returns an iterable of
+        ``(record_id, CRMRecord)`` pairs. Without it, the health page says the coverage
+        cannot be shown and shows everything else.
+
+        .. versionadded:: 0.2
+        """
+        self._record_lister = func
+        return func
+
     # -- calling the hooks (inside a request) ----------------------------------------
+
+    def list_records(self, record_type: str) -> list[tuple[str, CRMRecord]] | None:
+        """Call the record lister; ``None`` when the host registered none.
+
+        :meta private:
+        """
+        if self._record_lister is None:
+            return None
+        return [(str(rid), record) for rid, record in self._record_lister(record_type)]
 
     def load_record(self, record_type: str, record_id: str) -> CRMRecord | None:
         """Call the record loader.

@@ -91,7 +91,15 @@ class Connection(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     activated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Why the connection needs an admin's attention (a failed *Test connection* or token
+    #: refresh), and when; cleared by the next call that succeeds.
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: The sign-in (Xero's ``authEventId``) of the stored grant.
+    auth_event_id: Mapped[str | None] = mapped_column(String(64))
+    #: Set while an admin reconnects a saved connection (between Xero's consent and Save):
+    #: the panel keeps showing the cache with a notice.
+    reconnect_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     organisations: Mapped[list[Organisation]] = relationship(
         back_populates="connection", cascade="all, delete-orphan", passive_deletes=True
@@ -117,6 +125,8 @@ class Organisation(Base):
     #: IANA zone name ("today" for due dates is the date in this zone).
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     selected: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The sign-in (``authEventId``) that last granted this organisation to the app.
+    auth_event_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     connection: Mapped[Connection] = relationship(back_populates="organisations")

@@ -233,11 +233,25 @@ class StoredTokens:
                     float(new_token["expires_at"]), dt.UTC
                 )
                 connection.last_error = None
+                connection.last_error_at = None
                 session.commit()
                 return str(new_token["access_token"])
+            except XeroUnavailable as exc:
+                session.rollback()
+                self._note_refresh_failure(session, str(exc))
+                raise
             except BaseException:
                 session.rollback()
                 raise
+
+    def _note_refresh_failure(self, session: Session, reason: str) -> None:
+        """Mark the connection as needing attention: the refresh failed but the grant may
+        still be good (Xero unreachable, or its token endpoint erred)."""
+        connection = session.get(Connection, self._connection_id)
+        if connection is not None and connection.status == "active":
+            connection.last_error = f"The Xero token could not be refreshed: {reason}"
+            connection.last_error_at = dt.datetime.now(dt.UTC)
+            session.commit()
 
     def _call_refresh(
         self, session: Session, connection: Connection, token: dict[str, Any]
@@ -277,5 +291,6 @@ class StoredTokens:
     def _mark_needs_reconnect(self, session: Session, connection: Connection, reason: str) -> None:
         connection.status = "needs_reconnect"
         connection.last_error = reason
+        connection.last_error_at = dt.datetime.now(dt.UTC)
         session.commit()
         raise AuthExpired(f"{reason} An admin must reconnect Xero.")

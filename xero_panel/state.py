@@ -44,6 +44,8 @@ class PanelHooks(Protocol):
 
     def current_locale(self) -> str: ...
 
+    def list_records(self, record_type: str) -> list[tuple[str, CRMRecord]] | None: ...
+
     @property
     def store_connection(self) -> Callable[..., Connection]:
         """See :meth:`~xero_panel.XeroPanel.store_connection`."""

@@ -11,11 +11,11 @@ __all__ = ["CallStats"]
 
 
 def _tenant_entry() -> dict[str, Any]:
-    return {"calls": 0, "rate_limited": 0, "by_endpoint": {}}
+    return {"calls": 0, "rate_limited": 0, "errors": 0, "by_status": {}, "by_endpoint": {}}
 
 
 class CallStats:
-    """``{"tenants": {id: {"calls", "rate_limited", "by_endpoint"}},
+    """``{"tenants": {id: {"calls", "rate_limited", "errors", "by_status", "by_endpoint"}},
     "identity": {"calls", "by_endpoint"}}``, safe to update from many threads.
 
     :param tenant_ids: the tenants listed (with zeros) after every reset.
@@ -58,3 +58,11 @@ class CallStats:
         """One 429 answer for a tenant."""
         with self._lock:
             self._stats["tenants"][tenant_id]["rate_limited"] += 1
+
+    def count_error(self, tenant_id: str, status: int) -> None:
+        """One error answer (4xx or 5xx, 429 included) for a tenant, by status code."""
+        with self._lock:
+            entry = self._stats["tenants"].setdefault(tenant_id, _tenant_entry())
+            entry["errors"] += 1
+            key = str(status)
+            entry["by_status"][key] = entry["by_status"].get(key, 0) + 1

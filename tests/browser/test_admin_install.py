@@ -18,7 +18,7 @@ def test_admin_installs_xero_from_marketplace_then_removes_it(
     p.goto(f"{own_demo.url}/settings/marketplace")
     p.fill("[data-testid=marketplace-search]", "xero")
     p.keyboard.press("Enter")
-    p.click("[data-testid=marketplace-card] >> text=Install")
+    p.click("[data-testid=xero-card] >> text=Install")
     p.click("[data-testid=connect-xero]")
     assert p.url.startswith(own_demo.emulator_url)
     p.fill("input[name=email]", "books@harbour-audio.test")

@@ -249,14 +249,14 @@ def test_marketplace_search_filters_case_insensitively(app):
 
 def test_marketplace_search_xero_shows_plugin_card(app):
     html = html_as(app, "admin@acme.test", "/settings/marketplace?q=xero")
-    assert 'data-testid="marketplace-card"' in html
+    assert 'data-testid="xero-card"' in html
     assert 'data-testid="app-card"' not in html
 
 
 def test_marketplace_search_no_match_shows_empty_state(app):
     html = html_as(app, "admin@acme.test", "/settings/marketplace?q=zzzz-nothing")
     assert 'data-testid="marketplace-empty"' in html
-    assert 'data-testid="marketplace-card"' not in html
+    assert 'data-testid="xero-card"' not in html
 
 
 def test_static_stylesheet_served(client):

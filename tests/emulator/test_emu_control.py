@@ -31,12 +31,24 @@ def test_stats_shape(url, api):
     api("Invoices")
     api("Invoices")
     api("Organisation")
-    stats = control_get(url, "stats").json()
+    stats = control_get(url, "stats").json().json()
     assert stats["tenants"][EXAMPLE_TENANT] == {
         "calls": 3,
         "rate_limited": 0,
+        "errors": 0,
+        "by_status": {},
         "by_endpoint": {"Invoices": 2, "Organisation": 1},
     }
+
+
+def test_stats_count_error_answers_per_tenant_and_status(url, api):
+    control(url, "faults", {"endpoint": "Invoices", "status": 503, "times": 2})
+    api("Invoices")
+    api("Invoices")
+    api("Invoices")
+    stats = control_get(url, "stats").json()
+    entry = stats["tenants"][EXAMPLE_TENANT]
+    assert (entry["calls"], entry["errors"], entry["by_status"]) == (3, 2, {"503": 2})
 
 
 def test_stats_reset(url, api, emu):

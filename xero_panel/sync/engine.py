@@ -39,7 +39,7 @@ from ..models import Organisation, SyncState, utcnow
 from ..xero.client import XeroClient
 from .cache_writer import batches
 from .reading import Progress, ProgressCallback, SyncResult, SyncRun, Watermark
-from .state import get_sync_state, record_failure
+from .state import clear_connection_problem, get_sync_state, record_failure
 
 __all__ = [
     "CREDIT_NOTES_WHERE",
@@ -151,6 +151,7 @@ def full_sync(
         state.invoices_modified_since = invoices_mark.value(None)
         state.credit_notes_modified_since = notes_mark.value(None)
         _finish_full(state, tracker.done, started, now())
+        clear_connection_problem(session, run.org_id)
         session.commit()
     except XeroPanelError as exc:
         record_failure(session, run.org_id, exc, full=True, now=now())
@@ -210,6 +211,7 @@ def incremental_sync(
         state.fresh_at = started
         state.last_error = None
         state.last_error_at = None
+        clear_connection_problem(session, run.org_id)
         session.commit()
     except XeroPanelError as exc:
         record_failure(session, run.org_id, exc, now=now())

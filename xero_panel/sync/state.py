@@ -143,6 +143,10 @@ def describe_problem(exc: BaseException) -> str:
     if isinstance(exc, RateLimited):
         return "Xero's rate limit was reached; showing cached data for now."
     if isinstance(exc, XeroUnavailable):
+        if exc.status == 0 and (exc.detail or "").endswith("Timeout"):
+            return "Xero is slow to answer; showing cached data for now."
+        if exc.status >= 500:
+            return f"Xero is having problems (HTTP {exc.status}); showing cached data for now."
         return "Xero could not be reached; showing cached data for now."
     if isinstance(exc, XeroAPIError):
         return f"Xero answered with an error ({exc}); showing cached data for now."
@@ -195,6 +199,19 @@ def record_failure(
             organisation.connection.last_error = str(exc)
     session.commit()
     return problem
+
+
+def clear_connection_problem(session: Session, organisation_id: int) -> None:
+    """A sync call to Xero succeeded: the organisation's connection no longer needs an
+    admin's attention (a failed *Test connection* or token refresh noted it). The caller
+    commits."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        return
+    connection = organisation.connection
+    if connection.status == "active" and connection.last_error is not None:
+        connection.last_error = None
+        connection.last_error_at = None
 
 
 def cached_counts(session: Session, organisation_id: int) -> dict[str, int]:

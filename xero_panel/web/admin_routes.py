@@ -10,41 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
 
 from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..connections import delete_account_data
+from ..connections import clear_problem, note_problem, offered_tenants, tenants_used_elsewhere
 from ..exceptions import AuthExpired, XeroPanelError
-from ..models import Connection, Organisation, Pin, SyncState
-from ..oauth import authorization_request, exchange_code, revoke
+from ..models import Connection, Organisation, SyncState
+from ..oauth import authorization_request, exchange_code
 from ..state import get_state
-from .blueprint import (
-    PanelError,
-    Viewer,
-    check_csrf,
-    connection_of,
-    current_viewer,
-    require_login,
-)
+from . import admin_health_routes, admin_remove_routes
+from .admin_common import MESSAGES_SESSION_KEY, admin_only, message, to_settings
+from .blueprint import PanelError, Viewer, connection_of
 from .csrf import csrf_token
 from .htmx import add_vary
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 #: Where the connect flow keeps its state between the redirect to Xero and the callback.
 _OAUTH_SESSION_KEY = "xero_panel_oauth"
-#: Where the settings page's messages wait for the next page view. The plugin keeps its
-#: own list rather than Flask's flashes, so a host layout that shows flashes does not show
-#: them twice.
-_MESSAGES_SESSION_KEY = "xero_panel_messages"
-
-_MAX_MESSAGES = 4
-_MAX_MESSAGE_LENGTH = 300
 #: What the integration page says for each ``error`` Xero's sign-in sends back (RFC 6749,
 #: section 4.1.2.1); any other code gets :data:`_CALLBACK_ERROR_OTHER`.
 _CALLBACK_ERRORS: dict[str, tuple[str, str]] = {
@@ -73,37 +56,6 @@ _CALLBACK_ERROR_OTHER = (
 )
 
 
-def admin_only(view: F) -> F:
-    """Login, then a CRM account, then the admin check; POSTs also check CSRF."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        login = require_login()
-        if login is not None:
-            return login
-        viewer = current_viewer()
-        if not viewer.is_admin:
-            raise PanelError(
-                403, "Only an admin of your CRM account can manage the Xero integration."
-            )
-        if request.method == "POST":
-            check_csrf()
-        return view(viewer, *args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _message(text: str, level: str = "info") -> None:
-    # The newest few, each cut short: the session cookie must stay under what browsers
-    # keep (4 KB), however many answers come back before the page shows them.
-    kept = [*session.get(_MESSAGES_SESSION_KEY, []), [text[:_MAX_MESSAGE_LENGTH], level]]
-    session[_MESSAGES_SESSION_KEY] = kept[-_MAX_MESSAGES:]
-
-
-def _to_settings() -> BaseResponse:
-    return redirect(url_for("xero_panel.settings_page"))
-
-
 def _redirect_uri() -> str:
     configured = get_state().settings.redirect_uri
     return configured or url_for("xero_panel.callback", _external=True)
@@ -122,13 +74,15 @@ def settings_page(viewer: Viewer) -> BaseResponse:
             select(SyncState).where(SyncState.organisation_id.in_([o.id for o in organisations]))
         )
     }
-    messages = [tuple(m) for m in session.pop(_MESSAGES_SESSION_KEY, [])]
+    messages = [tuple(m) for m in session.pop(MESSAGES_SESSION_KEY, [])]
     response = make_response(
         render_template(
             "xero_panel/settings.html",
             connection=connection,
             organisations=organisations,
             sync_states=sync_states,
+            offered=offered_tenants(connection) if connection else set(),
+            used_elsewhere=tenants_used_elsewhere(db_session, viewer.crm_account),
             messages=messages,
             viewer=viewer,
             xp_csrf_token=csrf_token(),
@@ -172,8 +126,8 @@ def callback(viewer: Viewer) -> BaseResponse:
         # Only the error's code picks a message; the text Xero (or whoever made the link)
         # sent in error= or error_description is never shown.
         text, level = _CALLBACK_ERRORS.get(request.args["error"], _CALLBACK_ERROR_OTHER)
-        _message(text, level)
-        return _to_settings()
+        message(text, level)
+        return to_settings()
     code = request.args.get("code")
     if not code:
         raise PanelError(
@@ -189,17 +143,23 @@ def callback(viewer: Viewer) -> BaseResponse:
         )
         connection = state.panel.store_connection(viewer.crm_account, token, activate=False)
     except XeroPanelError as exc:
-        _message(str(exc), "error")
-        return _to_settings()
+        message(str(exc), "error")
+        return to_settings()
     if not connection.organisations:
-        _message(
+        message(
             "Xero connected, but the Xero user granted no organisation. Connect again and"
             " choose at least one organisation.",
             "error",
         )
     else:
-        _message("Connected to Xero. Choose the organisations to use, then press Save.")
-    return _to_settings()
+        message("Connected to Xero. Choose the organisations to use, then press Save.")
+        elsewhere = tenants_used_elsewhere(state.panel.db.session(), viewer.crm_account)
+        if any(o.tenant_id in elsewhere for o in connection.organisations):
+            message(
+                "An organisation marked below is also used by another CRM account here."
+                " You can use it too; removing Xero here will not affect that account."
+            )
+    return to_settings()
 
 
 @admin_only
@@ -215,29 +175,41 @@ def save(viewer: Viewer) -> BaseResponse:
     for organisation in newly_selected:
         _start_sync(organisation.id, full=True)
     names = ", ".join(o.name for o in connection.organisations if o.selected)
-    _message(f"Saved. The Xero panel now shows invoices from {names}.")
-    return _to_settings()
+    message(f"Saved. The Xero panel now shows invoices from {names}.")
+    return to_settings()
 
 
 @admin_only
 def test_connection(viewer: Viewer) -> BaseResponse:
-    """Call Xero once per chosen organisation (``GET /Organisation``) and report the time."""
+    """Call Xero once per chosen organisation (``GET /Organisation``) and report the time.
+    A failure marks the connection as needing attention (reason and time); a test that
+    succeeds for every organisation clears that."""
     state = get_state()
+    db_session = state.panel.db.session()
     connection = _active_connection(viewer, allow_needs_reconnect=True)
+    failures = []
     for organisation in [o for o in connection.organisations if o.selected]:
         client = state.client_for(connection.id)
         started = time.monotonic()
         try:
             details = client.organisation(organisation.tenant_id)
         except AuthExpired as exc:
-            _message(f"{organisation.name}: Xero refused the connection. {exc}", "error")
+            failures.append(f"{organisation.name}: Xero refused the connection. {exc}")
             continue
         except XeroPanelError as exc:
-            _message(f"{organisation.name}: the test failed. {exc}", "error")
+            failures.append(f"{organisation.name}: the test failed. {exc}")
             continue
         elapsed = (time.monotonic() - started) * 1000
-        _message(f"Connection works: Xero answered for {details.name} in {elapsed:.0f} ms.")
-    return _to_settings()
+        message(f"Connection works: Xero answered for {details.name} in {elapsed:.0f} ms.")
+    connection = db_session.get(Connection, connection.id, populate_existing=True) or connection
+    for failure in failures:
+        message(failure, "error")
+    if failures:
+        note_problem(connection, "Test connection failed: " + " ".join(failures))
+    elif connection.status == "active":
+        clear_problem(connection)
+    db_session.commit()
+    return to_settings()
 
 
 @admin_only
@@ -246,53 +218,8 @@ def refresh_now(viewer: Viewer) -> BaseResponse:
     connection = _active_connection(viewer)
     for organisation in [o for o in connection.organisations if o.selected]:
         _start_sync(organisation.id, full=False)
-    _message("A sync with Xero has started; this page shows its progress.")
-    return _to_settings()
-
-
-@admin_only
-def remove_confirm(viewer: Viewer) -> BaseResponse:
-    """Ask for confirmation, saying what removal deletes (pins included)."""
-    db_session = get_state().panel.db.session()
-    connection = connection_of(viewer.crm_account)
-    if connection is None:
-        return _to_settings()
-    pins = db_session.scalar(
-        select(func.count()).select_from(Pin).where(Pin.crm_account == viewer.crm_account)
-    )
-    return add_vary(
-        make_response(
-            render_template(
-                "xero_panel/remove.html",
-                connection=connection,
-                pin_count=pins or 0,
-                xp_csrf_token=csrf_token(),
-            )
-        )
-    )
-
-
-@admin_only
-def remove(viewer: Viewer) -> BaseResponse:
-    """Revoke the grant at Xero, then delete the tokens and every cached row of this CRM
-    account, pins included. The local removal happens even when Xero cannot be reached."""
-    state = get_state()
-    db_session = state.panel.db.session()
-    connection = connection_of(viewer.crm_account)
-    if connection is None:
-        return _to_settings()
-    confirmed_at_xero = _revoke_at_xero(connection)
-    delete_account_data(db_session, viewer.crm_account)
-    db_session.commit()
-    if confirmed_at_xero:
-        _message("Xero was removed: the grant is revoked at Xero and its data deleted here.")
-    else:
-        _message(
-            "Xero was removed here and its data deleted, but Xero could not confirm the"
-            " revocation. To be sure, remove the app in Xero under Settings > Connected apps.",
-            "warning",
-        )
-    return _to_settings()
+    message("A sync with Xero has started; this page shows its progress.")
+    return to_settings()
 
 
 def _activate(connection: Connection, tenant_ids: set[str]) -> list[Organisation]:
@@ -313,6 +240,7 @@ def _activate(connection: Connection, tenant_ids: set[str]) -> list[Organisation
             newly_selected.append(organisation)
     connection.status = "active"
     connection.activated_at = connection.activated_at or dt.datetime.now(dt.UTC)
+    connection.reconnect_started_at = None
     return newly_selected
 
 
@@ -322,32 +250,6 @@ def _active_connection(viewer: Viewer, *, allow_needs_reconnect: bool = False) -
     if connection is None or connection.status not in allowed:
         raise PanelError(400, "Xero is not connected and saved yet: connect to Xero first.")
     return connection
-
-
-def _revoke_at_xero(connection: Connection) -> bool:
-    """Disconnect each organisation and revoke the refresh token; False if anything could
-    not be confirmed (Xero unreachable, token unreadable)."""
-    state = get_state()
-    try:
-        token = state.cipher.decrypt(connection.token_ciphertext or "")
-    except (AuthExpired, ValueError):
-        return False
-    client = state.client_for(connection.id)
-    client.max_retries = 0
-    confirmed = True
-    for organisation in connection.organisations:
-        if not organisation.xero_connection_id:
-            continue
-        try:
-            client.delete_connection(organisation.xero_connection_id)
-        except XeroPanelError:
-            confirmed = False
-    refresh_token = token.get("refresh_token")
-    if not refresh_token or not revoke(
-        state.settings, str(refresh_token), timeout=min(5.0, state.settings.http_timeout)
-    ):
-        confirmed = False
-    return confirmed
 
 
 def _start_sync(organisation_id: int, *, full: bool) -> None:
@@ -367,5 +269,5 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/save", view_func=save, methods=["POST"])
     bp.add_url_rule("/test", view_func=test_connection, methods=["POST"])
     bp.add_url_rule("/refresh", view_func=refresh_now, methods=["POST"])
-    bp.add_url_rule("/remove", view_func=remove_confirm, methods=["GET"])
-    bp.add_url_rule("/remove", view_func=remove, methods=["POST"])
+    admin_remove_routes.register(bp)
+    admin_health_routes.register(bp)

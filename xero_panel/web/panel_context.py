@@ -5,6 +5,7 @@ and the panel's URLs for the view model (:func:`panel_urls`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,8 +76,27 @@ def cache_status(ctx: PanelContext, *, refresh: bool = False) -> CacheStatus | N
         return None
     service = get_state().scheduler
     if refresh:
-        return service.refresh_record(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
-    return service.ensure_fresh(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
+        status = service.refresh_record(
+            ctx.session, ctx.organisations, contact_ids=ctx.match.keys()
+        )
+    else:
+        status = service.ensure_fresh(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
+    notice = connection_notice(ctx.connection)
+    if notice is not None and not status.problem:
+        status = dataclasses.replace(status, problem=notice)
+    return status
+
+
+def connection_notice(connection: Connection | None) -> str | None:
+    """The calm notice reps see while an admin reconnects Xero, or while the connection
+    needs an admin's attention (a failed *Test connection* or token refresh)."""
+    if connection is None or connection.status != "active":
+        return None
+    if connection.reconnect_started_at is not None:
+        return "An admin is reconnecting Xero; showing cached data for now."
+    if connection.last_error:
+        return "An admin has been asked to check the Xero connection; showing cached data for now."
+    return None
 
 
 def panel_urls(ref: RecordRef, params: PanelParams) -> PanelUrls:

@@ -6,15 +6,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import g, render_template, url_for
 from markupsafe import Markup
 
+from ..connections import get_connection
 from ..records import RECORD_TYPES
 from ..state import get_state
 
 #: What the marketplace card says (also what its search matches).
 MARKETPLACE_CARD = {
     "name": "Xero",
+    "category": "Accounting",
     "summary": "See each customer's Xero invoices (paid, unpaid, overdue) on contact, account"
     " and deal pages. Read-only.",
     "keywords": "accounting invoices payments billing finance",
@@ -66,14 +70,45 @@ def xero_panel_widget(record_type: str, record_id: object) -> Markup:
     )
 
 
-def xero_panel_marketplace_card(query: str | None = "") -> Markup:
+#: The card's own classes (styled by the plugin's panel.css); a host passes its own.
+CARD_CLASSES = {
+    "card": "xp-card",
+    "icon": "",
+    "title": "xp-card-title",
+    "category": "",
+    "summary": "xp-card-summary",
+    "action": "xp-card-action",
+    "status": "xp-card-status",
+    "button": "xp-button",
+}
+
+
+def xero_panel_marketplace_card(
+    query: str | None = "", classes: Mapping[str, str] | None = None
+) -> Markup:
     """Render the plugin's card for the host's marketplace page, or nothing when the
     marketplace search ``query`` does not match it (matching is case-insensitive on the
     card's name, summary and keywords).
 
+    When the current CRM account has connected Xero the card says *Installed* and offers
+    *Manage*, else *Install* (``data-testid="xero-card" data-installed="true|false"``).
+    ``classes`` gives the card the look of the host's own cards: the CSS classes of its
+    parts, keys ``card``, ``icon``, ``title``, ``category``, ``summary``, ``action``,
+    ``status``, ``button`` (an empty ``icon`` or ``category`` leaves that part out). To
+    change more than classes, override the template ``xero_panel/marketplace_card.html``.
+
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2 *Installed* and *Manage*; ``classes``.
     """
-    get_state()
+    state = get_state()
+    unknown = set(classes or {}) - set(CARD_CLASSES)
+    if unknown:
+        raise ValueError(
+            f"xero_panel_marketplace_card: unknown classes {', '.join(sorted(unknown))};"
+            f" use {', '.join(CARD_CLASSES)}."
+        )
+    account = state.panel.current_account()
+    connection = get_connection(state.panel.db.session(), account) if account else None
     words = (query or "").lower().split()
     haystack = " ".join(MARKETPLACE_CARD.values()).lower()
     if any(word not in haystack for word in words):
@@ -82,6 +117,9 @@ def xero_panel_marketplace_card(query: str | None = "") -> Markup:
         render_template(
             "xero_panel/marketplace_card.html",
             card=MARKETPLACE_CARD,
+            classes={**CARD_CLASSES, **(classes or {})},
+            installed=connection is not None,
+            status=connection.status if connection else None,
             include_assets=_assets_once(),
             htmx_src=htmx_script_url(),
         )

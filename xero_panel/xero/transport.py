@@ -210,9 +210,13 @@ class Sender:
         )
         tries.failures += 1
         if tries.failures > self.max_retries:
+            what = (
+                f"Xero was too slow to answer ({kind})"
+                if isinstance(error, requests.Timeout)
+                else f"Could not reach Xero ({kind})"
+            )
             raise XeroUnavailable(
-                f"Could not reach Xero ({kind}) after {tries.failures} tries; "
-                "showing cached data, try again later.",
+                f"{what} after {tries.failures} tries; showing cached data, try again later.",
                 status=0,
                 detail=kind,
             ) from error

@@ -33,7 +33,16 @@ _NOT_FOUND = "The resource you're looking for cannot be found"
 
 def api(emu: Emulator, request: Request, rest: str) -> Response:
     """``GET /api.xro/2.0/{Organisation | Contacts | Invoices | CreditNotes}[/{id}]`` and
-    ``/Invoices/{id}/OnlineInvoice`` (resource names in any case)."""
+    ``/Invoices/{id}/OnlineInvoice`` (resource names in any case). Error answers (4xx and
+    5xx) are counted per tenant too."""
+    response = _api(emu, request, rest)
+    tenant_id = (request.headers.get("xero-tenant-id") or "").strip().lower()
+    if response.status_code >= 400 and tenant_id in emu.tenant_ids:
+        emu.calls.count_error(tenant_id, response.status_code)
+    return response
+
+
+def _api(emu: Emulator, request: Request, rest: str) -> Response:
     parts = [p for p in rest.split("/") if p]
     endpoint = _RESOURCES.get(parts[0].lower()) if parts else None
     if endpoint is None:

@@ -1,0 +1,41 @@
+"""Fixtures for tests with two CRM accounts (Acme, Globex) and one Xero user,
+owner@kiwi-garden.test, who has two organisations, against the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, sample_seed
+
+from tests import conftest
+from tests.conftest import HostApp
+from tests.xero_flow import serving
+from xero_panel.records import CRMRecord
+
+SUPPLIES = "6f1c2b7e-3d4a-4c8e-9b1a-2e5f7a9c0d11"
+AUSTRALIA = "a83d5e20-7b19-4f6c-8d2e-51c9b4e7f022"
+OWNER = "owner@kiwi-garden.test"
+
+
+@pytest.fixture(name="xero")
+def xero_fixture() -> Iterator[Any]:
+    with serving(sample_seed()) as emulator:
+        yield emulator
+
+
+@pytest.fixture(name="host")
+def host_fixture(make_host: Any, database_url: str, xero: Any, monkeypatch: Any) -> HostApp:
+    monkeypatch.setitem(
+        conftest.RECORDS, ("acme", "account", "9"), CRMRecord("Totara Events Group")
+    )
+    return make_host(
+        database_url,
+        XERO_PANEL_CLIENT_ID=DEMO_CLIENT_ID,
+        XERO_PANEL_CLIENT_SECRET=DEMO_CLIENT_SECRET,
+        XERO_PANEL_LOGIN_URL=xero.url,
+        XERO_PANEL_IDENTITY_URL=xero.url,
+        XERO_PANEL_API_URL=xero.url,
+        SERVER_NAME="127.0.0.1:5000",
+    )

@@ -1,0 +1,140 @@
+"""What the admin's health page shows, as plain queries: per organisation, what the cache
+holds, when it last synced, the webhooks, the Xero calls counted, the last error; and the
+match coverage of the CRM account's contacts and accounts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .matching import match_record
+from .models import Connection, Organisation, SyncState, WebhookEvent
+from .records import CRMRecord
+from .sync.state import cached_counts
+from .xero.call_counter import CallCounter
+
+#: The record types whose match coverage the page shows (deals match through these).
+COVERAGE_TYPES = ("contact", "account")
+
+
+@dataclass(frozen=True)
+class OrganisationHealth:
+    """One organisation's numbers on the health page."""
+
+    organisation: Organisation
+    invoices: int
+    credit_notes: int
+    contacts: int
+    last_full_sync: dt.datetime | None
+    last_incremental_sync: dt.datetime | None
+    last_webhook: dt.datetime | None
+    calls_today: int
+    calls_this_minute: int
+    last_error: str | None
+    last_error_at: dt.datetime | None
+
+
+def organisation_health(
+    session: Session,
+    connection: Connection,
+    counter: CallCounter,
+) -> list[OrganisationHealth]:
+    """The numbers of each organisation the CRM account uses. The call counts are those of
+    the one call counter every Xero call goes through (the rate budget records each call)."""
+    rows = []
+    for organisation in sorted(
+        (o for o in connection.organisations if o.selected), key=lambda o: (o.name, o.id)
+    ):
+        state = session.get(SyncState, organisation.id)
+        counts = cached_counts(session, organisation.id)
+        calls = counter.count(organisation.tenant_id)
+        last_webhook = session.scalar(
+            select(func.max(WebhookEvent.received_at)).where(
+                WebhookEvent.tenant_id == organisation.tenant_id
+            )
+        )
+        error, error_at = (state.last_error, state.last_error_at) if state else (None, None)
+        if connection.last_error and (
+            error_at is None
+            or (connection.last_error_at is not None and connection.last_error_at > error_at)
+        ):
+            error, error_at = connection.last_error, connection.last_error_at
+        rows.append(
+            OrganisationHealth(
+                organisation=organisation,
+                invoices=counts["invoices"],
+                credit_notes=counts["credit_notes"],
+                contacts=counts["contacts"],
+                last_full_sync=state.full_sync_completed_at if state else None,
+                last_incremental_sync=state.fresh_at if state else None,
+                last_webhook=last_webhook,
+                calls_today=calls.today,
+                calls_this_minute=calls.this_minute,
+                last_error=error,
+                last_error_at=error_at,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class UnmatchedRecord:
+    record_type: str
+    record_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many of the CRM account's contacts and accounts match a Xero contact, and one
+    page of those that do not."""
+
+    totals: dict[str, int]
+    matched: dict[str, int]
+    unmatched: list[UnmatchedRecord]
+    unmatched_total: int
+    page: int
+    pages: int
+
+
+def match_coverage(
+    session: Session,
+    organisations: Sequence[Organisation],
+    *,
+    crm_account: str,
+    records: Iterable[tuple[str, str, CRMRecord]],
+    page: int = 1,
+    per_page: int = 20,
+) -> Coverage:
+    """Match each listed record (``(record_type, record_id, record)``) against the cache,
+    with the same rules (and explicit links) as the panel."""
+    totals = dict.fromkeys(COVERAGE_TYPES, 0)
+    matched = dict.fromkeys(COVERAGE_TYPES, 0)
+    unmatched = []
+    for record_type, record_id, record in records:
+        if record_type not in totals:
+            continue
+        totals[record_type] += 1
+        found = match_record(
+            session,
+            organisations,
+            crm_account=crm_account,
+            record_type=record_type,
+            record_id=record_id,
+            record=record,
+        )
+        if found.contacts:
+            matched[record_type] += 1
+        else:
+            unmatched.append(UnmatchedRecord(record_type, record_id, record.name))
+    pages = max(1, -(-len(unmatched) // per_page))
+    page = min(max(1, page), pages)
+    start = (page - 1) * per_page
+    return Coverage(
+        totals, matched, unmatched[start : start + per_page], len(unmatched), page, pages
+    )
