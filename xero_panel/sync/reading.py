@@ -145,6 +145,9 @@ class SyncRun:
         :param progress: told how many records to expect and how many were stored.
         """
         key_of = KINDS[kind].key_of
+        # Holds no connection while Xero answers: the transaction ends before each call
+        # (here before the first; each stored page commits before the next).
+        self.session.commit()
         for page in pages:
             if progress is not None:
                 progress.expect(kind, page.item_count)

@@ -74,9 +74,23 @@ def cache_status(ctx: PanelContext, *, refresh: bool = False) -> CacheStatus | N
     if not ctx.organisations:
         return None
     service = get_state().scheduler
+    release(ctx.session)
     if refresh:
         return service.refresh_record(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
     return service.ensure_fresh(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
+
+
+def release(session: Session) -> None:
+    """End the request session's transaction before the sync may wait for a refresh (its
+    own or another request's), so that waiting holds no database connection: a burst of
+    views of stale data must not drain the pool. The objects the request loaded stay
+    loaded (not expired); the next query starts a new transaction."""
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
 
 
 def panel_urls(ref: RecordRef, params: PanelParams) -> PanelUrls:

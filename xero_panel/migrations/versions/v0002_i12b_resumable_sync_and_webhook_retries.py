@@ -1,0 +1,50 @@
+"""Resumable full syncs (where an unfinished one resumes) and webhook fetch retries.
+
+Revision ID: 0002_i12b
+Revises: 0001
+Create Date: 2026-11-25
+
+``xero_panel_sync_state`` gains ``resume_phase``, ``resume_page`` and ``resume_started_at``;
+``xero_panel_webhook_event`` gains ``attempts``, ``next_attempt_at`` (indexed) and
+``last_error``. Existing rows keep their data: no unfinished sync, no failed attempt.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002_i12b"
+down_revision: str | None = "0001"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("xero_panel_sync_state") as batch:
+        batch.add_column(sa.Column("resume_phase", sa.String(length=20), nullable=True))
+        batch.add_column(sa.Column("resume_page", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("resume_started_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("xero_panel_webhook_event") as batch:
+        batch.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("last_error", sa.Text(), nullable=True))
+    op.create_index(
+        op.f("ix_xero_panel_webhook_event_next_attempt_at"),
+        "xero_panel_webhook_event",
+        ["next_attempt_at"],
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(
+        op.f("ix_xero_panel_webhook_event_next_attempt_at"), table_name="xero_panel_webhook_event"
+    )
+    with op.batch_alter_table("xero_panel_webhook_event") as batch:
+        batch.drop_column("last_error")
+        batch.drop_column("next_attempt_at")
+        batch.drop_column("attempts")
+    with op.batch_alter_table("xero_panel_sync_state") as batch:
+        batch.drop_column("resume_started_at")
+        batch.drop_column("resume_page")
+        batch.drop_column("resume_phase")
