@@ -217,6 +217,16 @@ class CacheWriter:
             )
         return [c for c in wanted if c not in known]
 
+    def cached_contact_ids_named(self) -> set[str]:
+        """The ContactIDs the cached invoices and credit notes name."""
+        return set(
+            self.session.scalars(
+                select(Invoice.contact_id)
+                .where(Invoice.organisation_id == self.organisation_id)
+                .distinct()
+            )
+        )
+
     def open_invoice_ids(self) -> set[str]:
         """The Xero IDs of the cached invoices that are AUTHORISED (not yet paid or voided)."""
         return set(
