@@ -9,6 +9,7 @@ import math
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,56 @@ def test_a_full_sync_failed_by_xero_resumes_too(host: SyncHost) -> None:
     assert cached == xero_truth(
         host.emulator_server.url, EmulatorTokens(host.emulator), host.tenant_id
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_rq_worker_killed_mid_sync_resumes_by_itself(
+    make_host: Callable[..., Any], postgres_url: str
+) -> None:
+    """An RQ worker (``flask xero-panel worker``) SIGKILLed mid-invoices: once its lock has
+    expired, the next panel view notices the dead sync and queues it again; a new worker
+    resumes at the next page, and the cache then equals Xero's data."""
+    from tests.test_sync_scale_out import Scale
+
+    s = Scale(
+        make_host,
+        postgres_url,
+        N_INVOICES,
+        worker_env={"XP_SCALE_PAGE_SIZE": str(PAGE), "XP_SCALE_LOCK_TTL": "2"},
+        XERO_PANEL_SYNC_PAGE_SIZE=PAGE,
+    )
+    h = s.h
+    try:
+        h.emulator.add_fault({"endpoint": "Invoices", "delay_ms": 250})
+        with h.app.app_context():
+            assert h.scheduler.start_full_sync(h.org_id) is True
+
+        def mid_invoices() -> bool:
+            state = h.sync_state()
+            return state.resume_phase == "invoices" and state.resume_page >= 3
+
+        s.wait_for(mid_invoices, 30)
+        s.worker.send_signal(signal.SIGKILL)
+        s.worker.wait(10)
+        time.sleep(0.5)  # let the emulator finish answering the killed worker's request
+        state = h.sync_state()
+        assert state.status == "running"
+        stored = state.resume_page
+        assert state.resume_phase == "invoices" and 3 <= stored < INVOICE_PAGES
+        h.emulator.faults.clear()
+        h.emulator.reset_stats()
+
+        s.worker = s.start_worker()
+
+        def finished() -> bool:
+            h.view()  # what notices the dead sync: any panel view of the organisation
+            return bool(h.sync_state().status == "idle")
+
+        s.wait_for(finished, 30)
+        assert h.calls()["by_endpoint"].get("Invoices") == INVOICE_PAGES - stored
+        with h.app.app_context():
+            cached = cached_truth(h.host.db.engine, h.org_id)
+        assert cached == xero_truth(h.emulator_server.url, EmulatorTokens(h.emulator), h.tenant_id)
+    finally:
+        s.close()

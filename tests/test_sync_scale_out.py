@@ -45,12 +45,23 @@ def worker_app() -> Any:
         XERO_PANEL_REDIS_PREFIX=env["XP_SCALE_PREFIX"],
         XERO_PANEL_RQ_QUEUE=env["XP_SCALE_QUEUE"],
         XERO_PANEL_WEBHOOK_KEY=KEY,
+        XERO_PANEL_SYNC_PAGE_SIZE=int(env.get("XP_SCALE_PAGE_SIZE", "1000")),
     )
+    if "XP_SCALE_LOCK_TTL" in env:  # how soon a killed worker's locks expire
+        host.app.extensions["xero_panel"].scheduler.lock_ttl = float(env["XP_SCALE_LOCK_TTL"])
     return host.app
 
 
 class Scale:
-    def __init__(self, make_host: Callable[..., Any], database_url: str, n: int) -> None:
+    def __init__(
+        self,
+        make_host: Callable[..., Any],
+        database_url: str,
+        n: int,
+        *,
+        worker_env: dict[str, str] | None = None,
+        **config: Any,
+    ) -> None:
         require_service("Redis", REDIS_URL, 6379)
         self.prefix = f"xp-scale-{uuid.uuid4().hex[:8]}:"
         self.queue = f"xp-scale-{uuid.uuid4().hex[:8]}"
@@ -64,8 +75,9 @@ class Scale:
             XERO_PANEL_REDIS_PREFIX=self.prefix,
             XERO_PANEL_RQ_QUEUE=self.queue,
             XERO_PANEL_SYNC_WAIT=10,
+            **config,
         )
-        env = {
+        self.env = {
             **os.environ,
             "PYTHONPATH": str(TESTS.parent),
             "XP_SCALE_DB": database_url,
@@ -74,11 +86,16 @@ class Scale:
             "XP_SCALE_REDIS": REDIS_URL,
             "XP_SCALE_PREFIX": self.prefix,
             "XP_SCALE_QUEUE": self.queue,
+            **(worker_env or {}),
         }
-        self.worker = subprocess.Popen(
+        self.worker = self.start_worker()
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        """A ``flask xero-panel worker`` subprocess on this queue."""
+        return subprocess.Popen(
             [*FLASK, "--app", "tests.test_sync_scale_out:worker_app", "xero-panel", "worker"],
             cwd=TESTS.parent,
-            env=env,
+            env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
