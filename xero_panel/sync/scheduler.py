@@ -47,6 +47,7 @@ from ..xero.client import XeroClient
 from .job_runs import SyncJobs
 from .runners import JobName, Runner, ThreadRunner
 from .state import CacheStatus, Scheduler, cache_status, get_sync_state
+from .webhook_retries import WebhookRetries
 
 __all__ = ["STALE_RUNNING", "SyncScheduler"]
 
@@ -70,7 +71,7 @@ class _Snapshot:
     reconciled_at: dt.datetime | None
 
 
-class SyncScheduler(SyncJobs, Scheduler):
+class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
     """Decides when Xero is called: keeps the cache fresh for panel views and starts the
     background syncs.
 
@@ -144,6 +145,7 @@ class SyncScheduler(SyncJobs, Scheduler):
             return CacheStatus(fresh_at=None)
         with self.session_factory() as session:
             snapshots = self._snapshots(session, ids)
+        self.sweep_webhooks()
         for snap in snapshots:
             try:
                 self._freshen_one(snap, contact_ids, force_contacts=force_contacts)
@@ -376,6 +378,7 @@ class SyncScheduler(SyncJobs, Scheduler):
             "refresh": self.run_refresh,
             "reconcile": self.run_reconcile,
             "webhook": self.run_webhook,
+            "webhook_retry": self.run_webhook_retry,
         }
         if job not in jobs:
             raise ValueError(f"Unknown xero-panel job {job!r}")
