@@ -260,6 +260,8 @@ class Payment(Base):
     """One payment (instalment) against a cached invoice."""
 
     __tablename__ = "xero_panel_payment"
+    #: Two syncs storing the same invoice at once must not both add its payments.
+    __table_args__ = (UniqueConstraint("invoice_pk", "payment_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     invoice_pk: Mapped[int] = mapped_column(
