@@ -148,17 +148,18 @@ class SyncJobs:
                     page_size=self.page_size,
                 )
 
-            ok = True
+            problem: str | None = None
             for organisation_id in self._active_organisations(tenant_id):
                 counts = self._run(organisation_id, by_ids, record=True)
                 if counts is None:
-                    ok = False
-                    self._webhook_failed(tenant_events, self._problem(organisation_id))
+                    problem = self._problem(organisation_id)
                     continue
                 for key, value in counts.items():
                     totals[key] = totals.get(key, 0) + value
-            if ok:
+            if problem is None:
                 self._mark_processed(tenant_id, tenant_events)
+            else:  # tried again later, for every organisation of the tenant (upserts)
+                self._webhook_failed(tenant_events, problem)
         return totals
 
     def _problem(self, organisation_id: int) -> str:
