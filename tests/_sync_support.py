@@ -441,3 +441,77 @@ class SyncHost:
             if all(invoice.get(k) == v for k, v in match.items()):
                 return dict(invoice)
         raise AssertionError(f"no invoice like {match}")
+
+
+def xero_truth(emulator_url: str, tokens: Any, tenant_id: str) -> dict[str, Any]:
+    """What Xero (the emulator) holds that the cache must equal: every ACCREC invoice
+    (amounts and payments), every ACCRECCREDIT credit note, every contact ID."""
+    client = make_client(emulator_url, tokens)
+    invoices = {
+        i.invoice_id.lower(): (
+            i.status,
+            i.total,
+            i.amount_due,
+            i.amount_paid,
+            sorted((p.payment_id.lower(), p.amount) for p in i.payments),
+        )
+        for page in client.iter_invoice_pages(tenant_id, where='Type=="ACCREC"')
+        for i in page
+    }
+    notes = {
+        n.credit_note_id.lower(): (n.status, n.total, n.remaining_credit)
+        for page in client.iter_credit_note_pages(tenant_id, where='Type=="ACCRECCREDIT"')
+        for n in page
+    }
+    contacts = {
+        c.contact_id.lower()
+        for page in client.iter_contact_pages(tenant_id, include_archived=True)
+        for c in page
+    }
+    return {"invoices": invoices, "credit_notes": notes, "contacts": contacts}
+
+
+def cached_truth(engine: Any, organisation_id: int) -> dict[str, Any]:
+    """The same picture read from the cache; fails on any duplicate row."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session, selectinload
+
+    from xero_panel.models import Invoice, XeroContact
+
+    with Session(engine) as session:
+        rows = list(
+            session.scalars(
+                select(Invoice)
+                .where(Invoice.organisation_id == organisation_id)
+                .options(selectinload(Invoice.payments))
+            )
+        )
+        contact_rows = list(
+            session.scalars(
+                select(XeroContact.contact_id).where(XeroContact.organisation_id == organisation_id)
+            )
+        )
+    keys = [(r.kind, r.xero_id.lower()) for r in rows]
+    assert len(keys) == len(set(keys)), "duplicate cached documents"
+    assert len(contact_rows) == len(set(contact_rows)), "duplicate cached contacts"
+    payment_ids = [p.payment_id for r in rows for p in r.payments]
+    assert len(payment_ids) == len(set(payment_ids)), "duplicate cached payments"
+    invoices = {
+        r.xero_id.lower(): (
+            r.status,
+            r.total,
+            r.balance,
+            r.amount_paid,
+            sorted((p.payment_id.lower(), p.amount) for p in r.payments),
+        )
+        for r in rows
+        if r.kind == "invoice"
+    }
+    notes = {
+        r.xero_id.lower(): (r.status, r.total, r.balance) for r in rows if r.kind == "credit_note"
+    }
+    return {
+        "invoices": invoices,
+        "credit_notes": notes,
+        "contacts": {c.lower() for c in contact_rows},
+    }

@@ -7,6 +7,7 @@ through ``XP_SCALE_*`` environment variables.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 
 from tests._sync_support import SyncHost
 from tests.conftest import REDIS_URL, TEST_KEY, require_service
+from xero_panel.web.webhook_routes import signature_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -45,12 +47,26 @@ def worker_app() -> Any:
         XERO_PANEL_REDIS_PREFIX=env["XP_SCALE_PREFIX"],
         XERO_PANEL_RQ_QUEUE=env["XP_SCALE_QUEUE"],
         XERO_PANEL_WEBHOOK_KEY=KEY,
+        XERO_PANEL_SYNC_PAGE_SIZE=int(env.get("XP_SCALE_PAGE_SIZE", "1000")),
     )
+    scheduler = host.app.extensions["xero_panel"].scheduler
+    if "XP_SCALE_LOCK_TTL" in env:  # how soon a killed worker's locks expire
+        scheduler.lock_ttl = float(env["XP_SCALE_LOCK_TTL"])
+    if "XP_SCALE_WEBHOOK_RETRY_BASE" in env:
+        scheduler.webhook_retry_base = float(env["XP_SCALE_WEBHOOK_RETRY_BASE"])
     return host.app
 
 
 class Scale:
-    def __init__(self, make_host: Callable[..., Any], database_url: str, n: int) -> None:
+    def __init__(
+        self,
+        make_host: Callable[..., Any],
+        database_url: str,
+        n: int,
+        *,
+        worker_env: dict[str, str] | None = None,
+        **config: Any,
+    ) -> None:
         require_service("Redis", REDIS_URL, 6379)
         self.prefix = f"xp-scale-{uuid.uuid4().hex[:8]}:"
         self.queue = f"xp-scale-{uuid.uuid4().hex[:8]}"
@@ -64,8 +80,9 @@ class Scale:
             XERO_PANEL_REDIS_PREFIX=self.prefix,
             XERO_PANEL_RQ_QUEUE=self.queue,
             XERO_PANEL_SYNC_WAIT=10,
+            **config,
         )
-        env = {
+        self.env = {
             **os.environ,
             "PYTHONPATH": str(TESTS.parent),
             "XP_SCALE_DB": database_url,
@@ -74,11 +91,16 @@ class Scale:
             "XP_SCALE_REDIS": REDIS_URL,
             "XP_SCALE_PREFIX": self.prefix,
             "XP_SCALE_QUEUE": self.queue,
+            **(worker_env or {}),
         }
-        self.worker = subprocess.Popen(
+        self.worker = self.start_worker()
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        """A ``flask xero-panel worker`` subprocess on this queue."""
+        return subprocess.Popen(
             [*FLASK, "--app", "tests.test_sync_scale_out:worker_app", "xero-panel", "worker"],
             cwd=TESTS.parent,
-            env=env,
+            env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -178,3 +200,59 @@ def test_scale_out_webhook_visible_within_2_s(scale: Scale) -> None:
 
     scale.wait_for(visible, 5)
     assert time.monotonic() - started < 2
+
+
+def test_scale_out_failed_webhook_fetch_is_retried_by_rq_jobs(
+    make_host: Callable[..., Any], postgres_url: str
+) -> None:
+    """On the RQ worker, a webhook fetch that fails is tried again by ``webhook_retry``
+    jobs with backoff, and succeeds once Xero answers again."""
+    from sqlalchemy import select
+
+    from xero_panel.models import WebhookEvent
+
+    s = Scale(make_host, postgres_url, 30, worker_env={"XP_SCALE_WEBHOOK_RETRY_BASE": "0.3"})
+    h = s.h
+    try:
+        h.full_sync()
+        h.scheduler.webhook_retry_base = 0.3
+        invoice = h.invoice_like(Type="ACCREC", Status="AUTHORISED", Payments=[])
+        h.emulator.add_payment(h.tenant_id, invoice["InvoiceID"], {"Amount": 3})
+        h.emulator.add_fault({"endpoint": "Invoices", "status": 400})
+        body = json.dumps(
+            {
+                "events": [
+                    {
+                        "resourceUrl": "https://api.xero.com/api.xro/2.0/Invoices/x",
+                        "resourceId": invoice["InvoiceID"],
+                        "eventDateUtc": "2026-07-01T01:15:39.902",
+                        "eventType": "UPDATE",
+                        "eventCategory": "INVOICE",
+                        "tenantId": h.tenant_id,
+                        "tenantType": "ORGANISATION",
+                    }
+                ],
+                "firstEventSequence": 1,
+                "lastEventSequence": 1,
+                "entropy": "ABCDEFGHIJKLMNOPQRST",
+            }
+        ).encode()
+        response = h.app.test_client().post(
+            URL,
+            data=body,
+            headers={"x-xero-signature": signature_of(body, KEY)},
+            content_type="application/json",
+        )
+        assert response.status_code == 200
+
+        def row() -> Any:
+            with h.state_session() as session:
+                return session.scalars(select(WebhookEvent)).one()
+
+        s.wait_for(lambda: row().attempts >= 2, 30)  # the first try and a retry job
+        assert row().processed_at is None
+        h.emulator.faults.clear()
+        s.wait_for(lambda: row().processed_at is not None, 30)
+        assert [p.amount for p in h.invoice(invoice["InvoiceID"]).payments] == [3]
+    finally:
+        s.close()

@@ -173,3 +173,143 @@ def test_webhook_change_visible_in_next_view_within_2_s(hooked: SyncHost) -> Non
         time.sleep(0.05)
     assert [str(p.amount) for p in hooked.invoice(invoice["InvoiceID"]).payments] == ["2.00"]
     assert time.monotonic() - started < 2
+
+
+# -- durability and retries -----------------------------------------------------------------
+
+
+@pytest.fixture
+def retrying(make_host: Callable[..., Any], database_url: str) -> Iterator[SyncHost]:
+    """A host on SQLite and PostgreSQL whose webhook retries come quickly (0.2 s, doubling)."""
+    h = SyncHost(make_host, database_url, webhook_key=KEY)
+    h.full_sync()
+    h.scheduler.webhook_retry_base = 0.2
+    h.scheduler.webhook_retry_cap = 5.0
+    yield h
+    h.close()
+
+
+def stored_event(h: SyncHost) -> WebhookEvent:
+    with h.state_session() as session:
+        row = session.scalars(select(WebhookEvent)).one()
+        return row
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def paid_in_xero(h: SyncHost) -> dict[str, Any]:
+    """An open invoice, paid 3.00 in Xero with no webhook sent yet."""
+    invoice = h.invoice_like(Type="ACCREC", Status="AUTHORISED", Payments=[])
+    h.emulator.add_payment(h.tenant_id, invoice["InvoiceID"], {"Amount": 3})
+    return invoice
+
+
+def test_retry_delay_doubles_up_to_the_cap() -> None:
+    from xero_panel.sync.webhook_retries import retry_delay
+
+    assert [retry_delay(n, 30, 3600) for n in range(1, 10)] == [
+        30,
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3600,
+        3600,
+    ]
+
+
+def test_webhook_failed_fetch_is_retried_with_backoff_until_it_succeeds(
+    retrying: SyncHost,
+) -> None:
+    h = retrying
+    delays: list[float] = []
+    submit_later = h.scheduler.runner.submit_later
+
+    def record(delay: float, job: Any, *args: Any) -> None:
+        delays.append(delay)
+        submit_later(delay, job, *args)
+
+    h.scheduler.runner.submit_later = record
+    invoice = paid_in_xero(h)
+    h.emulator.add_fault({"endpoint": "Invoices", "status": 400})
+
+    assert post(h, payload(event(h, invoice["InvoiceID"]))).status_code == 200
+    wait_until(lambda: stored_event(h).attempts >= 3)
+    failed = stored_event(h)
+    assert failed.processed_at is None and failed.last_error
+    assert delays[:3] == [0.2, 0.4, 0.8]  # backoff: each wait twice the last
+    assert not h.invoice(invoice["InvoiceID"]).payments
+
+    h.emulator.faults.clear()
+    wait_until(lambda: stored_event(h).processed_at is not None)
+    done = stored_event(h)
+    assert done.next_attempt_at is None and done.last_error is None
+    assert [p.amount for p in h.invoice(invoice["InvoiceID"]).payments] == [3]
+
+
+def test_webhook_retries_stop_at_the_limit(retrying: SyncHost) -> None:
+    h = retrying
+    h.scheduler.webhook_retry_base = 0.05
+    h.scheduler.webhook_retry_limit = 3
+    invoice = paid_in_xero(h)
+    h.emulator.add_fault({"endpoint": "Invoices", "status": 400})
+
+    assert post(h, payload(event(h, invoice["InvoiceID"]))).status_code == 200
+    wait_until(lambda: stored_event(h).attempts >= 3)
+    time.sleep(0.5)  # would be several more tries if it did not stop
+    row = stored_event(h)
+    assert row.attempts == 3
+    assert row.next_attempt_at is None and row.processed_at is None
+    assert str(row.last_error).startswith("Given up after 3 attempts")
+    assert h.calls()["by_endpoint"] == {"Invoices": 3}
+
+
+def test_webhook_answers_503_until_its_events_are_stored(
+    retrying: SyncHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    h = retrying
+    invoice = paid_in_xero(h)
+    body = payload(event(h, invoice["InvoiceID"]))
+
+    def database_down(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr("xero_panel.web.webhook_routes.record_new_events", database_down)
+    response = post(h, body)
+    assert response.status_code == 503  # Xero delivers it again
+    assert events_stored(h) == 0
+    monkeypatch.undo()
+
+    assert post(h, body).status_code == 200  # the redelivery
+    wait_until(lambda: stored_event(h).processed_at is not None)
+    assert [p.amount for p in h.invoice(invoice["InvoiceID"]).payments] == [3]
+
+
+def test_webhook_stored_but_not_queued_is_retried_by_the_sweep(retrying: SyncHost) -> None:
+    """The hand-off to the background fails (Redis gone): still 200, since the event is
+    stored; a later panel view finds it due and queues it."""
+    h = retrying
+    invoice = paid_in_xero(h)
+    submit = h.scheduler.runner.submit
+
+    def redis_gone(*args: Any) -> None:
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    h.scheduler.runner.submit = redis_gone
+    assert post(h, payload(event(h, invoice["InvoiceID"]))).status_code == 200
+    assert stored_event(h).processed_at is None
+    h.scheduler.runner.submit = submit
+
+    time.sleep(0.3)  # the event's retry is due (0.2 s)
+    h.view()
+    wait_until(lambda: stored_event(h).processed_at is not None)
+    assert [p.amount for p in h.invoice(invoice["InvoiceID"]).payments] == [3]

@@ -28,7 +28,7 @@ from flask import Flask, current_app, has_app_context
 from .state import get_state
 from .sync.scheduler import SyncScheduler
 
-__all__ = ["full_sync", "reconcile", "refresh", "webhook"]
+__all__ = ["full_sync", "reconcile", "refresh", "webhook", "webhook_retry"]
 
 #: The environment variable a plain ``rq worker`` reads to find the host app.
 APP_ENV = "XERO_PANEL_APP"
@@ -91,4 +91,11 @@ def reconcile(organisation_id: int) -> dict[str, int]:
 def webhook(events: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Refresh what webhook events name (``SyncScheduler.run_webhook``)."""
     result: dict[str, int] = _run("run_webhook", events)
+    return result
+
+
+def webhook_retry() -> dict[str, int]:
+    """Try again the stored webhook events whose fetch failed and is due
+    (``SyncScheduler.run_webhook_retry``)."""
+    result: dict[str, int] = _run("run_webhook_retry")
     return result

@@ -159,6 +159,13 @@ class SyncState(Base):
     reconciled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Where an unfinished full sync resumes: the phase (``organisation``, ``contacts``,
+    #: ``invoices``, ``credit_notes``) and how many of its pages are stored (committed with
+    #: each page); ``None`` when no full sync is unfinished.
+    resume_phase: Mapped[str | None] = mapped_column(String(20))
+    resume_page: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: When the unfinished full sync began (its watermarks never pass this moment).
+    resume_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship(back_populates="sync_state")
 
@@ -263,6 +270,8 @@ class Payment(Base):
     """One payment (instalment) against a cached invoice."""
 
     __tablename__ = "xero_panel_payment"
+    #: Two syncs storing the same invoice at once must not both add its payments.
+    __table_args__ = (UniqueConstraint("invoice_pk", "payment_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     invoice_pk: Mapped[int] = mapped_column(
@@ -351,6 +360,11 @@ class WebhookEvent(Base):
     event_date: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Failed fetches of the event's resource so far, and when the next try is due
+    #: (``None``: not scheduled: processed, never tried, or given up).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 def mirror_tables_into(metadata: MetaData) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..matching import email_key, name_key
 from ..models import ContactEmail, Invoice, Payment, XeroContact
@@ -191,12 +192,13 @@ class CacheWriter:
         return len(wanted)
 
     def write(self, kind: RecordKind, records: Sequence[Any]) -> int:
-        """Store one page and commit; if another worker inserted the same rows at the same
-        moment, roll back and store them again (they are updates now)."""
+        """Store one page and commit; if another worker inserted the same rows (or replaced
+        the same payments) at the same moment, roll back and store them again (they are
+        updates now)."""
         try:
             count = self.store(kind, records)
             self.session.commit()
-        except IntegrityError:
+        except (IntegrityError, StaleDataError):
             self.session.rollback()
             count = self.store(kind, records)
             self.session.commit()
@@ -216,6 +218,16 @@ class CacheWriter:
                 )
             )
         return [c for c in wanted if c not in known]
+
+    def cached_contact_ids_named(self) -> set[str]:
+        """The ContactIDs the cached invoices and credit notes name."""
+        return set(
+            self.session.scalars(
+                select(Invoice.contact_id)
+                .where(Invoice.organisation_id == self.organisation_id)
+                .distinct()
+            )
+        )
 
     def open_invoice_ids(self) -> set[str]:
         """The Xero IDs of the cached invoices that are AUTHORISED (not yet paid or voided)."""

@@ -35,15 +35,17 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.orm import Session
 
 from ..exceptions import XeroPanelError
-from ..models import Organisation, SyncState, utcnow
+from ..models import Organisation, utcnow
 from ..xero.client import XeroClient
 from .cache_writer import batches
-from .reading import Progress, ProgressCallback, SyncResult, SyncRun, Watermark
+from .full import CREDIT_NOTES_WHERE, INVOICES_WHERE, PHASES, full_sync
+from .reading import SyncResult, SyncRun, Watermark
 from .state import clear_connection_problem, get_sync_state, record_failure
 
 __all__ = [
     "CREDIT_NOTES_WHERE",
     "INVOICES_WHERE",
+    "PHASES",
     "SAFETY_MARGIN",
     "SyncResult",
     "full_sync",
@@ -55,10 +57,6 @@ __all__ = [
 
 logger = logging.getLogger("xero_panel.sync")
 
-#: Sales invoices only: supplier bills (ACCPAY) never enter the cache.
-INVOICES_WHERE = 'Type=="ACCREC"'
-#: Customer credit notes only.
-CREDIT_NOTES_WHERE = 'Type=="ACCRECCREDIT"'
 #: ``If-Modified-Since`` is sent this much before the watermark. Xero compares to the second;
 #: the margin also covers a write Xero committed a moment after it answered.
 SAFETY_MARGIN = dt.timedelta(seconds=2)
@@ -68,108 +66,6 @@ WHERE_BATCH_SIZE = 20
 
 def _guid_filter(field_name: str, ids: Sequence[str]) -> str:
     return "||".join(f'{field_name}==GUID("{value}")' for value in ids)
-
-
-def _phase(session: Session, state: SyncState, phase: str) -> None:
-    state.phase = phase
-    session.commit()
-
-
-def _start_full(session: Session, organisation_id: int, started: dt.datetime) -> SyncState:
-    state = get_sync_state(session, organisation_id)
-    state.status = "running"
-    state.phase = "organisation"
-    state.progress_done = 0
-    state.progress_total = None
-    state.full_sync_started_at = started
-    session.commit()
-    return state
-
-
-def _finish_full(state: SyncState, stored: int, started: dt.datetime, ended: dt.datetime) -> None:
-    """A full sync that started at ``started`` stored ``stored`` records and is done: the cache
-    matches Xero as of ``started`` (it is fresh and reconciled)."""
-    state.status = "idle"
-    state.phase = None
-    state.progress_total = stored
-    state.fresh_at = state.reconciled_at = started
-    state.full_sync_completed_at = ended
-    state.last_error = None
-    state.last_error_at = None
-
-
-def full_sync(
-    session: Session,
-    organisation: Organisation | int,
-    client: XeroClient,
-    *,
-    page_size: int = 1000,
-    progress: ProgressCallback | None = None,
-    now: Callable[[], dt.datetime] = utcnow,
-) -> SyncResult:
-    """Read everything the panel needs from Xero into the cache, committing page by page.
-
-    Order: the organisation's details, every contact (archived ones too, so matching sees
-    merges), every ACCREC invoice with its payments, every ACCRECCREDIT credit note. The
-    :class:`~xero_panel.models.SyncState` shows ``status="running"``, the ``phase`` and
-    ``progress_done``/``progress_total`` (records) while it runs, then ``idle`` (or
-    ``failed`` with ``last_error``). Cached contacts Xero no longer has are removed. A full
-    sync is also a reconciliation.
-
-    :param progress: also told ``(done, total)`` after each page (the CLI's progress bar).
-    :raises XeroPanelError: after recording the failure in the sync state.
-    """
-    run = SyncRun(session, organisation, client, "full", page_size)
-    org, tenant_id = run.organisation, run.tenant_id
-    started = now()
-    state = _start_full(session, run.org_id, started)
-    tracker = Progress(progress, state)
-    try:
-        details = client.organisation(tenant_id)
-        org.name = details.name or org.name
-        org.short_code, org.base_currency = details.short_code, details.base_currency
-        org.timezone = details.timezone
-        _phase(session, state, "contacts")
-        contacts_mark = Watermark()
-        run.all_contacts(contacts_mark, progress=tracker)
-        _phase(session, state, "invoices")
-        invoices_mark = Watermark()
-        named: set[str] = set()
-        pages = client.iter_invoice_pages(
-            tenant_id, where=INVOICES_WHERE, order="InvoiceID ASC", page_size=page_size
-        )
-        run.read("invoices", pages, mark=invoices_mark, named=named, progress=tracker)
-        _phase(session, state, "credit_notes")
-        notes_mark = Watermark()
-        notes = client.iter_credit_note_pages(
-            tenant_id, where=CREDIT_NOTES_WHERE, page_size=page_size
-        )
-        run.read("credit_notes", notes, mark=notes_mark, named=named, progress=tracker)
-        run.missing_contacts(named)  # contacts made while the sync ran
-
-        state.contacts_modified_since = contacts_mark.value(None)
-        state.invoices_modified_since = invoices_mark.value(None)
-        state.credit_notes_modified_since = notes_mark.value(None)
-        _finish_full(state, tracker.done, started, now())
-        clear_connection_problem(session, run.org_id)
-        session.commit()
-    except XeroPanelError as exc:
-        record_failure(session, run.org_id, exc, full=True, now=now())
-        logger.warning("Full sync of organisation %s failed: %s", run.org_id, exc)
-        raise
-    except BaseException as exc:
-        record_failure(session, run.org_id, exc, full=True, now=now())
-        raise
-    result = run.done(started)
-    logger.info(
-        "Full sync of organisation %s: %s invoices, %s credit notes, %s contacts, %s calls",
-        run.org_id,
-        result.invoices,
-        result.credit_notes,
-        result.contacts,
-        result.calls,
-    )
-    return result
 
 
 def incremental_sync(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..exceptions import XeroPanelError
 from ..locks import Locks
-from ..models import Connection, Organisation, WebhookEvent
+from ..models import Connection, Organisation, SyncState, WebhookEvent
 from ..xero.client import XeroClient
 from . import engine
 from .reading import ProgressCallback, SyncResult
@@ -42,6 +42,9 @@ class SyncJobs:
     page_size: int
     lock_ttl: float
     now: Callable[[], dt.datetime]
+    #: Counts a failed try of webhook events and schedules the next
+    #: (:class:`~xero_panel.sync.webhook_retries.WebhookRetries`).
+    _webhook_failed: Callable[[Sequence[Mapping[str, Any]], str], None]
 
     @contextmanager
     def _working(self, organisation_id: int) -> Iterator[tuple[Session, Organisation, XeroClient]]:
@@ -145,17 +148,25 @@ class SyncJobs:
                     page_size=self.page_size,
                 )
 
-            ok = True
+            problem: str | None = None
             for organisation_id in self._active_organisations(tenant_id):
                 counts = self._run(organisation_id, by_ids, record=True)
                 if counts is None:
-                    ok = False
+                    problem = self._problem(organisation_id)
                     continue
                 for key, value in counts.items():
                     totals[key] = totals.get(key, 0) + value
-            if ok:
+            if problem is None:
                 self._mark_processed(tenant_id, tenant_events)
+            else:  # tried again later, for every organisation of the tenant (upserts)
+                self._webhook_failed(tenant_events, problem)
         return totals
+
+    def _problem(self, organisation_id: int) -> str:
+        """The problem the last failure recorded in the organisation's sync state."""
+        with self.session_factory() as session:
+            state = session.get(SyncState, organisation_id)
+            return (state.last_error if state else None) or "Xero could not be reached"
 
     def _active_organisations(self, tenant_id: str) -> list[int]:
         with self.session_factory() as session:
@@ -178,7 +189,7 @@ class SyncJobs:
                         WebhookEvent.resource_id == str(event.get("resourceId", "")).lower(),
                         WebhookEvent.event_date == str(event.get("eventDateUtc", "")),
                     )
-                    .values(processed_at=self.now())
+                    .values(processed_at=self.now(), next_attempt_at=None, last_error=None)
                 )
             session.commit()
 

@@ -136,6 +136,7 @@ class SyncRun:
         seen: set[str] | None = None,
         named: set[str] | None = None,
         progress: Progress | None = None,
+        checkpoint: Callable[[Page[Any]], None] | None = None,
     ) -> None:
         """Store every page of ``pages``, committing each.
 
@@ -143,8 +144,13 @@ class SyncRun:
         :param seen: gets the Xero ID of every record read.
         :param named: gets the ContactIDs the documents name.
         :param progress: told how many records to expect and how many were stored.
+        :param checkpoint: called with each page before it is stored, so what it records
+            (where a full sync resumes) is committed with the page, never without it.
         """
         key_of = KINDS[kind].key_of
+        # Holds no connection while Xero answers: the transaction ends before each call
+        # (here before the first; each stored page commits before the next).
+        self.session.commit()
         for page in pages:
             if progress is not None:
                 progress.expect(kind, page.item_count)
@@ -154,20 +160,35 @@ class SyncRun:
                 seen.update(key_of(r) for r in page)
             if named is not None:
                 named.update(r.contact_id for r in page if r.contact_id)
+            if checkpoint is not None:
+                checkpoint(page)
             stored = self.writer.write(kind, page)
             setattr(self.result, kind, getattr(self.result, kind) + stored)
             if progress is not None:
                 progress.add(stored)
 
-    def all_contacts(self, mark: Watermark, progress: Progress | None = None) -> None:
+    def all_contacts(
+        self,
+        mark: Watermark,
+        progress: Progress | None = None,
+        *,
+        first_page: int = 1,
+        checkpoint: Callable[[Page[Any]], None] | None = None,
+    ) -> None:
         """Read every contact (archived ones too, so merges show) and remove the cached
-        contacts Xero no longer has."""
+        contacts Xero no longer has (only when this read saw every page: a read resumed at
+        ``first_page`` > 1 leaves that to the next reconciliation)."""
         seen: set[str] = set()
         pages = self.client.iter_contact_pages(
-            self.tenant_id, include_archived=True, order="ContactID ASC", page_size=self.page_size
+            self.tenant_id,
+            include_archived=True,
+            order="ContactID ASC",
+            page_size=self.page_size,
+            first_page=first_page,
         )
-        self.read("contacts", pages, mark=mark, seen=seen, progress=progress)
-        self.result.removed_contacts = self.writer.remove_contacts_except(seen)
+        self.read("contacts", pages, mark=mark, seen=seen, progress=progress, checkpoint=checkpoint)
+        if first_page == 1:
+            self.result.removed_contacts = self.writer.remove_contacts_except(seen)
 
     def contacts_by_id(self, contact_ids: Sequence[str]) -> None:
         """Read exactly these contacts."""

@@ -23,7 +23,7 @@ __all__ = ["JobName", "RQRunner", "Runner", "ThreadRunner", "make_runner"]
 logger = logging.getLogger("xero_panel.sync.runners")
 
 #: The background jobs (functions of :mod:`xero_panel.jobs`).
-JobName = Literal["full_sync", "refresh", "reconcile", "webhook"]
+JobName = Literal["full_sync", "refresh", "reconcile", "webhook", "webhook_retry"]
 #: Runs a job by name with its arguments (the service's dispatcher).
 Execute = Callable[[str, Sequence[Any]], object]
 
@@ -34,6 +34,24 @@ class Runner(Protocol):
     def submit(self, job: JobName, *args: Any) -> None:
         """Run ``job(*args)`` soon, not in the caller's thread; return at once."""
         ...
+
+    def submit_later(self, delay: float, job: JobName, *args: Any) -> None:
+        """Run ``job(*args)`` in about ``delay`` seconds; return at once. (A timer in this
+        process: what it would lose when the process ends is found again by the caller's
+        own sweep, see :mod:`xero_panel.sync.webhook_retries`.)"""
+        ...
+
+
+def _later(delay: float, submit: Callable[[], None]) -> None:
+    def fire() -> None:
+        try:
+            submit()
+        except Exception:
+            logger.exception("Could not submit a delayed xero-panel job")
+
+    timer = threading.Timer(max(0.0, delay), fire)
+    timer.daemon = True
+    timer.start()
 
 
 class ThreadRunner:
@@ -68,6 +86,10 @@ class ThreadRunner:
             self._threads = [t for t in self._threads if t.is_alive()]
             self._threads.append(thread)
         thread.start()
+
+    def submit_later(self, delay: float, job: JobName, *args: Any) -> None:
+        """Start ``job(*args)`` in a new daemon thread in about ``delay`` seconds."""
+        _later(delay, lambda: self.submit(job, *args))
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every job started so far has ended (for tests and the CLI).
@@ -116,6 +138,11 @@ class RQRunner:
             failure_ttl=7 * 86400,
             description=f"xero-panel {job}{tuple(args)!r}"[:200],
         )
+
+    def submit_later(self, delay: float, job: JobName, *args: Any) -> None:
+        """Enqueue ``xero_panel.jobs.<job>(*args)`` in about ``delay`` seconds (a timer in
+        this process, so no RQ scheduler is needed)."""
+        _later(delay, lambda: self.submit(job, *args))
 
 
 def make_runner(

@@ -47,6 +47,7 @@ from ..xero.client import XeroClient
 from .job_runs import SyncJobs
 from .runners import JobName, Runner, ThreadRunner
 from .state import CacheStatus, Scheduler, cache_status, get_sync_state
+from .webhook_retries import WebhookRetries
 
 __all__ = ["STALE_RUNNING", "SyncScheduler"]
 
@@ -62,6 +63,7 @@ class _Snapshot:
     organisation_id: int
     connection_status: str
     status: str
+    phase: str | None
     full_sync_started_at: dt.datetime | None
     full_sync_completed_at: dt.datetime | None
     fresh_at: dt.datetime | None
@@ -69,7 +71,7 @@ class _Snapshot:
     reconciled_at: dt.datetime | None
 
 
-class SyncScheduler(SyncJobs, Scheduler):
+class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
     """Decides when Xero is called: keeps the cache fresh for panel views and starts the
     background syncs.
 
@@ -143,6 +145,7 @@ class SyncScheduler(SyncJobs, Scheduler):
             return CacheStatus(fresh_at=None)
         with self.session_factory() as session:
             snapshots = self._snapshots(session, ids)
+        self.sweep_webhooks()
         for snap in snapshots:
             try:
                 self._freshen_one(snap, contact_ids, force_contacts=force_contacts)
@@ -180,6 +183,7 @@ class SyncScheduler(SyncJobs, Scheduler):
                 organisation_id=org_id,
                 connection_status=status,
                 status=state.status if state else "idle",
+                phase=state.phase if state else None,
                 full_sync_started_at=state.full_sync_started_at if state else None,
                 full_sync_completed_at=state.full_sync_completed_at if state else None,
                 fresh_at=state.fresh_at if state else None,
@@ -234,12 +238,21 @@ class SyncScheduler(SyncJobs, Scheduler):
             snap.status == "running"
             and started is not None
             and self.now() - started < STALE_RUNNING
+            and not self._full_sync_died(snap)
         ):
             return
         failed_at = snap.last_error_at if snap.status == "failed" else None
         if failed_at is not None and (self.now() - failed_at).total_seconds() < self.ttl:
             return
         self.start_full_sync(snap.organisation_id)
+
+    def _full_sync_died(self, snap: _Snapshot) -> bool:
+        """A full sync that began working (past ``queued``) holds the lock ``full:<id>``,
+        extended page by page; when nobody holds it, its worker was killed: start it again
+        (it resumes at the page after the last one stored)."""
+        if snap.phase in (None, "queued"):
+            return False
+        return self.locks.wait_unlocked(f"full:{snap.organisation_id}", 0)
 
     # -- single flights ---------------------------------------------------------------------
 
@@ -314,9 +327,10 @@ class SyncScheduler(SyncJobs, Scheduler):
             state = get_sync_state(session, organisation_id)
             state.status = "running"
             state.phase = "queued"
-            state.progress_done = 0
-            state.progress_total = None
-            state.full_sync_started_at = self.now()
+            if state.resume_phase is None:  # a resumed sync keeps its progress
+                state.progress_done = 0
+                state.progress_total = None
+                state.full_sync_started_at = self.now()
             session.commit()
         self.runner.submit("full_sync", organisation_id)
         return True
@@ -364,6 +378,7 @@ class SyncScheduler(SyncJobs, Scheduler):
             "refresh": self.run_refresh,
             "reconcile": self.run_reconcile,
             "webhook": self.run_webhook,
+            "webhook_retry": self.run_webhook_retry,
         }
         if job not in jobs:
             raise ValueError(f"Unknown xero-panel job {job!r}")

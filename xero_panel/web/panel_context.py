@@ -75,6 +75,7 @@ def cache_status(ctx: PanelContext, *, refresh: bool = False) -> CacheStatus | N
     if not ctx.organisations:
         return None
     service = get_state().scheduler
+    release(ctx.session)
     if refresh:
         status = service.refresh_record(
             ctx.session, ctx.organisations, contact_ids=ctx.match.keys()
@@ -97,6 +98,19 @@ def connection_notice(connection: Connection | None) -> str | None:
     if connection.last_error:
         return "An admin has been asked to check the Xero connection; showing cached data for now."
     return None
+
+
+def release(session: Session) -> None:
+    """End the request session's transaction before the sync may wait for a refresh (its
+    own or another request's), so that waiting holds no database connection: a burst of
+    views of stale data must not drain the pool. The objects the request loaded stay
+    loaded (not expired); the next query starts a new transaction."""
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
 
 
 def panel_urls(ref: RecordRef, params: PanelParams) -> PanelUrls:

@@ -13,6 +13,12 @@ The body is limited before it is read (the request guard: over
 depth bound (:func:`~xero_panel.web.request_guard.load_bounded_json`); a signed delivery
 that is not such JSON is answered 200 and ignored.
 
+A delivery is answered 200 only once its events are committed: if the database cannot
+store them the answer is 503, and Xero delivers them again. Each stored event carries when
+to try it again if it is not processed by then, so an event whose hand-off to the
+background fails (Redis gone) or whose fetch fails is retried with backoff
+(:mod:`xero_panel.sync.webhook_retries`), not lost.
+
 The route answers 404 when ``XERO_PANEL_WEBHOOK_KEY`` is not set. :func:`register` adds it
 to the blueprint.
 """
@@ -20,6 +26,7 @@ to the blueprint.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -28,11 +35,12 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..models import WebhookEvent, utcnow
 from ..state import get_state
+from ..sync.webhook_retries import BACKOFF_BASE, event_key
 from .request_guard import load_bounded_json
 
 __all__ = ["exempt_from_csrf", "record_new_events", "register", "signature_of", "webhook"]
@@ -47,19 +55,17 @@ def signature_of(body: bytes, key: str) -> str:
 
 
 def record_new_events(
-    session: Session, events: Sequence[Mapping[str, Any]]
+    session: Session, events: Sequence[Mapping[str, Any]], retry_after: float = BACKOFF_BASE
 ) -> list[dict[str, Any]]:
     """Store the events not seen before and return them (duplicates are dropped, also when
     another worker stores the same event at the same moment). Commits.
+
+    :param retry_after: seconds after which a stored event not yet processed is due for
+        another try.
     """
     fresh: list[dict[str, Any]] = []
     for event in events:
-        key = {
-            "tenant_id": str(event.get("tenantId", "")).lower()[:64],
-            "event_category": str(event.get("eventCategory", ""))[:20],
-            "resource_id": str(event.get("resourceId", "")).lower()[:64],
-            "event_date": str(event.get("eventDateUtc", ""))[:40],
-        }
+        key = event_key(event)
         if not key["tenant_id"] or not key["resource_id"]:
             continue
         seen = session.scalar(
@@ -73,6 +79,8 @@ def record_new_events(
                     **key,
                     event_type=str(event.get("eventType", ""))[:20],
                     received_at=utcnow(),
+                    attempts=0,
+                    next_attempt_at=utcnow() + dt.timedelta(seconds=retry_after),
                 )
             )
             session.commit()
@@ -113,13 +121,25 @@ def webhook() -> Response:
     if not isinstance(events, list) or not events:
         return _empty(200)  # Intent to Receive
     events = [e for e in events if isinstance(e, dict)]
-    with state.session_factory() as session:
-        fresh = record_new_events(session, events)
-    if fresh:
-        service = state.scheduler
+    service = state.scheduler
+    try:
+        with state.session_factory() as session:
+            retry_after = float(getattr(service, "webhook_retry_base", BACKOFF_BASE))
+            fresh = record_new_events(session, events, retry_after)
+    except SQLAlchemyError:
+        # Not stored: Xero delivers again what is not answered 2xx.
+        logger.exception("Could not store a webhook delivery; answering 503 so Xero retries")
+        return _empty(503)
+    try:
         start = getattr(service, "start_webhook", None)
-        if start is not None:
+        if fresh and start is not None:
             start(fresh)
+        sweep = getattr(service, "sweep_webhooks", None)
+        if sweep is not None:
+            sweep()  # earlier events whose retry is due
+    except Exception:
+        # Stored: the retry sweep hands these to the background once they are due.
+        logger.exception("Could not queue the fetch of %s webhook events", len(fresh))
     return _empty(200)
 
 

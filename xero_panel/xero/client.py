@@ -134,6 +134,7 @@ class XeroClient(Pager):
         where: str | None = None,
         order: str | None = None,
         page_size: int = 1000,
+        first_page: int = 1,
     ) -> Iterator[Page[Invoice]]:
         """Yield invoices page by page (``GET /Invoices``).
 
@@ -148,9 +149,10 @@ class XeroClient(Pager):
         :param statuses: e.g. ``["AUTHORISED", "PAID"]``.
         :param where: a Xero filter, e.g. ``'Type=="ACCREC"'`` (sales invoices only).
         :param order: e.g. ``"UpdatedDateUTC ASC"``.
+        :param first_page: the page to start from (a resumed full read).
         """
         query = ListQuery(
-            tenant_id, "/Invoices", "Invoices", parse_invoice, modified_since, page_size
+            tenant_id, "/Invoices", "Invoices", parse_invoice, modified_since, page_size, first_page
         )
         params = {"Statuses": ",".join(statuses or ()), "where": where, "order": order}
         yield from self._iter_batches(query, params, {"ContactIDs": contact_ids, "IDs": ids})
@@ -172,6 +174,7 @@ class XeroClient(Pager):
         include_archived: bool = True,
         order: str | None = None,
         page_size: int = 1000,
+        first_page: int = 1,
     ) -> Iterator[Page[Contact]]:
         """Yield contacts page by page (``GET /Contacts``); paging and batching as for
         :meth:`iter_invoice_pages`.
@@ -180,7 +183,7 @@ class XeroClient(Pager):
         :param order: e.g. ``"ContactID ASC"`` (a stable order for paging a full read).
         """
         query = ListQuery(
-            tenant_id, "/Contacts", "Contacts", parse_contact, modified_since, page_size
+            tenant_id, "/Contacts", "Contacts", parse_contact, modified_since, page_size, first_page
         )
         params = {"includeArchived": "true" if include_archived else "false", "order": order}
         yield from self._iter_batches(query, params, {"IDs": ids})
@@ -191,7 +194,9 @@ class XeroClient(Pager):
         *,
         modified_since: datetime | None = None,
         where: str | None = None,
+        order: str | None = None,
         page_size: int = 1000,
+        first_page: int = 1,
     ) -> Iterator[Page[CreditNote]]:
         """Yield credit notes page by page (``GET /CreditNotes``).
 
@@ -199,9 +204,15 @@ class XeroClient(Pager):
         ``'Type=="ACCRECCREDIT"&&Contact.ContactID==GUID("...")'``.
         """
         query = ListQuery(
-            tenant_id, "/CreditNotes", "CreditNotes", parse_credit_note, modified_since, page_size
+            tenant_id,
+            "/CreditNotes",
+            "CreditNotes",
+            parse_credit_note,
+            modified_since,
+            page_size,
+            first_page,
         )
-        yield from self._iter_batches(query, {"where": where}, {})
+        yield from self._iter_batches(query, {"where": where, "order": order}, {})
 
     def online_invoice_url(self, tenant_id: str, invoice_id: str) -> str | None:
         """The customer-facing ``in.xero.com`` link of a sales invoice, or ``None`` if Xero

@@ -70,6 +70,8 @@ class ListQuery(Generic[_T]):
     parse: Callable[[Mapping[str, Any]], _T]
     modified_since: datetime | None
     page_size: int
+    #: The page to start from (a resumed read skips the pages it already stored).
+    first_page: int = 1
 
 
 class Pager(Sender):
@@ -105,7 +107,7 @@ class Pager(Sender):
         headers = {}
         if modified_since is not None:
             headers["If-Modified-Since"] = format_if_modified_since(modified_since)
-        page = 1
+        page = first = query.first_page
         while True:
             page_params = {**params, "page": str(page), "pageSize": str(page_size)}
             response = self._get(tenant_id, path, params=page_params, headers=headers)
@@ -125,7 +127,7 @@ class Pager(Sender):
             result = self._parse(response, path, read)
             # The first page is yielded even when empty, so every query hands its caller
             # Xero's clock and counts; later empty pages carry nothing new.
-            if result or page == 1:
+            if result or page == first:
                 yield result
             raw_count = len(result)
             page_count = result.page_count

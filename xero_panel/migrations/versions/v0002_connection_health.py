@@ -1,7 +1,7 @@
 """Connections that tell the truth: when the last error happened, which sign-in (Xero's
 ``authEventId``) granted the tokens and each organisation, and whether a reconnect is under way.
 
-Revision ID: 0002_i10
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_i10"
+revision = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | None = None
 depends_on: str | None = None

@@ -1,0 +1,235 @@
+"""The full sync: everything the panel needs from Xero into the cache, page by page, and
+resumable at the page after the last one stored (see :func:`full_sync`). Part of
+:mod:`~xero_panel.sync.engine`, which exports it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..exceptions import XeroPanelError
+from ..models import Organisation, SyncState, utcnow
+from ..xero.client import Page, XeroClient
+from .reading import Progress, ProgressCallback, SyncResult, SyncRun, Watermark
+from .state import clear_connection_problem, get_sync_state, record_failure
+
+__all__ = ["CREDIT_NOTES_WHERE", "INVOICES_WHERE", "PHASES", "full_sync"]
+
+logger = logging.getLogger("xero_panel.sync")
+
+#: Sales invoices only: supplier bills (ACCPAY) never enter the cache.
+INVOICES_WHERE = 'Type=="ACCREC"'
+#: Customer credit notes only.
+CREDIT_NOTES_WHERE = 'Type=="ACCRECCREDIT"'
+#: The phases of a full sync, in order; an unfinished one resumes at its stored phase.
+PHASES = ("organisation", "contacts", "invoices", "credit_notes")
+
+
+def _phase(session: Session, state: SyncState, phase: str) -> None:
+    """Enter ``phase``: none of its pages are stored yet (committed)."""
+    state.phase = phase
+    state.resume_phase = phase
+    state.resume_page = 0
+    session.commit()
+
+
+def _start_full(session: Session, organisation_id: int, started: dt.datetime) -> SyncState:
+    state = get_sync_state(session, organisation_id)
+    state.status = "running"
+    state.progress_done = 0
+    state.progress_total = None
+    state.full_sync_started_at = started
+    state.resume_started_at = started
+    _phase(session, state, "organisation")
+    return state
+
+
+@dataclass(frozen=True)
+class _Resume:
+    """Where a full sync starts: its phase and the pages of that phase already stored."""
+
+    phase: str
+    pages: int
+    started: dt.datetime
+
+    def runs(self, phase: str) -> bool:
+        return PHASES.index(phase) >= PHASES.index(self.phase)
+
+    def first_page(self, phase: str) -> int:
+        return self.pages + 1 if phase == self.phase else 1
+
+
+def _resume_point(session: Session, organisation_id: int, now: dt.datetime) -> _Resume | None:
+    state = get_sync_state(session, organisation_id)
+    if state.resume_phase not in PHASES or state.resume_started_at is None:
+        return None
+    state.status = "running"
+    state.phase = state.resume_phase
+    session.commit()
+    return _Resume(state.resume_phase, state.resume_page or 0, state.resume_started_at)
+
+
+def _checkpoint(state: SyncState, phase: str) -> Callable[[Page[Any]], None]:
+    def stored(page: Page[Any]) -> None:
+        state.resume_phase = phase
+        state.resume_page = page.page
+
+    return stored
+
+
+def _finish_full(state: SyncState, stored: int, started: dt.datetime, ended: dt.datetime) -> None:
+    """A full sync that started at ``started`` stored ``stored`` records and is done: the cache
+    matches Xero as of ``started`` (it is fresh and reconciled)."""
+    state.status = "idle"
+    state.phase = None
+    state.resume_phase = None
+    state.resume_page = 0
+    state.resume_started_at = None
+    state.progress_total = max(stored, state.progress_total or 0)
+    state.fresh_at = state.reconciled_at = started
+    state.full_sync_completed_at = ended
+    state.last_error = None
+    state.last_error_at = None
+
+
+def _capped(mark: Watermark, resumed: _Resume | None) -> dt.datetime | None:
+    """A watermark; a resumed sync's never passes the moment the sync first began, so the
+    next incremental sync re-reads whatever changed while it was down."""
+    value = mark.value(None)
+    if resumed is None:
+        return value
+    return resumed.started if value is None else min(value, resumed.started)
+
+
+def full_sync(
+    session: Session,
+    organisation: Organisation | int,
+    client: XeroClient,
+    *,
+    page_size: int = 1000,
+    progress: ProgressCallback | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> SyncResult:
+    """Read everything the panel needs from Xero into the cache, committing page by page.
+
+    Order: the organisation's details, every contact (archived ones too, so matching sees
+    merges), every ACCREC invoice with its payments, every ACCRECCREDIT credit note, each
+    list in a stable order (by ID). The :class:`~xero_panel.models.SyncState` shows
+    ``status="running"``, the ``phase`` and ``progress_done``/``progress_total`` (records)
+    while it runs, then ``idle`` (or ``failed`` with ``last_error``). Cached contacts Xero no
+    longer has are removed. A full sync is also a reconciliation.
+
+    **Resumable.** With each stored page the sync state records the phase and the page
+    (``resume_phase``, ``resume_page``) in the same commit. A full sync that did not finish
+    (its worker was killed, or Xero failed) resumes at the next page: pages already stored
+    are not fetched again. Records Xero changed or added meanwhile are caught by the next
+    incremental sync, whose watermark never passes the moment the first attempt began.
+
+    :param progress: also told ``(done, total)`` after each page (the CLI's progress bar).
+    :raises XeroPanelError: after recording the failure in the sync state.
+    """
+    run = SyncRun(session, organisation, client, "full", page_size)
+    org, tenant_id = run.organisation, run.tenant_id
+    resumed = _resume_point(session, run.org_id, now())
+    if resumed is None:
+        started = now()
+        state = _start_full(session, run.org_id, started)
+        plan = _Resume("organisation", 0, started)
+    else:
+        started, plan = resumed.started, resumed
+        state = get_sync_state(session, run.org_id)
+        logger.info(
+            "Resuming the full sync of organisation %s at %s page %s",
+            run.org_id,
+            plan.phase,
+            plan.pages + 1,
+        )
+    tracker = Progress(progress, state, done=state.progress_done if resumed else 0)
+    try:
+        if plan.runs("organisation"):
+            details = client.organisation(tenant_id)
+            org.name = details.name or org.name
+            org.short_code, org.base_currency = details.short_code, details.base_currency
+            org.timezone = details.timezone
+            _phase(session, state, "contacts")
+        contacts_mark = Watermark()
+        if plan.runs("contacts"):
+            run.all_contacts(
+                contacts_mark,
+                progress=tracker,
+                first_page=plan.first_page("contacts"),
+                checkpoint=_checkpoint(state, "contacts"),
+            )
+            _phase(session, state, "invoices")
+        invoices_mark = Watermark()
+        named: set[str] = set()
+        if plan.runs("invoices"):
+            pages = client.iter_invoice_pages(
+                tenant_id,
+                where=INVOICES_WHERE,
+                order="InvoiceID ASC",
+                page_size=page_size,
+                first_page=plan.first_page("invoices"),
+            )
+            run.read(
+                "invoices",
+                pages,
+                mark=invoices_mark,
+                named=named,
+                progress=tracker,
+                checkpoint=_checkpoint(state, "invoices"),
+            )
+            _phase(session, state, "credit_notes")
+        notes_mark = Watermark()
+        notes = client.iter_credit_note_pages(
+            tenant_id,
+            where=CREDIT_NOTES_WHERE,
+            order="CreditNoteID ASC",
+            page_size=page_size,
+            first_page=plan.first_page("credit_notes"),
+        )
+        run.read(
+            "credit_notes",
+            notes,
+            mark=notes_mark,
+            named=named,
+            progress=tracker,
+            checkpoint=_checkpoint(state, "credit_notes"),
+        )
+        if resumed is not None:  # the pages stored before the restart named contacts too
+            named.update(run.writer.cached_contact_ids_named())
+        run.missing_contacts(named)  # contacts made while the sync ran
+
+        state.contacts_modified_since = _capped(contacts_mark, resumed)
+        state.invoices_modified_since = _capped(invoices_mark, resumed)
+        state.credit_notes_modified_since = _capped(notes_mark, resumed)
+        reconciled = state.reconciled_at
+        _finish_full(state, tracker.done, started, now())
+        if plan.phase == "contacts" and plan.pages > 0:
+            # Not every contact page was read in one go: removals wait for a reconciliation.
+            state.reconciled_at = reconciled
+        clear_connection_problem(session, run.org_id)
+        session.commit()
+    except XeroPanelError as exc:
+        record_failure(session, run.org_id, exc, full=True, now=now())
+        logger.warning("Full sync of organisation %s failed: %s", run.org_id, exc)
+        raise
+    except BaseException as exc:
+        record_failure(session, run.org_id, exc, full=True, now=now())
+        raise
+    result = run.done(started)
+    logger.info(
+        "Full sync of organisation %s: %s invoices, %s credit notes, %s contacts, %s calls",
+        run.org_id,
+        result.invoices,
+        result.credit_notes,
+        result.contacts,
+        result.calls,
+    )
+    return result
