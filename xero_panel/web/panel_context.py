@@ -19,6 +19,7 @@ from ..panel.rows import InvoiceRow, RecordRef
 from ..panel.view_model import PanelInputs, PanelUrls
 from ..state import get_state
 from ..sync.state import CacheStatus
+from ..sync.state import cache_status as read_cache_status
 from .blueprint import Viewer, current_viewer, dom_id, load_record
 
 
@@ -70,10 +71,16 @@ def resolve(record_type: str, record_id: str) -> PanelContext:
     return PanelContext(viewer, ref, session, connection, organisations, match)
 
 
-def cache_status(ctx: PanelContext, *, refresh: bool = False) -> CacheStatus | None:
+def cache_status(
+    ctx: PanelContext, *, refresh: bool = False, cache_only: bool = False
+) -> CacheStatus | None:
+    """The sync's answer about the cache: freshened as the scheduler decides, forced for
+    *Refresh*, or (``cache_only``, the live update's reload) read as it stands, no Xero."""
     if not ctx.organisations:
         return None
     service = get_state().scheduler
+    if cache_only:
+        return read_cache_status(ctx.session, ctx.organisations)
     if refresh:
         return service.refresh_record(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
     return service.ensure_fresh(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
@@ -104,6 +111,7 @@ def panel_urls(ref: RecordRef, params: PanelParams) -> PanelUrls:
         unlink=unlink,
         dom_id=lambda *parts: dom_id(ref.record_type, ref.record_id, *parts),
         refresh=at("refresh", **params.state()),
+        version=at("version"),
         link_search=at("link_search"),
         deep_link_base=get_state().settings.deep_link_url,
     )
