@@ -283,8 +283,8 @@ def test_no_sideways_scroll_at_320px_with_rows(browser: Any, demo: Demo) -> None
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"the account page scrolls sideways by {overflow}px"
-        # Stacked: each row is a card (a grid), not a table row.
-        assert page.locator(ROW).first.evaluate("r => getComputedStyle(r).display") == "grid"
+        # Stacked: each row is two wrapped lines (a flex box), not a table row.
+        assert page.locator(ROW).first.evaluate("r => getComputedStyle(r).display") == "flex"
         assert errors == []
     finally:
         context.close()

@@ -6,6 +6,7 @@ invoice in a 600 px panel."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -214,6 +215,17 @@ def test_two_lines_per_invoice_in_a_600px_panel(page: Page, demo: Demo) -> None:
         )
         assert visible == len(lines), cell
     assert p.locator(f"{ROW} [data-testid=payments-trigger]").count() >= 1
+    # "Voided in Xero" is a label, never struck through.
+    decoration = p.evaluate(
+        """() => { const s = document.createElement('span');
+        s.className = 'xp-status xp-status-voided'; s.textContent = 'Voided in Xero';
+        document.querySelector('[data-testid=invoice-row] .xp-cell-status').appendChild(s);
+        return getComputedStyle(s).textDecorationLine; }"""
+    )
+    assert decoration == "none"
+    # The sync stored the organisation's country (NZ), so dates read the New Zealand way.
+    date = p.locator(f"{ROW} .xp-cell-date time").first.inner_text()
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}", date), date
 
 
 def test_a_payment_appears_in_an_open_panel_without_reload(
