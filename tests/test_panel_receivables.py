@@ -346,3 +346,26 @@ def test_refresh_says_updated_just_now(seeded: Seeded) -> None:
     assert response.status_code == 200
     assert 'data-updated="just-now">Updated just now<' in page
     assert "Updated just now" not in seeded.html()
+
+
+def test_pin_is_the_first_cell_of_every_row(seeded: Seeded) -> None:
+    page = seeded.html("/contact/1?view=all")
+    blocks = re.findall(r'<tr class="xp-row".*?</tr>', page, re.S)
+    assert blocks
+    for block in blocks:
+        first_cell = re.search(r"<td[^>]*>", block)
+        assert first_cell and 'class="xp-cell-pin"' in first_cell.group(0)
+
+
+def test_load_more_count_is_not_muted_grey_on_blue(seeded: Seeded) -> None:
+    with seeded.host.app.app_context():
+        session = seeded.host.db.session
+        cache = Cache(session)
+        org = session.get(Organisation, seeded.org_id)
+        assert org is not None
+        for n in range(30):
+            cache.invoice(org, seeded.contact_id, number=f"MORE-{n:02d}", date=TODAY - 200 * D)
+        session.commit()
+    page = seeded.html()
+    more = re.search(r'data-testid="load-more".*?</a>', page, re.S)
+    assert more and 'class="xp-more-count"' in more.group(0) and "xp-muted" not in more.group(0)

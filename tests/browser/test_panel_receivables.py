@@ -314,3 +314,117 @@ def test_no_version_check_while_the_tab_is_hidden(page: Page, demo: Demo) -> Non
     )
     p.wait_for_timeout(500)
     assert len(requests) == 1  # back in view after more than 15 s: one check at once
+
+
+def seed_expectations(customer: str) -> tuple[list[dict[str, Any]], dt.date]:
+    """The customer's listed sales invoices in the emulator's built-in sample (the demo's
+    Xero), read from Xero's own JSON, and today in Auckland (the organisation's zone)."""
+    import zoneinfo
+
+    from xero_emulator import sample_seed
+
+    tenant = sample_seed()["tenants"][0]
+    (contact_id,) = [c["ContactID"] for c in tenant["Contacts"] if c["Name"] == customer]
+    today = dt.datetime.now(zoneinfo.ZoneInfo("Pacific/Auckland")).date()
+
+    def day(value: str) -> dt.date:
+        ms = int(re.search(r"-?\d+", value).group(0))  # type: ignore[union-attr]
+        return (dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=ms)).date()
+
+    invoices = [
+        {
+            "number": i["InvoiceNumber"],
+            "due": day(i["DueDate"]),
+            "amount_due": i["AmountDue"],
+            "currency": i["CurrencyCode"],
+            "credited": i.get("AmountCredited") or 0,
+        }
+        for i in tenant["Invoices"]
+        if i["Contact"]["ContactID"] == contact_id
+        and i["Type"] == "ACCREC"
+        and i["Status"] in ("AUTHORISED", "PAID")
+    ]
+    return invoices, today
+
+
+def bucket_of(days_past_due: int) -> str:
+    for name, low, high in (("current", None, 0), ("1-30", 1, 30), ("31-60", 31, 60)):
+        if (low is None or days_past_due >= low) and days_past_due <= high:
+            return name
+    return "61-90" if days_past_due <= 90 else "90+"
+
+
+def test_due_text_ageing_sorts_and_credits_over_the_demo(page: Page, demo: Demo) -> None:
+    """The demo's panel against the emulator's own data for a customer with credit applied,
+    credit notes, overdue and not-yet-due invoices."""
+    customer = "Coastal Studios Pty Ltd"
+    invoices, today = seed_expectations(customer)
+    p = page.page
+    log_in(p, demo.url, "rep@acme.test")
+    p.goto(f"{demo.url}/accounts")
+    p.click(f'[data-testid=record-link][data-name="{customer}"]')
+    p.wait_for_selector(ROW)
+    account_url = p.url.split("?")[0]
+    # Ageing: every bucket per currency with the emulator's unpaid amounts.
+    expected: dict[tuple[str, str], list[float]] = {}
+    for i in invoices:
+        if i["amount_due"] > 0:
+            key = (bucket_of((today - i["due"]).days), i["currency"])
+            expected.setdefault(key, []).append(i["amount_due"])
+    strip = {
+        (a.get_attribute("data-bucket"), a.get_attribute("data-currency")): (
+            a.get_attribute("data-amount"),
+            a.get_attribute("data-count"),
+        )
+        for a in p.locator(f"{PANEL} [data-testid=aging] [data-bucket]").all()
+    }
+    assert expected and len(strip) == 5 * len({c for _, c in expected})
+    for key, amounts in expected.items():
+        assert strip[key] == (f"{sum(amounts):.2f}", str(len(amounts))), key
+    # Due text on every invoice row, as the emulator's due dates say.
+    p.goto(f"{account_url}?xp_view=all")
+    p.wait_for_selector(ROW)
+    by_number = {i["number"]: i for i in invoices}
+    for row in p.locator(f"{ROW}[data-type=invoice]").all():
+        invoice = by_number[row.get_attribute("data-invoice-number")]
+        text = row.locator("[data-testid=due]").inner_text()
+        days = (invoice["due"] - today).days
+        if invoice["amount_due"] == 0:
+            assert text.startswith("Paid"), text
+        elif days == 0:
+            assert text == "Due today"
+        elif days == 1:
+            assert text == "Due tomorrow"
+        elif days > 1:
+            assert text == f"Due in {days} days"
+        else:
+            assert text == f"{-days} day{'s' if days != -1 else ''} overdue"
+        credited = row.get_attribute("data-credited")
+        assert credited == (f"{invoice['credited']:.2f}" if invoice["credited"] else None)
+        if credited:
+            assert row.locator("[data-testid=credited]").inner_text().endswith(" credited")
+    # Credit note rows: typed Credit note, never Paid.
+    notes = p.locator(f"{ROW}[data-type=credit_note]")
+    assert notes.count() >= 1
+    for row in notes.all():
+        assert row.locator(".xp-cell-type").inner_text() == "Credit note"
+        assert "Paid" not in row.locator("[data-testid=status]").inner_text()
+    # Each sort, by clicking it.
+    for sort, key, reverse in (("due", "data-due-date", False), ("balance", "data-balance", True)):
+        p.click(f"{PANEL} [data-sort={sort}]")
+        p.wait_for_selector(f"{PANEL} [data-sort={sort}][aria-current]")
+        values = [row.get_attribute(key) for row in p.locator(f"{ROW}[data-type=invoice]").all()]
+        values = [v for v in values if v]
+        typed = [float(v) for v in values] if key == "data-balance" else values
+        assert typed == sorted(typed, reverse=reverse), sort  # type: ignore[type-var]
+        assert f"xp_sort={sort}" in p.url
+    # Unused credit over the demo: Kauri's NZ$197.
+    p.goto(f"{demo.url}/accounts")
+    p.click('[data-testid=record-link][data-name="Kauri Events Inc"]')
+    credit = p.locator(f"{PANEL} [data-testid=total-credit]")
+    credit.wait_for()
+    assert (credit.get_attribute("data-currency"), credit.get_attribute("data-amount")) == (
+        "NZD",
+        "197.00",
+    )
+    assert page.errors == []
