@@ -68,6 +68,7 @@
     var panel = panelOf(elt);
     if (!panel || !panel.id) return;
     if (pending && pending.live && elt === panel) return;  // the live reload keeps its own
+    if (!elt.matches("a, button, input, select")) return;  // polls and forms keep focus as it is
     pending = {
       panelId: panel.id,
       key: keyOf(elt),
@@ -104,6 +105,11 @@
       }
     }
   });
+
+  function forget() { pending = null; }
+  document.addEventListener("htmx:responseError", forget);
+  document.addEventListener("htmx:sendError", forget);
+  document.addEventListener("htmx:timeout", forget);
 
   function markChanged(panel, before) {
     var rows = panel.querySelectorAll("[data-testid=invoice-row]");
