@@ -20,27 +20,27 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def panel_screenshots(browser: object, url: str) -> None:
-    """A rep on a busy customer's account page: the panel, and an instalment tooltip."""
+    """A rep on a customer's account page: the panel in the demo's side column (due text,
+    ageing, credits applied and credit notes), and an instalment tooltip."""
     page = browser.new_page(viewport={"width": 1100, "height": 900})  # type: ignore[attr-defined]
     log_in(page, url, "rep@acme.test")
     page.goto(f"{url}/accounts")
-    page.click('[data-testid=record-link][data-name="Greenfingers Landscaping Ltd"]')
+    page.click('[data-testid=record-link][data-name="Coastal Studios Pty Ltd"]')
     page.wait_for_selector("[data-testid=invoice-row]", timeout=30000)
+    page.click("[data-view=all]")
+    page.wait_for_selector("[data-xero-panel][data-current-view=all] [data-testid=invoice-row]")
+    page.mouse.move(0, 0)
     panel = page.locator("section[data-xero-panel]")
     panel.screenshot(path=str(IMAGES / "panel.png"))
-    page.click("[data-view=all]")
-    page.wait_for_selector(
-        "[data-xero-panel][data-current-view=all] [data-testid=payments-trigger]"
-    )
     trigger = page.locator("[data-testid=payments-trigger]").first
     trigger.scroll_into_view_if_needed()
     trigger.hover()
     page.wait_for_timeout(300)
-    row = trigger.locator("xpath=ancestor::tr[1]")
-    box = row.bounding_box()
+    row = trigger.locator("xpath=ancestor::tr[1]").bounding_box()
+    box = panel.bounding_box()
     page.screenshot(
         path=str(IMAGES / "panel-instalments.png"),
-        clip={"x": 440, "y": max(0, box["y"] - 10), "width": 660, "height": 300},
+        clip={"x": box["x"], "y": max(0, row["y"] - 10), "width": box["width"], "height": 200},
     )
     page.close()
 

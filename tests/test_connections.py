@@ -103,6 +103,7 @@ def test_store_connection_saves_organisation_details(host: HostApp, xero: Any) -
         assert organisation.short_code == "!mBdtL"
         assert organisation.timezone == "Pacific/Auckland"
         assert organisation.base_currency == "NZD"
+        assert organisation.country_code == "NZ"
     assert xero.calls[1].request.headers["xero-tenant-id"] == "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
     assert xero.calls[1].request.headers["Authorization"] == "Bearer access-secret-123"
 

@@ -7,7 +7,10 @@ import pytest
 
 from xero_panel.panel.formatting import (
     Formatter,
+    credit_note_text,
+    due_text,
     normalise_locale,
+    organisation_locale,
     plain_amount,
     status_label,
     status_notes,
@@ -128,14 +131,15 @@ def test_status_label_missing_from_cache() -> None:
     assert status_label(row(status="voided", missing=True)) == "No longer in Xero"
 
 
-def test_status_notes_days_overdue() -> None:
-    notes = status_notes(row(status="overdue", days_overdue=12), Formatter("en", NOW))
-    assert notes == ["12 days overdue"]
+def test_due_text_days_overdue_not_repeated_in_status_notes() -> None:
+    r = row(status="overdue", days_overdue=12, due=("overdue", 12))
+    assert due_text(r, Formatter("en", NOW)) == "12 days overdue"
+    assert status_notes(r, Formatter("en", NOW)) == []
 
 
-def test_status_notes_one_day_overdue() -> None:
-    notes = status_notes(row(status="overdue", days_overdue=1), Formatter("en", NOW))
-    assert notes == ["1 day overdue"]
+def test_due_text_one_day_overdue() -> None:
+    r = row(status="overdue", days_overdue=1, due=("overdue", 1))
+    assert due_text(r, Formatter("en", NOW)) == "1 day overdue"
 
 
 def test_status_notes_payments_so_far() -> None:
@@ -144,5 +148,76 @@ def test_status_notes_payments_so_far() -> None:
 
 
 def test_status_notes_overdue_and_part_paid() -> None:
-    r = row(status="overdue", days_overdue=3, payments=payments(1))
-    assert status_notes(r, Formatter("en", NOW)) == ["3 days overdue", "1 payment so far"]
+    r = row(status="overdue", days_overdue=3, payments=payments(1), due=("overdue", 3))
+    assert status_notes(r, Formatter("en", NOW)) == ["1 payment so far"]
+    assert due_text(r, Formatter("en", NOW)) == "3 days overdue"
+
+
+# -- due text, credit notes, locale and currencies (issue 13) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("due", "text"),
+    [
+        (("due", 0), "Due today"),
+        (("due", 1), "Due tomorrow"),
+        (("due", 3), "Due in 3 days"),
+        (("overdue", 1), "1 day overdue"),
+        (("overdue", 12), "12 days overdue"),
+        (("overdue", 1234), "1,234 days overdue"),
+        (None, ""),
+    ],
+)
+def test_due_text(due: object, text: str) -> None:
+    assert due_text(row(due=due), Formatter("en_NZ", NOW)) == text
+
+
+def test_due_text_paid_on_day_month_in_locale_order() -> None:
+    paid = row(due=("paid", None), fully_paid_on=dt.date(2026, 11, 4), balance=Decimal(0))
+    assert due_text(paid, Formatter("en_NZ", NOW)) == "Paid 4 Nov"
+    assert due_text(paid, Formatter("en_US", NOW)) == "Paid Nov 4"
+    assert due_text(row(due=("paid", None)), Formatter("en_NZ", NOW)) == "Paid"
+
+
+def test_credit_note_text_and_label_never_paid() -> None:
+    note = row(kind="credit_note", balance=Decimal("20.00"), total=Decimal("50.00"))
+    assert credit_note_text(note, Formatter("en_NZ", NOW)) == "$20.00 credit left"
+    assert status_label(note) == "Credit available"
+    used = row(kind="credit_note", balance=Decimal("0.00"), xero_status="PAID")
+    assert credit_note_text(used, Formatter("en_NZ", NOW)) == "No credit left"
+    assert status_label(used) == "Credit used"
+
+
+@pytest.mark.parametrize(
+    ("country", "locale"), [("NZ", "en_NZ"), ("AU", "en_AU"), ("GB", "en_GB"), ("nz", "en_NZ")]
+)
+def test_organisation_locale_from_country(country: str, locale: str) -> None:
+    assert organisation_locale(country) == locale
+
+
+@pytest.mark.parametrize("country", [None, "", "ZZZ", "1A"])
+def test_organisation_locale_unknown(country: str | None) -> None:
+    assert organisation_locale(country) is None
+
+
+def test_dates_in_organisation_locale() -> None:
+    assert Formatter("en_NZ", NOW).date(dt.date(2026, 11, 20)) == "20 Nov 2026"
+    assert Formatter("en_AU", NOW).date(dt.date(2026, 11, 20)) == "20 Nov 2026"
+
+
+def test_one_currency_keeps_the_locale_symbol() -> None:
+    assert Formatter("en_NZ", NOW).money(Decimal("5"), "NZD") == "$5.00"
+    assert Formatter("en_AU", NOW).money(Decimal("5"), "AUD") == "$5.00"
+
+
+def test_several_currencies_say_which_dollar() -> None:
+    nz = Formatter("en_NZ", NOW, currencies=2)
+    assert [nz.money(Decimal("5"), c) for c in ("NZD", "AUD", "USD")] == [
+        "NZ$5.00",
+        "A$5.00",
+        "US$5.00",
+    ]
+    au = Formatter("en_AU", NOW, currencies=2)
+    assert au.money(Decimal("5"), "AUD") == "A$5.00"
+    us = Formatter("en", NOW, currencies=2)
+    assert us.money(Decimal("16112.9"), "USD") == "US$16,112.90"

@@ -409,8 +409,8 @@ def test_flask_commands_adopt_upgrade_and_report(
     assert checked.exit_code == 1 and "flask xero-panel db upgrade" in checked.output
     upgraded = run("upgrade")
     assert upgraded.exit_code == 0, upgraded.output
+    # db.create_all() made the models' tables: the newest revision's.
     assert upgraded.output.splitlines() == [
-        # db.create_all() made the tables of the current models, which are the newest revision's.
         f"adopted the tables db.create_all() made, at revision {schema.head()}",
         f"xero-panel tables: {schema.head()} -> {schema.head()}",
     ]

@@ -54,6 +54,7 @@ def test_each_route_module_registers_its_routes() -> None:
     assert routes_of(panel_routes.register) - {"xero_panel.static"} == {
         "xero_panel.panel",
         "xero_panel.refresh",
+        "xero_panel.version",
         "xero_panel.pin",
         "xero_panel.link_search",
         "xero_panel.links",

@@ -69,7 +69,10 @@ def test_parse_from_compact_iso_form_refused() -> None:
 
 
 def test_parse_from_after_to() -> None:
-    assert error_of({"from": "2026-03-02", "to": "2026-03-01"}) == "from must not be after to"
+    assert (
+        error_of({"from": "2026-03-02", "to": "2026-03-01"})
+        == "The start date must not be after the end date."
+    )
 
 
 def test_parse_from_equal_to_is_one_day() -> None:

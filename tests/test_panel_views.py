@@ -161,6 +161,7 @@ def test_row_attributes(seeded: Seeded) -> None:
         "data-organisation-id": str(seeded.org_id),
         "data-pinned": "false",
         "data-days-overdue": "5",
+        "data-row-version": "AUTHORISED|50.00|0.00|",
     }
 
 
@@ -241,7 +242,8 @@ def test_totals_per_currency(seeded: Seeded) -> None:
 
 def test_totals_formatted_with_babel(seeded: Seeded) -> None:
     page = seeded.html()
-    assert ">NZ$160.00</a>" in page and ">$75.25</a>" in page
+    # Two currencies on screen: each says which dollar it is.
+    assert ">NZ$160.00</a>" in page and ">US$75.25</a>" in page
 
 
 def test_totals_use_host_locale(seeded: Seeded) -> None:
@@ -419,7 +421,7 @@ def test_load_more_and_next_page_rows_only(seeded: Seeded) -> None:
     [
         ("from=2026-02-30", "from must be a date like 2026-11-21"),
         ("to=21/11/2026", "to must be a date like 2026-11-21"),
-        ("from=2026-03-02&to=2026-03-01", "from must not be after to"),
+        ("from=2026-03-02&to=2026-03-01", "The start date must not be after the end date."),
         ("view=late", "view must be one of unpaid, open, overdue, paid, pinned, all"),
         ("page=0", "page must be a whole number of 1 or more"),
         ("page=abc", "page must be a whole number of 1 or more"),

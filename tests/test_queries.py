@@ -19,7 +19,7 @@ from xero_panel.panel.queries import (
     set_pin,
     unpin_invoice,
 )
-from xero_panel.panel.rows import RecordRef, deep_link
+from xero_panel.panel.rows import ZERO, RecordRef, deep_link
 from xero_panel.panel.view_rules import today_in
 
 RECORD = RecordRef("acme", "contact", "1")
@@ -570,8 +570,9 @@ def test_query_count_same_for_5_and_500_invoices(session: Session, view: str) ->
         session.refresh(org)  # loaded, as the view has them
         session.refresh(customer)
         counts.append(count_queries(w, view))
-    # totals, pins, count, rows, payments (pinned: totals, count, rows+pins, payments)
-    assert counts[0] == counts[1] <= 5
+    # totals, ageing, pins, count, rows, payments (pinned: totals, ageing, count, rows+pins,
+    # payments)
+    assert counts[0] == counts[1] <= 6
 
 
 def set_pin_of(world: World, invoice_id: str, *, pinned: bool) -> Any:
@@ -609,3 +610,133 @@ def test_unpinning_a_deleted_invoice_answers_with_its_last_row(world: World) -> 
     row = set_pin_of(world, a.xero_id, pinned=False)
     assert (row.missing, row.pinned) == (True, True)
     assert world.page("pinned").rows == ()
+
+
+# -- issue 13: sorting, ageing, age filter, credits and the totals' explanation ----------------
+
+D = dt.timedelta(days=1)
+
+
+def aged(world: World) -> None:
+    """Unpaid invoices at every bucket edge (in NZD and AUD) and one paid."""
+    for number, days, currency in (
+        ("INV-T0", 0, "NZD"),  # due today: current
+        ("INV-F3", -3, "NZD"),  # due in 3 days: current
+        ("INV-30", 30, "NZD"),
+        ("INV-31", 31, "NZD"),
+        ("INV-90", 90, "AUD"),
+        ("INV-91", 91, "AUD"),
+        ("INV-A1", 1, "AUD"),
+    ):
+        add(world, number, due=TODAY_NZ - days * D, total="100.00", paid="10.00", currency=currency)
+    add(world, "INV-PD", due=TODAY_NZ - 200 * D, total="100.00", paid="100.00")
+
+
+def test_aging_buckets_per_currency_at_the_edges(world: World) -> None:
+    aged(world)
+    strip = {(a.bucket, a.currency): (a.amount, a.count) for a in world.page().aging}
+    ninety = Decimal("90.00")
+    assert strip == {
+        ("current", "AUD"): (ZERO, 0),
+        ("1-30", "AUD"): (ninety, 1),
+        ("31-60", "AUD"): (ZERO, 0),
+        ("61-90", "AUD"): (ninety, 1),
+        ("90+", "AUD"): (ninety, 1),
+        ("current", "NZD"): (2 * ninety, 2),
+        ("1-30", "NZD"): (ninety, 1),
+        ("31-60", "NZD"): (ninety, 1),
+        ("61-90", "NZD"): (ZERO, 0),
+        ("90+", "NZD"): (ZERO, 0),
+    }
+    # In order: currency by currency, buckets from current to 90+.
+    assert [(a.currency, a.bucket) for a in world.page().aging][:5] == [
+        ("AUD", b) for b in ("current", "1-30", "31-60", "61-90", "90+")
+    ]
+
+
+def test_aging_uses_the_organisations_today(world: World) -> None:
+    # Due 21 Nov: in Auckland (22 Nov) one day overdue; in UTC (21 Nov) due today.
+    add(world, "INV-E", due=dt.date(2026, 11, 21))
+    assert {a.bucket for a in world.page().aging if a.count} == {"1-30"}
+    world.org.timezone = "UTC"
+    assert {a.bucket for a in world.page().aging if a.count} == {"current"}
+
+
+@pytest.mark.parametrize(
+    ("age", "expected"),
+    [
+        ("current", ["INV-T0", "INV-F3"]),
+        ("1-30", ["INV-30", "INV-A1"]),
+        ("31-60", ["INV-31"]),
+        ("61-90", ["INV-90"]),
+        ("90+", ["INV-91"]),
+    ],
+)
+def test_age_filter(world: World, age: str, expected: list[str]) -> None:
+    aged(world)
+    assert sorted(world.numbers(age=age)) == sorted(expected)
+
+
+def test_age_filter_combines_with_view_search_and_dates(world: World) -> None:
+    aged(world)
+    assert sorted(world.numbers("overdue", age="current")) == []
+    assert sorted(world.numbers("open", age="current")) == ["INV-F3", "INV-T0"]
+    assert world.numbers("all", age="1-30", q="A1") == ["INV-A1"]
+    assert world.numbers("paid", age="90+") == []
+    add(world, "INV-OLD", date=dt.date(2025, 1, 1), due=TODAY_NZ - 40 * D)
+    assert world.numbers(age="31-60", date_to=dt.date(2025, 12, 31)) == ["INV-OLD"]
+    assert sorted(world.numbers(age="31-60", date_from=dt.date(2026, 1, 1))) == ["INV-31"]
+
+
+def test_sorts(world: World) -> None:
+    add(world, "INV-1", date=dt.date(2026, 9, 1), due=dt.date(2026, 12, 20), total="50.00")
+    add(world, "INV-2", date=dt.date(2026, 10, 1), due=dt.date(2026, 11, 1), total="500.00")
+    add(world, "INV-3", date=dt.date(2026, 11, 1), due=None, total="5.00")
+    add(world, "INV-4", date=dt.date(2026, 8, 1), due=dt.date(2026, 11, 10), total="90.00")
+    assert world.numbers(sort="date") == ["INV-3", "INV-2", "INV-1", "INV-4"]
+    assert world.numbers(sort="due") == ["INV-2", "INV-4", "INV-1", "INV-3"]
+    assert world.numbers(sort="balance") == ["INV-2", "INV-4", "INV-1", "INV-3"]
+    pin(world, world.cache.session.scalars(select(Invoice).where(Invoice.number == "INV-3")).one())
+    pin(world, world.cache.session.scalars(select(Invoice).where(Invoice.number == "INV-1")).one())
+    assert world.numbers("pinned", sort="balance") == ["INV-1", "INV-3"]
+    assert world.numbers("pinned", sort="date") == ["INV-3", "INV-1"]
+
+
+def test_totals_say_what_they_include_and_unused_credit(world: World) -> None:
+    add(world, "INV-P", total="200.00", paid="50.00")  # part-paid, unpaid
+    add(world, "INV-F", total="100.00", paid="100.00")
+    credited = add(world, "INV-C", total="190.32", paid="0.00")
+    credited.amount_credited = Decimal("50.00")
+    credited.balance = Decimal("140.32")
+    world.cache.credit_note(world.org, world.customer, total="300.00", remaining="197.00")
+    world.cache.credit_note(
+        world.org, world.customer, total="20.00", remaining="0.00", status="PAID"
+    )
+    world.cache.credit_note(
+        world.org, world.customer, total="9.00", remaining="9.00", currency="AUD"
+    )
+    world.session.flush()
+    totals = {t.currency: t for t in world.page().totals}
+    nzd = totals["NZD"]
+    assert (nzd.paid, nzd.unpaid, nzd.part_paid, nzd.credited, nzd.credit) == (
+        Decimal("150.00"),
+        Decimal("290.32"),
+        Decimal("50.00"),
+        Decimal("50.00"),
+        Decimal("197.00"),
+    )
+    assert nzd.has_invoices
+    aud = totals["AUD"]
+    assert (aud.credit, aud.has_invoices) == (Decimal("9.00"), False)
+    row = next(r for r in world.page().rows if r.number == "INV-C")
+    assert row.amount_credited == Decimal("50.00")
+
+
+def test_credit_note_rows_never_paid(world: World) -> None:
+    world.cache.credit_note(world.org, world.customer, number="CN-U", remaining="20.00")
+    world.cache.credit_note(
+        world.org, world.customer, number="CN-P", total="20.00", remaining="0.00", status="PAID"
+    )
+    rows = {r.number: r for r in world.page("all").rows}
+    assert (rows["CN-U"].status, rows["CN-P"].status) == ("open", "open")
+    assert rows["CN-U"].due is None and rows["CN-P"].due is None

@@ -197,6 +197,7 @@ def save_connection(
             organisation.short_code = details.short_code
             organisation.base_currency = details.base_currency
             organisation.timezone = details.timezone
+            organisation.country_code = details.country_code
     gone = list(known.values())
     if gone:
         # Disconnected in Xero since the last grant: its cache goes too.

@@ -122,6 +122,8 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(255))
     short_code: Mapped[str | None] = mapped_column(String(32))
     base_currency: Mapped[str | None] = mapped_column(String(3))
+    #: Xero's ``CountryCode`` (``NZ``): the panel's locale when the host gives none.
+    country_code: Mapped[str | None] = mapped_column(String(2))
     #: IANA zone name ("today" for due dates is the date in this zone).
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     selected: Mapped[bool] = mapped_column(Boolean, default=True)

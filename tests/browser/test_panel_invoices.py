@@ -179,7 +179,7 @@ def test_bad_date_range_shows_error_in_panel(page: Page, demo: Demo) -> None:
     page.page.click("[data-xero-panel] [data-testid=date-apply]")
     error = page.page.locator("[data-xero-panel] [data-testid=panel-error]")
     error.wait_for()
-    assert error.inner_text() == "from must not be after to"
+    assert error.inner_text() == "The start date must not be after the end date."
     assert page.page.locator("[data-xero-panel] [data-testid=date-apply]").is_visible()
 
 
@@ -283,8 +283,8 @@ def test_no_sideways_scroll_at_320px_with_rows(browser: Any, demo: Demo) -> None
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"the account page scrolls sideways by {overflow}px"
-        # Stacked: each row is a card (a grid), not a table row.
-        assert page.locator(ROW).first.evaluate("r => getComputedStyle(r).display") == "grid"
+        # Stacked: each row is two wrapped lines (a flex box), not a table row.
+        assert page.locator(ROW).first.evaluate("r => getComputedStyle(r).display") == "flex"
         assert errors == []
     finally:
         context.close()
@@ -311,6 +311,6 @@ def test_panel_works_under_a_strict_content_security_policy(page: Page, demo: De
     page.page.click("[data-xero-panel] [data-testid=date-apply]")
     error = page.page.locator("[data-xero-panel] [data-testid=panel-error]")
     error.wait_for()  # the 400 answer was swapped in, by panel.js
-    assert error.inner_text() == "from must not be after to"
+    assert error.inner_text() == "The start date must not be after the end date."
     assert page.page.evaluate("window.xpViolations") == []
     assert [e for e in page.errors if "status of 400" not in e] == []

@@ -12,8 +12,8 @@ import datetime as dt
 from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_timedelta
-from babel.numbers import format_currency, format_decimal
+from babel.dates import format_date, format_skeleton, format_timedelta
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
 from .params import ViewName
 from .rows import InvoiceRow
@@ -60,6 +60,22 @@ def plain_amount(amount: Decimal) -> str:
     return f"{amount.quantize(Decimal('0.01')):f}"
 
 
+#: The locale whose currency symbols say which dollar (``NZ$``, ``A$``, ``US$``).
+UNAMBIGUOUS_SYMBOLS_LOCALE = "en_001"
+
+
+def organisation_locale(country_code: str | None) -> str | None:
+    """English as written in the organisation's country (``NZ`` -> ``en_NZ``), when Babel
+    knows it: money and dates in the panel follow it when the host gives no locale."""
+    code = (country_code or "").strip().upper()
+    if len(code) != 2 or not code.isalpha():
+        return None
+    try:
+        return str(Locale.parse(f"en_{code}"))
+    except (ValueError, UnknownLocaleError):
+        return None
+
+
 def normalise_locale(locale: str | None) -> str:
     """A locale identifier Babel knows (``en-NZ`` -> ``en_NZ``); unknown ones fall back to
     English rather than failing a page."""
@@ -77,15 +93,40 @@ class Formatter:
     :param now: the clock for relative times (default: the current time).
     """
 
-    def __init__(self, locale: str | None, now: dt.datetime | None = None) -> None:
+    def __init__(
+        self, locale: str | None, now: dt.datetime | None = None, *, currencies: int = 1
+    ) -> None:
         self.locale = normalise_locale(locale)
         self.now = now or dt.datetime.now(dt.UTC)
+        #: With more than one currency on screen, a bare ``$`` says which dollar.
+        self.disambiguate = currencies > 1
+        self._symbols: dict[str, str | None] = {}
 
     def money(self, amount: Decimal, currency: str) -> str:
-        """``NZ$1,234.50`` in ``en``, ``1.234,50 NZ$`` in ``de_DE``."""
+        """``$1,234.50`` for NZD in ``en_NZ`` (``NZ$1,234.50`` when other currencies are on
+        screen), ``1.234,50 NZ$`` in ``de_DE``."""
         if not currency:
             return ""
-        return format_currency(amount, currency, locale=self.locale)
+        text = format_currency(amount, currency, locale=self.locale)
+        if self.disambiguate:
+            symbol = self._unambiguous(currency)
+            if symbol is not None:
+                text = text.replace("$", symbol, 1)
+        return text
+
+    def _unambiguous(self, currency: str) -> str | None:
+        """The symbol to put for a bare ``$`` (``None``: the locale's is not bare)."""
+        if currency not in self._symbols:
+            own = get_currency_symbol(currency, locale=self.locale)
+            better = get_currency_symbol(currency, locale=UNAMBIGUOUS_SYMBOLS_LOCALE)
+            self._symbols[currency] = (
+                (better if better != "$" else currency) if own == "$" else None
+            )
+        return self._symbols[currency]
+
+    def day_month(self, value: dt.date) -> str:
+        """A date without its year, in the locale's order (``4 Nov`` in ``en_NZ``)."""
+        return format_skeleton("MMMd", value, locale=self.locale)
 
     def date(self, value: dt.date | None) -> str:
         """A calendar date in the locale's medium form (``21 Nov 2026`` in ``en_NZ``)."""
@@ -127,6 +168,8 @@ def status_label(row: InvoiceRow) -> str:
             return "No longer in Xero"
         if row.xero_status == "DELETED":
             return "Deleted in Xero"
+    if row.kind == "credit_note" and row.status != "voided":
+        return "Credit available" if row.balance > 0 else "Credit used"
     if row.kind == "invoice" and row.status == "paid" and len(row.payments) >= 2:
         return f"Paid in {len(row.payments)} payments"
     return STATUS_LABELS[row.status]
@@ -145,12 +188,52 @@ def empty_message(view: ViewName, *, filtered: bool, record_type: str, no_match:
 
 
 def status_notes(row: InvoiceRow, formatter: Formatter) -> list[str]:
-    """What the status adds: days overdue, and how many payments were made."""
+    """What the status adds: how many payments were made (the due text says how late)."""
     notes: list[str] = []
-    if row.days_overdue is not None:
-        days = row.days_overdue
-        notes.append(f"{formatter.count(days)} day{'s' if days != 1 else ''} overdue")
     paid = len(row.payments)
     if row.kind == "invoice" and row.status in ("partially-paid", "overdue", "open") and paid:
         notes.append(f"{formatter.count(paid)} payment{'s' if paid != 1 else ''} so far")
     return notes
+
+
+def days_text(days: int, formatter: Formatter) -> str:
+    """``1 day``, ``12 days``."""
+    return f"{formatter.count(days)} day{'s' if days != 1 else ''}"
+
+
+def due_text(row: InvoiceRow, formatter: Formatter) -> str:
+    """The row's due information in words: *Due today*, *Due tomorrow*, *Due in 3 days*,
+    *12 days overdue*, *Paid 4 Nov* (*Paid* without a date Xero did not give); ``""`` for
+    credit notes and documents without one."""
+    if row.due is None:
+        return ""
+    kind, days = row.due
+    if kind == "paid":
+        return f"Paid {formatter.day_month(row.fully_paid_on)}" if row.fully_paid_on else "Paid"
+    if kind == "overdue":
+        return f"{days_text(days or 0, formatter)} overdue"
+    if days == 0:
+        return "Due today"
+    if days == 1:
+        return "Due tomorrow"
+    return f"Due in {days_text(days or 0, formatter)}"
+
+
+def credit_note_text(row: InvoiceRow, formatter: Formatter) -> str:
+    """A credit note's remaining credit in words (``NZ$20.00 credit left``, ``No credit
+    left``)."""
+    if row.balance > 0:
+        return f"{formatter.money(row.balance, row.currency)} credit left"
+    return "No credit left"
+
+
+#: The ageing buckets as the strip names them.
+AGE_LABELS = {
+    "current": "Not yet due",
+    "1-30": "1 to 30 days",
+    "31-60": "31 to 60 days",
+    "61-90": "61 to 90 days",
+    "90+": "Over 90 days",
+}
+#: The sorts as the sort control names them.
+SORT_LABELS = {"date": "Newest", "due": "Due date", "balance": "Balance"}

@@ -11,19 +11,27 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal, TypedDict
+from typing import Literal, TypedDict, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 #: The panel's saved views; ``unpaid`` is the default.
 ViewName = Literal["unpaid", "open", "overdue", "paid", "pinned", "all"]
 VIEWS: tuple[ViewName, ...] = ("unpaid", "open", "overdue", "paid", "pinned", "all")
 DEFAULT_VIEW: ViewName = "unpaid"
+#: The list's orders (``date``, the default, is newest first; see ``view_rules.sort_order``).
+SortName = Literal["date", "due", "balance"]
+SORTS: tuple[SortName, ...] = ("date", "due", "balance")
+DEFAULT_SORT: SortName = "date"
+#: The ageing buckets ``age=`` takes (their day ranges: ``view_rules.AGE_BUCKETS``).
+AgeBucket = Literal["current", "1-30", "31-60", "61-90", "90+"]
+AGES: tuple[AgeBucket, ...] = ("current", "1-30", "31-60", "61-90", "90+")
 #: The longest search text accepted (invoice numbers are far shorter).
 MAX_QUERY_LENGTH = 100
 #: The URL parameters of the panel, and their names on the host page (``xp_`` prefixed).
-PARAM_NAMES = ("view", "q", "from", "to")
+PARAM_NAMES = ("view", "q", "from", "to", "sort", "age")
 HOST_PREFIX = "xp_"
 
+T = TypeVar("T", bound=str)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PAGE = re.compile(r"[0-9]{1,9}")
 
@@ -35,6 +43,8 @@ class PanelQuery(TypedDict):
     q: str
     date_from: dt.date | None
     date_to: dt.date | None
+    sort: SortName
+    age: AgeBucket | None
     page: int
 
 
@@ -55,6 +65,8 @@ class PanelParams:
     q: str = ""
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    sort: SortName = DEFAULT_SORT
+    age: AgeBucket | None = None
     page: int = 1
 
     def state(self) -> dict[str, str]:
@@ -69,6 +81,10 @@ class PanelParams:
             out["from"] = self.date_from.isoformat()
         if self.date_to is not None:
             out["to"] = self.date_to.isoformat()
+        if self.sort != DEFAULT_SORT:
+            out["sort"] = self.sort
+        if self.age is not None:
+            out["age"] = self.age
         return out
 
     def query(self) -> PanelQuery:
@@ -78,17 +94,32 @@ class PanelParams:
             "q": self.q,
             "date_from": self.date_from,
             "date_to": self.date_to,
+            "sort": self.sort,
+            "age": self.age,
             "page": self.page,
         }
 
     def with_view(self, view: ViewName) -> PanelParams:
-        """The same search and dates in another view, from its first page."""
+        """The same search, dates, order and age in another view, from its first page."""
         return replace(self, view=view, page=1)
+
+    def with_sort(self, sort: SortName) -> PanelParams:
+        """The same list in another order, from its first page."""
+        return replace(self, sort=sort, page=1)
+
+    def with_age(self, age: AgeBucket | None) -> PanelParams:
+        """The same list narrowed to another ageing bucket (``None``: any), first page."""
+        return replace(self, age=age, page=1)
 
     @property
     def filtered(self) -> bool:
         """Whether a search or a date range narrows the view."""
-        return bool(self.q) or self.date_from is not None or self.date_to is not None
+        return (
+            bool(self.q)
+            or self.date_from is not None
+            or self.date_to is not None
+            or self.age is not None
+        )
 
 
 def parse_panel_params(args: Mapping[str, str]) -> PanelParams:
@@ -103,9 +134,14 @@ def parse_panel_params(args: Mapping[str, str]) -> PanelParams:
     date_from = _date("from", args.get("from") or "")
     date_to = _date("to", args.get("to") or "")
     if date_from is not None and date_to is not None and date_from > date_to:
-        raise ParamError("from must not be after to")
+        raise ParamError("The start date must not be after the end date.")
+    sort = _choice("sort", args.get("sort") or "", SORTS, DEFAULT_SORT)
+    age_text = args.get("age") or ""
+    age = _choice("age", age_text, AGES, AGES[0]) if age_text else None
     page = _page(args.get("page") or "")
-    return PanelParams(view=view, q=q, date_from=date_from, date_to=date_to, page=page)
+    return PanelParams(
+        view=view, q=q, date_from=date_from, date_to=date_to, sort=sort, age=age, page=page
+    )
 
 
 def read_panel_params(args: Mapping[str, str]) -> tuple[PanelParams, str | None, dict[str, str]]:
@@ -173,6 +209,15 @@ def _view(value: str) -> ViewName:
         if value == view:
             return view
     raise ParamError(f"view must be one of {', '.join(VIEWS)}")
+
+
+def _choice(name: str, value: str, choices: tuple[T, ...], default: T) -> T:
+    if value == "":
+        return default
+    for choice in choices:
+        if value == choice:
+            return choice
+    raise ParamError(f"{name} must be one of {', '.join(choices)}")
 
 
 def _date(name: str, value: str) -> dt.date | None:

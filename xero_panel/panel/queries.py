@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.sql.elements import ColumnElement
 
 from ..models import Invoice, Organisation, Pin
-from .params import ViewName
+from .params import AgeBucket, SortName, ViewName
 from .rows import (
-    ZERO,
+    AgeAmount,
     CurrencyTotal,
     InvoiceRow,
     PanelPage,
@@ -30,21 +28,15 @@ from .rows import (
     missing_row,
     utcnow,
 )
-from .view_rules import LISTED, TOTALS_RULE, VIEW_RULES, rule_condition, view_condition
-
-
-def _contacts_condition(contacts: Sequence[tuple[int, str]]) -> ColumnElement[bool]:
-    by_org: dict[int, list[str]] = {}
-    for organisation_id, contact_id in contacts:
-        by_org.setdefault(organisation_id, []).append(contact_id)
-    if not by_org:
-        return false()
-    return or_(
-        *(
-            and_(Invoice.organisation_id == org, Invoice.contact_id.in_(sorted(ids)))
-            for org, ids in sorted(by_org.items())
-        )
-    )
+from .summaries import contacts_condition, record_aging, record_totals
+from .view_rules import (
+    LISTED,
+    VIEW_RULES,
+    age_rule,
+    rule_condition,
+    sort_order,
+    view_condition,
+)
 
 
 def _pins_of(record: RecordRef, org_ids: Sequence[int]) -> Any:
@@ -74,11 +66,14 @@ def panel_page(
     q: str = "",
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    sort: SortName = "date",
+    age: AgeBucket | None = None,
     page: int = 1,
     page_size: int = 25,
     now: dt.datetime | None = None,
 ) -> PanelPage:
-    """One page of a view of the record's invoices, newest first, with its totals.
+    """One page of a view of the record's invoices in the ``sort`` order (newest first by
+    default), narrowed to an ageing bucket by ``age``, with its totals and ageing strip.
 
     :param contacts: ``(organisation_id, ContactID)`` pairs the record matched.
     :param now: the clock ("today" per organisation); default the current time.
@@ -90,11 +85,23 @@ def panel_page(
     org_by_id = {o.id: o for o in organisations}
     org_ids = list(org_by_id)
     narrow = _narrow(q, date_from, date_to)
+    if age is not None:
+        narrow.append(rule_condition(age_rule(age), organisations, now))
     offset = (page - 1) * page_size
     totals = record_totals(session, contacts)
+    aging = record_aging(session, org_by_id, contacts, now)
     if view == "pinned":
         return _pinned_page(
-            session, org_by_id, record, narrow, page, page_size, offset, totals, now
+            session,
+            org_by_id,
+            record,
+            narrow,
+            page,
+            page_size,
+            offset,
+            (totals, aging),
+            now,
+            sort,
         )
     pinned_keys = {
         (pin.organisation_id, pin.xero_invoice_id)
@@ -103,7 +110,7 @@ def panel_page(
 
     where = and_(
         Invoice.organisation_id.in_(org_ids),
-        _contacts_condition(contacts),
+        contacts_condition(contacts),
         view_condition(view, organisations, now),
         *narrow,
     )
@@ -112,7 +119,7 @@ def panel_page(
         select(Invoice)
         .where(where)
         .options(selectinload(Invoice.payments))
-        .order_by(Invoice.date.desc(), Invoice.number.desc(), Invoice.id.desc())
+        .order_by(*sort_order(sort))
         .offset(offset)
         .limit(page_size)
     )
@@ -125,7 +132,9 @@ def panel_page(
         )
         for invoice in invoices
     )
-    return PanelPage(rows=rows, count=count, page=page, page_size=page_size, totals=totals)
+    return PanelPage(
+        rows=rows, count=count, page=page, page_size=page_size, totals=totals, aging=aging
+    )
 
 
 def _pinned_page(
@@ -136,8 +145,9 @@ def _pinned_page(
     page: int,
     page_size: int,
     offset: int,
-    totals: tuple[CurrencyTotal, ...],
+    summary: tuple[tuple[CurrencyTotal, ...], tuple[AgeAmount, ...]],
     now: dt.datetime,
+    sort: SortName,
 ) -> PanelPage:
     # An outer join: a pinned invoice stays listed even when the sync removed it.
     joined = (
@@ -158,12 +168,7 @@ def _pinned_page(
     count = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
     result = session.execute(
         joined.options(selectinload(Invoice.payments))
-        .order_by(
-            Invoice.date.is_(None),
-            Invoice.date.desc(),
-            Invoice.number.desc(),
-            Pin.id.desc(),
-        )
+        .order_by(Invoice.date.is_(None), *sort_order(sort), Pin.id.desc())
         .offset(offset)
         .limit(page_size)
     ).all()
@@ -175,31 +180,10 @@ def _pinned_page(
             rows.append(missing_row(pin, organisation))
         else:
             rows.append(make_row(invoice, organisation, now, pinned=True))
-    return PanelPage(rows=tuple(rows), count=count, page=page, page_size=page_size, totals=totals)
-
-
-def record_totals(
-    session: Session, contacts: Sequence[tuple[int, str]]
-) -> tuple[CurrencyTotal, ...]:
-    """*Total paid* and *Total unpaid* per currency over the record's listed invoices
-    (not narrowed by view, search or dates; credit notes excluded), by currency code."""
-    if not contacts:
-        return ()
-    rows = session.execute(
-        select(Invoice.currency, func.sum(Invoice.amount_paid), func.sum(Invoice.balance))
-        .where(_contacts_condition(contacts), rule_condition(TOTALS_RULE))
-        .group_by(Invoice.currency)
-        .order_by(Invoice.currency)
-    ).all()
-    return tuple(
-        CurrencyTotal(currency=currency, paid=_cents(paid), unpaid=_cents(unpaid))
-        for currency, paid, unpaid in rows
+    totals, aging = summary
+    return PanelPage(
+        rows=tuple(rows), count=count, page=page, page_size=page_size, totals=totals, aging=aging
     )
-
-
-def _cents(value: Decimal | None) -> Decimal:
-    # SUM keeps the Money type, so sums come back as Decimal amounts already.
-    return ZERO if value is None else value
 
 
 def record_invoice_row(

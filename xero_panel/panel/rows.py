@@ -14,7 +14,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from ..models import Invoice, Organisation, Pin
-from .view_rules import RowStatus, row_status, today_in
+from .view_rules import DueKind, RowStatus, due_info, row_status, today_in
 
 ZERO = Decimal("0.00")
 
@@ -65,6 +65,13 @@ class InvoiceRow:
     payments: tuple[PaymentRow, ...]
     pinned: bool
     missing: bool = False
+    #: Credit notes, overpayments and prepayments applied (Xero's ``AmountCredited``).
+    amount_credited: Decimal = ZERO
+    fully_paid_on: dt.date | None = None
+    #: The due information (``view_rules.due_info``): paid, due in N days, N days overdue.
+    due: tuple[DueKind, int | None] | None = None
+    #: Changes whenever the cached document changes (live updates mark changed rows).
+    version: str = ""
 
     @property
     def shows_payments(self) -> bool:
@@ -78,11 +85,31 @@ class InvoiceRow:
 @dataclass(frozen=True)
 class CurrencyTotal:
     """*Total paid* (sum of AmountPaid) and *Total unpaid* (sum of AmountDue) in one
-    currency, over every listed invoice of the record (credit notes excluded)."""
+    currency, over every listed invoice of the record (credit notes excluded).
+
+    :ivar part_paid: the part of ``paid`` paid on invoices still unpaid.
+    :ivar credited: credit applied to the invoices (AmountCredited), in neither total.
+    :ivar credit: unused credit: the credit notes' remaining credit.
+    """
 
     currency: str
     paid: Decimal
     unpaid: Decimal
+    part_paid: Decimal = ZERO
+    credited: Decimal = ZERO
+    credit: Decimal = ZERO
+    #: Whether the record has invoices in this currency (not only credit notes).
+    has_invoices: bool = True
+
+
+@dataclass(frozen=True)
+class AgeAmount:
+    """One ageing bucket in one currency: the unpaid balances and how many invoices."""
+
+    bucket: str
+    currency: str
+    amount: Decimal
+    count: int
 
 
 @dataclass(frozen=True)
@@ -97,6 +124,7 @@ class PanelPage:
     page: int
     page_size: int
     totals: tuple[CurrencyTotal, ...]
+    aging: tuple[AgeAmount, ...] = ()
 
     @property
     def last_page(self) -> int:
@@ -160,7 +188,8 @@ def make_row(
     invoice: Invoice, organisation: Organisation, now: dt.datetime, *, pinned: bool
 ) -> InvoiceRow:
     """The panel row for a cached invoice or credit note."""
-    status, days = row_status(invoice, today_in(organisation, now))
+    today = today_in(organisation, now)
+    status, days = row_status(invoice, today)
     kind: Literal["invoice", "credit_note"] = (
         "credit_note" if invoice.kind == "credit_note" else "invoice"
     )
@@ -179,7 +208,16 @@ def make_row(
         days_overdue=days,
         payments=payments,
         pinned=pinned,
+        amount_credited=invoice.amount_credited or ZERO,
+        fully_paid_on=invoice.fully_paid_on,
+        due=due_info(invoice, today),
+        version=_version(invoice),
     )
+
+
+def _version(invoice: Invoice) -> str:
+    updated = invoice.updated_at.isoformat() if invoice.updated_at else ""
+    return f"{invoice.status}|{invoice.balance}|{invoice.amount_paid}|{updated}"
 
 
 def missing_row(pin: Pin, organisation: Organisation) -> InvoiceRow:

@@ -9,6 +9,7 @@ empty list says.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,11 +21,30 @@ from sqlalchemy.orm import Session
 from ..matching import Match, MatchedContact
 from ..models import Organisation
 from ..sync.state import CacheStatus
-from .formatting import VIEW_LABELS, Formatter, empty_message, plain_amount, status_label
+from . import formatting
+from .formatting import (
+    AGE_LABELS,
+    SORT_LABELS,
+    VIEW_LABELS,
+    Formatter,
+    empty_message,
+    organisation_locale,
+    plain_amount,
+    status_label,
+)
 from .formatting import status_notes as _status_notes
-from .params import DEFAULT_VIEW, VIEWS, PanelParams, ViewName, page_past_end_message
+from .params import (
+    AGES,
+    DEFAULT_VIEW,
+    SORTS,
+    VIEWS,
+    AgeBucket,
+    PanelParams,
+    ViewName,
+    page_past_end_message,
+)
 from .queries import panel_page
-from .rows import InvoiceRow, PanelPage, RecordRef, deep_link
+from .rows import AgeAmount, CurrencyTotal, InvoiceRow, PanelPage, RecordRef, deep_link
 
 #: What the panel shows instead of (or above) the list.
 PanelState = Literal[
@@ -47,6 +67,7 @@ class PanelUrls:
     unlink: Callable[[MatchedContact], str]
     dom_id: Callable[..., str]
     refresh: str
+    version: str
     link_search: str
     deep_link_base: str
 
@@ -70,6 +91,10 @@ class PanelView:
 
     views: ClassVar[tuple[ViewName, ...]] = VIEWS
     view_labels: ClassVar[dict[ViewName, str]] = VIEW_LABELS
+    sorts: ClassVar[tuple[str, ...]] = SORTS
+    sort_labels: ClassVar[dict[str, str]] = SORT_LABELS
+    ages: ClassVar[tuple[str, ...]] = AGES
+    age_labels: ClassVar[dict[str, str]] = AGE_LABELS
     default_view: ClassVar[ViewName] = DEFAULT_VIEW
     poll_every: ClassVar[str] = POLL_EVERY
 
@@ -84,6 +109,10 @@ class PanelView:
     fmt: Formatter
     urls: PanelUrls
     csrf_token: str
+    #: The cache's fingerprint for the live update's check (``""``: no live update).
+    version: str = ""
+    #: This answer follows *Refresh*: the panel says "Updated just now".
+    refreshed: bool = False
 
     @property
     def status(self) -> int:
@@ -132,7 +161,12 @@ class PanelView:
         )
 
     def params_of(self, view: ViewName = DEFAULT_VIEW) -> PanelParams:
-        """A view's parameters, without the current search and dates."""
+        """A view's parameters in the current order and age, without the current search and
+        dates (the controls send those)."""
+        return PanelParams(view=view, sort=self.params.sort, age=self.params.age)
+
+    def clean_params(self, view: ViewName = DEFAULT_VIEW) -> PanelParams:
+        """A view as it opens from the totals: nothing narrowing it, the default order."""
         return PanelParams(view=view)
 
     def did(self, *parts: object) -> str:
@@ -153,6 +187,10 @@ class PanelView:
         return self.urls.refresh
 
     @property
+    def version_url(self) -> str:
+        return self.urls.version
+
+    @property
     def link_search_url(self) -> str:
         return self.urls.link_search
 
@@ -168,6 +206,53 @@ class PanelView:
 
     def status_notes(self, row: InvoiceRow) -> list[str]:
         return _status_notes(row, self.fmt)
+
+    def due_text(self, row: InvoiceRow) -> str:
+        return formatting.due_text(row, self.fmt)
+
+    def credit_note_text(self, row: InvoiceRow) -> str:
+        return formatting.credit_note_text(row, self.fmt)
+
+    @property
+    def invoice_totals(self) -> tuple[CurrencyTotal, ...]:
+        """The currencies *Total paid* and *Total unpaid* show (those with invoices)."""
+        if self.listing is None:
+            return ()
+        return tuple(t for t in self.listing.totals if t.has_invoices)
+
+    @property
+    def credits(self) -> tuple[CurrencyTotal, ...]:
+        """The currencies with unused credit."""
+        if self.listing is None:
+            return ()
+        return tuple(t for t in self.listing.totals if t.credit > 0)
+
+    @property
+    def aging(self) -> tuple[AgeAmount, ...]:
+        return self.listing.aging if self.listing is not None else ()
+
+    def totals_note(self, kind: str) -> str:
+        """What a total includes, so it reconciles with the list it opens."""
+        parts: list[str] = []
+        for total in self.invoice_totals:
+            money = self.fmt.money
+            if kind == "paid" and total.part_paid > 0:
+                amount = money(total.part_paid, total.currency)
+                parts.append(f"includes {amount} part-paid on unpaid invoices")
+            if kind == "unpaid" and total.credited > 0:
+                amount = money(total.credited, total.currency)
+                parts.append(f"after {amount} of credit applied")
+        if not parts:
+            return "of paid invoices" if kind == "paid" else "still owed"
+        return "; ".join(parts)
+
+    def age_params(self, age: AgeBucket) -> PanelParams:
+        """The list narrowed to an ageing bucket; the current bucket again clears it."""
+        return self.params.with_age(None if self.params.age == age else age)
+
+    def without_search(self, params: PanelParams) -> PanelParams:
+        """``params`` less the search and dates, for controls that send the inputs' own."""
+        return dataclasses.replace(params, q="", date_from=None, date_to=None)
 
 
 def panel_state(inputs: PanelInputs, cache_status: CacheStatus | None) -> PanelState:
@@ -200,6 +285,8 @@ def build_panel_view(
     raw: dict[str, str],
     param_error: str | None = None,
     now: dt.datetime | None = None,
+    version: str = "",
+    refreshed: bool = False,
 ) -> PanelView:
     """The panel's view model: its state and, when it shows the list, the page of rows.
 
@@ -228,7 +315,29 @@ def build_panel_view(
         param_error=param_error,
         cache_status=cache_status,
         listing=listing,
-        fmt=Formatter(locale),
+        fmt=Formatter(locale, currencies=_currencies_on_screen(listing)),
         urls=urls,
         csrf_token=csrf_token,
+        version=version,
+        refreshed=refreshed,
     )
+
+
+def _currencies_on_screen(listing: PanelPage | None) -> int:
+    if listing is None:
+        return 1
+    return len({t.currency for t in listing.totals} | {r.currency for r in listing.rows})
+
+
+def panel_locale(
+    host_locale: str | None, organisations: Sequence[Organisation], default: str
+) -> str:
+    """The locale of money and dates: the host's when it gives one, else English as written
+    in the (first) organisation's country (``en_NZ``), else ``default``."""
+    if host_locale:
+        return host_locale
+    for organisation in organisations:
+        chosen = organisation_locale(organisation.country_code)
+        if chosen:
+            return chosen
+    return default

@@ -37,7 +37,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..models import Invoice, Organisation
-from .params import ViewName
+from .params import AgeBucket, SortName, ViewName
 
 #: A row's state, as the HTML contract's ``data-status`` spells it.
 RowStatus = Literal["paid", "partially-paid", "open", "overdue", "voided"]
@@ -121,13 +121,14 @@ VIEW_RULES: dict[ViewName, tuple[Condition, ...]] = {
 #: The invoices the record's totals add up (credit notes excluded, view not applied).
 TOTALS_RULE: tuple[Condition, ...] = (SALES_INVOICE, LISTED)
 
-#: A row's status: the first whose conditions all hold. Voided and deleted documents are only
+#: A row's status: the first whose conditions all hold. A listed credit note is ``open``
+#: (never ``paid``: its label says how much credit is left). Voided and deleted documents are only
 #: ever shown because they are pinned. An unpaid invoice past its due date is ``overdue``
 #: even when part-paid (the tooltip and the status text say how much was paid).
 ROW_STATUSES: tuple[tuple[RowStatus, tuple[Condition, ...]], ...] = (
     ("voided", (NOT_LISTED,)),
-    ("paid", (NO_BALANCE,)),
     ("open", (CREDIT_NOTE,)),
+    ("paid", (NO_BALANCE,)),
     ("overdue", VIEW_RULES["overdue"]),
     ("partially-paid", (PART_PAID,)),
     ("open", ()),
@@ -189,3 +190,83 @@ def row_status(invoice: Invoice, today: dt.date) -> tuple[RowStatus, int | None]
                 return status, (today - invoice.due_date).days
             return status, None
     raise AssertionError("the last row status has no conditions, so it always holds")
+
+
+# -- due dates, ageing and sorting ---------------------------------------------------------
+
+#: The ageing buckets of unpaid balances, like Xero's aged receivables: days past the due
+#: date, inclusive (``current`` is not yet due, due today included).
+AGE_BUCKETS: dict[AgeBucket, tuple[int | None, int | None]] = {
+    "current": (None, 0),
+    "1-30": (1, 30),
+    "31-60": (31, 60),
+    "61-90": (61, 90),
+    "90+": (91, None),
+}
+
+
+def age_bucket(due_date: dt.date | None, today: dt.date) -> AgeBucket:
+    """The bucket of an unpaid balance due on ``due_date`` (no due date: ``current``)."""
+    days = 0 if due_date is None else (today - due_date).days
+    for bucket, (low, high) in AGE_BUCKETS.items():
+        if (low is None or days >= low) and (high is None or days <= high):
+            return bucket
+    raise AssertionError("the buckets cover every number of days")
+
+
+def age_condition(bucket: AgeBucket) -> Condition:
+    """The unpaid sales invoices whose balance is in ``bucket`` (the ``age=`` filter)."""
+    low, high = AGE_BUCKETS[bucket]
+
+    def sql(today: dt.date) -> ColumnElement[bool]:
+        parts: list[ColumnElement[bool]] = []
+        if low is not None:  # at least ``low`` days past due: due on or before today - low
+            parts.append(Invoice.due_date <= today - dt.timedelta(days=low))
+        if high is not None:
+            parts.append(
+                or_(Invoice.due_date.is_(None), Invoice.due_date >= today - dt.timedelta(days=high))
+            )
+        return and_(true(), *parts)
+
+    def holds(invoice: Invoice, today: dt.date) -> bool:
+        return age_bucket(invoice.due_date, today) == bucket
+
+    return Condition(f"age {bucket}", sql, holds, dated=True)
+
+
+#: What the ageing strip adds up: the balances of unpaid sales invoices.
+AGING_RULE: tuple[Condition, ...] = (SALES_INVOICE, LISTED, UNPAID)
+
+
+def age_rule(bucket: AgeBucket) -> tuple[Condition, ...]:
+    """The rule of ``age=<bucket>``: unpaid sales invoices in that bucket."""
+    return (*AGING_RULE, age_condition(bucket))
+
+
+def sort_order(sort: SortName) -> tuple[Any, ...]:
+    """The ``ORDER BY`` of a sort: ``date`` (the default) newest first, ``due`` earliest due
+    first (no due date last, whatever the database), ``balance`` largest first; ties by
+    invoice date then number, newest first."""
+    newest = (Invoice.date.desc(), Invoice.number.desc(), Invoice.id.desc())
+    if sort == "due":
+        return (Invoice.due_date.is_(None), Invoice.due_date.asc(), *newest)
+    if sort == "balance":
+        return (Invoice.balance.desc(), *newest)
+    return newest
+
+
+#: What a row's due information says: ``paid`` (on ``fully_paid_on``), ``due`` in N days
+#: (0: due today), ``overdue`` by N days, or nothing (credit notes, voided, no due date).
+DueKind = Literal["paid", "due", "overdue"]
+
+
+def due_info(invoice: Invoice, today: dt.date) -> tuple[DueKind, int | None] | None:
+    """A sales invoice's due information on its organisation's ``today``."""
+    if not rule_holds((SALES_INVOICE, LISTED), invoice, today):
+        return None
+    if NO_BALANCE.holds(invoice, today):
+        return "paid", None
+    if invoice.due_date is None:
+        return None
+    days = (invoice.due_date - today).days
+    return ("due", days) if days >= 0 else ("overdue", -days)

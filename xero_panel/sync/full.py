@@ -157,6 +157,7 @@ def full_sync(
             org.name = details.name or org.name
             org.short_code, org.base_currency = details.short_code, details.base_currency
             org.timezone = details.timezone
+            org.country_code = details.country_code
             _phase(session, state, "contacts")
         contacts_mark = Watermark()
         if plan.runs("contacts"):

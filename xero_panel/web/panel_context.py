@@ -20,6 +20,7 @@ from ..panel.rows import InvoiceRow, RecordRef
 from ..panel.view_model import PanelInputs, PanelUrls
 from ..state import get_state
 from ..sync.state import CacheStatus
+from ..sync.state import cache_status as read_cache_status
 from .blueprint import Viewer, current_viewer, dom_id, load_record
 
 
@@ -71,17 +72,26 @@ def resolve(record_type: str, record_id: str) -> PanelContext:
     return PanelContext(viewer, ref, session, connection, organisations, match)
 
 
-def cache_status(ctx: PanelContext, *, refresh: bool = False) -> CacheStatus | None:
+def cache_status(
+    ctx: PanelContext, *, refresh: bool = False, cache_only: bool = False
+) -> CacheStatus | None:
+    """The sync's answer about the cache: freshened as the scheduler decides, forced for
+    *Refresh*, or (``cache_only``, the live update's reload) read as it stands, no Xero."""
     if not ctx.organisations:
         return None
     service = get_state().scheduler
-    release(ctx.session)
-    if refresh:
-        status = service.refresh_record(
-            ctx.session, ctx.organisations, contact_ids=ctx.match.keys()
-        )
+    if cache_only:
+        status = read_cache_status(ctx.session, ctx.organisations)
     else:
-        status = service.ensure_fresh(ctx.session, ctx.organisations, contact_ids=ctx.match.keys())
+        release(ctx.session)
+        if refresh:
+            status = service.refresh_record(
+                ctx.session, ctx.organisations, contact_ids=ctx.match.keys()
+            )
+        else:
+            status = service.ensure_fresh(
+                ctx.session, ctx.organisations, contact_ids=ctx.match.keys()
+            )
     notice = connection_notice(ctx.connection)
     if notice is not None and not status.problem:
         status = dataclasses.replace(status, problem=notice)
@@ -138,6 +148,7 @@ def panel_urls(ref: RecordRef, params: PanelParams) -> PanelUrls:
         unlink=unlink,
         dom_id=lambda *parts: dom_id(ref.record_type, ref.record_id, *parts),
         refresh=at("refresh", **params.state()),
+        version=at("version"),
         link_search=at("link_search"),
         deep_link_base=get_state().settings.deep_link_url,
     )

@@ -17,7 +17,8 @@ from ..matching import find_contact, link_contact, search_contacts
 from ..matching import unlink_contact as remove_link
 from ..panel.params import PanelParams, raw_of, read_panel_params, replace_url
 from ..panel.queries import set_pin
-from ..panel.view_model import PanelView, build_panel_view
+from ..panel.summaries import record_version
+from ..panel.view_model import PanelView, build_panel_view, panel_locale
 from ..state import get_state
 from ..sync.state import CacheStatus
 from .blueprint import PAGE_TEMPLATE, PanelError, check_csrf, require_login
@@ -26,6 +27,8 @@ from .htmx import current_url, is_htmx, render_partial_or_page
 from .panel_context import PanelContext, cache_status, panel_urls, resolve
 
 PANEL_TEMPLATE = "xero_panel/partials/panel.html"
+#: The header of the live update's reload: it reads the cache as it is (never calls Xero).
+LIVE_HEADER = "X-Xero-Panel-Live"
 
 
 Parsed = tuple[PanelParams, str | None, dict[str, str]]
@@ -38,6 +41,7 @@ def _render(
     *,
     template: str = PANEL_TEMPLATE,
     replace_history: bool = True,
+    refreshed: bool = False,
     **extra: Any,
 ) -> Response:
     """Build the view model for the parsed parameters and the cache's status, and render
@@ -50,15 +54,32 @@ def _render(
         params,
         cache,
         urls=panel_urls(ctx.ref, params),
-        locale=state.panel.current_locale(),
+        locale=_locale(ctx),
         csrf_token=csrf_token(),
         page_size=state.settings.page_size,
         raw=raw,
         param_error=error,
+        version=_version(ctx) if cache is not None else "",
+        refreshed=refreshed,
     )
     if vm.param_error is not None:
         template, replace_history = PANEL_TEMPLATE, False
     return _respond(vm, template, replace_history, **extra)
+
+
+def _locale(ctx: PanelContext) -> str:
+    """The host's locale when it gives one (a locale selector, or a default locale other
+    than plain ``en``), else the organisation's country's English."""
+    state = get_state()
+    chosen = state.panel.current_locale()
+    default = state.settings.default_locale
+    host = chosen if chosen and not (chosen == default == "en") else None
+    return panel_locale(host, ctx.organisations, default)
+
+
+def _version(ctx: PanelContext) -> str:
+    org_ids = [o.id for o in ctx.organisations]
+    return record_version(ctx.session, ctx.match.keys(), ctx.ref, org_ids)
 
 
 def _respond(vm: PanelView, template: str, replace_history: bool, **extra: Any) -> Response:
@@ -108,11 +129,27 @@ def _show_panel(record_type: str, record_id: str, *, refresh: bool) -> Response:
     parsed = read_panel_params(request.values if refresh else request.args)
     if parsed[1] is not None:  # a bad parameter: nothing is asked of the sync
         return _render(ctx, parsed, None)
-    cache = cache_status(ctx, refresh=refresh)
+    live = not refresh and request.headers.get(LIVE_HEADER) == "1"
+    cache = cache_status(ctx, refresh=refresh, cache_only=live)
     if not refresh and is_htmx() and parsed[0].page > 1:
         more = "xero_panel/partials/more_rows.html"
         return _render(ctx, parsed, cache, template=more, replace_history=False)
-    return _render(ctx, parsed, cache)
+    return _render(ctx, parsed, cache, refreshed=refresh)
+
+
+def version(record_type: str, record_id: str) -> Response:
+    """The live update's cheap check: 204 when the cache's fingerprint of the record's panel
+    is still ``v``, else 200 with the new one (a few bytes). Reads the cache only."""
+    ctx = _panel_request(record_type, record_id, post=False)
+    if isinstance(ctx, Response):
+        return ctx
+    current = _version(ctx)
+    if request.args.get("v") == current:
+        response = Response(status=204)
+    else:
+        response = Response(current, mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def pin(record_type: str, record_id: str, organisation_id: int, invoice_id: str) -> Response:
@@ -250,6 +287,7 @@ def register(bp: Blueprint) -> None:
     base = "/panel/<record_type>/<record_id>"
     bp.add_url_rule(base, view_func=panel, methods=["GET"])
     bp.add_url_rule(f"{base}/refresh", view_func=refresh, methods=["POST"])
+    bp.add_url_rule(f"{base}/version", view_func=version, methods=["GET"])
     pins = f"{base}/pins/<int:organisation_id>/<invoice_id>"
     bp.add_url_rule(pins, view_func=pin, methods=["POST", "DELETE"])
     bp.add_url_rule(f"{base}/links/search", view_func=link_search, methods=["GET"])

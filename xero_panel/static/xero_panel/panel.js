@@ -5,7 +5,13 @@
    1. htmx does not swap 4xx answers by default; the panel's are partials with a message
       (panel-error), so swap them for requests made from inside a panel or its container.
    2. Escape hides an open payments tooltip (WCAG 1.4.13: content on hover or focus can be
-      dismissed); it shows again when the pointer or focus comes back. */
+      dismissed); it shows again when the pointer or focus comes back.
+   3. Focus after a swap: back on the control that caused it (view, sort, age, totals, pin,
+      Refresh, Clear), or on the first new row after Load more; after Refresh, "Updated just
+      now" is announced in the panel's live region.
+   4. Live updates: every 15 s while the tab is visible, one small request per open panel
+      asks whether the cache changed (204 when not); when it did, the panel is reloaded from
+      the cache (never from Xero) and the changed rows carry data-changed for a few seconds. */
 (function () {
   "use strict";
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -32,4 +38,135 @@
     if (box && !box.contains(event.relatedTarget)) box.classList.remove("xp-dismissed");
   });
   document.addEventListener("focusout", reset);
+
+  var LIVE_EVERY = 15000;
+  var CHANGED_FOR = 6000;
+  var pending = null;
+
+  function panelOf(elt) {
+    return elt && elt.closest ? elt.closest("[data-xero-panel]") : null;
+  }
+  function keyOf(elt) {
+    if (elt.id) return "#" + CSS.escape(elt.id);
+    var names = ["data-testid", "data-view", "data-sort", "data-bucket", "data-currency"];
+    var key = elt.tagName.toLowerCase();
+    for (var i = 0; i < names.length; i++) {
+      if (elt.hasAttribute(names[i])) key += "[" + names[i] + '="' + CSS.escape(elt.getAttribute(names[i])) + '"]';
+    }
+    var row = elt.closest("tr[id]");
+    return row ? "#" + CSS.escape(row.id) + " " + key : key;
+  }
+  function rowVersions(panel) {
+    var out = {};
+    var rows = panel ? panel.querySelectorAll("[data-testid=invoice-row]") : [];
+    for (var i = 0; i < rows.length; i++) out[rows[i].id] = rows[i].getAttribute("data-row-version");
+    return out;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var panel = panelOf(elt);
+    if (!panel || !panel.id) return;
+    if (pending && pending.live && elt === panel) return;  // the live reload keeps its own
+    if (!elt.matches("a, button, input, select")) return;  // polls and forms keep focus as it is
+    pending = {
+      panelId: panel.id,
+      key: keyOf(elt),
+      more: elt.getAttribute("data-testid") === "load-more",
+      rows: panel.querySelectorAll("[data-testid=invoice-row]").length,
+      refresh: elt.getAttribute("data-testid") === "refresh"
+    };
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var done = pending;
+    pending = null;
+    if (!done) return;
+    var panel = document.getElementById(done.panelId);
+    if (!panel) return;
+    if (done.live) markChanged(panel, done.before);
+    var target = null;
+    if (done.more) {
+      var rows = panel.querySelectorAll("[data-testid=invoice-row]");
+      var first = rows[done.rows];
+      if (first) target = first.querySelector(".xp-cell-number a") || first.querySelector("button");
+    } else if (done.key) {
+      var active = document.activeElement;
+      if (active && active !== document.body && active.isConnected && !done.live) return;
+      if (done.live && !(done.hadFocus)) return;
+      target = panel.querySelector(done.key) || (panel.matches(done.key) ? panel : null);
+    }
+    if (target) target.focus();
+    if (done.refresh) {
+      var updated = panel.querySelector("[data-updated=just-now]");
+      var region = panel.querySelector(".xp-alerts");
+      if (updated && region) {
+        window.setTimeout(function () { region.textContent = updated.textContent; }, 300);
+      }
+    }
+  });
+
+  function forget() { pending = null; }
+  document.addEventListener("htmx:responseError", forget);
+  document.addEventListener("htmx:sendError", forget);
+  document.addEventListener("htmx:timeout", forget);
+
+  function markChanged(panel, before) {
+    var rows = panel.querySelectorAll("[data-testid=invoice-row]");
+    var changed = [];
+    for (var i = 0; i < rows.length; i++) {
+      var was = before[rows[i].id];
+      if (was !== rows[i].getAttribute("data-row-version")) {
+        rows[i].setAttribute("data-changed", "true");
+        changed.push(rows[i]);
+      }
+    }
+    if (changed.length) {
+      window.setTimeout(function () {
+        for (var j = 0; j < changed.length; j++) changed[j].removeAttribute("data-changed");
+      }, CHANGED_FOR);
+    }
+  }
+
+  function typing(panel) {
+    var active = document.activeElement;
+    return active && panel.contains(active) && active.tagName === "INPUT";
+  }
+
+  function checkPanel(panel) {
+    var url = panel.getAttribute("data-version-url");
+    var version = panel.getAttribute("data-version");
+    if (!url || !version || panel.getAttribute("data-live-busy") || pending) return;
+    panel.setAttribute("data-live-busy", "true");
+    var sep = url.indexOf("?") < 0 ? "?" : "&";
+    fetch(url + sep + "v=" + encodeURIComponent(version), {
+      credentials: "same-origin", headers: { "HX-Request": "true" }, cache: "no-store"
+    }).then(function (response) {
+      panel.removeAttribute("data-live-busy");
+      if (response.status !== 200 || !panel.isConnected || typing(panel) || pending) return;
+      var active = document.activeElement;
+      var hadFocus = active && panel.contains(active) && active !== panel;
+      pending = {
+        panelId: panel.id, live: true, before: rowVersions(panel),
+        key: hadFocus ? keyOf(active) : null, hadFocus: hadFocus
+      };
+      htmx.ajax("GET", panel.getAttribute("data-live-url"), {
+        source: panel, target: panel, swap: "outerHTML", headers: { "X-Xero-Panel-Live": "1" }
+      });
+    }, function () {
+      panel.removeAttribute("data-live-busy");
+    });
+  }
+
+  var lastCheck = Date.now();
+  function tick() {
+    if (document.hidden || typeof htmx === "undefined") return;
+    lastCheck = Date.now();
+    var panels = document.querySelectorAll("[data-xero-panel][data-version]");
+    for (var i = 0; i < panels.length; i++) checkPanel(panels[i]);
+  }
+  window.setInterval(tick, LIVE_EVERY);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && Date.now() - lastCheck >= LIVE_EVERY) tick();
+  });
 })();
