@@ -31,7 +31,7 @@ def test_stats_shape(url, api):
     api("Invoices")
     api("Invoices")
     api("Organisation")
-    stats = control_get(url, "stats").json().json()
+    stats = control_get(url, "stats").json()
     assert stats["tenants"][EXAMPLE_TENANT] == {
         "calls": 3,
         "rate_limited": 0,
