@@ -25,12 +25,13 @@ HOST_CSS = {
     "tailwind-preflight": ROOT / "node_modules/tailwindcss/preflight.css",
     "bootstrap-reboot": ROOT / "node_modules/bootstrap/dist/css/bootstrap.min.css",
 }
+SIDES = ("top", "right", "bottom", "left")
 PROPERTIES = [
     "font-size", "font-weight", "font-style", "line-height", "color", "background-color",
     "text-align", "text-decoration-line", "text-transform", "letter-spacing", "display",
     "float", "list-style-type", "vertical-align", "white-space",
-    *(f"{box}-{side}" for box in ("margin", "padding") for side in ("top", "right", "bottom", "left")),
-    *(f"border-{side}-{what}" for side in ("top", "bottom") for what in ("width", "style", "color")),
+    *(f"{box}-{side}" for box in ("margin", "padding") for side in SIDES),
+    *(f"border-{s}-{w}" for s in ("top", "bottom") for w in ("width", "style", "color")),
 ]  # fmt: skip
 # Host markup of the kinds a reset styles, to check that nothing of ours reaches it.
 HOST_MARKUP = """
@@ -104,9 +105,7 @@ def summary(differences: list[Any]) -> str:
 
 
 @pytest.mark.parametrize("framework", sorted(HOST_CSS))
-def test_panel_css_changes_nothing_in_the_host(
-    page: Page, panel_html: str, framework: str
-) -> None:
+def test_panel_css_changes_nothing_in_the_host(page: Page, panel_html: str, framework: str) -> None:
     host_css = HOST_CSS[framework].read_text()
     body = HOST_MARKUP + panel_html
     static_page(page.page, body, host_css)
