@@ -33,7 +33,7 @@
   });
   document.addEventListener("focusout", reset);
 })();
-/* 3. Panels in markup made after page load (docs/embedding.md). HTML that htmx swaps in is
+/* 3. Panels in markup made after page load (README: "Panels in markup made after page load"). HTML that htmx swaps in is
       processed by htmx itself. HTML the host's own JavaScript inserts (a modal, a list row
       opened in place) needs htmx.process(element) once it is in the document. And a panel
       can be built from JavaScript alone:
