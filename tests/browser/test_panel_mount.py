@@ -1,5 +1,6 @@
 """Panels in markup made after page load: htmx.process() on inserted widget HTML, and
-xeroPanel.mount() for markup built in JavaScript (docs/embedding.md)."""
+xeroPanel.mount() for markup built in JavaScript (the README's "Panels in markup made after
+page load")."""
 
 from __future__ import annotations
 
