@@ -166,6 +166,8 @@ def assert_installed_from_the_wheel(example: RunningExample) -> None:
     assert where.startswith(str(example.venv)), where
 
 
+# Each builds, installs and starts a host: minutes under load, not the suite's 120 s.
+@pytest.mark.timeout(600)
 def test_single_tenant_bootstrap_example(browser: Any, start_example: Any) -> None:
     example = start_example("single_tenant_bootstrap")
     assert_installed_from_the_wheel(example)
@@ -198,6 +200,7 @@ def test_single_tenant_bootstrap_example(browser: Any, start_example: Any) -> No
         context.close()
 
 
+@pytest.mark.timeout(600)
 def test_multi_tenant_tailwind_dark_example(browser: Any, start_example: Any) -> None:
     example = start_example("multi_tenant_tailwind")
     assert_installed_from_the_wheel(example)
