@@ -99,14 +99,16 @@ def start_example(
             "XERO_PANEL_IDENTITY_URL": emulator_url,
             "XERO_PANEL_API_URL": emulator_url,
         }
-        process = subprocess.Popen(
-            [str(venv / "bin/flask"), "--app", "app", "run", "--port", str(port)],
-            cwd=app_dir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        log = home / "server.log"  # a file, not a pipe: nobody reads a pipe while it runs
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                [str(venv / "bin/flask"), "--app", "app", "run", "--port", str(port)],
+                cwd=app_dir,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         processes.append(process)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -116,7 +118,8 @@ def start_example(
                 break
             except requests.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"{name} did not start:\n{process.communicate()[0]}")
+                    process.terminate()
+                    pytest.fail(f"{name} did not start:\n{log.read_text()}")
                 time.sleep(0.2)
         return RunningExample(url=url, venv=venv)
 
