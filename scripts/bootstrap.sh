@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Installs what the demo and the tests need, into .venv and node_modules, from the
-# pinned versions (constraints.txt, package-lock.json). Safe to run again.
+# Installs what the demo and the tests need, into a virtualenv and node_modules, from the
+# pinned versions (package-lock.json and a constraints file). Safe to run again.
+#   VENV         the virtualenv (default .venv)
+#   CONSTRAINTS  the pins (default constraints.txt, the newest supported versions;
+#                constraints-min.txt holds the oldest, for `make test-min`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$python" -m venv .venv
+venv=${VENV:-.venv}
+constraints=${CONSTRAINTS:-constraints.txt}
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
 fi
 # npm first: building xero-panel (the editable install too) copies htmx from node_modules
 # into xero_panel/static/xero_panel/ (hatch_build.py) and stops when it is missing.
 npm ci --no-audit --no-fund --loglevel=error
-.venv/bin/python -m pip install --quiet --disable-pip-version-check \
-  -c constraints.txt -e ".[dev,redis,postgres]" -e ./emulator
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  -c "$constraints" -e ".[dev,redis,postgres]" -e ./emulator

@@ -19,7 +19,12 @@ from xero_panel.config import read_settings
 from xero_panel.locks import InProcessLocks, RedisLocks
 from xero_panel.models import Base
 from xero_panel.sync.runners import RQRunner, ThreadRunner
-from xero_panel.xero.call_counter import CallCount
+from xero_panel.xero.call_counter import (
+    CallCount,
+    DatabaseCallCounter,
+    InProcessCallCounter,
+    RedisCallCounter,
+)
 from xero_panel.xero.rate_budget import InProcessRateBudget
 from xero_panel.xero.redis_rate_budget import RedisRateBudget
 
@@ -55,6 +60,21 @@ def test_one_counter_for_the_budget_and_every_reader() -> None:
     assert backends.counter.count("t") == CallCount(today=1, this_minute=1, sent=1)
 
 
+def test_without_redis_given_the_engine_the_calls_are_counted_in_the_database(
+    tmp_path: Any,
+) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path}/c.db")
+    Base.metadata.create_all(engine)
+    backends = make_backends(read_settings(config()), engine=lambda: engine)
+    assert isinstance(backends.counter, DatabaseCallCounter)
+    with backends.budget.acquire("t", max_wait=0):
+        pass
+    other = make_backends(read_settings(config()), engine=lambda: engine)
+    assert other.counter.count("t").today == 1
+    # Without an engine (a plain in-process budget), the count is the process's own.
+    assert type(make_backends(read_settings(config())).counter) is InProcessCallCounter
+
+
 def test_only_backends_connects_to_redis() -> None:
     found = sorted(
         path.relative_to(PACKAGE).as_posix()
@@ -86,6 +106,7 @@ def test_with_redis_one_client_for_everything(redis_backends: Backends) -> None:
     assert redis_backends.locks._redis is client
     assert isinstance(redis_backends.budget, RedisRateBudget)
     assert redis_backends.budget._redis is client
+    assert isinstance(redis_backends.counter, RedisCallCounter)
     assert redis_backends.refresh_lock._redis is client
     runner = redis_backends.runner(lambda job, args: None)
     assert isinstance(runner, RQRunner)

@@ -82,3 +82,47 @@ def test_status_calls_today_reads_the_call_counter(h: SyncHost) -> None:
     counted = h.state.backends.counter.count(h.tenant_id)
     assert counted.today == counted.sent == 5  # 1 at connect + 4 for the full sync
     assert f"calls today:     {counted.today}\n" in run(h, "status").output
+
+
+@pytest.fixture
+def shared(make_host: Callable[..., Any], database_url: str) -> Iterator[SyncHost]:
+    host = SyncHost(make_host, database_url)
+    yield host
+    host.close()
+
+
+def test_status_calls_today_counts_every_process(
+    shared: SyncHost, make_host: Callable[..., Any], database_url: str
+) -> None:
+    """Without Redis, a second process on the same database (here a second app, whose own
+    counter has seen no call) shows the calls the first one made."""
+    shared.full_sync()
+    other = make_host(database_url)
+    assert other.app is not shared.app
+    with other.app.app_context():
+        result = other.app.test_cli_runner().invoke(args=["xero-panel", "status"])
+    assert "calls today:     5\n" in result.output  # 1 at connect + 4 for the full sync
+
+
+def test_status_lists_only_the_organisations_in_use(h: SyncHost) -> None:
+    from xero_panel.models import Connection, Organisation
+
+    with h.state_session() as session:
+        connection = session.get(Connection, h.connection_id)
+        connection.organisations.append(
+            Organisation(tenant_id="not-ticked", name="Unticked Ltd", selected=False)
+        )
+        session.commit()
+    output = run(h, "status").output
+    assert "Bench Garden Ltd" in output
+    assert "Unticked Ltd" not in output
+    assert "not-ticked" not in output
+
+
+def test_status_without_organisations_in_use(h: SyncHost) -> None:
+    from xero_panel.models import Organisation
+
+    with h.state_session() as session:
+        session.get(Organisation, h.org_id).selected = False
+        session.commit()
+    assert run(h, "status").output == "No Xero organisations are in use.\n"

@@ -246,6 +246,7 @@ def add_one_of_everything(session: Any, cipher: TokenCipher) -> None:
                 resource_id="inv-1",
                 event_date="2026-11-01T12:30:00.000",
             ),
+            m.CallDay(tenant_id="t-1", day="2026-11-01", calls=3),
         ]
     )
     session.commit()

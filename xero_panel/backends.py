@@ -14,11 +14,13 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Engine
+
 from .config import Settings
 from .locks import Locks, make_locks
 from .oauth import RefreshLock
 from .sync.runners import Execute, Runner, make_runner
-from .xero.call_counter import CallCounter
+from .xero.call_counter import CallCounter, DatabaseCallCounter
 from .xero.rate_budget import BudgetOptions, InProcessRateBudget, RateBudget
 from .xero.redis_rate_budget import RedisRateBudget
 
@@ -62,8 +64,13 @@ class Backends:
         return make_runner(self.redis, self.rq_queue, execute, context)
 
 
-def make_backends(settings: Settings) -> Backends:
-    """Build the backends the settings ask for."""
+def make_backends(settings: Settings, engine: Callable[[], Engine] | None = None) -> Backends:
+    """Build the backends the settings ask for.
+
+    :param engine: returns the host's database engine. Without Redis, the call counter adds
+        each call to the database through it, so that every process (``flask xero-panel
+        status`` too) reads the same calls today; without it the count stays in the process.
+    """
     client: Any = None
     if settings.redis_url is not None:
         import redis
@@ -75,11 +82,13 @@ def make_backends(settings: Settings) -> Backends:
         per_day=settings.rate_limit_per_day,
         concurrent=settings.rate_limit_concurrent,
     )
-    budget: RateBudget = (
-        InProcessRateBudget(**limits)
-        if client is None
-        else RedisRateBudget(client, prefix, **limits)
-    )
+    budget: RateBudget
+    if client is not None:
+        budget = RedisRateBudget(client, prefix, **limits)
+    elif engine is not None:
+        budget = InProcessRateBudget(counter=DatabaseCallCounter(engine), **limits)
+    else:
+        budget = InProcessRateBudget(**limits)
     return Backends(
         redis=client,
         prefix=prefix,

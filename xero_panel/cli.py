@@ -5,8 +5,9 @@
                                                        sync with a progress bar with ``--full``, or
                                                        when the first one never completed;
                                                        otherwise incremental)
-``flask xero-panel status``                            per organisation: last sync, invoices
-                                                       cached, Xero calls used today, errors
+``flask xero-panel status``                            per organisation in use: last sync,
+                                                       invoices cached, Xero calls made today
+                                                       (by every process), errors
 ``flask xero-panel worker [--burst]``                  an RQ worker for the sync jobs, inside the
                                                        app (needs ``XERO_PANEL_REDIS_URL``)
 =====================================================  ===========================================
@@ -135,16 +136,19 @@ def status_command(account: str | None) -> None:
     """Show each organisation's sync status."""
     state, _ = _service()
     with state.session_factory() as session:
+        # Only the organisations in use: those an admin ticked and saved. A grant may cover
+        # more organisations than the CRM account uses; those are never synced.
         query = (
             select(Organisation, Connection.crm_account, Connection.status)
             .join(Connection)
+            .where(Organisation.selected.is_(True))
             .order_by(Connection.crm_account, Organisation.name, Organisation.id)
         )
         if account is not None:
             query = query.where(Connection.crm_account == account)
         rows = session.execute(query).all()
         if not rows:
-            click.echo("No Xero organisations are connected.")
+            click.echo("No Xero organisations are in use.")
             return
         for organisation, crm_account, connection_status in rows:
             sync_state = session.get(SyncState, organisation.id)

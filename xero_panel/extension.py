@@ -116,7 +116,7 @@ class XeroPanel:
             panel=self,
             settings=settings,
             cipher=TokenCipher(settings.encryption_keys),
-            backends=make_backends(settings),
+            backends=make_backends(settings, engine=lambda: self.db.engine),
         )
         state.scheduler = _make_scheduler(app, state)
         app.extensions[EXTENSION_NAME] = state

@@ -369,6 +369,20 @@ class WebhookEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class CallDay(Base):
+    """Xero calls made for one tenant on one UTC day, by every process that shares the
+    database (the count ``flask xero-panel status`` shows without Redis)."""
+
+    __tablename__ = "xero_panel_call_day"
+    __table_args__ = (UniqueConstraint("tenant_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    #: The UTC day, ``YYYY-MM-DD``.
+    day: Mapped[str] = mapped_column(String(10))
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+
+
 def mirror_tables_into(metadata: MetaData) -> None:
     """Add the plugin's tables to the host's metadata (once), so ``db.create_all()`` and
     ``db.drop_all()`` include them (a host's own Alembic autogenerate leaves them out with

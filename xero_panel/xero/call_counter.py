@@ -7,9 +7,12 @@ how many calls were made reads this counter: the rate budget (is there room?),
 the benchmarks. Calls to Xero's identity API (``/connections``) belong to no tenant and are
 not counted against any.
 
-No table: the count lives in the process (:class:`InProcessCallCounter`) or, with Redis, in
-Redis (:class:`RedisCallCounter`) under the rate budget's keys, so every worker on every host
-sees the same numbers.
+With Redis the count lives in Redis (:class:`RedisCallCounter`) under the rate budget's keys,
+so every worker on every host sees the same numbers. Without Redis (the embedded default) it
+lives in the process (:class:`InProcessCallCounter`), and :class:`DatabaseCallCounter` also
+adds each call to the day's row of ``xero_panel_call_day`` as it is made, so another process
+(``flask xero-panel status``) reads the calls every process made today. That is one small
+write per call, at most 60 a minute per organisation.
 
 :attr:`CallCount.today` and :attr:`CallCount.this_minute` are what Xero's limits are
 measured against: our own calls, raised to what Xero's ``X-DayLimit-Remaining`` and
@@ -20,6 +23,7 @@ counter and never resets: subtract two readings to count the calls in between.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -28,7 +32,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-__all__ = ["CallCount", "CallCounter", "InProcessCallCounter", "RedisCallCounter", "utc_day"]
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ..models import CallDay
+
+__all__ = [
+    "CallCount",
+    "CallCounter",
+    "DatabaseCallCounter",
+    "InProcessCallCounter",
+    "RedisCallCounter",
+    "utc_day",
+]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +128,114 @@ class InProcessCallCounter:
         with self.lock:
             calls = self.tenant(tenant_id, self.clock())
             return CallCount(today=calls.today, this_minute=len(calls.minute), sent=calls.sent)
+
+
+class DatabaseCallCounter(InProcessCallCounter):
+    """An :class:`InProcessCallCounter` that also adds each call to the database, so every
+    process on the same database reads the same calls today.
+
+    The minute window and :attr:`CallCount.sent` stay this process's own (the rate budget
+    takes its slots in process); :attr:`CallCount.today` is the larger of this process's
+    count and the database's. A write that fails (database busy or unreachable, no app
+    context) is kept and added with the next call; the call itself is never held up for
+    longer than a short busy timeout.
+
+    :param engine: returns the engine of the host's database (called when writing, so it
+        may need an app context); an in-memory SQLite database is never shared, so the
+        counter then keeps to the process.
+    Other parameters: see :class:`InProcessCallCounter`.
+    """
+
+    def __init__(
+        self,
+        engine: Callable[[], Engine],
+        *,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(window=window, clock=clock)
+        self._engine = engine
+        self._unsaved: dict[tuple[str, str], int] = {}
+
+    def record(self, tenant_id: str, now: float) -> None:
+        """Count one call sent at ``now``, in the process and in the database."""
+        with self.lock:
+            super().record(tenant_id, now)
+            key = (tenant_id, utc_day(now))
+            self._unsaved[key] = self._unsaved.get(key, 0) + 1
+            self._save()
+
+    def count(self, tenant_id: str) -> CallCount:
+        """The calls counted for ``tenant_id``; today's across every process."""
+        with self.lock:
+            mine = super().count(tenant_id)
+            day = utc_day(self.clock())
+            unsaved = self._unsaved.get((tenant_id, day), 0)
+        stored = self._stored(tenant_id, day)
+        return CallCount(
+            today=max(mine.today, stored + unsaved),
+            this_minute=mine.this_minute,
+            sent=mine.sent,
+        )
+
+    def _shared_engine(self) -> Engine | None:
+        try:
+            engine = self._engine()
+        except RuntimeError:  # no app context: keep the count and write it later
+            return None
+        url = engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return None
+        return engine
+
+    def _stored(self, tenant_id: str, day: str) -> int:
+        engine = self._shared_engine()
+        if engine is None:
+            return 0
+        try:
+            with engine.connect() as connection:
+                query = select(CallDay.calls).where(
+                    CallDay.tenant_id == tenant_id, CallDay.day == day
+                )
+                return int(connection.scalar(query) or 0)
+        except SQLAlchemyError:
+            logger.warning("xero-panel: could not read the shared call count", exc_info=True)
+            return 0
+
+    def _save(self) -> None:
+        engine = self._shared_engine()
+        if engine is None:
+            return
+        for (tenant_id, day), calls in list(self._unsaved.items()):
+            try:
+                _add_calls(engine, tenant_id, day, calls)
+            except SQLAlchemyError:
+                logger.warning("xero-panel: could not save the call count", exc_info=True)
+                return
+            del self._unsaved[(tenant_id, day)]
+
+
+def _add_calls(engine: Engine, tenant_id: str, day: str, calls: int) -> None:
+    """Add ``calls`` to the row of ``tenant_id`` and ``day``, creating it if need be."""
+    where = (CallDay.tenant_id == tenant_id, CallDay.day == day)
+    for attempt in range(2):
+        try:
+            with engine.begin() as connection:
+                if engine.url.get_backend_name() == "sqlite":
+                    # Wait briefly for another writer, not the default 5 s: the count can wait.
+                    connection.exec_driver_sql("PRAGMA busy_timeout = 250")
+                added = connection.execute(
+                    update(CallDay).where(*where).values(calls=CallDay.calls + calls)
+                )
+                if not added.rowcount:
+                    connection.execute(
+                        insert(CallDay).values(tenant_id=tenant_id, day=day, calls=calls)
+                    )
+            return
+        except IntegrityError:
+            # Another process inserted the row between our update and insert: update it.
+            if attempt:
+                raise
 
 
 # KEYS: 1 minute zset, 2 day counter, 3 sent counter; ARGV: 1 now, 2 window

@@ -170,3 +170,36 @@
     if (!document.hidden && Date.now() - lastCheck >= LIVE_EVERY) tick();
   });
 })();
+/* 3. Panels in markup made after page load (README: "Panels in markup made after page load"). HTML that htmx swaps in is
+      processed by htmx itself. HTML the host's own JavaScript inserts (a modal, a list row
+      opened in place) needs htmx.process(element) once it is in the document. And a panel
+      can be built from JavaScript alone:
+        xeroPanel.mount(element, "contact", "42")
+      replaces element's content with the panel of contact 42 and loads it. The panel's URL
+      prefix is taken from this script's own URL ({prefix}/static/xero_panel/panel.js). */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var prefix = script && script.src ? script.src.replace(/\/static\/xero_panel\/panel\.js(?:[?#].*)?$/, "") : "";
+  function mount(element, recordType, recordId) {
+    if (!window.htmx) throw new Error("xeroPanel.mount: htmx is not loaded on this page");
+    var id = String(recordId);
+    var section = document.createElement("section");
+    section.className = "xp-panel";
+    section.setAttribute("data-xero-panel", "");
+    section.setAttribute("data-record-type", recordType);
+    section.setAttribute("data-record-id", id);
+    section.setAttribute("aria-busy", "true");
+    section.setAttribute("hx-get", prefix + "/panel/" + encodeURIComponent(recordType) + "/" + encodeURIComponent(id));
+    section.setAttribute("hx-trigger", "load");
+    section.setAttribute("hx-swap", "outerHTML");
+    var loading = document.createElement("p");
+    loading.className = "xp-loading";
+    loading.textContent = "Loading Xero invoices\u2026";
+    section.appendChild(loading);
+    element.replaceChildren(section);
+    window.htmx.process(section);
+    return section;
+  }
+  window.xeroPanel = { mount: mount };
+})();

@@ -1,0 +1,70 @@
+"""Panels in markup made after page load: htmx.process() on inserted widget HTML, and
+xeroPanel.mount() for markup built in JavaScript (the README's "Panels in markup made after
+page load")."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import LiveDemo, Page, log_in
+from tests.browser.test_panel_container import open_first
+
+LOADED = "section[data-xero-panel]:not([aria-busy]) [data-testid=invoice-row]"
+
+
+def test_mount_builds_and_loads_a_panel_from_javascript(page: Page, live_demo: LiveDemo) -> None:
+    log_in(page.page, live_demo.url, "rep@acme.test")
+    open_first(page.page, live_demo, "account")
+    record_id = page.page.locator("section[data-xero-panel]").get_attribute("data-record-id")
+    page.page.evaluate(
+        """(id) => { const modal = document.createElement('div');
+        modal.id = 'late'; document.body.appendChild(modal);
+        window.xeroPanel.mount(modal, 'account', id); }""",
+        record_id,
+    )
+    page.page.wait_for_selector(f"#late {LOADED}")
+    late = page.page.locator("#late section[data-xero-panel]")
+    assert late.get_attribute("data-record-type") == "account"
+    assert late.get_attribute("data-record-id") == record_id
+    assert page.page.locator("#late [data-testid=invoice-row]").count() > 0
+    assert page.errors == []
+
+
+def test_htmx_process_loads_widget_html_inserted_by_the_host(
+    page: Page, live_demo: LiveDemo
+) -> None:
+    log_in(page.page, live_demo.url, "rep@acme.test")
+    open_first(page.page, live_demo, "account")
+    detail = page.page.url
+    # The host fetches a server-rendered fragment holding a widget and inserts it itself.
+    page.page.evaluate(
+        """async (url) => {
+        const html = await (await fetch(url)).text();
+        const doc = new DOMParser().parseFromString(html, 'text/html');
+        const holder = document.createElement('div');
+        holder.id = 'late';
+        holder.append(doc.querySelector('section[data-xero-panel]'));
+        document.body.appendChild(holder);
+        window.htmx.process(holder); }""",
+        detail,
+    )
+    page.page.wait_for_selector(f"#late {LOADED}")
+    assert page.errors == []
+
+
+def test_without_process_inserted_widget_html_stays_loading(
+    page: Page, live_demo: LiveDemo
+) -> None:
+    """Why the call is documented: htmx does not see markup it did not insert."""
+    log_in(page.page, live_demo.url, "rep@acme.test")
+    open_first(page.page, live_demo, "account")
+    page.page.evaluate(
+        """async (url) => {
+        const html = await (await fetch(url)).text();
+        const doc = new DOMParser().parseFromString(html, 'text/html');
+        const holder = document.createElement('div');
+        holder.id = 'late';
+        holder.append(doc.querySelector('section[data-xero-panel]'));
+        document.body.appendChild(holder); }""",
+        page.page.url,
+    )
+    page.page.wait_for_timeout(1000)
+    assert page.page.locator("#late .xp-loading").count() == 1

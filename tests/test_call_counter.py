@@ -1,0 +1,76 @@
+"""DatabaseCallCounter: without Redis, every process on a database reads the same calls today."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests._sync_support import db_engine
+from xero_panel.models import CallDay
+from xero_panel.xero.call_counter import DatabaseCallCounter, utc_day
+
+NOW = 1_795_000_000.0  # a fixed moment, so the UTC day is known
+
+
+def counter(engine: Any) -> DatabaseCallCounter:
+    return DatabaseCallCounter(lambda: engine, clock=lambda: NOW)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Any]:
+    engine = db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_two_counters_on_one_database_share_today(engine: Any) -> None:
+    first, second = counter(engine), counter(engine)
+    for _ in range(3):
+        first.record("t-1", NOW)
+    second.record("t-1", NOW)
+    assert first.count("t-1").today == second.count("t-1").today == 4
+    # The minute window and the sent count stay each process's own.
+    assert (first.count("t-1").this_minute, first.count("t-1").sent) == (3, 3)
+    assert (second.count("t-1").this_minute, second.count("t-1").sent) == (1, 1)
+    assert counter(engine).count("t-2").today == 0
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(CallDay.tenant_id, CallDay.day, CallDay.calls)).all()
+    assert rows == [("t-1", utc_day(NOW), 4)]
+
+
+def test_a_failed_write_is_kept_and_added_with_the_next_call(tmp_path: Any) -> None:
+    engine = db_engine(f"sqlite:///{tmp_path}/calls.db")
+    available = {"engine": False}
+
+    def get_engine() -> Any:
+        if not available["engine"]:
+            raise RuntimeError("Working outside of application context.")
+        return engine
+
+    calls = DatabaseCallCounter(get_engine, clock=lambda: NOW)
+    calls.record("t-1", NOW)
+    calls.record("t-1", NOW)
+    assert calls.count("t-1").today == 2  # counted in process meanwhile
+    available["engine"] = True
+    calls.record("t-1", NOW)
+    assert counter(engine).count("t-1").today == 3
+
+
+def test_a_database_error_does_not_fail_the_call(tmp_path: Any) -> None:
+    engine = db_engine(f"sqlite:///{tmp_path}/calls.db")
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE xero_panel_call_day"))
+    calls = counter(engine)
+    calls.record("t-1", NOW)
+    assert calls.count("t-1").today == 1
+
+
+def test_an_in_memory_sqlite_database_is_not_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = sa.create_engine("sqlite://")
+    calls = counter(engine)
+    monkeypatch.setattr(engine, "begin", lambda: pytest.fail("wrote to a memory database"))
+    calls.record("t-1", NOW)
+    assert calls.count("t-1").today == 1
