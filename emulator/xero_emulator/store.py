@@ -291,6 +291,18 @@ class TenantData:
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     credit_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Bumped by every change made through the emulator (see :meth:`changed`).
+    revision: int = 0
+    #: Filtered, ordered lists of earlier list calls, valid for one :attr:`revision`
+    #: (see :func:`.queries.list_objects`): paging through a large organisation sorts once.
+    list_cache: dict[Any, tuple[int, list[dict[str, Any]]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def changed(self) -> None:
+        """Note that an object was created or changed: earlier list orders are stale."""
+        self.revision += 1
+        self.list_cache.clear()
 
     def objects(self, kind: Kind) -> dict[str, dict[str, Any]]:
         """The live mapping ID -> object for one kind."""
@@ -302,7 +314,11 @@ class TenantData:
 
     def copy(self) -> TenantData:
         """A deep copy (the seed is copied into the live store on start and reset)."""
-        return copy.deepcopy(self)
+        cache, self.list_cache = self.list_cache, {}
+        try:
+            return copy.deepcopy(self)
+        finally:
+            self.list_cache = cache
 
     def mark_contact_role(
         self, contact_id: str | None, doc_type: str, touch: Callable[[], None] | None = None
