@@ -278,17 +278,14 @@ def _serve(
     from xero_emulator import Emulator
 
     seed = books(n_invoices, big=big, per_customer=per_customer)
-    tenant = seed["tenants"][0]
+    info = {
+        "tenant_id": seed["tenants"][0]["tenantId"],
+        "big_contact_id": seed["tenants"][0]["Contacts"][0]["ContactID"],
+    }
     emulator = Emulator(seed, **options)
-    del seed
+    del seed  # the emulator keeps its own parsed copy (and the live one)
     server = emulator.serve()
-    conn.send(
-        {
-            "url": server.url,
-            "tenant_id": tenant["tenantId"],
-            "big_contact_id": tenant["Contacts"][0]["ContactID"],
-        }
-    )
+    conn.send({"url": server.url, **info})
     while True:
         command, _args = conn.recv()
         if command == "stop":

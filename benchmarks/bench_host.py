@@ -130,8 +130,9 @@ def create_app(
             .where(
                 Invoice.organisation_id == contact.organisation_id,
                 Invoice.contact_id == contact.contact_id,
+                Invoice.status.in_(("AUTHORISED", "PAID")),
             )
-            .order_by(Invoice.date.desc(), Invoice.number.desc())
+            .order_by(Invoice.date.desc(), Invoice.number.desc(), Invoice.id.desc())
             .limit(25)
             .options(selectinload(Invoice.payments))
         ).all()

@@ -275,6 +275,20 @@ def recompute_credit_note(note: dict[str, Any]) -> None:
         note["Status"] = "AUTHORISED"
 
 
+def _clone(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists and immutable leaves: str, Decimal,
+    int, bool, None), several times faster than :func:`copy.deepcopy` on a million objects;
+    the immutable leaves are shared."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _clone(v) for k, v in value.items()}
+    if kind is list:
+        return [_clone(v) for v in value]
+    if kind in (str, Decimal, int, bool, float) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 def new_id() -> str:
     """A fresh random GUID, lower case as Xero writes them."""
     return str(uuid.uuid4())
@@ -314,11 +328,16 @@ class TenantData:
 
     def copy(self) -> TenantData:
         """A deep copy (the seed is copied into the live store on start and reset)."""
-        cache, self.list_cache = self.list_cache, {}
-        try:
-            return copy.deepcopy(self)
-        finally:
-            self.list_cache = cache
+        return TenantData(
+            tenant_id=self.tenant_id,
+            tenant_name=self.tenant_name,
+            tenant_type=self.tenant_type,
+            organisation=_clone(self.organisation),
+            contacts=_clone(self.contacts),
+            invoices=_clone(self.invoices),
+            credit_notes=_clone(self.credit_notes),
+            revision=self.revision,
+        )
 
     def mark_contact_role(
         self, contact_id: str | None, doc_type: str, touch: Callable[[], None] | None = None
