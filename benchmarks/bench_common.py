@@ -91,6 +91,8 @@ def environment(database_url: str) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
+            # Other work on the machine skews the timings (not the counts): recorded.
+            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
         },
         "versions": {
             name: safe_version(name)
@@ -267,6 +269,16 @@ def cached_documents(n_invoices: int) -> int:
     """How many rows :func:`books` puts in the plugin's invoice table: the sales invoices
     and the customer credit notes (bills never enter the cache)."""
     return n_invoices + max(1, n_invoices // 50)
+
+
+def fewest_calls(n_invoices: int, page_size: int = 1000) -> int:
+    """The fewest Xero calls a full read of :func:`books` can make: the Organisation, then
+    its contacts (customers and the supplier), sales invoices and credit notes, a page each
+    per ``page_size``. Above 100,000 invoices the contacts and the credit notes take more
+    than one page each, so this is more than the ``ceil(N/1000) + 3`` of one page each."""
+    contacts = max(2, n_invoices // 100) + 1
+    notes = max(1, n_invoices // 50)
+    return 1 + sum(-(-count // page_size) for count in (contacts, n_invoices, notes))
 
 
 # -- the emulator in a process of its own ---------------------------------------------------
