@@ -4,6 +4,7 @@ timings are asserted: latency is checked through the sleep it asks for."""
 
 from __future__ import annotations
 
+import gc
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +50,11 @@ def test_generated_books_have_the_promised_shape() -> None:
     assert any(i["Status"] == "VOIDED" for i in sales)
     notes = tenant["CreditNotes"]
     assert len(notes) == 60 and {n["Type"] for n in notes} == {"ACCRECCREDIT"}
+    # The big customer's documents do not grow with the book: 1,000 invoices, 20 notes.
+    assert sum(1 for n in notes if n["Contact"]["ContactID"] == big["ContactID"]) == 20
+    bigger = bench_common.books(10_000, big=1000)["tenants"][0]
+    big_id = bigger["Contacts"][0]["ContactID"]
+    assert sum(1 for n in bigger["CreditNotes"] if n["Contact"]["ContactID"] == big_id) == 20
     assert bench_common.cached_documents(3000) == 3060
     assert bench_common.books(3000, big=1000) == seed  # the same books every run
 
@@ -181,6 +187,9 @@ def test_the_command_line_takes_latency(
         raise Stop
 
     monkeypatch.setattr(Emulator, "serve", fake_serve)
-    with pytest.raises(Stop):
-        emulator_main(["--latency-ms", "300", "--port", "0"])
+    try:
+        with pytest.raises(Stop):
+            emulator_main(["--latency-ms", "300", "--port", "0"])
+    finally:
+        gc.unfreeze()  # main froze this test process's objects before serving
     assert built["latency"] == 300
