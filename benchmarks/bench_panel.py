@@ -172,6 +172,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             str(HERE),
             "--log-level",
             "warning",
+            "--timeout",
+            "120",
             "bench_host:create_app()",
         ]
         progress(" ".join(gunicorn[:5]) + f" ... ({args.workers} sync workers)")
@@ -180,7 +182,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         cookie = sign_in(base)
         import requests
 
-        served = requests.get(base + panel_url, headers={"Cookie": cookie}, timeout=10)
+        served = requests.get(base + panel_url, headers={"Cookie": cookie}, timeout=60)
         check(
             served.status_code == 200 and count_rows(served.text) == PAGE_ROWS,
             "the panel under gunicorn is not the 25-row page",
@@ -234,9 +236,9 @@ def sign_in(base: str) -> str:
     deadline = time.monotonic() + 60
     while True:
         try:
-            response = requests.get(f"{base}/login/{USER_ID}", allow_redirects=False, timeout=5)
+            response = requests.get(f"{base}/login/{USER_ID}", allow_redirects=False, timeout=30)
             break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             check(time.monotonic() < deadline, "gunicorn did not start within 60 s")
             time.sleep(0.2)
     check(response.status_code == 302, f"sign-in answered {response.status_code}")
