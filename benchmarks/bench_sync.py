@@ -6,8 +6,10 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_sync.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python benchmarks/bench_sync.py --sizes 1000 5000 --redis-url redis://127.0.0.1:6379/15
 
-Measures, per size N: a cold full sync (the first sync after *Save*), a warm panel-view
-check (cache fresh: no call), 100 concurrent views of stale data (threads; single-flight),
+Prints progress, then its figures as one JSON object on the last line (also written to
+``benchmarks/results/``). Measures, per size N: a cold full sync (the first sync after
+*Save*), a warm panel-view check (cache fresh: no call), 100 concurrent views of stale
+data (threads; single-flight),
 and an unchanged tenant's incremental refresh. Calls are read from the plugin's own call
 counter (``xero_panel/xero/call_counter.py``, the count the rate budget and ``flask xero-panel
 status`` use), and checked against the emulator's count of the calls it answered. With
@@ -31,7 +33,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
 from _sync_support import SyncHost  # noqa: E402
+from bench_common import check, finish, progress, run_main  # noqa: E402
 from conftest import build_host_app  # noqa: E402
 
 
@@ -60,8 +65,10 @@ class Counted:
         """``calls`` (the plugin's count since :meth:`start`) and ``rate_limited`` (429s)."""
         seen = self.h.calls()
         counted = self._sent() - self.before
-        if counted != seen["calls"]:
-            print(f"# warning: counted {counted} calls, the emulator answered {seen['calls']}")
+        check(
+            counted == seen["calls"],
+            f"counted {counted} calls, the emulator answered {seen['calls']}",
+        )
         return {"calls": counted, "rate_limited": seen["rate_limited"]}
 
 
@@ -94,8 +101,13 @@ def bench(n: int, database_url: str, redis_url: str | None) -> dict[str, Any]:
 
         started = time.perf_counter()
         with h.app.app_context():
-            h.scheduler.run_full_sync(h.org_id)
+            result = h.scheduler.run_full_sync(h.org_id)
         out["cold_seconds"] = time.perf_counter() - started
+        check(bool(result), "run_full_sync returned nothing: another sync held the lock")
+        expected = n + sum(
+            1 for note in h.seed["tenants"][0]["CreditNotes"] if note["Type"] == "ACCRECCREDIT"
+        )
+        check(h.count() == expected, f"the cache holds {h.count()} documents, not {expected}")
         calls = counted.calls()
         out["cold_calls"] = calls["calls"]
         out["cold_limit"] = math.ceil(n / 1000) + 3
@@ -142,12 +154,13 @@ def bench(n: int, database_url: str, redis_url: str | None) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--redis-url", default=None)
-    args = parser.parse_args()
+    parser.add_argument("--no-save", dest="save", action="store_false")
+    args = parser.parse_args(argv)
     print(f"# {platform.node()} {platform.machine()} {platform.python_version()}")
     print(f"# {platform.platform()}; database {args.database_url or 'SQLite (temp file)'}")
     where = "Redis " + args.redis_url if args.redis_url else "in process"
@@ -157,20 +170,29 @@ def main() -> None:
         " | 100 stale views calls | 100 stale views s (slowest)"
         " | unchanged refresh calls | refresh ms |"
     )
-    print(header)
-    print("|" + "---|" * 10)
+    progress(header)
+    progress("|" + "---|" * 10)
+    results = []
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             url = args.database_url or f"sqlite:///{tmp}/bench.db"
             r = bench(n, url, args.redis_url)
-        print(
+        results.append(r)
+        progress(
             f"| {r['n']:,} | {r['cold_calls']} ({r['cold_limit']}) | {r['cold_seconds']:.2f}"
             f" | {r['cold_429']} | {r['warm_calls']} | {r['warm_seconds'] * 1000:.1f}"
             f" | {r['stale100_calls']} | {r['stale100_seconds']:.2f}"
             f" ({r['stale100_slowest_view']:.2f}) | {r['refresh_calls']}"
             f" | {r['refresh_seconds'] * 1000:.1f} |"
         )
+    label = "postgresql" if args.database_url else "sqlite"
+    redis = "-redis" if args.redis_url else ""
+    sizes = "-".join(str(n) for n in args.sizes)
+    figures = {"locks": where, "sizes": results}
+    finish(
+        f"bench_sync-{sizes}-{label}{redis}", figures, args.database_url or "sqlite", save=args.save
+    )
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         processes.append(worker)
         port = _free_port()
-        gunicorn = subprocess.Popen(  # noqa: S603 (our own arguments)
+        gunicorn = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
                 "--workers",
@@ -231,7 +231,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         wrk_path = shutil.which("wrk")
         if wrk_path is None:
             raise RuntimeError("wrk is missing: apt-get install wrk")
-        wrk = subprocess.run(  # noqa: S603 (our own arguments)
+        wrk = subprocess.run(
             [
                 wrk_path,
                 "--threads",

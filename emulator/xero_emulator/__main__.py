@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import ipaddress
 import signal
 import sys
@@ -41,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--token-ttl", type=int, default=1800, help="access token lifetime in seconds"
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="delay every Accounting API answer this long, like Xero from far away (default 0)",
+    )
     return parser
 
 
@@ -64,10 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             webhook_key=args.webhook_key,
             control_enabled=args.enable_control,
             access_token_ttl=args.token_ttl,
+            latency_ms=args.latency_ms,
         )
-    except (OSError, SeedError) as exc:
+    except (OSError, SeedError, ValueError) as exc:
         print(f"xero-emulator: {exc}", file=sys.stderr)
         return 2
+    # The seed's objects live as long as the process: keep the cyclic GC from walking them
+    # again and again (it matters with a million invoices).
+    gc.collect()
+    gc.freeze()
     server = emulator.serve(args.host, args.port)
     out = [
         f"Xero emulator running on {server.url}",
@@ -76,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  api        {server.url}/api.xro/2.0  connections {server.url}/connections",
         f"  demo client_id={DEMO_CLIENT_ID} client_secret={DEMO_CLIENT_SECRET}",
         f"  control endpoints: {'on' if args.enable_control else 'off'}",
+        f"  latency: {args.latency_ms} ms per Accounting API call",
     ]
     if args.enable_control:
         out.append(

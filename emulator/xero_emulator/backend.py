@@ -59,6 +59,7 @@ class Emulator:
         ``app_per_minute``.
     :param webhook_retries: extra delivery attempts after a failure.
     :param webhook_retry_delay: seconds before the first retry (doubling).
+    :param latency_ms: a delay before every Accounting API answer (see :class:`.FaultBook`).
     :raises SeedError: when the seed is not valid.
 
     .. versionadded:: 0.1
@@ -78,6 +79,7 @@ class Emulator:
         webhook_retries: int = 3,
         webhook_retry_delay: float = 0.2,
         control_token: str | None = None,
+        latency_ms: int = 0,
     ) -> None:
         self._clock = clock or time.time
         self._offset = 0.0
@@ -103,7 +105,7 @@ class Emulator:
             access_token_ttl,
         )
         self.limiter = RateLimiter(self.now, limits)
-        self.faults = FaultBook()
+        self.faults = FaultBook(latency_ms)
         self.webhooks = WebhookDispatcher(
             webhook_url, webhook_key, retries=webhook_retries, retry_delay=webhook_retry_delay
         )
@@ -249,7 +251,10 @@ class Emulator:
         """
         with self._lock:
             tenant = self._tenants[tenant_id]
-            changes = upsert(kind, tenant, body, self.now_ms(), bump_updated=bump_updated)
+            try:
+                changes = upsert(kind, tenant, body, self.now_ms(), bump_updated=bump_updated)
+            finally:
+                tenant.changed()
         if fire_webhook:
             self._emit(tenant_id, changes)
         return changes[0].rendered
@@ -259,7 +264,10 @@ class Emulator:
     ) -> dict[str, Any]:
         """Add a payment to an invoice (see the control endpoint); returns the invoice."""
         with self._lock:
-            changes = add_payment(self._tenants[tenant_id], invoice_id, body, self.now_ms())
+            try:
+                changes = add_payment(self._tenants[tenant_id], invoice_id, body, self.now_ms())
+            finally:
+                self._tenants[tenant_id].changed()
         self._emit(tenant_id, changes)
         return changes[0].rendered
 

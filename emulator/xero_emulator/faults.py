@@ -61,11 +61,18 @@ class Fault:
 
 
 class FaultBook:
-    """The active faults; each matching call uses up one of a fault's ``times``."""
+    """The active faults; each matching call uses up one of a fault's ``times``.
 
-    def __init__(self) -> None:
+    :param latency_ms: a delay added to every Accounting API call (like Xero seen from far
+        away); it stays when the rules are cleared. A ``delay_ms`` fault adds to it.
+    """
+
+    def __init__(self, latency_ms: int = 0) -> None:
+        if isinstance(latency_ms, bool) or not isinstance(latency_ms, int) or latency_ms < 0:
+            raise ValueError("latency_ms must be a non-negative integer")
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self.latency_ms = latency_ms
 
     def add(self, fault: Fault) -> None:
         """Add a rule (later rules are checked after earlier ones)."""
@@ -83,10 +90,19 @@ class FaultBook:
             return [f.as_json() for f in self._faults]
 
     def take(self, endpoint: str, tenant_id: str | None, api: bool) -> Fault | None:
-        """The first rule matching this call, counting it as used.
+        """The first rule matching this call, counting it as used; for an Accounting API
+        call with :attr:`latency_ms`, that rule with the latency added (or a delay alone).
 
         Rules without an endpoint only match Accounting API calls (``api``).
         """
+        fault = self._match(endpoint, tenant_id, api)
+        if not api or not self.latency_ms:
+            return fault
+        if fault is None:
+            return Fault(delay_ms=self.latency_ms)
+        return dataclasses.replace(fault, delay_ms=fault.delay_ms + self.latency_ms)
+
+    def _match(self, endpoint: str, tenant_id: str | None, api: bool) -> Fault | None:
         with self._lock:
             for fault in self._faults:
                 if fault.endpoint is None and not api:

@@ -154,6 +154,13 @@ def _paging(args: Mapping[str, str]) -> tuple[int, int] | None:
     return page, min(size, MAX_PAGE_SIZE)
 
 
+#: Stores with at least this many objects of a kind keep each list call's filtered, ordered
+#: list until the next change, so paging through a million invoices filters and sorts once
+#: instead of once a page. Smaller stores are filtered and sorted on every call.
+CACHE_MIN_OBJECTS = 2000
+_CACHE_ENTRIES = 8
+
+
 def list_objects(
     kind: Kind,
     tenant: TenantData,
@@ -164,6 +171,54 @@ def list_objects(
 
     :raises ApiError: for invalid parameters (Xero's 400 validation body).
     """
+    items = _selected(kind, tenant, args, if_modified_since_ms)
+    paging = _paging(args)
+    pagination = None
+    if paging is not None:
+        page, size = paging
+        pagination = {
+            "page": page,
+            "pageSize": size,
+            "pageCount": math.ceil(len(items) / size),
+            "itemCount": len(items),
+        }
+        items = items[(page - 1) * size : page * size]
+    rendered = [render_object(kind, o) for o in items]
+    if kind != "Contacts":
+        if _flag(args, "summaryOnly"):
+            for obj in rendered:
+                for key in _SUMMARY_DROP:
+                    obj.pop(key, None)
+        elif paging is None:
+            # Without paging, Xero's multi-invoice GET leaves the line items out.
+            for obj in rendered:
+                obj.pop("LineItems", None)
+    return ListResult(rendered, pagination)
+
+
+def _selected(
+    kind: Kind, tenant: TenantData, args: Mapping[str, str], if_modified_since_ms: int | None
+) -> list[dict[str, Any]]:
+    """The objects a list call selects, in its order (all pages), cached for large stores."""
+    if len(tenant.objects(kind)) < CACHE_MIN_OBJECTS:
+        return _filter_and_sort(kind, tenant, args, if_modified_since_ms)
+    query = tuple(
+        sorted((k.lower(), v) for k, v in args.items() if k.lower() not in {"page", "pagesize"})
+    )
+    key = (kind, query, if_modified_since_ms)
+    cached = tenant.list_cache.get(key)
+    if cached is not None and cached[0] == tenant.revision:
+        return cached[1]
+    items = _filter_and_sort(kind, tenant, args, if_modified_since_ms)
+    if len(tenant.list_cache) >= _CACHE_ENTRIES:
+        tenant.list_cache.pop(next(iter(tenant.list_cache)))
+    tenant.list_cache[key] = (tenant.revision, items)
+    return items
+
+
+def _filter_and_sort(
+    kind: Kind, tenant: TenantData, args: Mapping[str, str], if_modified_since_ms: int | None
+) -> list[dict[str, Any]]:
     items = list(tenant.objects(kind).values())
     id_key = ID_FIELD[kind]
     ids = _csv(args, "IDs")
@@ -205,29 +260,7 @@ def list_objects(
         # Xero compares to the second: anything updated in or after that second is returned.
         since = if_modified_since_ms // 1000
         items = [o for o in items if ((date_ms(o, "UpdatedDateUTC") or 0) // 1000) >= since]
-    items = _sort(kind, items, _arg(args, "order") or _DEFAULT_ORDER[kind])
-    paging = _paging(args)
-    pagination = None
-    if paging is not None:
-        page, size = paging
-        pagination = {
-            "page": page,
-            "pageSize": size,
-            "pageCount": math.ceil(len(items) / size),
-            "itemCount": len(items),
-        }
-        items = items[(page - 1) * size : page * size]
-    rendered = [render_object(kind, o) for o in items]
-    if kind != "Contacts":
-        if _flag(args, "summaryOnly"):
-            for obj in rendered:
-                for key in _SUMMARY_DROP:
-                    obj.pop(key, None)
-        elif paging is None:
-            # Without paging, Xero's multi-invoice GET leaves the line items out.
-            for obj in rendered:
-                obj.pop("LineItems", None)
-    return ListResult(rendered, pagination)
+    return _sort(kind, items, _arg(args, "order") or _DEFAULT_ORDER[kind])
 
 
 _NUMBER_FIELD: dict[Kind, str] = {

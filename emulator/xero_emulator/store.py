@@ -275,6 +275,20 @@ def recompute_credit_note(note: dict[str, Any]) -> None:
         note["Status"] = "AUTHORISED"
 
 
+def _clone(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists and immutable leaves: str, Decimal,
+    int, bool, None), several times faster than :func:`copy.deepcopy` on a million objects;
+    the immutable leaves are shared."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _clone(v) for k, v in value.items()}
+    if kind is list:
+        return [_clone(v) for v in value]
+    if kind in (str, Decimal, int, bool, float) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 def new_id() -> str:
     """A fresh random GUID, lower case as Xero writes them."""
     return str(uuid.uuid4())
@@ -291,6 +305,18 @@ class TenantData:
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     credit_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Bumped by every change made through the emulator (see :meth:`changed`).
+    revision: int = 0
+    #: Filtered, ordered lists of earlier list calls, valid for one :attr:`revision`
+    #: (see :func:`.queries.list_objects`): paging through a large organisation sorts once.
+    list_cache: dict[Any, tuple[int, list[dict[str, Any]]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def changed(self) -> None:
+        """Note that an object was created or changed: earlier list orders are stale."""
+        self.revision += 1
+        self.list_cache.clear()
 
     def objects(self, kind: Kind) -> dict[str, dict[str, Any]]:
         """The live mapping ID -> object for one kind."""
@@ -302,7 +328,16 @@ class TenantData:
 
     def copy(self) -> TenantData:
         """A deep copy (the seed is copied into the live store on start and reset)."""
-        return copy.deepcopy(self)
+        return TenantData(
+            tenant_id=self.tenant_id,
+            tenant_name=self.tenant_name,
+            tenant_type=self.tenant_type,
+            organisation=_clone(self.organisation),
+            contacts=_clone(self.contacts),
+            invoices=_clone(self.invoices),
+            credit_notes=_clone(self.credit_notes),
+            revision=self.revision,
+        )
 
     def mark_contact_role(
         self, contact_id: str | None, doc_type: str, touch: Callable[[], None] | None = None

@@ -1,0 +1,281 @@
+"""Panel throughput: the panel partial against an ordinary host page, same server, one run.
+
+Run from the repository root (needs ``wrk``: ``sudo apt-get install wrk``)::
+
+    .venv/bin/python benchmarks/bench_panel.py                       # SQLite, 1,000 invoices
+    .venv/bin/python benchmarks/bench_panel.py \\
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+Both pages run in the same gunicorn (``--workers`` sync workers) on 127.0.0.1, loaded by
+``wrk -t2 -c20 -d8s`` one after the other:
+
+- the panel partial of a signed-in rep, warm cache, the *All* view's first page (25 rows) for
+  a customer with about 130 invoices, a third of them with payments;
+- the reference: the same signed-in user (loaded from the database) and the same customer's
+  25 newest invoices with their payments, from the same tables, through a compiled Jinja
+  template (``bench_host.py``).
+
+``sql_statements`` is the number of the plugin's statements (those touching its
+``xero_panel_`` tables) for one panel request; ``xero_calls`` the Xero calls made during the
+whole load (a warm panel makes none). Fails (exit 1) unless the cache holds the invoices, the
+panel shows 25 rows, every answer was a 200 and no Xero call was made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_common import (  # noqa: E402
+    ROOT,
+    EmulatorProcess,
+    SQLCounter,
+    big_customer_name,
+    cached_documents,
+    check,
+    database_label,
+    finish,
+    progress,
+    run_main,
+)
+from bench_host import PANEL_PATH, REFERENCE_PATH, USER_ID, connect, create_app  # noqa: E402
+from bench_scale import Schema, cache_count, sent  # noqa: E402
+
+_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRKJSON {\\"requests\\": %d, \\"duration_us\\": %d, \\"errors\\": %d, \\"non2xx\\": %d, " ..
+    "\\"p50_us\\": %d, \\"p95_us\\": %d, \\"p99_us\\": %d}\\n",
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+PAGE_ROWS = 25
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wrk(url: str, cookie: str, args: argparse.Namespace, script: Path) -> dict[str, Any]:
+    """One wrk run; its figures, checked (no socket error, every answer a 2xx)."""
+    import json
+
+    command = [
+        args.wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        "-H",
+        f"Cookie: {cookie}",
+        url,
+    ]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60)
+    check(run.returncode == 0, f"wrk failed: {run.stderr.strip()}")
+    line = next((x for x in run.stdout.splitlines() if x.startswith("WRKJSON ")), None)
+    check(line is not None, f"wrk printed no report: {run.stdout}")
+    out = json.loads(line.removeprefix("WRKJSON ")) if line else {}
+    check(out["requests"] > 0, f"wrk made no request to {url}")
+    check(out["errors"] == 0, f"{out['errors']} socket errors on {url}")
+    check(out["non2xx"] == 0, f"{out['non2xx']} answers on {url} were not 2xx")
+    out["rps"] = out["requests"] / (out["duration_us"] / 1e6)
+    return out
+
+
+def numbers(body: str) -> set[str]:
+    """The invoice and credit note numbers a page shows."""
+    return set(re.findall(r"(?:INV-\d{7}|CN-\d{6})\b", body))
+
+
+def count_rows(body: str) -> int:
+    """How many invoices and credit notes a page shows."""
+    return len(numbers(body))
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    progress(f"emulator with {args.invoices:,} invoices, {args.customer_invoices} for the customer")
+    emulator = EmulatorProcess(
+        args.invoices, big=args.customer_invoices, per_customer=args.customer_invoices
+    )
+    schema = Schema(args.database_url)
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        app = create_app(schema.url, emulator.url, customer=big_customer_name(), encryption_key=key)
+        org_id = connect(app, emulator.issue_tokens())
+        from xero_panel.state import get_state
+
+        with app.app_context():
+            result = get_state(app).scheduler.run_full_sync(org_id)
+        held = cache_count(app, org_id)
+        check(bool(result), "run_full_sync returned nothing: another sync held the lock")
+        check(held == cached_documents(args.invoices), f"the cache holds {held} documents")
+        db = app.extensions["bench_db"]
+        with app.app_context():
+            counter = SQLCounter(db.engine)
+        client = app.test_client()
+        client.get(f"/login/{USER_ID}")
+        panel_url = f"{PANEL_PATH}?view=all"
+        client.get(panel_url)  # the first request builds what is built once per process
+        with counter.counting() as statements:
+            response = client.get(panel_url)
+        body = response.get_data()
+        check(response.status_code == 200, f"the panel answered {response.status_code}")
+        rows = count_rows(body.decode())
+        check(rows == PAGE_ROWS, f"the panel shows {rows} invoices, not {PAGE_ROWS}")
+        reference = client.get(REFERENCE_PATH).get_data(as_text=True)
+        check(
+            numbers(reference) == numbers(body.decode()),
+            "the reference page does not show the panel's 25 rows",
+        )
+        sql_statements = len(statements)
+        with app.app_context():
+            db.engine.dispose()
+
+        port = free_port()
+        env = {
+            **os.environ,
+            "BENCH_DATABASE_URL": schema.url,
+            "BENCH_EMULATOR_URL": emulator.url,
+            "BENCH_ENCRYPTION_KEY": key,
+            "BENCH_CUSTOMER": big_customer_name(),
+        }
+        gunicorn = [
+            args.gunicorn,
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--pythonpath",
+            str(HERE),
+            "--log-level",
+            "warning",
+            "--timeout",
+            "120",
+            "bench_host:create_app()",
+        ]
+        progress(" ".join(gunicorn[:5]) + f" ... ({args.workers} sync workers)")
+        server = subprocess.Popen(gunicorn, env=env, cwd=ROOT)
+        base = f"http://127.0.0.1:{port}"
+        cookie = sign_in(base)
+        import requests
+
+        served = requests.get(base + panel_url, headers={"Cookie": cookie}, timeout=60)
+        check(
+            served.status_code == 200 and count_rows(served.text) == PAGE_ROWS,
+            "the panel under gunicorn is not the 25-row page",
+        )
+        emulator.reset_stats()
+        before = sent(app, emulator.tenant_id)
+        with tempfile.TemporaryDirectory() as tmp:
+            script = Path(tmp) / "report.lua"
+            script.write_text(_REPORT)
+            progress(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s reference")
+            ref = wrk(base + REFERENCE_PATH, cookie, args, script)
+            progress(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s panel")
+            pan = wrk(base + panel_url, cookie, args, script)
+        xero_calls = emulator.tenant_stats()["calls"]
+        check(sent(app, emulator.tenant_id) == before, "this process made Xero calls")
+        check(xero_calls == 0, f"the warm panel made {xero_calls} Xero calls under load")
+        return {
+            "invoices": args.invoices,
+            "customer_invoices": args.customer_invoices,
+            "database": database_label(schema.url),
+            "workers": args.workers,
+            "load": f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s",
+            "panel_rps": round(pan["rps"], 1),
+            "reference_rps": round(ref["rps"], 1),
+            "ratio": round(pan["rps"] / ref["rps"], 3),
+            "p50_ms": round(pan["p50_us"] / 1000, 2),
+            "p95_ms": round(pan["p95_us"] / 1000, 2),
+            "p99_ms": round(pan["p99_us"] / 1000, 2),
+            "reference_p99_ms": round(ref["p99_us"] / 1000, 2),
+            "body_bytes": len(body),
+            "reference_body_bytes": len(reference.encode()),
+            "sql_statements": sql_statements,
+            "xero_calls": xero_calls,
+        }
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(5)
+        emulator.stop()
+        schema.drop()
+
+
+def sign_in(base: str) -> str:
+    """Wait (bounded) for gunicorn, sign in; the session cookie as a Cookie header value."""
+    import requests
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            response = requests.get(f"{base}/login/{USER_ID}", allow_redirects=False, timeout=30)
+            break
+        except (requests.ConnectionError, requests.Timeout):
+            check(time.monotonic() < deadline, "gunicorn did not start within 60 s")
+            time.sleep(0.2)
+    check(response.status_code == 302, f"sign-in answered {response.status_code}")
+    return "; ".join(f"{k}={v}" for k, v in response.cookies.items())
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", default=None, help="default: a SQLite temp file")
+    parser.add_argument("--invoices", type=int, default=1000, help="invoices in the tenant")
+    parser.add_argument("--customer-invoices", type=int, default=130)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--duration", type=int, default=8, help="seconds per page")
+    parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    parser.add_argument("--gunicorn", default=str(Path(sys.executable).parent / "gunicorn"))
+    parser.add_argument("--no-save", dest="save", action="store_false")
+    args = parser.parse_args(argv)
+    if not 1 <= args.duration <= 120:
+        parser.error("--duration must be 1..120 seconds")
+    if args.customer_invoices < PAGE_ROWS or args.invoices < args.customer_invoices:
+        parser.error(f"the customer needs at least {PAGE_ROWS} of the tenant's invoices")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    figures = bench(args)
+    label = "postgresql" if args.database_url else "sqlite"
+    finish(
+        f"bench_panel-{args.invoices}-{label}",
+        figures,
+        args.database_url or "sqlite",
+        save=args.save,
+    )
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,239 @@
+"""The benchmark scripts themselves, at tiny sizes: their JSON last line, their results
+files, and that they fail loudly when they did not measure what they claim. No timings are
+asserted."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import bench_common  # noqa: E402
+import bench_scale  # noqa: E402
+
+from tests.conftest import POSTGRES_URL, require_service  # noqa: E402
+
+SCALE_KEYS = {
+    "invoices",
+    "cold_sync_calls",
+    "cold_sync_s",
+    "cold_sync_429s",
+    "sync_peak_rss_mb",
+    "panel_p50_ms",
+    "panel_p95_ms",
+    "unchanged_refresh_calls",
+}
+PANEL_KEYS = {
+    "panel_rps",
+    "reference_rps",
+    "ratio",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "body_bytes",
+    "sql_statements",
+    "xero_calls",
+}
+
+
+def run_script(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def last_json(out: str) -> dict[str, Any]:
+    lines = out.strip().splitlines()
+    assert lines, "no output"
+    assert all(line.startswith("# ") for line in lines[:-1]), lines[:-1]
+    figures = json.loads(lines[-1])
+    assert isinstance(figures, dict)
+    return figures
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_bench_scale_prints_its_figures_as_the_last_json_line(database: str) -> None:
+    extra: list[str] = []
+    if database == "postgres":
+        require_service("PostgreSQL", POSTGRES_URL, 5432)
+        extra = ["--database-url", POSTGRES_URL]
+    run = run_script(
+        "benchmarks/bench_scale.py",
+        "--invoices",
+        "300",
+        "--big",
+        "120",
+        "--repeat",
+        "1",
+        "--no-save",
+        *extra,
+    )
+    assert run.returncode == 0, run.stderr
+    figures = last_json(run.stdout)
+    assert set(figures) >= SCALE_KEYS
+    assert figures["invoices"] == 300
+    # 300 sales invoices and 6 customer credit notes: every one of them in the cache.
+    assert figures["cached_documents"] == bench_common.cached_documents(300) == 306
+    assert figures["cold_sync_calls"] >= figures["cold_sync_fewest_calls"] == 4
+    assert figures["cold_sync_429s"] == 0
+    assert figures["warm_view_calls"] == 0
+    assert figures["unchanged_refresh_calls"] == 1
+    assert figures["database"] == ("postgresql" if database == "postgres" else "sqlite")
+    assert set(figures["panel_sql_statements"]) == {*bench_scale.VIEWS, "search"}
+
+
+def test_bench_scale_fails_loudly_when_another_sync_holds_the_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What made the old bench_sync print ``0 (53)`` calls in 0.00 s: the first sync was
+    already running, so the measured one did nothing. Now that is a failure, not a figure."""
+    from xero_panel.state import get_state
+
+    connect = bench_scale.connect
+
+    def connect_while_a_sync_runs(app: Any, tokens: Any) -> int:
+        org_id = connect(app, tokens)
+        held = get_state(app).scheduler.locks.try_lock(f"full:{org_id}", 600)
+        assert held is not None
+        return org_id
+
+    monkeypatch.setattr(bench_scale, "connect", connect_while_a_sync_runs)
+    with pytest.raises(bench_common.BenchmarkFailed, match="another sync held the lock"):
+        bench_scale.main(["--invoices", "50", "--big", "30", "--repeat", "1", "--no-save"])
+
+
+def test_bench_scale_fails_loudly_when_the_cache_lacks_invoices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bench_scale, "cached_documents", lambda n: n + 100)
+    with pytest.raises(bench_common.BenchmarkFailed, match="the cache holds 51 documents"):
+        bench_scale.main(["--invoices", "50", "--big", "30", "--repeat", "1", "--no-save"])
+
+
+def test_a_failed_benchmark_exits_1_with_its_reason_and_no_figures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def fails() -> None:
+        bench_common.check(False, "the cache is empty")
+
+    with pytest.raises(SystemExit) as exited:
+        bench_common.run_main(fails)
+    assert exited.value.code == 1
+    out = capsys.readouterr()
+    assert "BENCHMARK FAILED: the cache is empty" in out.err
+    assert out.out == ""
+
+
+def test_results_are_written_with_machine_versions_and_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(bench_common, "RESULTS", tmp_path)
+    monkeypatch.setattr(bench_common, "ROOT", tmp_path.parent)
+    bench_common.finish("bench_x-10", {"a": 1}, "sqlite")
+    record = json.loads((tmp_path / "bench_x-10.json").read_text())
+    assert record["figures"] == {"a": 1}
+    assert record["database"] == "sqlite"
+    assert record["machine"]["cpus"] and record["machine"]["python"]
+    assert record["versions"]["xero-panel"] and record["versions"]["SQLAlchemy"]
+    assert record["date"].endswith("Z")
+    assert capsys.readouterr().out.strip().splitlines()[-1] == '{"a": 1}'
+
+
+def test_fewest_calls_count_every_page_of_the_generated_books() -> None:
+    # Organisation, 1 page of 4 contacts, 1 of 300 invoices, 1 of 6 credit notes.
+    assert bench_common.fewest_calls(300) == 4
+    # 1,001 contacts, 100 pages of invoices, 2,000 credit notes.
+    assert bench_common.fewest_calls(100_000) == 1 + 2 + 100 + 2
+    assert bench_common.fewest_calls(1_000_000) == 1 + 11 + 1000 + 20
+
+
+def test_bench_scale_needs_large_for_more_than_100k() -> None:
+    with pytest.raises(SystemExit):
+        bench_scale.parse(["--invoices", "1000000"])
+    assert bench_scale.parse(["--invoices", "1000000", "--large"]).large
+
+
+def test_bench_sync_prints_json_last(tmp_path: Path) -> None:
+    run = run_script("benchmarks/bench_sync.py", "--sizes", "200", "--no-save")
+    assert run.returncode == 0, run.stderr
+    figures = last_json(run.stdout)
+    (size,) = figures["sizes"]
+    assert size["n"] == 200
+    assert size["cold_calls"] <= size["cold_limit"]
+    assert size["warm_calls"] == 0 and size["refresh_calls"] == 1
+
+
+def _stub_wrk(tmp_path: Path, non2xx: int) -> Path:
+    """A stand-in for wrk that reports a run like wrk's ``done`` hook would."""
+    report = {
+        "requests": 400,
+        "duration_us": 2_000_000,
+        "errors": 0,
+        "non2xx": non2xx,
+        "p50_us": 3000,
+        "p95_us": 6000,
+        "p99_us": 9000,
+    }
+    script = tmp_path / "wrk"
+    script.write_text(f"#!/bin/sh\necho 'WRKJSON {json.dumps(report)}'\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script
+
+
+def test_bench_panel_runs_both_pages_under_gunicorn_and_prints_json(tmp_path: Path) -> None:
+    run = run_script(
+        "benchmarks/bench_panel.py",
+        "--invoices",
+        "80",
+        "--customer-invoices",
+        "40",
+        "--duration",
+        "1",
+        "--no-save",
+        "--wrk",
+        str(_stub_wrk(tmp_path, non2xx=0)),
+    )
+    assert run.returncode == 0, run.stderr
+    figures = last_json(run.stdout)
+    assert set(figures) >= PANEL_KEYS
+    assert figures["panel_rps"] == figures["reference_rps"] == 200.0
+    assert figures["ratio"] == 1.0
+    assert (figures["p50_ms"], figures["p95_ms"], figures["p99_ms"]) == (3.0, 6.0, 9.0)
+    assert figures["xero_calls"] == 0
+    assert figures["sql_statements"] > 0
+    assert figures["body_bytes"] > figures["reference_body_bytes"] > 0
+
+
+def test_bench_panel_fails_loudly_on_error_answers(tmp_path: Path) -> None:
+    run = run_script(
+        "benchmarks/bench_panel.py",
+        "--invoices",
+        "80",
+        "--customer-invoices",
+        "40",
+        "--duration",
+        "1",
+        "--no-save",
+        "--wrk",
+        str(_stub_wrk(tmp_path, non2xx=3)),
+    )
+    assert run.returncode == 1
+    assert "BENCHMARK FAILED: 3 answers" in run.stderr
+    assert not run.stdout.strip().splitlines()[-1].startswith("{")
