@@ -106,10 +106,15 @@ def _payments(row: Invoice, invoice: XeroInvoice) -> None:
         if p.status != "DELETED"
     ]
     if [(p.payment_id, p.date, p.amount, p.reference) for p in row.payments] != payments:
-        row.payments = [
-            Payment(payment_id=pid, date=date, amount=amount, reference=reference)
-            for pid, date, amount, reference in payments
-        ]
+        # Keep the rows of payments still there (a payment is unique per invoice, and a
+        # flush inserts new rows before it deletes old ones), add new ones, drop the rest.
+        existing = {p.payment_id: p for p in row.payments}
+        kept: dict[str, Payment] = {}
+        for pid, date, amount, reference in payments:
+            payment = existing.pop(pid, None) or kept.get(pid) or Payment(payment_id=pid)
+            payment.date, payment.amount, payment.reference = date, amount, reference
+            kept[pid] = payment
+        row.payments = list(kept.values())
 
 
 @dataclass(frozen=True)
