@@ -112,3 +112,23 @@ def test_dropped_connections_are_unreachable_not_slow(slow: SyncHost) -> None:
     slow.age()
     slow.emulator.add_fault({"endpoint": "Invoices", "drop": True, "times": 20})
     assert slow.view().problem == "Xero could not be reached; showing cached data for now."
+
+
+def test_integration_page_shows_each_organisations_health(
+    host: conftest.HostApp,
+    xero: Any,
+) -> None:
+    acme = saved_acme(host, xero)
+    for _ in range(50):
+        page = acme.get("/integrations/xero/settings").text
+        if 'data-testid="org-health"' in page and "never" not in last_full_sync(page):
+            break
+        time.sleep(0.2)
+    with host.app.app_context():
+        organisation = host.db.session.scalars(select(Organisation)).one()
+        counts = cached_counts(host.db.session, organisation.id)
+    assert f'data-testid="org-health" data-organisation-id="{organisation.id}"' in page
+    assert count_of(page, "cached-invoices") == counts["invoices"] > 0
+    assert count_of(page, "cached-contacts") == counts["contacts"] > 0
+    assert count_of(page, "calls-today") > 0
+    assert 'data-testid="health-link"' in page

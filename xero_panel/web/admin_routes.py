@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..connections import clear_problem, note_problem, offered_tenants, tenants_used_elsewhere
 from ..exceptions import AuthExpired, XeroPanelError
+from ..health import organisation_health
 from ..models import Connection, Organisation, SyncState
 from ..oauth import authorization_request, exchange_code
 from ..state import get_state
@@ -83,6 +84,12 @@ def settings_page(viewer: Viewer) -> BaseResponse:
             sync_states=sync_states,
             offered=offered_tenants(connection) if connection else set(),
             used_elsewhere=tenants_used_elsewhere(db_session, viewer.crm_account),
+            health_rows=(
+                organisation_health(db_session, connection, state.backends.counter)
+                if connection is not None
+                else []
+            ),
+            settings=state.settings,
             messages=messages,
             viewer=viewer,
             xp_csrf_token=csrf_token(),
