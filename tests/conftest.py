@@ -212,3 +212,17 @@ def make_host() -> Iterator[Callable[..., HostApp]]:
 def host(make_host: Callable[..., HostApp], tmp_path: Any) -> HostApp:
     """The host app on SQLite (most view tests need no second database)."""
     return make_host(f"sqlite:///{tmp_path}/host.db")
+
+
+#: ``XP_LOAD=1`` adds the bounded load run (tests marked ``load``) to the run; without it
+#: they are deselected, not skipped.
+RUN_LOAD = os.environ.get("XP_LOAD") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if RUN_LOAD:
+        return
+    load = [item for item in items if item.get_closest_marker("load") is not None]
+    if load:
+        config.hook.pytest_deselected(items=load)
+        items[:] = [item for item in items if item.get_closest_marker("load") is None]
