@@ -112,7 +112,7 @@ def test_the_widget_the_card_and_the_layout_override_render(readme_app: ModuleTy
         html = render_template_string(widget, contact=readme_app.Contact(id=1))
         card = render_template_string("{{ xero_panel_marketplace_card() }}")
     assert 'data-record-type="contact" data-record-id="1"' in html
-    assert 'data-testid="marketplace-card"' in card
+    assert 'data-testid="xero-card"' in card
     with app.test_client(user=USERS[1]) as client:
         page = client.get("/integrations/xero/settings")
     assert page.status_code == 200
