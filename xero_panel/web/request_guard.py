@@ -24,6 +24,7 @@ with a plain message.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -77,9 +78,7 @@ def guard_request() -> None:
         return
     webhook = request.endpoint == _WEBHOOK_ENDPOINT
     limit = WEBHOOK_MAX_BYTES if webhook else FORM_MAX_BYTES
-    request.max_content_length = limit
-    request.max_form_memory_size = limit
-    request.max_form_parts = MAX_FIELDS
+    _set_request_limits(limit)
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
     _bound_streamed_body(limit)
@@ -93,6 +92,18 @@ def guard_request() -> None:
     ):
         _check_fields("form field", list(request.form.items(multi=True)))
     _check_headers()
+
+
+def _set_request_limits(limit: int) -> None:
+    """Werkzeug's own limits for this request's body and form. Flask before 3.1 reads them
+    from the app's config only (no setter); the checks here bound the body either way."""
+    for name, value in (
+        ("max_content_length", limit),
+        ("max_form_memory_size", limit),
+        ("max_form_parts", MAX_FIELDS),
+    ):
+        with contextlib.suppress(AttributeError):
+            setattr(request, name, value)
 
 
 def _bound_streamed_body(limit: int) -> None:
