@@ -161,8 +161,9 @@ def test_row_attributes(seeded: Seeded) -> None:
         "data-organisation-id": str(seeded.org_id),
         "data-pinned": "false",
         "data-days-overdue": "5",
-        "data-row-version": "AUTHORISED|50.00|0.00|",
+        "data-row-version": row["data-row-version"],
     }
+    assert re.fullmatch(r"[0-9a-f]{10}", row["data-row-version"])
 
 
 def test_row_statuses(seeded: Seeded) -> None:
@@ -200,6 +201,9 @@ def test_drafts_and_bills_never_shown(seeded: Seeded) -> None:
     assert "DRAFT-1" not in page and "BILL-1" not in page
 
 
+NEW_TAB = "xp-contact-1-newtab"
+
+
 def test_deep_link_uses_short_code_and_opens_new_tab(seeded: Seeded) -> None:
     page = seeded.html()
     invoice_id = seeded.ids["INV-0003"]
@@ -207,7 +211,10 @@ def test_deep_link_uses_short_code_and_opens_new_tab(seeded: Seeded) -> None:
         "https://go.xero.com/organisationlogin/default.aspx?shortcode=%21kGs7Q&amp;redirecturl="
         f"%2FAccountsReceivable%2FView.aspx%3FInvoiceID%3D{invoice_id}"
     )
-    assert f'<a href="{expected}" target="_blank" rel="noopener noreferrer">INV-0003' in page
+    link = f'<a href="{expected}" target="_blank" rel="noopener noreferrer" aria-describedby="{NEW_TAB}">'
+    assert f"{link}INV-0003" in page
+    # Every link says once, in words a screen reader reads, where it opens.
+    assert f'<span id="{NEW_TAB}" hidden>opens in Xero, in a new tab</span>' in page
 
 
 def test_deep_link_credit_note(seeded: Seeded) -> None:

@@ -15,10 +15,10 @@ from xero_panel.panel.queries import (
     panel_page,
     pin_invoice,
     record_invoice_row,
-    record_totals,
     set_pin,
     unpin_invoice,
 )
+from xero_panel.panel.summaries import record_totals
 from xero_panel.panel.rows import ZERO, RecordRef, deep_link
 from xero_panel.panel.view_rules import today_in
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .crypto import TokenCipher
 from .exceptions import AuthExpired
@@ -34,6 +34,31 @@ from .xero.client import XeroClient
 def get_connection(session: Session, crm_account: str) -> Connection | None:
     """The CRM account's connection, or None when it never connected (or removed it)."""
     return session.scalars(select(Connection).where(Connection.crm_account == crm_account)).first()
+
+
+def connection_and_organisations(
+    session: Session, crm_account: str
+) -> tuple[Connection | None, list[Organisation]]:
+    """The CRM account's connection and the organisations that feed its panel, in one
+    query: the selected ones, by name. An active connection's feed the panel; one that
+    needs reconnecting still shows its cache. No connection: ``(None, [])``."""
+    connection = (
+        session.scalars(
+            select(Connection)
+            .where(Connection.crm_account == crm_account)
+            .options(joinedload(Connection.organisations))
+        )
+        .unique()
+        .first()
+    )
+    if connection is None:
+        return None, []
+    chosen = sorted((o for o in connection.organisations if o.selected), key=_by_name)
+    return connection, chosen
+
+
+def _by_name(organisation: Organisation) -> tuple[str, int]:
+    return (organisation.name, organisation.id)
 
 
 def selected_organisations(session: Session, crm_account: str) -> list[Organisation]:

@@ -9,11 +9,13 @@ a view or a row status is defined here, once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_skeleton, format_timedelta
-from babel.numbers import format_currency, format_decimal, get_currency_symbol
+from babel.dates import format_skeleton, format_timedelta
+from babel.numbers import get_currency_symbol
 
 from .params import ViewName
 from .rows import InvoiceRow
@@ -86,8 +88,23 @@ def normalise_locale(locale: str | None) -> str:
         return FALLBACK_LOCALE
 
 
+@functools.lru_cache(maxsize=64)
+def _patterns(locale: str) -> tuple[Locale, Any, Any, Any]:
+    """Babel's parsed locale and its money, date and number patterns, built once per locale
+    (what ``format_currency``, ``format_date`` and ``format_decimal`` would look up on every
+    call)."""
+    parsed = Locale.parse(locale)
+    return (
+        parsed,
+        parsed.currency_formats["standard"],
+        parsed.date_formats["medium"],
+        parsed.decimal_formats[None],
+    )
+
+
 class Formatter:
-    """Formats values for one locale.
+    """Formats values for one locale, with Babel's patterns for it built once per process
+    and each amount formatted once per answer.
 
     :param locale: a locale identifier such as ``en_NZ`` or ``de-DE``.
     :param now: the clock for relative times (default: the current time).
@@ -101,18 +118,24 @@ class Formatter:
         #: With more than one currency on screen, a bare ``$`` says which dollar.
         self.disambiguate = currencies > 1
         self._symbols: dict[str, str | None] = {}
+        self._locale, self._money, self._date, self._decimal = _patterns(self.locale)
+        self._amounts: dict[tuple[Decimal, str], str] = {}
 
     def money(self, amount: Decimal, currency: str) -> str:
         """``$1,234.50`` for NZD in ``en_NZ`` (``NZ$1,234.50`` when other currencies are on
         screen), ``1.234,50 NZ$`` in ``de_DE``."""
         if not currency:
             return ""
-        text = format_currency(amount, currency, locale=self.locale)
-        if self.disambiguate:
-            symbol = self._unambiguous(currency)
-            if symbol is not None:
-                text = text.replace("$", symbol, 1)
-        return text
+        key = (amount, currency)
+        text = self._amounts.get(key)
+        if text is None:
+            text = self._money.apply(amount, self._locale, currency=currency, currency_digits=True)
+            if self.disambiguate:
+                symbol = self._unambiguous(currency)
+                if symbol is not None:
+                    text = text.replace("$", symbol, 1)
+            self._amounts[key] = text
+        return str(text)
 
     def _unambiguous(self, currency: str) -> str | None:
         """The symbol to put for a bare ``$`` (``None``: the locale's is not bare)."""
@@ -132,7 +155,7 @@ class Formatter:
         """A calendar date in the locale's medium form (``21 Nov 2026`` in ``en_NZ``)."""
         if value is None:
             return ""
-        return format_date(value, format="medium", locale=self.locale)
+        return str(self._date.apply(value, self._locale))
 
     def ago(self, when: dt.datetime, *, short: bool = False) -> str:
         """How long ago ``when`` was: ``2 hours ago``, or ``2 min. ago`` when ``short``."""
@@ -157,7 +180,7 @@ class Formatter:
 
     def count(self, value: int) -> str:
         """A whole number in the locale's digits and grouping."""
-        return format_decimal(value, locale=self.locale)
+        return str(self._decimal.apply(value, self._locale))
 
 
 def status_label(row: InvoiceRow) -> str:

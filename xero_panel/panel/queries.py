@@ -1,10 +1,10 @@
 """The panel's reads from the local cache: the six views, search, dates, paging, totals and
 pins.
 
-Plain SQLAlchemy (no Flask), and never a call to Xero. One panel page costs a fixed number
-of queries whatever the number of invoices: a count, the page of rows, their payments (one
-``selectinload``), the record's pins and the totals. Which documents each view lists is
-stated in :mod:`.view_rules`.
+Plain SQLAlchemy (no Flask), and never a call to Xero. One panel page costs two queries
+whatever the number of invoices: the record's summary (:mod:`.summaries`) and the page's
+rows with their count, pins and payments. Which documents each view lists is stated in
+:mod:`.view_rules`.
 """
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from ..models import Invoice, Organisation, Pin
 from .params import AgeBucket, SortName, ViewName
 from .rows import (
-    AgeAmount,
-    CurrencyTotal,
     InvoiceRow,
     PanelPage,
     RecordRef,
@@ -28,7 +26,7 @@ from .rows import (
     missing_row,
     utcnow,
 )
-from .summaries import contacts_condition, record_aging, record_totals
+from .summaries import contacts_condition, record_summary
 from .view_rules import (
     LISTED,
     VIEW_RULES,
@@ -73,7 +71,11 @@ def panel_page(
     now: dt.datetime | None = None,
 ) -> PanelPage:
     """One page of a view of the record's invoices in the ``sort`` order (newest first by
-    default), narrowed to an ageing bucket by ``age``, with its totals and ageing strip.
+    default), narrowed to an ageing bucket by ``age``, with the record's summary (totals,
+    ageing strip, fingerprint).
+
+    Two queries whatever the number of invoices: the summary, and the page's rows with
+    their count, pins and payments.
 
     :param contacts: ``(organisation_id, ContactID)`` pairs the record matched.
     :param now: the clock ("today" per organisation); default the current time.
@@ -83,74 +85,135 @@ def panel_page(
     """
     now = now or utcnow()
     org_by_id = {o.id: o for o in organisations}
-    org_ids = list(org_by_id)
     narrow = _narrow(q, date_from, date_to)
     if age is not None:
         narrow.append(rule_condition(age_rule(age), organisations, now))
-    offset = (page - 1) * page_size
-    totals = record_totals(session, contacts)
-    aging = record_aging(session, org_by_id, contacts, now)
+    summary = record_summary(session, organisations, contacts, record=record, now=now)
     if view == "pinned":
-        return _pinned_page(
-            session,
-            org_by_id,
-            record,
-            narrow,
-            page,
-            page_size,
-            offset,
-            (totals, aging),
-            now,
-            sort,
+        listed = _pinned_rows(session, org_by_id, record, narrow, sort, page, page_size)
+    else:
+        where = and_(
+            Invoice.organisation_id.in_(list(org_by_id)),
+            contacts_condition(contacts),
+            view_condition(view, organisations, now),
+            *narrow,
         )
-    pinned_keys = {
-        (pin.organisation_id, pin.xero_invoice_id)
-        for pin in session.scalars(_pins_of(record, org_ids))
-    }
-
-    where = and_(
-        Invoice.organisation_id.in_(org_ids),
-        contacts_condition(contacts),
-        view_condition(view, organisations, now),
-        *narrow,
-    )
-    count = session.scalar(select(func.count(Invoice.id)).where(where)) or 0
-    invoices = session.scalars(
-        select(Invoice)
-        .where(where)
-        .options(selectinload(Invoice.payments))
-        .order_by(*sort_order(sort))
-        .offset(offset)
-        .limit(page_size)
-    )
+        listed = _view_rows(session, record, org_by_id, where, sort, page, page_size)
+    found, count = listed
+    if not found and page > 1:  # past the last page: the count says how many there are
+        count = _count_of(session, view, org_by_id, record, contacts, narrow, now)
     rows = tuple(
-        make_row(
-            invoice,
-            org_by_id[invoice.organisation_id],
-            now,
-            pinned=(invoice.organisation_id, invoice.xero_id) in pinned_keys,
-        )
-        for invoice in invoices
+        missing_row(pin, org_by_id[pin.organisation_id])
+        if invoice is None
+        else make_row(invoice, org_by_id[invoice.organisation_id], now, pinned=pinned)
+        for pin, invoice, pinned in found
     )
     return PanelPage(
-        rows=rows, count=count, page=page, page_size=page_size, totals=totals, aging=aging
+        rows=rows,
+        count=count,
+        page=page,
+        page_size=page_size,
+        totals=summary.totals,
+        aging=summary.aging,
+        version=summary.version,
     )
 
 
-def _pinned_page(
+#: One row of a page: the pin (pinned view), the invoice (``None``: the sync removed it),
+#: whether the record pinned it.
+_Found = tuple[Any, Invoice | None, bool]
+
+
+def _with_payments(page: Any, order: Sequence[Any]) -> Any:
+    """The invoices of a page (a subquery of ids, in order) with their payments, in one
+    statement: the payments are outer-joined and gathered by the ORM."""
+    return (
+        select(Invoice, page.c.total, page.c.pinned)
+        .join(page, Invoice.id == page.c.invoice_pk)
+        .outerjoin(Invoice.payments)
+        .options(contains_eager(Invoice.payments))
+        .order_by(*order)
+    )
+
+
+def _view_rows(
+    session: Session,
+    record: RecordRef,
+    org_by_id: dict[int, Organisation],
+    where: Any,
+    sort: SortName,
+    page: int,
+    page_size: int,
+) -> tuple[list[_Found], int]:
+    pinned = (
+        select(Pin.id)
+        .where(
+            *Pin.of_record(record.crm_account, record.record_type, record.record_id, org_by_id),
+            Pin.organisation_id == Invoice.organisation_id,
+            Pin.xero_invoice_id == Invoice.xero_id,
+        )
+        .exists()
+    )
+    order = sort_order(sort)
+    page_ids = (
+        select(
+            Invoice.id.label("invoice_pk"),
+            func.count().over().label("total"),
+            pinned.label("pinned"),
+        )
+        .where(where)
+        .order_by(*order)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+        .subquery()
+    )
+    result = session.execute(_with_payments(page_ids, order)).unique().all()
+    count = result[0].total if result else 0
+    return [(None, invoice, bool(is_pinned)) for invoice, _, is_pinned in result], count
+
+
+def _pinned_rows(
     session: Session,
     org_by_id: dict[int, Organisation],
     record: RecordRef,
     narrow: list[Any],
+    sort: SortName,
     page: int,
     page_size: int,
-    offset: int,
-    summary: tuple[tuple[CurrencyTotal, ...], tuple[AgeAmount, ...]],
-    now: dt.datetime,
-    sort: SortName,
-) -> PanelPage:
-    # An outer join: a pinned invoice stays listed even when the sync removed it.
-    joined = (
+) -> tuple[list[_Found], int]:
+    order = (Invoice.date.is_(None), *sort_order(sort), Pin.id.desc())
+    page_ids = (
+        _pins_joined(record, org_by_id, narrow)
+        .with_only_columns(
+            Pin.id.label("pin_pk"),
+            Invoice.id.label("invoice_pk"),
+            func.count().over().label("total"),
+        )
+        .order_by(*order)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+        .subquery()
+    )
+    result = (
+        session.execute(
+            select(Pin, Invoice, page_ids.c.total)
+            .join(page_ids, Pin.id == page_ids.c.pin_pk)
+            .outerjoin(Invoice, Invoice.id == page_ids.c.invoice_pk)
+            .outerjoin(Invoice.payments)
+            .options(contains_eager(Invoice.payments))
+            .order_by(*order)
+        )
+        .unique()
+        .all()
+    )
+    count = result[0].total if result else 0
+    return [(pin, invoice, True) for pin, invoice, _ in result], count
+
+
+def _pins_joined(record: RecordRef, org_ids: Any, narrow: list[Any]) -> Any:
+    """The record's pins with their invoices, outer-joined: a pinned invoice stays listed
+    even when the sync removed it."""
+    return (
         select(Pin, Invoice)
         .outerjoin(
             Invoice,
@@ -161,29 +224,32 @@ def _pinned_page(
             ),
         )
         .where(
-            *Pin.of_record(record.crm_account, record.record_type, record.record_id, org_by_id),
+            *Pin.of_record(record.crm_account, record.record_type, record.record_id, org_ids),
             *narrow,
         )
     )
-    count = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
-    result = session.execute(
-        joined.options(selectinload(Invoice.payments))
-        .order_by(Invoice.date.is_(None), *sort_order(sort), Pin.id.desc())
-        .offset(offset)
-        .limit(page_size)
-    ).all()
-    rows = []
-    for pin, found in result:
-        organisation = org_by_id[pin.organisation_id]
-        invoice: Invoice | None = found
-        if invoice is None:
-            rows.append(missing_row(pin, organisation))
-        else:
-            rows.append(make_row(invoice, organisation, now, pinned=True))
-    totals, aging = summary
-    return PanelPage(
-        rows=tuple(rows), count=count, page=page, page_size=page_size, totals=totals, aging=aging
+
+
+def _count_of(
+    session: Session,
+    view: ViewName,
+    org_by_id: dict[int, Organisation],
+    record: RecordRef,
+    contacts: Sequence[tuple[int, str]],
+    narrow: list[Any],
+    now: dt.datetime,
+) -> int:
+    """How many rows a view has (asked only for a page past the last one)."""
+    if view == "pinned":
+        joined = _pins_joined(record, org_by_id, narrow).subquery()
+        return session.scalar(select(func.count()).select_from(joined)) or 0
+    where = and_(
+        Invoice.organisation_id.in_(list(org_by_id)),
+        contacts_condition(contacts),
+        view_condition(view, list(org_by_id.values()), now),
+        *narrow,
     )
+    return session.scalar(select(func.count(Invoice.id)).where(where)) or 0
 
 
 def record_invoice_row(

@@ -7,6 +7,7 @@ Plain Python (no Flask).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -72,6 +73,8 @@ class InvoiceRow:
     due: tuple[DueKind, int | None] | None = None
     #: Changes whenever the cached document changes (live updates mark changed rows).
     version: str = ""
+    #: The cached document's own key (0 for a missing one): short, unique element ids.
+    key: int = 0
 
     @property
     def shows_payments(self) -> bool:
@@ -125,6 +128,8 @@ class PanelPage:
     page_size: int
     totals: tuple[CurrencyTotal, ...]
     aging: tuple[AgeAmount, ...] = ()
+    #: The live update's fingerprint of the record's documents and pins.
+    version: str = ""
 
     @property
     def last_page(self) -> int:
@@ -212,12 +217,15 @@ def make_row(
         fully_paid_on=invoice.fully_paid_on,
         due=due_info(invoice, today),
         version=_version(invoice),
+        key=invoice.id,
     )
 
 
 def _version(invoice: Invoice) -> str:
+    """10 hex characters that change with the document's status, amounts or update time."""
     updated = invoice.updated_at.isoformat() if invoice.updated_at else ""
-    return f"{invoice.status}|{invoice.balance}|{invoice.amount_paid}|{updated}"
+    text = f"{invoice.status}|{invoice.balance}|{invoice.amount_paid}|{updated}"
+    return hashlib.blake2b(text.encode(), digest_size=5).hexdigest()
 
 
 def missing_row(pin: Pin, organisation: Organisation) -> InvoiceRow:

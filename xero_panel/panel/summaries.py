@@ -1,8 +1,8 @@
-"""The record's summaries from the local cache: the totals with what they include, the
+"""The record's summary from the local cache: the totals with what they include, the
 ageing strip and the live update's fingerprint.
 
-Plain SQLAlchemy (no Flask), and never a call to Xero; each summary is one query whatever
-the number of invoices. What each adds up is stated in :mod:`.view_rules`.
+Plain SQLAlchemy (no Flask), and never a call to Xero; the whole summary is one query
+whatever the number of invoices. What each part adds up is stated in :mod:`.view_rules`.
 """
 
 from __future__ import annotations
@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..models import Invoice, Organisation, Pin
-from .rows import ZERO, AgeAmount, CurrencyTotal, RecordRef
+from .rows import ZERO, AgeAmount, CurrencyTotal, RecordRef, utcnow
 from .view_rules import (
     AGE_BUCKETS,
     AGING_RULE,
@@ -28,9 +29,8 @@ from .view_rules import (
     PART_PAID,
     TOTALS_RULE,
     UNPAID,
-    age_bucket,
+    age_condition,
     rule_condition,
-    today_in,
 )
 
 
@@ -48,80 +48,131 @@ def contacts_condition(contacts: Sequence[tuple[int, str]]) -> ColumnElement[boo
     )
 
 
-def record_totals(
-    session: Session, contacts: Sequence[tuple[int, str]]
-) -> tuple[CurrencyTotal, ...]:
-    """*Total paid* and *Total unpaid* per currency over the record's listed invoices
-    (not narrowed by view, search or dates; credit notes excluded), with what they include
-    (paid on still unpaid invoices, credit applied) and the unused credit of the record's
-    credit notes, by currency code; one query."""
-    if not contacts:
-        return ()
+@dataclass(frozen=True)
+class RecordSummary:
+    """What the panel shows of a record beside its list: the totals, the ageing strip, and
+    the live update's fingerprint of its cached documents and pins."""
+
+    totals: tuple[CurrencyTotal, ...]
+    aging: tuple[AgeAmount, ...]
+    #: Changes when a document of the record or its pins change (16 hex characters).
+    version: str
+
+
+def record_summary(
+    session: Session,
+    organisations: Sequence[Organisation],
+    contacts: Sequence[tuple[int, str]],
+    *,
+    record: RecordRef | None = None,
+    now: dt.datetime | None = None,
+) -> RecordSummary:
+    """The record's totals, ageing strip and fingerprint in one query, whatever the number
+    of invoices: its documents grouped by currency and ageing bucket (the bucket worked out
+    in SQL, on each organisation's "today"), beside the count of its pins.
+
+    *Total paid* and *Total unpaid* add up the record's listed invoices (not narrowed by
+    view, search or dates; credit notes excluded), with what they include (paid on still
+    unpaid invoices, credit applied), and the unused credit of its credit notes, by
+    currency code. The ageing strip has every bucket, in order, for each currency with an
+    unpaid invoice.
+    """
+    now = now or utcnow()
     invoice = rule_condition(TOTALS_RULE)
-    credit_note = rule_condition((CREDIT_NOTE, LISTED))
     part_paid = and_(invoice, UNPAID.sql(dt.date.min), PART_PAID.sql(dt.date.min))
-
-    def total(condition: Any, column: Any) -> Any:
-        return func.sum(case((condition, column)))
-
-    rows = session.execute(
+    aged = rule_condition(AGING_RULE)
+    bucket = case(
+        *(
+            (rule_condition((age_condition(name),), organisations, now), name)
+            for name in AGE_BUCKETS
+        )
+    )
+    summed = {
+        "paid": (invoice, Invoice.amount_paid),
+        "unpaid": (invoice, Invoice.balance),
+        "part_paid": (part_paid, Invoice.amount_paid),
+        "credited": (invoice, Invoice.amount_credited),
+        "credit": (rule_condition((CREDIT_NOTE, LISTED)), Invoice.balance),
+        "aged": (aged, Invoice.balance),
+    }
+    counted = {"invoices": invoice, "listed": rule_condition((LISTED,)), "aged_count": aged}
+    documents = (
         select(
             Invoice.currency,
-            total(invoice, Invoice.amount_paid),
-            total(invoice, Invoice.balance),
-            total(part_paid, Invoice.amount_paid),
-            total(invoice, Invoice.amount_credited),
-            total(credit_note, Invoice.balance),
-            func.count(case((invoice, Invoice.id))),
+            bucket.label("bucket"),
+            Invoice.balance,
+            Invoice.amount_paid,
+            Invoice.updated_at,
+            *(case((when, column)).label(name) for name, (when, column) in summed.items()),
+            *(case((when, 1), else_=0).label(name) for name, when in counted.items()),
         )
-        .where(contacts_condition(contacts), rule_condition((DOCUMENT, LISTED)))
-        .group_by(Invoice.currency)
-        .order_by(Invoice.currency)
+        .where(contacts_condition(contacts), rule_condition((DOCUMENT,)))
+        .subquery()
+    )
+    c = documents.c
+    grouped = (
+        select(
+            c.currency,
+            c.bucket,
+            *(func.sum(c[name]).label(name) for name in (*summed, *counted)),
+            func.count().label("documents"),
+            func.max(c.updated_at).label("updated_at"),
+            func.sum(c.balance).label("balance"),
+            func.sum(c.amount_paid).label("amount_paid"),
+        )
+        .group_by(c.currency, c.bucket)
+        .subquery()
+    )
+    pin_conditions = (
+        Pin.of_record(
+            record.crm_account, record.record_type, record.record_id, [o.id for o in organisations]
+        )
+        if record is not None
+        else (false(),)
+    )
+    pins = (
+        select(func.count(Pin.id).label("pins"), func.max(Pin.id).label("last_pin"))
+        .where(*pin_conditions)
+        .subquery()
+    )
+    rows = session.execute(
+        select(pins, grouped)
+        .select_from(pins.outerjoin(grouped, true()))
+        .order_by(grouped.c.currency, grouped.c.bucket)
     ).all()
-    return tuple(
-        CurrencyTotal(
-            currency=currency,
-            paid=_cents(paid),
-            unpaid=_cents(unpaid),
-            part_paid=_cents(partly),
-            credited=_cents(credited),
-            credit=_cents(credit),
-            has_invoices=bool(invoices),
-        )
-        for currency, paid, unpaid, partly, credited, credit, invoices in rows
+    groups = [row for row in rows if row.currency is not None]
+    return RecordSummary(
+        totals=_totals(groups),
+        aging=_aging(groups),
+        version=_fingerprint(groups, rows[0].pins, rows[0].last_pin),
     )
 
 
-def record_aging(
-    session: Session,
-    org_by_id: dict[int, Organisation],
-    contacts: Sequence[tuple[int, str]],
-    now: dt.datetime,
-) -> tuple[AgeAmount, ...]:
-    """The ageing strip: the record's unpaid balances per currency and bucket (every bucket,
-    in order, for each currency with an unpaid invoice), on each organisation's "today";
-    one query, grouped by due date, bucketed here by the same rule as ``age=``."""
-    if not contacts:
-        return ()
-    rows = session.execute(
-        select(
-            Invoice.organisation_id,
-            Invoice.currency,
-            Invoice.due_date,
-            func.sum(Invoice.balance),
-            func.count(Invoice.id),
-        )
-        .where(contacts_condition(contacts), rule_condition(AGING_RULE))
-        .group_by(Invoice.organisation_id, Invoice.currency, Invoice.due_date)
-    ).all()
-    sums: dict[tuple[str, str], tuple[Any, int]] = {}
-    for org_id, currency, due_date, amount, count in rows:
-        organisation = org_by_id.get(org_id)
-        if organisation is None:
+def _totals(groups: Sequence[Any]) -> tuple[CurrencyTotal, ...]:
+    fields = ("paid", "unpaid", "part_paid", "credited", "credit")
+    by_currency: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        if not group.listed:
             continue
-        key = (age_bucket(due_date, today_in(organisation, now)), currency)
-        before, n = sums.get(key, (ZERO, 0))
-        sums[key] = (before + _cents(amount), n + count)
+        sums = by_currency.setdefault(group.currency, dict.fromkeys((*fields, "invoices"), 0))
+        for name in (*fields, "invoices"):
+            sums[name] += _cents(getattr(group, name)) if name in fields else group.invoices
+    return tuple(
+        CurrencyTotal(
+            currency=currency,
+            **{name: ZERO + sums[name] for name in fields},
+            has_invoices=bool(sums["invoices"]),
+        )
+        for currency, sums in sorted(by_currency.items())
+    )
+
+
+def _aging(groups: Sequence[Any]) -> tuple[AgeAmount, ...]:
+    sums = {
+        (g.bucket, g.currency): (_cents(g.aged), g.aged_count)
+        for g in groups
+        if g.aged_count and g.bucket is not None
+    }
     currencies = sorted({currency for _, currency in sums})
     return tuple(
         AgeAmount(bucket, currency, *sums.get((bucket, currency), (ZERO, 0)))
@@ -130,30 +181,33 @@ def record_aging(
     )
 
 
-def record_version(
-    session: Session, contacts: Sequence[tuple[int, str]], record: RecordRef, org_ids: Sequence[int]
-) -> str:
-    """A short fingerprint of what the record's panel shows from the cache: it changes when
-    a document of the record or its pins change (the live update's cheap check; one query,
-    no Xero call)."""
-    if not contacts:
-        documents: Any = (0, None, None, None)
-    else:
-        documents = session.execute(
-            select(
-                func.count(Invoice.id),
-                func.max(Invoice.updated_at),
-                func.sum(Invoice.balance),
-                func.sum(Invoice.amount_paid),
-            ).where(contacts_condition(contacts), rule_condition((DOCUMENT,)))
-        ).one()
-    pins = session.execute(
-        select(func.count(Pin.id), func.max(Pin.id)).where(
-            *Pin.of_record(record.crm_account, record.record_type, record.record_id, org_ids)
-        )
-    ).one()
-    text = "|".join(str(v) for v in (*documents, *pins))
+def _fingerprint(groups: Sequence[Any], pins: int, last_pin: int | None) -> str:
+    documents = (
+        sum(g.documents for g in groups),
+        max((g.updated_at for g in groups if g.updated_at is not None), default=None),
+        sum((_cents(g.balance) for g in groups), ZERO),
+        sum((_cents(g.amount_paid) for g in groups), ZERO),
+    )
+    text = "|".join(str(v) for v in (*documents, pins, last_pin))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def record_totals(
+    session: Session, contacts: Sequence[tuple[int, str]]
+) -> tuple[CurrencyTotal, ...]:
+    """The record's totals alone (:func:`record_summary`)."""
+    return record_summary(session, (), contacts).totals
+
+
+def record_version(
+    session: Session,
+    organisations: Sequence[Organisation],
+    contacts: Sequence[tuple[int, str]],
+    record: RecordRef,
+) -> str:
+    """The live update's cheap check: the fingerprint of :func:`record_summary` (one query,
+    no Xero call), the same one the panel carries in ``data-version``."""
+    return record_summary(session, organisations, contacts, record=record).version
 
 
 def _cents(value: Decimal | None) -> Decimal:

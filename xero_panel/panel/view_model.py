@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from ..matching import Match, MatchedContact
 from ..models import Organisation
 from ..sync.state import CacheStatus
-from . import formatting
 from .formatting import (
     AGE_LABELS,
     SORT_LABELS,
@@ -30,9 +29,7 @@ from .formatting import (
     empty_message,
     organisation_locale,
     plain_amount,
-    status_label,
 )
-from .formatting import status_notes as _status_notes
 from .params import (
     AGES,
     DEFAULT_VIEW,
@@ -44,7 +41,8 @@ from .params import (
     page_past_end_message,
 )
 from .queries import panel_page
-from .rows import AgeAmount, CurrencyTotal, InvoiceRow, PanelPage, RecordRef, deep_link
+from .row_text import RowText, row_text
+from .rows import AgeAmount, CurrencyTotal, InvoiceRow, PanelPage, RecordRef
 
 #: What the panel shows instead of (or above) the list.
 PanelState = Literal[
@@ -109,8 +107,6 @@ class PanelView:
     fmt: Formatter
     urls: PanelUrls
     csrf_token: str
-    #: The cache's fingerprint for the live update's check (``""``: no live update).
-    version: str = ""
     #: This answer follows *Refresh*: the panel says "Updated just now".
     refreshed: bool = False
 
@@ -118,6 +114,14 @@ class PanelView:
     def status(self) -> int:
         """The answer's HTTP status: 400 for a bad parameter."""
         return 400 if self.param_error is not None else 200
+
+    @property
+    def version(self) -> str:
+        """The cache's fingerprint for the live update's check (``""``: no live update, as
+        after a bad parameter or for a single row)."""
+        if self.listing is None or self.cache_status is None:
+            return ""
+        return self.listing.version
 
     @property
     def record_type(self) -> str:
@@ -173,11 +177,13 @@ class PanelView:
         """An element id for a part of this panel (the panel itself without parts)."""
         return self.urls.dom_id(*parts)
 
+    @property
+    def new_tab_id(self) -> str:
+        """The id of the words every row's Xero link is described by (once per panel)."""
+        return self.urls.dom_id("newtab")
+
     def panel_url(self, params: PanelParams, **extra: object) -> str:
         return self.urls.panel(params, **extra)
-
-    def pin_url(self, row: InvoiceRow) -> str:
-        return self.urls.pin(row)
 
     def unlink_url(self, contact: MatchedContact) -> str:
         return self.urls.unlink(contact)
@@ -194,24 +200,18 @@ class PanelView:
     def link_search_url(self) -> str:
         return self.urls.link_search
 
-    def xero_url(self, row: InvoiceRow) -> str:
-        """Where the row's number links to: the document in Xero, in its organisation."""
-        return deep_link(self.urls.deep_link_base, row.short_code, row.kind, row.invoice_id)
-
     def plain_amount(self, amount: Decimal) -> str:
         return plain_amount(amount)
 
-    def status_label(self, row: InvoiceRow) -> str:
-        return status_label(row)
+    def row_text(self, row: InvoiceRow) -> RowText:
+        """What one row says: its amounts, dates, status and URLs as text."""
+        urls = self.urls
+        return row_text(row, self.fmt, pin_url=urls.pin, deep_link_base=urls.deep_link_base)
 
-    def status_notes(self, row: InvoiceRow) -> list[str]:
-        return _status_notes(row, self.fmt)
-
-    def due_text(self, row: InvoiceRow) -> str:
-        return formatting.due_text(row, self.fmt)
-
-    def credit_note_text(self, row: InvoiceRow) -> str:
-        return formatting.credit_note_text(row, self.fmt)
+    @property
+    def row_texts(self) -> list[RowText]:
+        """The page's rows as text (:func:`row_text`), in order."""
+        return [self.row_text(row) for row in self.listing.rows] if self.listing else []
 
     @property
     def invoice_totals(self) -> tuple[CurrencyTotal, ...]:
@@ -285,7 +285,6 @@ def build_panel_view(
     raw: dict[str, str],
     param_error: str | None = None,
     now: dt.datetime | None = None,
-    version: str = "",
     refreshed: bool = False,
 ) -> PanelView:
     """The panel's view model: its state and, when it shows the list, the page of rows.
@@ -318,7 +317,6 @@ def build_panel_view(
         fmt=Formatter(locale, currencies=_currencies_on_screen(listing)),
         urls=urls,
         csrf_token=csrf_token,
-        version=version,
         refreshed=refreshed,
     )
 

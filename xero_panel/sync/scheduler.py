@@ -46,7 +46,7 @@ from ..models import Connection, Organisation, SyncState, utcnow
 from ..xero.client import XeroClient
 from .job_runs import SyncJobs
 from .runners import JobName, Runner, ThreadRunner
-from .state import CacheStatus, Scheduler, cache_status, get_sync_state
+from .state import CacheStatus, Scheduler, cache_status, get_sync_state, status_of
 from .webhook_retries import WebhookRetries
 
 __all__ = ["STALE_RUNNING", "SyncScheduler"]
@@ -69,6 +69,8 @@ class _Snapshot:
     fresh_at: dt.datetime | None
     last_error_at: dt.datetime | None
     reconciled_at: dt.datetime | None
+    #: The row read (``None``: never synced), for the cache's status when nothing changes.
+    sync_state: SyncState | None = None
 
 
 class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
@@ -146,12 +148,20 @@ class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
         with self.session_factory() as session:
             snapshots = self._snapshots(session, ids)
         self.sweep_webhooks()
+        changed = False
         for snap in snapshots:
             try:
-                self._freshen_one(snap, contact_ids, force_contacts=force_contacts)
+                if self._freshen_one(snap, contact_ids, force_contacts=force_contacts):
+                    changed = True
             except Exception:  # never break a view over the sync
+                changed = True
                 logger.exception("Could not refresh organisation %s", snap.organisation_id)
-        return self.cache_status(ids)
+        if changed:
+            return self.cache_status(ids)
+        # Nothing started or fetched: the status is the one just read (no more queries).
+        states = [s.sync_state for s in snapshots if s.sync_state is not None]
+        reconnect = any(s.connection_status == "needs_reconnect" for s in snapshots)
+        return status_of(ids, states, needs_reconnect=reconnect)
 
     def cache_status(self, organisation_ids: Sequence[int]) -> CacheStatus:
         """How these organisations' cache stands, read from a new session."""
@@ -189,6 +199,7 @@ class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
                 fresh_at=state.fresh_at if state else None,
                 last_error_at=state.last_error_at if state else None,
                 reconciled_at=state.reconciled_at if state else None,
+                sync_state=state,
             )
             for org_id, status, state in rows
         ]
@@ -204,21 +215,24 @@ class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
         contact_ids: Sequence[tuple[int, str]],
         *,
         force_contacts: bool,
-    ) -> None:
+    ) -> bool:
+        """Freshen one organisation's cache as needed; whether anything was started or
+        fetched (so that its status must be read again)."""
         if snap.connection_status != "active":
-            return
+            return False
         wanted = [c for org_id, c in contact_ids if org_id == snap.organisation_id and c]
         if snap.full_sync_completed_at is None:
             self._ensure_first_sync(snap)
             if wanted:
                 self._fetch_contacts(snap.organisation_id, wanted, force=force_contacts)
-            return
-        if force_contacts and wanted:
+            return True
+        if fetch := force_contacts and bool(wanted):
             self._fetch_contacts(snap.organisation_id, wanted, force=True)
-        if self._stale(snap):
+        if stale := self._stale(snap):
             self._refresh(snap.organisation_id)
-        if self._reconcile_due(snap):
+        if reconcile := self._reconcile_due(snap):
             self.start_reconcile(snap.organisation_id)
+        return fetch or stale or reconcile
 
     def _stale(self, snap: _Snapshot) -> bool:
         tried = [t for t in (snap.fresh_at, snap.last_error_at) if t is not None]

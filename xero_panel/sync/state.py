@@ -119,6 +119,14 @@ def cache_status(session: Session, organisations: Sequence[Organisation]) -> Cac
     """Read how the cache of ``organisations`` stands from their sync state."""
     ids = [o.id for o in organisations]
     states = list(session.scalars(select(SyncState).where(SyncState.organisation_id.in_(ids))))
+    return status_of(ids, states)
+
+
+def status_of(
+    ids: Sequence[int], states: Sequence[SyncState], *, needs_reconnect: bool = False
+) -> CacheStatus:
+    """How the cache of the organisations ``ids`` stands, from their sync states (an
+    organisation without one was never synced)."""
     by_org = {s.organisation_id: s for s in states}
     fresh = [by_org[i].fresh_at if i in by_org else None for i in ids]
     running = [s for s in states if s.full_sync_completed_at is None and s.status == "running"]
@@ -133,6 +141,7 @@ def cache_status(session: Session, organisations: Sequence[Organisation]) -> Cac
             else None
         ),
         problem=errors[0] if errors else None,
+        needs_reconnect=needs_reconnect,
     )
 
 

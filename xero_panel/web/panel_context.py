@@ -8,11 +8,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from flask import url_for
 from sqlalchemy.orm import Session
 
-from ..connections import get_connection, selected_organisations
+from ..connections import connection_and_organisations
 from ..matching import Match, MatchedContact, match_record
 from ..models import Connection, Organisation
 from ..panel.params import PanelParams
@@ -51,15 +52,10 @@ def resolve(record_type: str, record_id: str) -> PanelContext:
     viewer = current_viewer()
     record = load_record(record_type, record_id)
     session = get_state().panel.db.session()
-    connection = get_connection(session, viewer.crm_account)
-    organisations: list[Organisation] = []
-    if connection is not None and connection.status == "active":
-        organisations = selected_organisations(session, viewer.crm_account)
-    elif connection is not None and connection.status == "needs_reconnect":
-        # Xero refuses the tokens, but the cache is still worth showing.
-        organisations = sorted(
-            (o for o in connection.organisations if o.selected), key=lambda o: (o.name, o.id)
-        )
+    connection, organisations = connection_and_organisations(session, viewer.crm_account)
+    if connection is None or connection.status not in ("active", "needs_reconnect"):
+        # Xero refuses a connection that needs reconnecting, but its cache is worth showing.
+        organisations = []
     match = match_record(
         session,
         organisations,
@@ -136,8 +132,11 @@ def panel_urls(ref: RecordRef, params: PanelParams) -> PanelUrls:
         query.update({k: v for k, v in extra.items() if v not in (None, "")})
         return at("panel", **query)
 
+    # Built once per answer, not once per row: the pins' common prefix.
+    pins = at("pin", organisation_id=0, invoice_id="-").rsplit("/", 2)[0]
+
     def pin(row: InvoiceRow) -> str:
-        return at("pin", organisation_id=row.organisation_id, invoice_id=row.invoice_id)
+        return f"{pins}/{row.organisation_id}/{quote(row.invoice_id, safe='')}"
 
     def unlink(contact: MatchedContact) -> str:
         return at("unlink", organisation_id=contact.organisation_id, contact_id=contact.contact_id)

@@ -59,7 +59,6 @@ def _render(
         page_size=state.settings.page_size,
         raw=raw,
         param_error=error,
-        version=_version(ctx) if cache is not None else "",
         refreshed=refreshed,
     )
     if vm.param_error is not None:
@@ -75,11 +74,6 @@ def _locale(ctx: PanelContext) -> str:
     default = state.settings.default_locale
     host = chosen if chosen and not (chosen == default == "en") else None
     return panel_locale(host, ctx.organisations, default)
-
-
-def _version(ctx: PanelContext) -> str:
-    org_ids = [o.id for o in ctx.organisations]
-    return record_version(ctx.session, ctx.match.keys(), ctx.ref, org_ids)
 
 
 def _respond(vm: PanelView, template: str, replace_history: bool, **extra: Any) -> Response:
@@ -143,7 +137,7 @@ def version(record_type: str, record_id: str) -> Response:
     ctx = _panel_request(record_type, record_id, post=False)
     if isinstance(ctx, Response):
         return ctx
-    current = _version(ctx)
+    current = record_version(ctx.session, ctx.organisations, ctx.match.keys(), ctx.ref)
     if request.args.get("v") == current:
         response = Response(status=204)
     else:

@@ -53,13 +53,18 @@
     for (var i = 0; i < names.length; i++) {
       if (elt.hasAttribute(names[i])) key += "[" + names[i] + '="' + CSS.escape(elt.getAttribute(names[i])) + '"]';
     }
-    var row = elt.closest("tr[id]");
-    return row ? "#" + CSS.escape(row.id) + " " + key : key;
+    var row = elt.closest("[data-testid=invoice-row]");
+    return row ? rowSelector(row) + " " + key : key;
+  }
+  /* A row is known by its organisation and document (rows carry no id: a page repeats them). */
+  function rowSelector(row) {
+    return '[data-testid=invoice-row][data-organisation-id="' + CSS.escape(row.getAttribute("data-organisation-id")) +
+      '"][data-invoice-id="' + CSS.escape(row.getAttribute("data-invoice-id")) + '"]';
   }
   function rowVersions(panel) {
     var out = {};
     var rows = panel ? panel.querySelectorAll("[data-testid=invoice-row]") : [];
-    for (var i = 0; i < rows.length; i++) out[rows[i].id] = rows[i].getAttribute("data-row-version");
+    for (var i = 0; i < rows.length; i++) out[rowSelector(rows[i])] = rows[i].getAttribute("data-row-version");
     return out;
   }
 
@@ -115,7 +120,7 @@
     var rows = panel.querySelectorAll("[data-testid=invoice-row]");
     var changed = [];
     for (var i = 0; i < rows.length; i++) {
-      var was = before[rows[i].id];
+      var was = before[rowSelector(rows[i])];
       if (was !== rows[i].getAttribute("data-row-version")) {
         rows[i].setAttribute("data-changed", "true");
         changed.push(rows[i]);
