@@ -151,7 +151,10 @@ def deep_link(base_url: str, short_code: str | None, kind: str, xero_id: str) ->
     """The URL that opens an invoice or credit note in Xero, in the right organisation.
 
     With the organisation's short code, Xero's login switches to that organisation first:
-    ``{base}/organisationlogin/default.aspx?shortcode=...&redirecturl=...``.
+    ``{base}/organisationlogin/default.aspx?shortcode=!mBdtL&redirecturl=/AccountsReceivable/
+    View.aspx?InvoiceID=...``, as Xero documents it: the values are encoded, but ``!``, ``/``,
+    ``?`` and ``=`` may stand in a query as they are, so they do (a page repeats the link in
+    every row).
     """
     if kind == "credit_note":
         path = f"/AccountsReceivable/ViewCreditNote.aspx?creditNoteID={quote(xero_id, safe='')}"
@@ -161,8 +164,8 @@ def deep_link(base_url: str, short_code: str | None, kind: str, xero_id: str) ->
     if not short_code:
         return f"{base}{path}"
     return (
-        f"{base}/organisationlogin/default.aspx?shortcode={quote(short_code, safe='')}"
-        f"&redirecturl={quote(path, safe='')}"
+        f"{base}/organisationlogin/default.aspx?shortcode={quote(short_code, safe='!')}"
+        f"&redirecturl={quote(path, safe='/?=')}"
     )
 
 

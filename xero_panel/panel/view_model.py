@@ -179,7 +179,7 @@ class PanelView:
 
     @property
     def new_tab_id(self) -> str:
-        """The id of the words every row's Xero link is described by (once per panel)."""
+        """The id of the words that say, once for the table, where its Xero links open."""
         return self.urls.dom_id("newtab")
 
     def panel_url(self, params: PanelParams, **extra: object) -> str:
