@@ -14,8 +14,9 @@ from tests._xero_fixtures import (  # noqa: F401 (fixtures)
     redis_prefix,
 )
 from xero_panel.exceptions import RateLimited
-from xero_panel.xero.call_counter import CallCount
+from xero_panel.xero.call_counter import CallCount, InProcessCallCounter
 from xero_panel.xero.rate_budget import (
+    ARRIVAL_MARGIN,
     BudgetUsage,
     InProcessRateBudget,
     RateBudget,
@@ -25,6 +26,8 @@ from xero_panel.xero.redis_rate_budget import RedisRateBudget
 
 A = "tenant-a"
 B = "tenant-b"
+# Each call stays counted against the minute limit for 60 s plus the arrival margin.
+SPAN = 60.0 + ARRIVAL_MARGIN
 # T0 is 2023-11-14T22:13:20Z: 1 h 46 min 40 s before the next UTC day.
 TO_MIDNIGHT = 6400.0
 
@@ -102,7 +105,7 @@ def test_minute_sixty_first_call_raises(make_budget: MakeBudget) -> None:
     _calls(budget, 60)
     with pytest.raises(RateLimited) as info:
         _call(budget)
-    assert (info.value.problem, info.value.retry_after) == ("minute", 60.0)
+    assert (info.value.problem, info.value.retry_after) == ("minute", SPAN)
 
 
 def test_minute_retry_after_counts_from_oldest_call(
@@ -111,7 +114,7 @@ def test_minute_retry_after_counts_from_oldest_call(
     budget = minute_used_up_ten_seconds_apart(make_budget, clock)
     with pytest.raises(RateLimited) as info:
         _call(budget)
-    assert info.value.retry_after == pytest.approx(50.0)
+    assert info.value.retry_after == pytest.approx(SPAN - 10)
 
 
 def test_minute_rate_limited_message(make_budget: MakeBudget) -> None:
@@ -121,7 +124,7 @@ def test_minute_rate_limited_message(make_budget: MakeBudget) -> None:
         _call(budget)
     assert str(info.value) == (
         "The 60-calls-a-minute Xero rate budget for this organisation is used up; "
-        "try again in 60 s."
+        f"try again in {round(SPAN)} s."
     )
 
 
@@ -129,8 +132,8 @@ def test_minute_sixty_first_call_waits_within_max_wait(
     make_budget: MakeBudget, clock: FakeClock
 ) -> None:
     budget = minute_used_up_ten_seconds_apart(make_budget, clock)
-    _call(budget, max_wait=60)
-    assert sum(clock.sleeps) == pytest.approx(50.0)
+    _call(budget, max_wait=SPAN)
+    assert sum(clock.sleeps) == pytest.approx(SPAN - 10)
 
 
 def test_minute_raises_without_sleeping_when_wait_exceeds_max_wait(
@@ -146,7 +149,7 @@ def test_minute_raises_without_sleeping_when_wait_exceeds_max_wait(
 def test_minute_window_slides(make_budget: MakeBudget, clock: FakeClock) -> None:
     budget = make_budget()
     _calls(budget, 60)
-    clock.advance(60)
+    clock.advance(SPAN)
     _call(budget)
     assert budget.usage(A).minute_used == 1
 
@@ -306,7 +309,7 @@ def test_observe_min_remaining_expires_with_window(
 ) -> None:
     budget = make_budget()
     budget.observe(A, {"X-MinLimit-Remaining": "0"})
-    clock.advance(60)
+    clock.advance(SPAN)
     assert budget.usage(A).minute_used == 0
 
 
@@ -401,7 +404,8 @@ def test_usage_fresh_tenant(make_budget: MakeBudget) -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"per_minute": 0}, {"per_day": 0}, {"concurrent": 0}, {"window": 0}]
+    "kwargs",
+    [{"per_minute": 0}, {"per_day": 0}, {"concurrent": 0}, {"window": 0}, {"margin": -1}],
 )
 def test_in_process_rejects_bad_limits(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
@@ -571,3 +575,92 @@ def test_redis_counter_shared_by_budgets_with_one_prefix(
     _call(second)
     assert first.counter.count(A) == second.counter.count(A) == CallCount(2, 2, 2)
     assert other.counter.count(A) == CallCount(0, 0, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Arrival margin: Xero counts a call when it arrives, the budget when it hands the slot out
+# ---------------------------------------------------------------------------------------------
+
+# How long the request of the sync's first call takes to reach Xero (a new connection's TLS
+# handshake), and every later call's (the connection is reused).
+FIRST_ARRIVAL = 0.9
+LATER_ARRIVAL = 0.05
+CALL_SECONDS = 0.2
+
+
+def _full_speed_arrivals(budget: RateBudget, clock: FakeClock, calls: int) -> list[float]:
+    """Make ``calls`` calls one after another as fast as the budget allows (waiting as long as
+    it says), and return the moments they reach Xero."""
+    arrivals: list[float] = []
+    for i in range(calls):
+        with budget.acquire(A, max_wait=120):
+            arrivals.append(clock() + (FIRST_ARRIVAL if i == 0 else LATER_ARRIVAL))
+            clock.advance(CALL_SECONDS)
+    return sorted(arrivals)
+
+
+def _emulator_minute_429s(arrivals: list[float]) -> int:
+    """Feed the arrivals to the emulator's limiter (Xero's fixed minute windows) and count the
+    429s it answers."""
+    from emulator.xero_emulator.limits import RateLimiter
+
+    now = [arrivals[0]]
+    limiter = RateLimiter(lambda: now[0])
+    refused = 0
+    for arrival in arrivals:
+        now[0] = arrival
+        admission = limiter.acquire(A)
+        if admission.allowed:
+            limiter.release(A)
+        else:
+            refused += 1
+    return refused
+
+
+def test_margin_slow_first_call_gets_no_429(make_budget: MakeBudget, clock: FakeClock) -> None:
+    # Without a margin the 61st call is handed out 60.0 s after the first but arrives 0.85 s
+    # earlier relative to it, inside the window the first call opened at Xero.
+    budget = make_budget()
+    arrivals = _full_speed_arrivals(budget, clock, 61)
+    assert _emulator_minute_429s(arrivals) == 0
+
+
+def test_margin_long_burst_gets_no_429(make_budget: MakeBudget, clock: FakeClock) -> None:
+    budget = make_budget()
+    assert _emulator_minute_429s(_full_speed_arrivals(budget, clock, 400)) == 0
+
+
+def test_margin_keeps_throughput_close_to_sixty_a_minute(
+    make_budget: MakeBudget, clock: FakeClock
+) -> None:
+    budget = make_budget()
+    start = clock()
+    _full_speed_arrivals(budget, clock, 601)
+    per_minute = 600 / (clock() - start - CALL_SECONDS) * 60
+    assert 58.5 <= per_minute <= 60.0
+
+
+def test_margin_holds_each_call_sixty_one_seconds(
+    make_budget: MakeBudget, clock: FakeClock
+) -> None:
+    budget = make_budget()
+    _calls(budget, 60)
+    clock.advance(60)
+    assert budget.usage(A).minute_used == 60
+    with pytest.raises(RateLimited) as info:
+        _call(budget)
+    assert info.value.retry_after == pytest.approx(ARRIVAL_MARGIN)
+    clock.advance(ARRIVAL_MARGIN)
+    _call(budget)
+    assert budget.usage(A).minute_used == 1
+
+
+def test_margin_given_counter_keeps_calls_for_the_whole_span(clock: FakeClock) -> None:
+    # The backends hand the in-process budget a counter built with the plain 60 s window.
+    counter = InProcessCallCounter(clock=clock)
+    budget = InProcessRateBudget(counter=counter, clock=clock, sleep=clock.sleep)
+    _calls(budget, 60)
+    clock.advance(60)
+    with pytest.raises(RateLimited):
+        _call(budget)
+    assert counter.window == SPAN

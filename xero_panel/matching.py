@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from .models import ContactEmail, Invoice, Organisation, RecordLink, XeroContact
@@ -293,52 +293,37 @@ def find_contact(
     ).first()
 
 
-def link_contact(
-    session: Session,
-    *,
-    crm_account: str,
-    record_type: str,
-    record_id: str,
-    organisation_id: int,
-    contact_id: str,
-    linked_by: str | None,
-) -> RecordLink:
+class LinkKey(TypedDict):
+    """Which link :func:`link_contact` and :func:`unlink_contact` mean: one CRM record's
+    link to one Xero contact (all keyword arguments)."""
+
+    crm_account: str
+    record_type: str
+    record_id: str
+    organisation_id: int
+    contact_id: str
+
+
+def _the_link(key: LinkKey) -> tuple[ColumnElement[bool], ...]:
+    """The conditions that select the link ``key`` names."""
+    record = RecordLink.of_record(
+        key["crm_account"], key["record_type"], key["record_id"], [key["organisation_id"]]
+    )
+    return (*record, RecordLink.contact_id == key["contact_id"])
+
+
+def link_contact(session: Session, *, linked_by: str | None, **key: Unpack[LinkKey]) -> RecordLink:
     """Link a record to a Xero contact (idempotent). The caller commits."""
-    existing = session.scalars(
-        select(RecordLink).where(
-            *RecordLink.of_record(crm_account, record_type, record_id, [organisation_id]),
-            RecordLink.contact_id == contact_id,
-        )
-    ).first()
+    existing = session.scalars(select(RecordLink).where(*_the_link(key))).first()
     if existing is not None:
         return existing
-    link = RecordLink(
-        crm_account=crm_account,
-        record_type=record_type,
-        record_id=record_id,
-        organisation_id=organisation_id,
-        contact_id=contact_id,
-        linked_by=linked_by,
-    )
+    link = RecordLink(**key, linked_by=linked_by)
     session.add(link)
     return link
 
 
-def unlink_contact(
-    session: Session,
-    *,
-    crm_account: str,
-    record_type: str,
-    record_id: str,
-    organisation_id: int,
-    contact_id: str,
-) -> int:
+def unlink_contact(session: Session, **key: Unpack[LinkKey]) -> int:
     """Remove a record's link to a Xero contact (idempotent); returns how many went. The
     caller commits."""
-    result = session.execute(
-        delete(RecordLink).where(
-            *RecordLink.of_record(crm_account, record_type, record_id, [organisation_id]),
-            RecordLink.contact_id == contact_id,
-        )
-    )
+    result = session.execute(delete(RecordLink).where(*_the_link(key)))
     return int(getattr(result, "rowcount", 0) or 0)

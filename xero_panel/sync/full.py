@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,11 @@ logger = logging.getLogger("xero_panel.sync")
 INVOICES_WHERE = 'Type=="ACCREC"'
 #: Customer credit notes only.
 CREDIT_NOTES_WHERE = 'Type=="ACCRECCREDIT"'
+#: How each kind of sales document is read: which ones, in which (stable) order.
+_DOCUMENTS = {
+    "invoices": (INVOICES_WHERE, "InvoiceID ASC"),
+    "credit_notes": (CREDIT_NOTES_WHERE, "CreditNoteID ASC"),
+}
 #: The phases of a full sync, in order; an unfinished one resumes at its stored phase.
 PHASES = ("organisation", "contacts", "invoices", "credit_notes")
 
@@ -151,6 +156,23 @@ def full_sync(
             plan.pages + 1,
         )
     tracker = Progress(progress, state, done=state.progress_done if resumed else 0)
+    named: set[str] = set()
+
+    def read_documents(
+        kind: Literal["invoices", "credit_notes"],
+        pages_of: Callable[..., Iterable[Page[Any]]],
+        mark: Watermark,
+    ) -> None:
+        """Store every sales document of ``kind`` in ID order, from the page a resumed sync
+        stopped at, noting the contacts they name."""
+        where, order = _DOCUMENTS[kind]
+        first_page = plan.first_page(kind)
+        pages = pages_of(
+            tenant_id, where=where, order=order, page_size=page_size, first_page=first_page
+        )
+        checkpoint = _checkpoint(state, kind)
+        run.read(kind, pages, mark=mark, named=named, progress=tracker, checkpoint=checkpoint)
+
     try:
         if plan.runs("organisation"):
             details = client.organisation(tenant_id)
@@ -169,40 +191,11 @@ def full_sync(
             )
             _phase(session, state, "invoices")
         invoices_mark = Watermark()
-        named: set[str] = set()
         if plan.runs("invoices"):
-            pages = client.iter_invoice_pages(
-                tenant_id,
-                where=INVOICES_WHERE,
-                order="InvoiceID ASC",
-                page_size=page_size,
-                first_page=plan.first_page("invoices"),
-            )
-            run.read(
-                "invoices",
-                pages,
-                mark=invoices_mark,
-                named=named,
-                progress=tracker,
-                checkpoint=_checkpoint(state, "invoices"),
-            )
+            read_documents("invoices", client.iter_invoice_pages, invoices_mark)
             _phase(session, state, "credit_notes")
         notes_mark = Watermark()
-        notes = client.iter_credit_note_pages(
-            tenant_id,
-            where=CREDIT_NOTES_WHERE,
-            order="CreditNoteID ASC",
-            page_size=page_size,
-            first_page=plan.first_page("credit_notes"),
-        )
-        run.read(
-            "credit_notes",
-            notes,
-            mark=notes_mark,
-            named=named,
-            progress=tracker,
-            checkpoint=_checkpoint(state, "credit_notes"),
-        )
+        read_documents("credit_notes", client.iter_credit_note_pages, notes_mark)
         if resumed is not None:  # the pages stored before the restart named contacts too
             named.update(run.writer.cached_contact_ids_named())
         run.missing_contacts(named)  # contacts made while the sync ran

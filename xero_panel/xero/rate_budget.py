@@ -2,10 +2,17 @@
 
 Xero allows each tenant 60 calls a minute, 5 at a time and 5,000 a day, and answers 429 past
 that. Xero's windows are fixed but reset at times we cannot see, so the minute budget here is a
-*sliding* 60 s window: if no 60 s span ever holds more than 60 calls, no fixed window can either.
-The day budget counts per UTC day. Both are lowered further by what Xero's response headers say
-is left (``X-MinLimit-Remaining``, ``X-DayLimit-Remaining``), and a 429's ``Retry-After`` blocks
-the tenant until then.
+*sliding* window: if no 60 s span ever holds more than 60 calls, no fixed window can either.
+The budget counts the moment it hands out a slot, Xero the moment the call arrives, and the
+first call of a burst can take longer to arrive than the 61st (a new connection's handshake), so
+each call stays counted for 60 s plus :data:`ARRIVAL_MARGIN`: spreads in arrival time up to the
+margin cannot put 61 calls into one of Xero's minute windows, and a full-speed sync still makes
+60 calls every 61 s. The day budget counts per UTC day and needs no margin: a call that lands in
+Xero's new day but was counted in our old one is reported back by the first answers of the new
+day (``X-DayLimit-Remaining``), thousands of calls before the day limit could be reached, while
+at the minute limit the header comes too late. Both are lowered further by what Xero's
+response headers say is left (``X-MinLimit-Remaining``, ``X-DayLimit-Remaining``), and a 429's
+``Retry-After`` blocks the tenant until then.
 
 Two implementations share the :class:`RateBudget` protocol:
 
@@ -36,6 +43,7 @@ from ..exceptions import RateLimited
 from .call_counter import CallCounter, InProcessCallCounter
 
 __all__ = [
+    "ARRIVAL_MARGIN",
     "BudgetOptions",
     "BudgetUsage",
     "InProcessRateBudget",
@@ -43,6 +51,10 @@ __all__ = [
     "RateBudget",
     "seconds_until_utc_midnight",
 ]
+
+#: Seconds a call stays counted against the minute limit beyond Xero's 60 s: how much longer
+#: one call may take to reach Xero than a later one without the two landing in one window.
+ARRIVAL_MARGIN = 1.0
 
 #: Which limit stopped a call; the same names Xero uses in ``X-Rate-Limit-Problem``.
 LimitName = Literal["minute", "day", "concurrent"]
@@ -52,8 +64,8 @@ LimitName = Literal["minute", "day", "concurrent"]
 class BudgetUsage:
     """What a tenant has used, as the budget sees it right now.
 
-    :ivar minute_used: calls counted in the last 60 s (including ones Xero's headers said had
-        been made that we did not see).
+    :ivar minute_used: calls counted in the last 60 s plus the margin (including ones Xero's
+        headers said had been made that we did not see).
     :ivar day_used: calls counted this UTC day.
     :ivar concurrent: calls in progress.
     :ivar blocked_until: clock time before which no call may start (after a 429), or ``None``.
@@ -168,7 +180,9 @@ class BudgetOptions(TypedDict, total=False):
     :ivar per_minute: calls allowed in any ``window`` seconds (Xero: 60 a minute).
     :ivar per_day: calls allowed per UTC day (Xero: 5,000).
     :ivar concurrent: calls in progress at once (Xero: 5).
-    :ivar window: length of the sliding window in seconds.
+    :ivar window: length of Xero's minute window in seconds.
+    :ivar margin: seconds each call stays counted beyond ``window`` (default
+        :data:`ARRIVAL_MARGIN`), so calls that take different times to arrive still fit.
     :ivar clock: returns the time in epoch seconds; also decides the UTC day.
     :ivar sleep: how to wait (tests pass a fake that advances their clock).
     :ivar poll_interval: how often to look for a free concurrency slot.
@@ -178,6 +192,7 @@ class BudgetOptions(TypedDict, total=False):
     per_day: int
     concurrent: int
     window: float
+    margin: float
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     poll_interval: float
@@ -191,6 +206,9 @@ class _BudgetBase(ABC):
         self.per_day = options.get("per_day", 5000)
         self.concurrent = options.get("concurrent", 5)
         self.window = float(options.get("window", 60.0))
+        self.margin = float(options.get("margin", ARRIVAL_MARGIN))
+        #: How long each call stays counted against the minute limit.
+        self.span = self.window + self.margin
         self.poll_interval = options.get("poll_interval", 0.05)
         self._clock = options.get("clock", time.time)
         self._sleep = options.get("sleep", time.sleep)
@@ -198,6 +216,8 @@ class _BudgetBase(ABC):
             raise ValueError("rate budget limits must be at least 1")
         if self.window <= 0 or self.poll_interval <= 0:
             raise ValueError("window and poll_interval must be positive")
+        if self.margin < 0:
+            raise ValueError("margin must not be negative")
 
     @abstractmethod
     def _try_take(self, tenant_id: str, token: str) -> tuple[str, float] | None:
@@ -259,8 +279,9 @@ class InProcessRateBudget(_BudgetBase):
     """A thread-safe rate budget for one process.
 
     :param counter: where the calls are counted (default: a new
-        :class:`~xero_panel.xero.call_counter.InProcessCallCounter` on the same window and
-        clock).
+        :class:`~xero_panel.xero.call_counter.InProcessCallCounter` on the same clock); its
+        window is widened to the budget's :attr:`span` so it keeps every call the budget
+        still counts.
     Other parameters: see :class:`BudgetOptions`.
     """
 
@@ -277,8 +298,9 @@ class InProcessRateBudget(_BudgetBase):
         self._counter = (
             counter
             if counter is not None
-            else InProcessCallCounter(window=self.window, clock=self._clock)
+            else InProcessCallCounter(window=self.span, clock=self._clock)
         )
+        self._counter.window = max(self._counter.window, self.span)
         self._lock = self._counter.lock
         self._tenants: dict[str, InProcessRateBudget._Tenant] = {}
 
@@ -307,7 +329,7 @@ class InProcessRateBudget(_BudgetBase):
             if len(calls.minute) >= self.per_minute:
                 # Room appears when enough of the oldest calls have left the window.
                 oldest = calls.minute[len(calls.minute) - self.per_minute]
-                return "minute", max(0.0, oldest + self.window - now)
+                return "minute", max(0.0, oldest + self.span - now)
             if len(state.in_flight) >= self.concurrent:
                 return "concurrent", 0.0
             self._counter.record(tenant_id, now)

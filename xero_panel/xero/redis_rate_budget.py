@@ -1,6 +1,7 @@
 """The rate budget in Redis, shared by every worker on every host.
 
-Same rules as :class:`~xero_panel.xero.rate_budget.InProcessRateBudget`; each step is one
+Same rules as :class:`~xero_panel.xero.rate_budget.InProcessRateBudget` (a call stays counted
+against the minute limit for 60 s plus the same margin); each step is one
 Lua script, so it is atomic across workers. The calls are counted under the keys of a
 :class:`~xero_panel.xero.call_counter.RedisCallCounter` with the same prefix.
 """
@@ -26,7 +27,8 @@ __all__ = ["RedisRateBudget"]
 # All keys of one tenant share a hash tag ({...}) so the scripts also work on Redis Cluster.
 # KEYS: 1 minute zset (member -> call time), 2 day counter, 3 slots zset (member -> expiry),
 #       4 block hash {until, problem}, 5 sent counter
-# ARGV: 1 now, 2 window, 3 per_minute, 4 per_day, 5 concurrent, 6 slot_ttl, 7 token, 8 day_ttl
+# ARGV: 1 now, 2 span (window + margin), 3 per_minute, 4 per_day, 5 concurrent, 6 slot_ttl,
+#       7 token, 8 day_ttl
 _ACQUIRE_LUA = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -64,7 +66,7 @@ return {'ok', '0'}
 """
 
 # KEYS: 1 minute zset, 2 day counter, 3 block hash
-# ARGV: 1 now, 2 window, 3 per_minute, 4 per_day, 5 min_remaining|'', 6 day_remaining|'',
+# ARGV: 1 now, 2 span, 3 per_minute, 4 per_day, 5 min_remaining|'', 6 day_remaining|'',
 #       7 retry_after|'', 8 problem, 9 day_ttl, 10 filler member prefix
 _OBSERVE_LUA = """
 local now = tonumber(ARGV[1])
@@ -95,7 +97,7 @@ end
 return 'ok'
 """
 
-# KEYS: 1 minute zset, 2 day counter, 3 slots zset, 4 block hash; ARGV: 1 now, 2 window
+# KEYS: 1 minute zset, 2 day counter, 3 slots zset, 4 block hash; ARGV: 1 now, 2 span
 _USAGE_LUA = """
 local now = tonumber(ARGV[1])
 local minute = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[2])), '+inf')
@@ -140,9 +142,7 @@ class RedisRateBudget(_BudgetBase):
         self.slot_ttl = float(slot_ttl)
         self.prefix = prefix
         self._redis = redis_client
-        self._counter = RedisCallCounter(
-            redis_client, prefix, window=self.window, clock=self._clock
-        )
+        self._counter = RedisCallCounter(redis_client, prefix, window=self.span, clock=self._clock)
         self._acquire_script = redis_client.register_script(_ACQUIRE_LUA)
         self._observe_script = redis_client.register_script(_OBSERVE_LUA)
         self._usage_script = redis_client.register_script(_USAGE_LUA)
@@ -163,7 +163,7 @@ class RedisRateBudget(_BudgetBase):
             keys=list(self._keys(tenant_id, now)),
             args=[
                 repr(now),
-                repr(self.window),
+                repr(self.span),
                 self.per_minute,
                 self.per_day,
                 self.concurrent,
@@ -198,7 +198,7 @@ class RedisRateBudget(_BudgetBase):
             keys=[minute, day, block],
             args=[
                 repr(now),
-                repr(self.window),
+                repr(self.span),
                 self.per_minute,
                 self.per_day,
                 opt(learned.min_remaining),
@@ -216,7 +216,7 @@ class RedisRateBudget(_BudgetBase):
         minute, day, slots, until = (
             _text(v)
             for v in self._usage_script(
-                keys=list(self._keys(tenant_id, now)[:4]), args=[repr(now), repr(self.window)]
+                keys=list(self._keys(tenant_id, now)[:4]), args=[repr(now), repr(self.span)]
             )
         )
         return BudgetUsage(
