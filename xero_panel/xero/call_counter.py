@@ -54,7 +54,8 @@ class CallCount:
     """The calls of one tenant, as counted right now.
 
     :ivar today: calls counted this UTC day.
-    :ivar this_minute: calls counted in the last ``window`` seconds (60).
+    :ivar this_minute: calls counted in the last ``window`` seconds (the rate budgets count
+        61: a minute plus their arrival margin).
     :ivar sent: calls sent since the counter began (never resets; diff two readings).
     """
 
