@@ -375,17 +375,19 @@ class SyncHost:
         raise AssertionError(f"no invoice like {match}")
 
 
+def _invoice_truth(status: Any, total: Any, due: Any, paid: Any, payments: Any) -> tuple[Any, ...]:
+    """An invoice as :func:`xero_truth` and :func:`cached_truth` compare it (Xero's or the
+    cache's: both have ``payment_id`` and ``amount`` on their payments)."""
+    return (status, total, due, paid, sorted((p.payment_id.lower(), p.amount) for p in payments))
+
+
 def xero_truth(emulator_url: str, tokens: Any, tenant_id: str) -> dict[str, Any]:
     """What Xero (the emulator) holds that the cache must equal: every ACCREC invoice
     (amounts and payments), every ACCRECCREDIT credit note, every contact ID."""
     client = make_client(emulator_url, tokens)
     invoices = {
-        i.invoice_id.lower(): (
-            i.status,
-            i.total,
-            i.amount_due,
-            i.amount_paid,
-            sorted((p.payment_id.lower(), p.amount) for p in i.payments),
+        i.invoice_id.lower(): _invoice_truth(
+            i.status, i.total, i.amount_due, i.amount_paid, i.payments
         )
         for page in client.iter_invoice_pages(tenant_id, where='Type=="ACCREC"')
         for i in page
@@ -429,13 +431,7 @@ def cached_truth(engine: Any, organisation_id: int) -> dict[str, Any]:
     payment_ids = [p.payment_id for r in rows for p in r.payments]
     assert len(payment_ids) == len(set(payment_ids)), "duplicate cached payments"
     invoices = {
-        r.xero_id.lower(): (
-            r.status,
-            r.total,
-            r.balance,
-            r.amount_paid,
-            sorted((p.payment_id.lower(), p.amount) for p in r.payments),
-        )
+        r.xero_id.lower(): _invoice_truth(r.status, r.total, r.balance, r.amount_paid, r.payments)
         for r in rows
         if r.kind == "invoice"
     }
