@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 from tests import conftest
 from tests._sync_support import SyncHost
-from tests.test_admin_flow import connect, save, wait_until_quiet
-from tests.two_accounts import SUPPLIES, host_fixture, xero_fixture  # noqa: F401
+from tests.two_accounts import SUPPLIES, host_fixture, saved_acme, xero_fixture  # noqa: F401
 from xero_panel.models import Organisation
 from xero_panel.panel.formatting import Formatter
 from xero_panel.records import CRMRecord
@@ -42,14 +41,6 @@ def assert_shows_the_cache(host: conftest.HostApp, page: str) -> dict[str, int]:
     assert count_of(page, "cached-invoices") == counts["invoices"] > 0
     assert count_of(page, "cached-contacts") == counts["contacts"] > 0
     return counts
-
-
-def saved_acme(host: conftest.HostApp, xero: Any) -> Any:
-    acme = host.client("admin-acme")
-    connect(acme, tenants=[SUPPLIES])
-    save(acme, [SUPPLIES])
-    wait_until_quiet(xero)
-    return acme
 
 
 def test_health_numbers_match_the_emulator_and_the_cache(host: conftest.HostApp, xero: Any) -> None:

@@ -11,6 +11,7 @@ from xero_emulator import sample_seed
 
 from tests import conftest
 from tests.conftest import HostApp
+from tests.test_admin_flow import connect, save, wait_until_quiet
 from tests.xero_flow import emulator_settings, serving
 from xero_panel.records import CRMRecord
 
@@ -31,3 +32,12 @@ def host_fixture(make_host: Any, database_url: str, xero: Any, monkeypatch: Any)
         conftest.RECORDS, ("acme", "account", "9"), CRMRecord("Totara Events Group")
     )
     return make_host(database_url, **emulator_settings(xero))
+
+
+def saved_acme(host: HostApp, xero: Any) -> Any:
+    """Acme's admin, signed in, with Kiwi Garden Supplies connected, saved and synced."""
+    acme = host.client("admin-acme")
+    connect(acme, tenants=[SUPPLIES])
+    save(acme, [SUPPLIES])
+    wait_until_quiet(xero)
+    return acme
