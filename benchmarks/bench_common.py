@@ -21,16 +21,20 @@ import resource
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # the generated books' records are built by the tests' parts
+    sys.path.insert(0, str(ROOT))
+
+from tests import _seed_parts as parts  # noqa: E402
+
+OWNER = parts.OWNER
+
 RESULTS = ROOT / "benchmarks" / "results"
-OWNER = "owner@bench.test"
-PASSWORD = "bench-pass"
 #: The day the generated books end on (fixed, so every run generates the same books).
 TODAY = dt.date(2026, 7, 1)
 
@@ -127,15 +131,6 @@ def run_main(main: Callable[[], None]) -> None:
 # -- a generated tenant ------------------------------------------------------------------------
 
 
-def _id(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _ms(day: dt.date, seconds: int = 0) -> str:
-    base = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
-    return f"/Date({int(base + seconds) * 1000}+0000)/"
-
-
 def big_customer_name() -> str:
     return "Customer 000000 Ltd"
 
@@ -148,83 +143,49 @@ def books(
     ``big`` of them (or all, when fewer). As in real books: 30% paid in full, 10% paid in
     part in two instalments, 3% voided, the rest unpaid (some overdue), one customer credit
     note per 50 invoices (the big customer's ``big / 50`` whatever ``n_invoices``), and a
-    supplier with a few bills that must never enter the cache."""
+    supplier with a few bills that must never enter the cache. The records are built by
+    ``tests/_seed_parts.py``, as are the tests' generated seeds."""
     rng = random.Random(seed)
-    tenant_id = _id(rng)
+    tenant_id = parts.new_id(rng)
     n_customers = max(2, n_invoices // per_customer)
     contacts: list[dict[str, Any]] = []
     for i in range(n_customers):
         contacts.append(
             {
-                "ContactID": _id(rng),
+                "ContactID": parts.new_id(rng),
                 "Name": f"Customer {i:06d} Ltd",
                 "EmailAddress": f"accounts@customer{i}.test",
                 "ContactStatus": "ACTIVE",
                 "IsCustomer": True,
-                "UpdatedDateUTC": _ms(TODAY - dt.timedelta(days=500), i % 80_000),
+                "UpdatedDateUTC": parts.xero_ms(TODAY - dt.timedelta(days=500), i % 80_000),
             }
         )
-    supplier = {
-        "ContactID": _id(rng),
-        "Name": "Supplier Co",
-        "EmailAddress": "ap@supplier.test",
-        "IsSupplier": True,
-        "UpdatedDateUTC": _ms(TODAY - dt.timedelta(days=500)),
-    }
+    the_supplier = parts.supplier(rng, TODAY - dt.timedelta(days=500))
     big = min(big, n_invoices)
     invoices: list[dict[str, Any]] = []
     for i in range(n_invoices):
         owner = contacts[0] if i < big else contacts[1 + (i - big) % (n_customers - 1)]
         day = TODAY - dt.timedelta(days=rng.randrange(1, 720))
         total = rng.randrange(1_000, 1_000_000) / 100
-        kind = rng.random()
-        status = "AUTHORISED"
-        payments: list[dict[str, Any]] = []
-        if kind < 0.3:
-            payments = [
-                {"PaymentID": _id(rng), "Date": _ms(day + dt.timedelta(days=14)), "Amount": total}
-            ]
-        elif kind < 0.4:
-            part = round(total / 4, 2)
-            payments = [
-                {"PaymentID": _id(rng), "Date": _ms(day + dt.timedelta(days=d)), "Amount": part}
-                for d in (7, 21)
-            ]
-        elif kind < 0.43:
-            status = "VOIDED"
+        status, payments = parts.payments_and_status(
+            rng, day, total, paid_after=14, part_paid_after=(7, 21), part=4
+        )
         invoices.append(
-            {
-                "InvoiceID": _id(rng),
-                "Type": "ACCREC",
-                "InvoiceNumber": f"INV-{i + 1:07d}",
-                "Reference": f"PO {i % 9973}",
-                "Contact": {"ContactID": owner["ContactID"]},
-                "Date": _ms(day),
-                "DueDate": _ms(day + dt.timedelta(days=30)),
-                "Status": status,
-                "CurrencyCode": "NZD",
-                "SubTotal": total,
-                "TotalTax": 0,
-                "Total": total,
-                "Payments": payments,
-                "UpdatedDateUTC": _ms(day, 3600 + i % 50_000),
-            }
+            parts.sales_invoice(
+                rng,
+                f"INV-{i + 1:07d}",
+                owner["ContactID"],
+                day,
+                status=status,
+                total=total,
+                payments=payments,
+                updated_seconds=3600 + i % 50_000,
+                reference=f"PO {i % 9973}",
+            )
         )
     for i in range(5):
-        day = TODAY - dt.timedelta(days=10 + i)
         invoices.append(
-            {
-                "InvoiceID": _id(rng),
-                "Type": "ACCPAY",
-                "InvoiceNumber": f"BILL-{i + 1}",
-                "Contact": {"ContactID": supplier["ContactID"]},
-                "Date": _ms(day),
-                "DueDate": _ms(day + dt.timedelta(days=20)),
-                "Status": "AUTHORISED",
-                "CurrencyCode": "NZD",
-                "Total": 50,
-                "UpdatedDateUTC": _ms(day, 7200),
-            }
+            parts.bill(rng, i, the_supplier["ContactID"], TODAY - dt.timedelta(days=10 + i))
         )
     notes = []
     big_notes = max(1, big // 50)  # the big customer's: as many at 10k invoices as at 1M
@@ -232,40 +193,18 @@ def books(
         day = TODAY - dt.timedelta(days=rng.randrange(1, 300))
         owner = contacts[0] if i < big_notes else contacts[1 + i % (n_customers - 1)]
         notes.append(
-            {
-                "CreditNoteID": _id(rng),
-                "Type": "ACCRECCREDIT",
-                "CreditNoteNumber": f"CN-{i + 1:06d}",
-                "Contact": {"ContactID": owner["ContactID"]},
-                "Date": _ms(day),
-                "Status": "AUTHORISED",
-                "CurrencyCode": "NZD",
-                "Total": 25,
-                "UpdatedDateUTC": _ms(day, 100 + i % 50_000),
-            }
+            parts.credit_note(
+                rng,
+                "ACCRECCREDIT",
+                f"CN-{i + 1:06d}",
+                owner["ContactID"],
+                day,
+                total=25,
+                updated_seconds=100 + i % 50_000,
+            )
         )
-    contacts.append(supplier)
-    return {
-        "users": [
-            {
-                "email": OWNER,
-                "password": PASSWORD,
-                "given_name": "Olive",
-                "family_name": "Owner",
-                "tenants": [tenant_id],
-            }
-        ],
-        "tenants": [
-            {
-                "tenantId": tenant_id,
-                "tenantName": "Bench Garden Ltd",
-                "Organisation": {"Name": "Bench Garden Ltd", "BaseCurrency": "NZD"},
-                "Contacts": contacts,
-                "Invoices": invoices,
-                "CreditNotes": notes,
-            }
-        ],
-    }
+    contacts.append(the_supplier)
+    return parts.one_tenant_seed(tenant_id, contacts, invoices, notes)
 
 
 def cached_documents(n_invoices: int) -> int:

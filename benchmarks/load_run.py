@@ -52,18 +52,12 @@ def app() -> Any:
 def _build() -> Any:
     from flask_login import login_user
 
-    from tests.conftest import USERS, build_host_app
+    from tests.conftest import USERS, build_host_from_env
 
     env = os.environ
-    host = build_host_app(
-        env["XP_LOAD_DB"],
+    host = build_host_from_env(
+        "XP_LOAD",
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        XERO_PANEL_ENCRYPTION_KEYS=env["XP_LOAD_KEY"],
-        XERO_PANEL_API_URL=env["XP_LOAD_EMULATOR"],
-        XERO_PANEL_IDENTITY_URL=env["XP_LOAD_EMULATOR"],
-        XERO_PANEL_LOGIN_URL=env["XP_LOAD_EMULATOR"],
-        XERO_PANEL_REDIS_URL=env["XP_LOAD_REDIS"],
-        XERO_PANEL_REDIS_PREFIX=env["XP_LOAD_PREFIX"],
         XERO_PANEL_RQ_QUEUE=env["XP_LOAD_PREFIX"] + "jobs",
         XERO_PANEL_CACHE_TTL=float(env["XP_LOAD_TTL"]),
         TESTING=False,

@@ -6,27 +6,23 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
-import uuid
 from typing import Any
 
 from xero_emulator import Emulator
 
+from tests._seed_parts import (
+    OWNER,
+    bill,
+    credit_note,
+    new_id,
+    one_tenant_seed,
+    payments_and_status,
+    sales_invoice,
+    supplier,
+    xero_ms,
+)
 from xero_panel.xero.client import XeroClient
 from xero_panel.xero.rate_budget import InProcessRateBudget
-
-OWNER = "owner@bench.test"
-PASSWORD = "bench-pass"
-
-
-def _id(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _ms(day: dt.date, seconds: int = 0) -> str:
-    moment = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(
-        seconds=seconds
-    )
-    return f"/Date({int(moment.timestamp() * 1000)}+0000)/"
 
 
 def generated_seed(
@@ -42,126 +38,62 @@ def generated_seed(
     some voided), customer and supplier credit notes, and a few supplier bills that must
     never enter the cache. Contacts 0 and 1 share an email domain with a contact person."""
     rng = random.Random(seed)
-    tenant_id = tenant_id or _id(rng)
+    tenant_id = tenant_id or new_id(rng)
     today = dt.date(2026, 7, 1)
     contacts = []
     for i in range(n_contacts):
         contact: dict[str, Any] = {
-            "ContactID": _id(rng),
+            "ContactID": new_id(rng),
             "Name": f"Customer {i:04d} Ltd",
             "EmailAddress": f"accounts{i}@customer{i}.test",
             "ContactStatus": "ACTIVE",
             "IsCustomer": True,
-            "UpdatedDateUTC": _ms(today - dt.timedelta(days=300), i),
+            "UpdatedDateUTC": xero_ms(today - dt.timedelta(days=300), i),
             "ContactPersons": [
                 {"FirstName": "Pat", "LastName": f"P{i}", "EmailAddress": f"pat@customer{i}.test"}
             ],
         }
         contacts.append(contact)
-    supplier = {
-        "ContactID": _id(rng),
-        "Name": "Supplier Co",
-        "EmailAddress": "ap@supplier.test",
-        "IsSupplier": True,
-        "UpdatedDateUTC": _ms(today - dt.timedelta(days=300)),
-    }
-    contacts.append(supplier)
+    the_supplier = supplier(rng, today - dt.timedelta(days=300))
+    contacts.append(the_supplier)
     invoices = []
     for i in range(n_invoices):
         day = today - dt.timedelta(days=rng.randrange(1, 400))
         total = rng.randrange(100, 100_000) / 100
-        kind = rng.random()
-        payments: list[dict[str, Any]] = []
-        status = "AUTHORISED"
-        if kind < 0.3:
-            payments = [
-                {
-                    "PaymentID": _id(rng),
-                    "Date": _ms(day + dt.timedelta(days=10)),
-                    "Amount": total,
-                }
-            ]
-        elif kind < 0.4:
-            half = round(total / 2, 2)
-            payments = [
-                {"PaymentID": _id(rng), "Date": _ms(day + dt.timedelta(days=5)), "Amount": half}
-            ]
-        elif kind < 0.43:
-            status = "VOIDED"
+        status, payments = payments_and_status(
+            rng, day, total, paid_after=10, part_paid_after=(5,), part=2
+        )
         invoices.append(
-            {
-                "InvoiceID": _id(rng),
-                "Type": "ACCREC",
-                "InvoiceNumber": f"INV-{i + 1:06d}",
-                "Contact": {"ContactID": contacts[i % n_contacts]["ContactID"]},
-                "Date": _ms(day),
-                "DueDate": _ms(day + dt.timedelta(days=30)),
-                "Status": status,
-                "CurrencyCode": "NZD",
-                "SubTotal": total,
-                "TotalTax": 0,
-                "Total": total,
-                "Payments": payments,
-                "UpdatedDateUTC": _ms(day, 3600 + i % 3000),
-            }
+            sales_invoice(
+                rng,
+                f"INV-{i + 1:06d}",
+                contacts[i % n_contacts]["ContactID"],
+                day,
+                status=status,
+                total=total,
+                payments=payments,
+                updated_seconds=3600 + i % 3000,
+            )
         )
     for i in range(n_bills):
         day = today - dt.timedelta(days=rng.randrange(1, 100))
-        invoices.append(
-            {
-                "InvoiceID": _id(rng),
-                "Type": "ACCPAY",
-                "InvoiceNumber": f"BILL-{i + 1}",
-                "Contact": {"ContactID": supplier["ContactID"]},
-                "Date": _ms(day),
-                "DueDate": _ms(day + dt.timedelta(days=20)),
-                "Status": "AUTHORISED",
-                "CurrencyCode": "NZD",
-                "Total": 50,
-                "UpdatedDateUTC": _ms(day, 7200),
-            }
-        )
+        invoices.append(bill(rng, i, the_supplier["ContactID"], day))
     notes = []
     for i in range(n_credit_notes):
         day = today - dt.timedelta(days=rng.randrange(1, 100))
+        customer = i % 3  # every third note is the supplier's
         notes.append(
-            {
-                "CreditNoteID": _id(rng),
-                "Type": "ACCRECCREDIT" if i % 3 else "ACCPAYCREDIT",
-                "CreditNoteNumber": f"CN-{i + 1:04d}",
-                "Contact": {
-                    "ContactID": contacts[i % n_contacts]["ContactID"]
-                    if i % 3
-                    else supplier["ContactID"]
-                },
-                "Date": _ms(day),
-                "Status": "AUTHORISED",
-                "CurrencyCode": "NZD",
-                "Total": 20,
-                "UpdatedDateUTC": _ms(day, 100),
-            }
+            credit_note(
+                rng,
+                "ACCRECCREDIT" if customer else "ACCPAYCREDIT",
+                f"CN-{i + 1:04d}",
+                contacts[i % n_contacts]["ContactID"] if customer else the_supplier["ContactID"],
+                day,
+                total=20,
+                updated_seconds=100,
+            )
         )
-    return {
-        "users": [
-            {
-                "email": OWNER,
-                "password": PASSWORD,
-                "given_name": "Olive",
-                "family_name": "Owner",
-                "tenants": [tenant_id],
-            }
-        ],
-        "tenants": [
-            {
-                "tenantId": tenant_id,
-                "tenantName": "Bench Garden Ltd",
-                "Organisation": {"Name": "Bench Garden Ltd", "BaseCurrency": "NZD"},
-                "Contacts": contacts,
-                "Invoices": invoices,
-                "CreditNotes": notes,
-            }
-        ],
-    }
+    return one_tenant_seed(tenant_id, contacts, invoices, notes)
 
 
 class EmulatorTokens:
@@ -443,17 +375,19 @@ class SyncHost:
         raise AssertionError(f"no invoice like {match}")
 
 
+def _invoice_truth(status: Any, total: Any, due: Any, paid: Any, payments: Any) -> tuple[Any, ...]:
+    """An invoice as :func:`xero_truth` and :func:`cached_truth` compare it (Xero's or the
+    cache's: both have ``payment_id`` and ``amount`` on their payments)."""
+    return (status, total, due, paid, sorted((p.payment_id.lower(), p.amount) for p in payments))
+
+
 def xero_truth(emulator_url: str, tokens: Any, tenant_id: str) -> dict[str, Any]:
     """What Xero (the emulator) holds that the cache must equal: every ACCREC invoice
     (amounts and payments), every ACCRECCREDIT credit note, every contact ID."""
     client = make_client(emulator_url, tokens)
     invoices = {
-        i.invoice_id.lower(): (
-            i.status,
-            i.total,
-            i.amount_due,
-            i.amount_paid,
-            sorted((p.payment_id.lower(), p.amount) for p in i.payments),
+        i.invoice_id.lower(): _invoice_truth(
+            i.status, i.total, i.amount_due, i.amount_paid, i.payments
         )
         for page in client.iter_invoice_pages(tenant_id, where='Type=="ACCREC"')
         for i in page
@@ -497,13 +431,7 @@ def cached_truth(engine: Any, organisation_id: int) -> dict[str, Any]:
     payment_ids = [p.payment_id for r in rows for p in r.payments]
     assert len(payment_ids) == len(set(payment_ids)), "duplicate cached payments"
     invoices = {
-        r.xero_id.lower(): (
-            r.status,
-            r.total,
-            r.balance,
-            r.amount_paid,
-            sorted((p.payment_id.lower(), p.amount) for p in r.payments),
-        )
+        r.xero_id.lower(): _invoice_truth(r.status, r.total, r.balance, r.amount_paid, r.payments)
         for r in rows
         if r.kind == "invoice"
     }

@@ -191,6 +191,24 @@ def build_host_app(database_url: str, *, sync: bool = True, **config: Any) -> Ho
     return HostApp(app=app, db=db, panel=panel, loader_calls=calls)
 
 
+def build_host_from_env(prefix: str, **config: Any) -> HostApp:
+    """The host app as a worker process of a multi-process run builds it, from the
+    environment its parent set: ``{prefix}_DB``, ``_KEY`` (the encryption keys),
+    ``_EMULATOR`` (Xero's API, identity and login URLs), ``_REDIS`` and ``_PREFIX``."""
+    env = os.environ
+    emulator = env[f"{prefix}_EMULATOR"]
+    return build_host_app(
+        env[f"{prefix}_DB"],
+        XERO_PANEL_ENCRYPTION_KEYS=env[f"{prefix}_KEY"],
+        XERO_PANEL_API_URL=emulator,
+        XERO_PANEL_IDENTITY_URL=emulator,
+        XERO_PANEL_LOGIN_URL=emulator,
+        XERO_PANEL_REDIS_URL=env[f"{prefix}_REDIS"],
+        XERO_PANEL_REDIS_PREFIX=env[f"{prefix}_PREFIX"],
+        **config,
+    )
+
+
 @pytest.fixture
 def make_host() -> Iterator[Callable[..., HostApp]]:
     built: list[HostApp] = []

@@ -1,9 +1,9 @@
 """Helpers that fill the cache for the panel's tests, without Xero or the sync.
 
 ``Cache`` adds organisations, contacts, invoices, payments and credit notes row by row.
-``load_tenant`` stores one emulator seed tenant (parsed with ``xero_panel.xero.types``) the
-way the sync stores it; it stands in for the sync in the browser tests and can be replaced
-by ``xero_panel.sync`` once the demo runs it.
+``load_tenant`` stores one emulator seed tenant (parsed with ``xero_panel.xero.types``) with
+the sync's column values; it stands in for the sync in the browser tests when the demo
+runs none.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 import itertools
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from xero_panel.models import (
     SyncState,
     XeroContact,
 )
+from xero_panel.sync.cache_writer import KINDS, RecordKind
 from xero_panel.xero.dates import loads_json
 from xero_panel.xero.types import parse_contact, parse_credit_note, parse_invoice
 
@@ -207,78 +208,24 @@ class Cache:
 
 
 def load_tenant(session: Session, organisation: Organisation, tenant: Mapping[str, Any]) -> None:
-    """Store an emulator seed tenant's contacts, sales invoices (and, to show they are never
-    listed, its bills) and customer credit notes in the cache, as the sync would."""
+    """Store an emulator seed tenant's contacts, invoices and customer credit notes in the
+    cache with the sync's own column values (``cache_writer.KINDS``); unlike the sync, keep
+    its supplier bills too, to show the panel never lists them."""
     data = loads_json(json.dumps(tenant, default=str))
-    org_id = organisation.id
-    for raw in data.get("Contacts") or []:
-        parsed = parse_contact(raw)
-        keys = [k.strip().lower() for k in [parsed.email or "", *parsed.person_emails] if k]
-        session.add(
-            XeroContact(
-                organisation_id=org_id,
-                contact_id=parsed.contact_id,
-                name=parsed.name,
-                name_key="".join(parsed.name.lower().split()),
-                email=parsed.email,
-                status=parsed.status,
-                is_customer=parsed.is_customer,
-                is_supplier=parsed.is_supplier,
-                merged_to_contact_id=parsed.merged_to_contact_id,
-                updated_at=parsed.updated_at,
-                emails=[
-                    ContactEmail(organisation_id=org_id, email_key=k) for k in dict.fromkeys(keys)
-                ],
-            )
-        )
-    for raw in data.get("Invoices") or []:
-        inv = parse_invoice(raw)
-        session.add(
-            Invoice(
-                organisation_id=org_id,
-                xero_id=inv.invoice_id,
-                kind="invoice",
-                xero_type=inv.type,
-                number=inv.number,
-                reference=inv.reference,
-                contact_id=inv.contact_id or "",
-                status=inv.status,
-                date=inv.date,
-                due_date=inv.due_date,
-                currency=inv.currency,
-                total=inv.total,
-                balance=inv.amount_due,
-                amount_paid=inv.amount_paid,
-                amount_credited=inv.amount_credited,
-                fully_paid_on=inv.fully_paid_on,
-                updated_at=inv.updated_at,
-                payments=[
-                    Payment(payment_id=p.payment_id, date=p.date, amount=p.amount, reference=None)
-                    for p in inv.payments
-                    if p.status != "DELETED"
-                ],
-            )
-        )
-    for raw in data.get("CreditNotes") or []:
-        note = parse_credit_note(raw)
-        if note.type != "ACCRECCREDIT":
-            continue
-        session.add(
-            Invoice(
-                organisation_id=org_id,
-                xero_id=note.credit_note_id,
-                kind="credit_note",
-                xero_type=note.type,
-                number=note.number,
-                contact_id=note.contact_id or "",
-                status=note.status,
-                date=note.date,
-                due_date=None,
-                currency=note.currency,
-                total=note.total,
-                balance=note.remaining_credit,
-                amount_paid=note.total - note.remaining_credit,
-                updated_at=note.updated_at,
-            )
-        )
+    records: dict[RecordKind, tuple[str, Callable[[Any], Any]]] = {
+        "contacts": ("Contacts", parse_contact),
+        "invoices": ("Invoices", parse_invoice),
+        "credit_notes": ("CreditNotes", parse_credit_note),
+    }
+    for kind, (field, parse) in records.items():
+        spec = KINDS[kind]
+        for record in map(parse, data.get(field) or []):
+            if kind == "credit_notes" and not spec.keep(record):
+                continue
+            row = spec.model(organisation_id=organisation.id, **{spec.key: spec.key_of(record)})
+            for name, value in spec.values(record).items():
+                setattr(row, name, value)
+            if spec.after is not None:
+                spec.after(row, record)
+            session.add(row)
     session.flush()

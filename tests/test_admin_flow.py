@@ -11,11 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, sample_seed
+from xero_emulator import DEMO_CLIENT_ID, sample_seed
 
 from tests.conftest import HostApp
 from tests.emulator.helpers import control
-from tests.xero_flow import csrf_from, grant_at_xero, path_of, serving
+from tests.xero_flow import csrf_from, emulator_settings, grant_at_xero, path_of, serving
 from xero_panel.models import Connection, Organisation, Pin, SyncState
 
 SETTINGS = "/integrations/xero/settings"
@@ -35,15 +35,7 @@ def xero(seed: dict[str, Any]) -> Iterator[Any]:
 
 @pytest.fixture
 def connected_host(make_host: Any, tmp_path: Any, xero: Any) -> HostApp:
-    return make_host(
-        f"sqlite:///{tmp_path}/admin.db",
-        XERO_PANEL_CLIENT_ID=DEMO_CLIENT_ID,
-        XERO_PANEL_CLIENT_SECRET=DEMO_CLIENT_SECRET,
-        XERO_PANEL_LOGIN_URL=xero.url,
-        XERO_PANEL_IDENTITY_URL=xero.url,
-        XERO_PANEL_API_URL=xero.url,
-        SERVER_NAME="127.0.0.1:5000",
-    )
+    return make_host(f"sqlite:///{tmp_path}/admin.db", **emulator_settings(xero))
 
 
 def tenants(seed: dict[str, Any]) -> list[str]:
@@ -86,9 +78,10 @@ def save(client: Any, tenant_ids: list[str]) -> Any:
     )
 
 
-def saved_admin(host: HostApp, seed: dict[str, Any], xero: Any) -> Any:
+@pytest.fixture
+def admin(connected_host: HostApp, seed: dict[str, Any], xero: Any) -> Any:
     """Acme's admin, signed in, with Xero connected and saved."""
-    client = host.client("admin-acme")
+    client = connected_host.client("admin-acme")
     connect_and_save(client, seed, xero)
     return client
 
@@ -215,29 +208,26 @@ def test_admin_posts_need_csrf_token(connected_host: HostApp, path: str) -> None
 
 
 def test_test_connection_reports_organisation_and_timing(
-    connected_host: HostApp, seed: dict[str, Any], xero: Any
+    admin: Any, seed: dict[str, Any], xero: Any
 ) -> None:
-    client = saved_admin(connected_host, seed, xero)
     xero.reset_stats()
-    page = press_test_connection(client)
+    page = press_test_connection(admin)
     assert "Connection works: Xero answered for Kiwi Garden Supplies Ltd in " in page.text
     assert xero.stats()["tenants"][tenants(seed)[0]]["by_endpoint"] == {"Organisation": 1}
 
 
 def test_tenant_removed_in_xero_reported_by_test(
-    connected_host: HostApp, seed: dict[str, Any], xero: Any
+    admin: Any, seed: dict[str, Any], xero: Any
 ) -> None:
-    client = saved_admin(connected_host, seed, xero)
     control(xero.url, "faults", {"revoke_tenant": tenants(seed)[0]})
-    page = press_test_connection(client)
+    page = press_test_connection(admin)
     assert page.status_code == 200
     assert "Kiwi Garden Supplies Ltd: Xero refused the connection." in page.text
 
 
 def test_remove_revokes_at_xero_and_deletes_everything(
-    connected_host: HostApp, seed: dict[str, Any], xero: Any
+    connected_host: HostApp, admin: Any, xero: Any
 ) -> None:
-    client = saved_admin(connected_host, seed, xero)
     with connected_host.app.app_context():
         organisation = connected_host.db.session.scalars(select(Organisation)).one()
         connected_host.db.session.add(
@@ -250,9 +240,9 @@ def test_remove_revokes_at_xero_and_deletes_everything(
             )
         )
         connected_host.db.session.commit()
-    confirm = client.get("/integrations/xero/remove")
+    confirm = admin.get("/integrations/xero/remove")
     assert "1 pinned invoice" in confirm.text
-    page = client.post(
+    page = admin.post(
         "/integrations/xero/remove",
         data={"csrf_token": csrf_from(confirm.text)},
         follow_redirects=True,
@@ -267,18 +257,15 @@ def test_remove_revokes_at_xero_and_deletes_everything(
     assert identity.get("revocation") == 1
 
 
-def test_remove_works_when_xero_unreachable(
-    connected_host: HostApp, seed: dict[str, Any], xero: Any
-) -> None:
-    client = saved_admin(connected_host, seed, xero)
-    confirm = client.get("/integrations/xero/remove")
+def test_remove_works_when_xero_unreachable(connected_host: HostApp, admin: Any) -> None:
+    confirm = admin.get("/integrations/xero/remove")
     unreachable = "http://127.0.0.1:9"  # the discard port: nothing listens there
     connected_host.app.extensions["xero_panel"].settings = _with(
         connected_host.app.extensions["xero_panel"].settings,
         api_url=unreachable,
         identity_url=unreachable,
     )
-    page = client.post(
+    page = admin.post(
         "/integrations/xero/remove",
         data={"csrf_token": csrf_from(confirm.text)},
         follow_redirects=True,
@@ -331,26 +318,22 @@ def set_sync_state(host: HostApp, **values: Any) -> None:
 
 
 def test_settings_page_polls_and_shows_progress_while_syncing(
-    connected_host: HostApp, seed: dict[str, Any], xero: Any
+    connected_host: HostApp, admin: Any
 ) -> None:
-    client = saved_admin(connected_host, seed, xero)
     set_sync_state(connected_host, status="running", progress_done=10, progress_total=40)
-    page = client.get(SETTINGS).text
+    page = admin.get(SETTINGS).text
     assert "Syncing: 10 of 40 records" in page
     assert 'hx-trigger="every 2s"' in page
 
 
-def test_settings_page_stops_polling_when_sync_done(
-    connected_host: HostApp, seed: dict[str, Any], xero: Any
-) -> None:
-    client = saved_admin(connected_host, seed, xero)
+def test_settings_page_stops_polling_when_sync_done(connected_host: HostApp, admin: Any) -> None:
     set_sync_state(
         connected_host,
         status="failed",
         last_error="Xero could not be reached.",
         fresh_at=dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.UTC),
     )
-    page = client.get(SETTINGS).text
+    page = admin.get(SETTINGS).text
     assert "Last sync 2026-11-21 09:30 UTC" in page
     assert "Xero could not be reached." in page
     assert "every 2s" not in page

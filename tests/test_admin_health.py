@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 from tests import conftest
 from tests._sync_support import SyncHost
-from tests.test_admin_flow import connect, save, wait_until_quiet
-from tests.two_accounts import SUPPLIES, host_fixture, xero_fixture  # noqa: F401
+from tests.two_accounts import SUPPLIES, host_fixture, saved_acme, xero_fixture  # noqa: F401
 from xero_panel.models import Organisation
 from xero_panel.panel.formatting import Formatter
 from xero_panel.records import CRMRecord
@@ -32,18 +31,19 @@ def last_full_sync(page: str) -> str:
     return page.split('data-testid="last-full-sync"')[1][:40]
 
 
-def saved_acme(host: conftest.HostApp, xero: Any) -> Any:
-    acme = host.client("admin-acme")
-    connect(acme, tenants=[SUPPLIES])
-    save(acme, [SUPPLIES])
-    wait_until_quiet(xero)
-    return acme
+def assert_shows_the_cache(host: conftest.HostApp, page: str) -> dict[str, int]:
+    """The page's health block is the one organisation's and counts the invoices and the
+    contacts its cache holds (some of each); returns the cache's counts."""
+    with host.app.app_context():
+        organisation = host.db.session.scalars(select(Organisation)).one()
+        counts = cached_counts(host.db.session, organisation.id)
+    assert f'data-testid="org-health" data-organisation-id="{organisation.id}"' in page
+    assert count_of(page, "cached-invoices") == counts["invoices"] > 0
+    assert count_of(page, "cached-contacts") == counts["contacts"] > 0
+    return counts
 
 
-def test_health_numbers_match_the_emulator_and_the_cache(
-    host: conftest.HostApp,
-    xero: Any,
-) -> None:
+def test_health_numbers_match_the_emulator_and_the_cache(host: conftest.HostApp, xero: Any) -> None:
     acme = saved_acme(host, xero)
     # Read the page between two equal readings of the emulator's counts, so that no
     # background call lands in between (a slow machine may pause a sync for a while).
@@ -54,13 +54,8 @@ def test_health_numbers_match_the_emulator_and_the_cache(
         if before == emulator_calls and "never" not in last_full_sync(page):
             break
         time.sleep(0.2)
-    with host.app.app_context():
-        organisation = host.db.session.scalars(select(Organisation)).one()
-        counts = cached_counts(host.db.session, organisation.id)
-    assert f'data-testid="org-health" data-organisation-id="{organisation.id}"' in page
-    assert count_of(page, "cached-invoices") == counts["invoices"] > 0
+    counts = assert_shows_the_cache(host, page)
     assert count_of(page, "cached-credit-notes") == counts["credit_notes"]
-    assert count_of(page, "cached-contacts") == counts["contacts"] > 0
     assert count_of(page, "calls-today") == emulator_calls > 0
     assert count_of(page, "calls-minute") == emulator_calls
     assert 'data-limit="5000"' in page
@@ -69,8 +64,7 @@ def test_health_numbers_match_the_emulator_and_the_cache(
 
 
 def test_match_coverage_lists_unmatched_records_paged_with_link(
-    host: conftest.HostApp,
-    xero: Any,
+    host: conftest.HostApp, xero: Any
 ) -> None:
     records = {
         "contact": [("1", CRMRecord("Ann", emails=["accounts@totaraeventsgroup.test"]))]
@@ -115,8 +109,7 @@ def test_dropped_connections_are_unreachable_not_slow(slow: SyncHost) -> None:
 
 
 def test_integration_page_shows_each_organisations_health(
-    host: conftest.HostApp,
-    xero: Any,
+    host: conftest.HostApp, xero: Any
 ) -> None:
     acme = saved_acme(host, xero)
     for _ in range(50):
@@ -124,11 +117,6 @@ def test_integration_page_shows_each_organisations_health(
         if 'data-testid="org-health"' in page and "never" not in last_full_sync(page):
             break
         time.sleep(0.2)
-    with host.app.app_context():
-        organisation = host.db.session.scalars(select(Organisation)).one()
-        counts = cached_counts(host.db.session, organisation.id)
-    assert f'data-testid="org-health" data-organisation-id="{organisation.id}"' in page
-    assert count_of(page, "cached-invoices") == counts["invoices"] > 0
-    assert count_of(page, "cached-contacts") == counts["contacts"] > 0
+    assert_shows_the_cache(host, page)
     assert count_of(page, "calls-today") > 0
     assert 'data-testid="health-link"' in page

@@ -197,8 +197,10 @@ def _stub_wrk(tmp_path: Path, non2xx: int) -> Path:
     return script
 
 
-def test_bench_panel_runs_both_pages_under_gunicorn_and_prints_json(tmp_path: Path) -> None:
-    run = run_script(
+def run_bench_panel(tmp_path: Path, *, non2xx: int) -> subprocess.CompletedProcess[str]:
+    """bench_panel.py on a small tenant for a second, its wrk a stub reporting ``non2xx``
+    error answers."""
+    return run_script(
         "benchmarks/bench_panel.py",
         "--invoices",
         "80",
@@ -208,8 +210,12 @@ def test_bench_panel_runs_both_pages_under_gunicorn_and_prints_json(tmp_path: Pa
         "1",
         "--no-save",
         "--wrk",
-        str(_stub_wrk(tmp_path, non2xx=0)),
+        str(_stub_wrk(tmp_path, non2xx=non2xx)),
     )
+
+
+def test_bench_panel_runs_both_pages_under_gunicorn_and_prints_json(tmp_path: Path) -> None:
+    run = run_bench_panel(tmp_path, non2xx=0)
     assert run.returncode == 0, run.stderr
     figures = last_json(run.stdout)
     assert set(figures) >= PANEL_KEYS
@@ -222,18 +228,7 @@ def test_bench_panel_runs_both_pages_under_gunicorn_and_prints_json(tmp_path: Pa
 
 
 def test_bench_panel_fails_loudly_on_error_answers(tmp_path: Path) -> None:
-    run = run_script(
-        "benchmarks/bench_panel.py",
-        "--invoices",
-        "80",
-        "--customer-invoices",
-        "40",
-        "--duration",
-        "1",
-        "--no-save",
-        "--wrk",
-        str(_stub_wrk(tmp_path, non2xx=3)),
-    )
+    run = run_bench_panel(tmp_path, non2xx=3)
     assert run.returncode == 1
     assert "BENCHMARK FAILED: 3 answers" in run.stderr
     assert not run.stdout.strip().splitlines()[-1].startswith("{")

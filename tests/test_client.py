@@ -120,22 +120,20 @@ def _numbers(pages: list[list[Any]]) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_request_sends_bearer_token(client: XeroClient, mocked: responses.RequestsMock) -> None:
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        pytest.param("Authorization", f"Bearer {ACCESS_TOKEN}", id="bearer-token"),
+        pytest.param("xero-tenant-id", TENANT, id="tenant-header"),
+        pytest.param("Accept", "application/json", id="accepts-json"),
+    ],
+)
+def test_request_sends_header(
+    client: XeroClient, mocked: responses.RequestsMock, header: str, value: str
+) -> None:
     mocked.get(ORGANISATION, body=example_text("organisation"))
     client.organisation(TENANT)
-    assert mocked.calls[0].request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
-
-
-def test_request_sends_tenant_header(client: XeroClient, mocked: responses.RequestsMock) -> None:
-    mocked.get(ORGANISATION, body=example_text("organisation"))
-    client.organisation(TENANT)
-    assert mocked.calls[0].request.headers["xero-tenant-id"] == TENANT
-
-
-def test_request_accepts_json(client: XeroClient, mocked: responses.RequestsMock) -> None:
-    mocked.get(ORGANISATION, body=example_text("organisation"))
-    client.organisation(TENANT)
-    assert mocked.calls[0].request.headers["Accept"] == "application/json"
+    assert mocked.calls[0].request.headers[header] == value
 
 
 def test_request_sends_user_agent(tokens: FakeTokens, mocked: responses.RequestsMock) -> None:
@@ -303,13 +301,37 @@ def test_invoice_pages_filters_in_query(client: XeroClient, mocked: responses.Re
     }
 
 
-def test_invoice_pages_stop_on_short_page(
-    client: XeroClient, mocked: responses.RequestsMock
+@pytest.mark.parametrize(
+    ("page_size", "second_page", "yielded"),
+    [
+        pytest.param(
+            3,
+            1,
+            [(1, ["INV-0001", "INV-0002", "INV-0003"]), (2, ["INV-0004"])],
+            id="stop-on-short-page",
+        ),
+        pytest.param(
+            3,
+            0,
+            [(1, ["INV-0001", "INV-0002", "INV-0003"])],
+            id="full-last-page-needs-one-empty-page",
+        ),
+        pytest.param(2, 0, [(1, ["INV-0001", "INV-0002"])], id="trailing-empty-page-not-yielded"),
+    ],
+)
+def test_invoice_pages_end(
+    client: XeroClient,
+    mocked: responses.RequestsMock,
+    page_size: int,
+    second_page: int,
+    yielded: list[tuple[int, list[str]]],
 ) -> None:
-    mocked.get(INVOICES, body=_invoice_page(1, 3))
-    mocked.get(INVOICES, body=_invoice_page(4, 1))
-    pages = list(client.iter_invoice_pages(TENANT, page_size=3))
-    assert (len(mocked.calls), [len(p) for p in pages]) == (2, [3, 1])
+    """A full first page, then a short or empty one: two calls; an empty page is not
+    yielded."""
+    mocked.get(INVOICES, body=_invoice_page(1, page_size))
+    mocked.get(INVOICES, body=_invoice_page(page_size + 1, second_page))
+    pages = list(client.iter_invoice_pages(TENANT, page_size=page_size))
+    assert (len(mocked.calls), [(p.page, _numbers([p])) for p in pages]) == (2, yielded)
 
 
 def test_invoice_pages_ask_for_next_page(
@@ -319,15 +341,6 @@ def test_invoice_pages_ask_for_next_page(
     mocked.get(INVOICES, body=_invoice_page(4, 1))
     list(client.iter_invoice_pages(TENANT, page_size=3))
     assert [_query(c)["page"] for c in mocked.calls] == ["1", "2"]
-
-
-def test_invoice_pages_full_last_page_needs_one_empty_page(
-    client: XeroClient, mocked: responses.RequestsMock
-) -> None:
-    mocked.get(INVOICES, body=_invoice_page(1, 3))
-    mocked.get(INVOICES, body=_invoice_page(4, 0))
-    pages = list(client.iter_invoice_pages(TENANT, page_size=3))
-    assert (len(mocked.calls), _numbers(pages)) == (2, ["INV-0001", "INV-0002", "INV-0003"])
 
 
 def test_invoice_pages_stop_when_pagination_says_last(
@@ -372,15 +385,6 @@ def test_invoice_pages_empty_first_page_still_carries_server_time(
     mocked.get(INVOICES, json={"DateTimeUTC": "/Date(1552326816230)/", "Invoices": []})
     (page,) = list(client.iter_invoice_pages(TENANT, modified_since=datetime(2019, 3, 1)))
     assert (page, page.server_time) == ([], datetime(2019, 3, 11, 17, 53, 36, 230000, tzinfo=UTC))
-
-
-def test_invoice_pages_trailing_empty_page_not_yielded(
-    client: XeroClient, mocked: responses.RequestsMock
-) -> None:
-    mocked.get(INVOICES, body=_invoice_page(1, 2))
-    mocked.get(INVOICES, body=_invoice_page(3, 0))
-    pages = list(client.iter_invoice_pages(TENANT, page_size=2))
-    assert [(p.page, len(p)) for p in pages] == [(1, 2)]
 
 
 def test_invoice_pages_without_envelope_metadata(
@@ -710,33 +714,48 @@ def test_429_retry_after_too_long_raises_rate_limited(
     assert (info.value.retry_after, info.value.problem, clock.sleeps) == (120.0, "day", [])
 
 
-def test_429_blocks_tenant_in_budget(
-    client: XeroClient, budget: InProcessRateBudget, mocked: responses.RequestsMock
-) -> None:
+@pytest.fixture
+def blocked(client: XeroClient, mocked: responses.RequestsMock) -> XeroClient:
+    """The client after Xero answered 429 with Retry-After: 120 (too long to wait)."""
     mocked.get(ORGANISATION, status=429, headers={"Retry-After": "120"})
     with pytest.raises(RateLimited):
         client.organisation(TENANT)
+    return client
+
+
+def test_429_blocks_tenant_in_budget(blocked: XeroClient, budget: InProcessRateBudget) -> None:
     assert budget.usage(TENANT).blocked_until == T0 + 120
 
 
 def test_429_blocked_tenant_makes_no_call(
-    client: XeroClient, mocked: responses.RequestsMock
+    blocked: XeroClient, mocked: responses.RequestsMock
 ) -> None:
-    mocked.get(ORGANISATION, status=429, headers={"Retry-After": "120"})
     with pytest.raises(RateLimited):
-        client.organisation(TENANT)
-    with pytest.raises(RateLimited):
-        client.organisation(TENANT)
+        blocked.organisation(TENANT)
     assert len(mocked.calls) == 1
 
 
-def test_429_without_retry_after_uses_problem_default(
-    client: XeroClient, clock: FakeClock, mocked: responses.RequestsMock
+@pytest.mark.parametrize(
+    ("headers", "slept"),
+    [
+        pytest.param({"X-Rate-Limit-Problem": "concurrent"}, 1.0, id="problem-default"),
+        pytest.param({"Retry-After": "Tue, 14 Nov 2000 22:14:00 GMT"}, 0.0, id="date-in-past"),
+        pytest.param({"Retry-After": "soon"}, 1.0, id="unreadable-uses-default"),
+    ],
+)
+def test_429_without_a_usable_retry_after(
+    client: XeroClient,
+    clock: FakeClock,
+    mocked: responses.RequestsMock,
+    headers: dict[str, str],
+    slept: float,
 ) -> None:
-    mocked.get(ORGANISATION, status=429, headers={"X-Rate-Limit-Problem": "concurrent"})
+    """No Retry-After: the problem's default wait; an HTTP date already past: retry at
+    once; an unreadable one: the default."""
+    mocked.get(ORGANISATION, status=429, headers=headers)
     mocked.get(ORGANISATION, body=example_text("organisation"))
     client.organisation(TENANT)
-    assert clock.sleeps == [1.0]
+    assert clock.sleeps == [slept]
 
 
 def test_429_gives_up_after_max_retries(client: XeroClient, mocked: responses.RequestsMock) -> None:
@@ -812,11 +831,17 @@ def test_5xx_backoff_capped(tokens: FakeTokens, mocked: responses.RequestsMock) 
     assert max(clock.sleeps) <= 1.5
 
 
-def test_503_retry_after_respected(
-    client: XeroClient, clock: FakeClock, mocked: responses.RequestsMock
-) -> None:
+@pytest.fixture
+def maintenance(mocked: responses.RequestsMock) -> responses.RequestsMock:
+    """Xero answers 503 with Retry-After: 5 (planned maintenance), then the organisation."""
     mocked.get(ORGANISATION, status=503, body="maintenance", headers={"Retry-After": "5"})
     mocked.get(ORGANISATION, body=example_text("organisation"))
+    return mocked
+
+
+def test_503_retry_after_respected(
+    client: XeroClient, clock: FakeClock, maintenance: responses.RequestsMock
+) -> None:
     client.organisation(TENANT)
     assert clock.sleeps == [5.0]
 
@@ -918,13 +943,24 @@ def test_budget_consulted_on_retries(
     assert events.count(f"acquire {TENANT}") == len(mocked.calls) == 2
 
 
+def minute_spent(
+    tokens: FakeTokens, clock: FakeClock, mocked: responses.RequestsMock, *, max_wait: float
+) -> XeroClient:
+    """A client whose budget allows one call a minute, waiting at most ``max_wait``, that
+    has just made its call."""
+    budget = InProcessRateBudget(per_minute=1, clock=clock, sleep=clock.sleep)
+    client = XeroClient(
+        tokens=tokens, budget=budget, sleep=clock.sleep, clock=clock, max_wait=max_wait
+    )
+    mocked.get(ORGANISATION, body=example_text("organisation"))
+    client.organisation(TENANT)
+    return client
+
+
 def test_budget_refusal_makes_no_http_call(
     tokens: FakeTokens, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
-    budget = InProcessRateBudget(per_minute=1, clock=clock, sleep=clock.sleep)
-    client = XeroClient(tokens=tokens, budget=budget, sleep=clock.sleep, clock=clock, max_wait=5)
-    mocked.get(ORGANISATION, body=example_text("organisation"))
-    client.organisation(TENANT)
+    client = minute_spent(tokens, clock, mocked, max_wait=5)
     with pytest.raises(RateLimited) as info:
         client.organisation(TENANT)
     assert (info.value.problem, len(mocked.calls)) == ("minute", 1)
@@ -933,10 +969,7 @@ def test_budget_refusal_makes_no_http_call(
 def test_budget_wait_within_max_wait(
     tokens: FakeTokens, clock: FakeClock, mocked: responses.RequestsMock
 ) -> None:
-    budget = InProcessRateBudget(per_minute=1, clock=clock, sleep=clock.sleep)
-    client = XeroClient(tokens=tokens, budget=budget, sleep=clock.sleep, clock=clock, max_wait=61)
-    mocked.get(ORGANISATION, body=example_text("organisation"))
-    client.organisation(TENANT)
+    client = minute_spent(tokens, clock, mocked, max_wait=61)
     client.organisation(TENANT)
     # A call stays counted for Xero's 60 s plus the arrival margin.
     assert clock.sleeps == [60.0 + ARRIVAL_MARGIN]
@@ -1050,10 +1083,8 @@ def test_client_rejects_bad_settings(tokens: FakeTokens, kwargs: dict[str, Any])
 
 
 def test_503_retry_after_does_not_block_tenant(
-    client: XeroClient, budget: InProcessRateBudget, mocked: responses.RequestsMock
+    client: XeroClient, budget: InProcessRateBudget, maintenance: responses.RequestsMock
 ) -> None:
-    mocked.get(ORGANISATION, status=503, body="maintenance", headers={"Retry-After": "5"})
-    mocked.get(ORGANISATION, body=example_text("organisation"))
     client.organisation(TENANT)
     assert budget.usage(TENANT).blocked_until is None
 
@@ -1073,21 +1104,3 @@ def test_online_invoice_url_skips_blank_entries(
     }
     mocked.get(f"{INVOICES}/{INVOICE_ID}/OnlineInvoice", json=body)
     assert client.online_invoice_url(TENANT, INVOICE_ID) == "https://in.xero.com/x"
-
-
-def test_429_retry_after_http_date_in_past_retries_at_once(
-    client: XeroClient, clock: FakeClock, mocked: responses.RequestsMock
-) -> None:
-    mocked.get(ORGANISATION, status=429, headers={"Retry-After": "Tue, 14 Nov 2000 22:14:00 GMT"})
-    mocked.get(ORGANISATION, body=example_text("organisation"))
-    client.organisation(TENANT)
-    assert clock.sleeps == [0.0]
-
-
-def test_429_unreadable_retry_after_uses_default(
-    client: XeroClient, clock: FakeClock, mocked: responses.RequestsMock
-) -> None:
-    mocked.get(ORGANISATION, status=429, headers={"Retry-After": "soon"})
-    mocked.get(ORGANISATION, body=example_text("organisation"))
-    client.organisation(TENANT)
-    assert clock.sleeps == [1.0]

@@ -94,16 +94,23 @@ def test_store_connection_records_who_connected(host: HostApp, xero: Any) -> Non
         assert connection.status == "active"
 
 
+#: What the connection and the example Organisation answer say about the demo company.
+DEMO_ORGANISATION = {
+    "tenant_id": "fe79f7dd-b6d4-4a92-ba7b-538af6289c58",
+    "xero_connection_id": "7cb59f93-2964-421d-bb5e-a0f7a4572a44",
+    "short_code": "!mBdtL",
+    "timezone": "Pacific/Auckland",
+    "base_currency": "NZD",
+    "country_code": "NZ",
+}
+
+
 def test_store_connection_saves_organisation_details(host: HostApp, xero: Any) -> None:
     with host.app.app_context():
         host.panel.store_connection("acme", TOKEN)
         organisation = host.db.session.scalars(select(Organisation)).one()
-        assert organisation.tenant_id == "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
-        assert organisation.xero_connection_id == "7cb59f93-2964-421d-bb5e-a0f7a4572a44"
-        assert organisation.short_code == "!mBdtL"
-        assert organisation.timezone == "Pacific/Auckland"
-        assert organisation.base_currency == "NZD"
-        assert organisation.country_code == "NZ"
+        saved = {name: getattr(organisation, name) for name in DEMO_ORGANISATION}
+    assert saved == DEMO_ORGANISATION
     assert xero.calls[1].request.headers["xero-tenant-id"] == "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
     assert xero.calls[1].request.headers["Authorization"] == "Bearer access-secret-123"
 

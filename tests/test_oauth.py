@@ -63,6 +63,15 @@ def expire_stored_token(host: HostApp) -> str:
         return str(token["access_token"])
 
 
+def expired_and_counting(make_host: Any, database_url: str, xero: Any, **config: Any) -> HostApp:
+    """A connected host whose stored access token has expired, with Xero's counts reset:
+    the next token call is the refresh under test."""
+    host = connected(make_host, database_url, xero, **config)
+    expire_stored_token(host)
+    xero.reset_stats()
+    return host
+
+
 def token_calls(xero: Any) -> int:
     return int(xero.stats()["identity"]["by_endpoint"].get("token", 0))
 
@@ -172,9 +181,7 @@ def refresh_in_threads(host: HostApp, count: int) -> list[str]:
 def test_concurrent_refresh_in_threads_spends_token_once(
     make_host: Any, database_url: str, xero: Any
 ) -> None:
-    host = connected(make_host, database_url, xero)
-    expire_stored_token(host)
-    xero.reset_stats()
+    host = expired_and_counting(make_host, database_url, xero)
     results = refresh_in_threads(host, 8)
     assert len(set(results)) == 1
     assert token_calls(xero) == 1
@@ -185,9 +192,8 @@ def test_concurrent_refresh_with_redis_lock_spends_token_once(
     make_host: Any, tmp_path: Any, xero: Any
 ) -> None:
     require_service("Redis", REDIS_URL, 6379)
-    host = connected(make_host, f"sqlite:///{tmp_path}/o.db", xero, XERO_PANEL_REDIS_URL=REDIS_URL)
-    expire_stored_token(host)
-    xero.reset_stats()
+    database_url = f"sqlite:///{tmp_path}/o.db"
+    host = expired_and_counting(make_host, database_url, xero, XERO_PANEL_REDIS_URL=REDIS_URL)
     assert len(set(refresh_in_threads(host, 8))) == 1
     assert token_calls(xero) == 1
 
@@ -196,9 +202,7 @@ def test_concurrent_refresh_with_redis_lock_spends_token_once(
 def test_concurrent_refresh_in_processes_spends_token_once(
     make_host: Any, database_url: str, xero: Any
 ) -> None:
-    host = connected(make_host, database_url, xero)
-    expire_stored_token(host)
-    xero.reset_stats()
+    host = expired_and_counting(make_host, database_url, xero)
     config = {"database_url": database_url, **xero_config(xero)}
     config["XERO_PANEL_ENCRYPTION_KEYS"] = host.app.config["XERO_PANEL_ENCRYPTION_KEYS"]
     start_at = time.time() + 4

@@ -242,12 +242,17 @@ def texts_by_testid(page: str) -> dict[str, str]:
 # -- locale ---------------------------------------------------------------------------------
 
 
-def test_organisation_country_gives_the_locale(seeded: Seeded) -> None:
+def set_country(seeded: Seeded, country_code: str) -> None:
+    """The organisation's country as Xero reports it (the panel's default locale)."""
     with seeded.host.app.app_context():
         org = seeded.host.db.session.get(Organisation, seeded.org_id)
         assert org is not None
-        org.country_code = "NZ"
+        org.country_code = country_code
         seeded.host.db.session.commit()
+
+
+def test_organisation_country_gives_the_locale(seeded: Seeded) -> None:
+    set_country(seeded, "NZ")
     page = seeded.html()
     date = (TODAY - 30 * D).day
     assert re.search(rf"<time[^>]*>{date} \w{{3}} \d{{4}}</time>", page)
@@ -255,11 +260,7 @@ def test_organisation_country_gives_the_locale(seeded: Seeded) -> None:
 
 
 def test_host_locale_wins_over_the_country(seeded: Seeded) -> None:
-    with seeded.host.app.app_context():
-        org = seeded.host.db.session.get(Organisation, seeded.org_id)
-        assert org is not None
-        org.country_code = "NZ"
-        seeded.host.db.session.commit()
+    set_country(seeded, "NZ")
     seeded.host.panel.locale_selector(lambda: "en_US")
     page = seeded.html()
     day = TODAY - 30 * D

@@ -17,7 +17,14 @@ from tests.test_admin_flow import (
     save,
     wait_until_quiet,
 )
-from tests.two_accounts import AUSTRALIA, OWNER, SUPPLIES, host_fixture, xero_fixture  # noqa: F401
+from tests.two_accounts import (  # noqa: F401
+    AUSTRALIA,
+    OWNER,
+    SUPPLIES,
+    host_fixture,
+    saved_acme,
+    xero_fixture,
+)
 from tests.xero_flow import csrf_from
 from xero_panel.models import Connection
 
@@ -42,10 +49,7 @@ def remove(client: Any) -> Any:
 
 
 def both_connected(host: HostApp, xero: Any) -> tuple[Any, Any]:
-    acme = host.client("admin-acme")
-    connect(acme, tenants=[SUPPLIES])
-    save(acme, [SUPPLIES])
-    wait_until_quiet(xero)
+    acme = saved_acme(host, xero)
     globex = host.client("admin-globex")
     page = connect(globex, tenants=[AUSTRALIA]).text
     assert offered(page) == [(AUSTRALIA, True)]  # not Acme's Kiwi Garden Supplies
@@ -69,10 +73,7 @@ def test_sign_in_offers_only_what_it_granted_ticked(host: HostApp, xero: Any) ->
 
 
 def test_organisation_used_elsewhere_may_be_chosen_with_a_note(host: HostApp, xero: Any) -> None:
-    acme = host.client("admin-acme")
-    connect(acme, tenants=[SUPPLIES])
-    save(acme, [SUPPLIES])
-    wait_until_quiet(xero)
+    saved_acme(host, xero)  # Acme has Kiwi Garden Supplies
     page = connect(host.client("admin-globex"), tenants=[SUPPLIES, AUSTRALIA]).text
     assert sorted(offered(page)) == sorted([(SUPPLIES, True), (AUSTRALIA, True)])
     assert page.count('data-testid="used-elsewhere"') == 1
@@ -115,10 +116,7 @@ def test_removing_the_last_account_revokes_the_grant(host: HostApp, xero: Any) -
 def test_failed_test_marks_the_connection_and_a_later_success_clears_it(
     host: HostApp, xero: Any
 ) -> None:
-    acme = host.client("admin-acme")
-    connect(acme, tenants=[SUPPLIES])
-    save(acme, [SUPPLIES])
-    wait_until_quiet(xero)
+    acme = saved_acme(host, xero)
     xero.add_fault({"endpoint": "Organisation", "status": 503, "times": 10})
     page = press_test_connection(acme).text
     assert 'data-testid="attention-banner"' in page and "Needs attention" in page
@@ -143,10 +141,7 @@ def rep_panel(host: HostApp) -> str:
 
 
 def test_during_a_reconnect_reps_keep_the_cache_with_a_notice(host: HostApp, xero: Any) -> None:
-    acme = host.client("admin-acme")
-    connect(acme, tenants=[SUPPLIES])
-    save(acme, [SUPPLIES])
-    wait_until_quiet(xero)
+    acme = saved_acme(host, xero)
     page = connect(acme, tenants=[SUPPLIES]).text
     assert 'data-testid="reconnect-pending"' in page
     assert offered(page) == [(SUPPLIES, True)]
@@ -161,10 +156,7 @@ def test_during_a_reconnect_reps_keep_the_cache_with_a_notice(host: HostApp, xer
 def test_reps_see_a_calm_notice_while_the_connection_needs_attention(
     host: HostApp, xero: Any
 ) -> None:
-    acme = host.client("admin-acme")
-    connect(acme, tenants=[SUPPLIES])
-    save(acme, [SUPPLIES])
-    wait_until_quiet(xero)
+    acme = saved_acme(host, xero)
     xero.add_fault({"endpoint": "Organisation", "status": 503, "times": 10})
     press_test_connection(acme)
     panel = rep_panel(host)
@@ -176,10 +168,7 @@ def test_reps_see_a_calm_notice_while_the_connection_needs_attention(
 
 
 def test_a_sync_that_succeeds_clears_the_attention_too(host: HostApp, xero: Any) -> None:
-    acme = host.client("admin-acme")
-    connect(acme, tenants=[SUPPLIES])
-    save(acme, [SUPPLIES])
-    wait_until_quiet(xero)
+    acme = saved_acme(host, xero)
     xero.add_fault({"endpoint": "Organisation", "status": 503, "times": 10})
     assert 'data-testid="attention-banner"' in press_test_connection(acme).text
     acme.post("/integrations/xero/refresh", data={"csrf_token": csrf_from(acme.get(SETTINGS).text)})

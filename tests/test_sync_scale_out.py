@@ -34,17 +34,11 @@ FLASK = (sys.executable, "-m", "flask")
 
 def worker_app() -> Any:
     """The host app as the worker subprocess builds it (from the environment)."""
-    from tests.conftest import build_host_app
+    from tests.conftest import build_host_from_env
 
     env = os.environ
-    host = build_host_app(
-        env["XP_SCALE_DB"],
-        XERO_PANEL_ENCRYPTION_KEYS=env["XP_SCALE_KEY"],
-        XERO_PANEL_API_URL=env["XP_SCALE_EMULATOR"],
-        XERO_PANEL_IDENTITY_URL=env["XP_SCALE_EMULATOR"],
-        XERO_PANEL_LOGIN_URL=env["XP_SCALE_EMULATOR"],
-        XERO_PANEL_REDIS_URL=env["XP_SCALE_REDIS"],
-        XERO_PANEL_REDIS_PREFIX=env["XP_SCALE_PREFIX"],
+    host = build_host_from_env(
+        "XP_SCALE",
         XERO_PANEL_RQ_QUEUE=env["XP_SCALE_QUEUE"],
         XERO_PANEL_WEBHOOK_KEY=KEY,
         XERO_PANEL_SYNC_PAGE_SIZE=int(env.get("XP_SCALE_PAGE_SIZE", "1000")),

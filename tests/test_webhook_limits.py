@@ -25,6 +25,17 @@ def hooked(make_host: Callable[..., Any], database_url: str) -> Any:
     h.close()
 
 
+def post_chunked(h: SyncHost, body: bytes) -> Any:
+    """POST the signed ``body`` as a chunked stream: no Content-Length to refuse it by."""
+    return h.app.test_client().post(
+        URL,
+        input_stream=io.BytesIO(body),
+        headers={"x-xero-signature": signature_of(body, KEY), "Transfer-Encoding": "chunked"},
+        content_type="application/json",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
 def _events(h: SyncHost) -> int:
     h.wait_idle()
     with h.state_session() as session:
@@ -78,25 +89,13 @@ def test_body_at_the_limit_is_read(hooked: SyncHost) -> None:
 
 def test_chunked_body_over_the_limit_is_413(hooked: SyncHost) -> None:
     body = b" " * (WEBHOOK_MAX_BYTES + 1)
-    response = hooked.app.test_client().post(
-        URL,
-        input_stream=io.BytesIO(body),
-        headers={"x-xero-signature": signature_of(body, KEY), "Transfer-Encoding": "chunked"},
-        content_type="application/json",
-        environ_overrides={"wsgi.input_terminated": True},
-    )
+    response = post_chunked(hooked, body)
     assert response.status_code == 413
 
 
 def test_chunked_signed_body_under_the_limit_is_processed(hooked: SyncHost) -> None:
     body = payload(event(hooked, "1a2b3c4d-0000-0000-0000-000000000003"))
-    response = hooked.app.test_client().post(
-        URL,
-        input_stream=io.BytesIO(body),
-        headers={"x-xero-signature": signature_of(body, KEY), "Transfer-Encoding": "chunked"},
-        content_type="application/json",
-        environ_overrides={"wsgi.input_terminated": True},
-    )
+    response = post_chunked(hooked, body)
     assert response.status_code == 200 and _events(hooked) == 1
 
 

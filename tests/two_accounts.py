@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, sample_seed
+from xero_emulator import sample_seed
 
 from tests import conftest
 from tests.conftest import HostApp
-from tests.xero_flow import serving
+from tests.test_admin_flow import connect, save, wait_until_quiet
+from tests.xero_flow import emulator_settings, serving
 from xero_panel.records import CRMRecord
 
 SUPPLIES = "6f1c2b7e-3d4a-4c8e-9b1a-2e5f7a9c0d11"
@@ -30,12 +31,13 @@ def host_fixture(make_host: Any, database_url: str, xero: Any, monkeypatch: Any)
     monkeypatch.setitem(
         conftest.RECORDS, ("acme", "account", "9"), CRMRecord("Totara Events Group")
     )
-    return make_host(
-        database_url,
-        XERO_PANEL_CLIENT_ID=DEMO_CLIENT_ID,
-        XERO_PANEL_CLIENT_SECRET=DEMO_CLIENT_SECRET,
-        XERO_PANEL_LOGIN_URL=xero.url,
-        XERO_PANEL_IDENTITY_URL=xero.url,
-        XERO_PANEL_API_URL=xero.url,
-        SERVER_NAME="127.0.0.1:5000",
-    )
+    return make_host(database_url, **emulator_settings(xero))
+
+
+def saved_acme(host: HostApp, xero: Any) -> Any:
+    """Acme's admin, signed in, with Kiwi Garden Supplies connected, saved and synced."""
+    acme = host.client("admin-acme")
+    connect(acme, tenants=[SUPPLIES])
+    save(acme, [SUPPLIES])
+    wait_until_quiet(xero)
+    return acme

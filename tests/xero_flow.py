@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from xero_emulator import Emulator
+from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator
 
 _INPUT = re.compile(r"<input\b([^>]*)>", re.I)
 _ATTR = re.compile(r"""(\w[\w-]*)=(?:'([^']*)'|"([^"]*)")""")
@@ -79,3 +79,18 @@ def serving(seed: dict[str, Any]) -> Iterator[Emulator]:
         yield emulator
     finally:
         server.shutdown()
+
+
+def emulator_settings(emulator: Emulator) -> dict[str, Any]:
+    """The host's plugin settings for connecting through ``serving``'s emulator: the
+    emulator's demo app, its URLs for sign-in, identity and the API, and a server name
+    for the redirect URI."""
+    url = emulator.url  # type: ignore[attr-defined]
+    return {
+        "XERO_PANEL_CLIENT_ID": DEMO_CLIENT_ID,
+        "XERO_PANEL_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "XERO_PANEL_LOGIN_URL": url,
+        "XERO_PANEL_IDENTITY_URL": url,
+        "XERO_PANEL_API_URL": url,
+        "SERVER_NAME": "127.0.0.1:5000",
+    }

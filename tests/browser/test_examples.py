@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,19 +170,38 @@ def assert_installed_from_the_wheel(example: RunningExample) -> None:
     assert where.startswith(str(example.venv)), where
 
 
-# Each builds, installs and starts a host: minutes under load, not the suite's 120 s.
-@pytest.mark.timeout(600)
-def test_single_tenant_bootstrap_example(browser: Any, start_example: Any) -> None:
-    example = start_example("single_tenant_bootstrap")
+@contextmanager
+def connected_example(
+    browser: Any, start_example: Any, name: str, admin_email: str
+) -> Iterator[tuple[RunningExample, Any, Any]]:
+    """The example ``name`` started from the wheel (checked) and a page of a new browser
+    context, signed in as ``admin_email`` with Kiwi Garden Supplies NZ connected."""
+    example = start_example(name)
     assert_installed_from_the_wheel(example)
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     try:
         page = context.new_page()
-        sign_in(page, example.url, "manager@example.test")
+        sign_in(page, example.url, admin_email)
         connect_xero(page, example.url, "owner@kiwi-garden.test", "kiwi-demo", KIWI_NZ)
-        page.goto(example.url)
-        page.click("[data-testid=customer] >> text=Totara Events Group")
-        page.wait_for_selector(f"{LOADED} [data-testid=invoice-row]")
+        yield example, context, page
+    finally:
+        context.close()
+
+
+def open_panel(page: Any, url: str, record_link: str, wait_for: str = "invoice-row") -> None:
+    """From the example's home page, open a record by its link and wait for its panel."""
+    page.goto(url)
+    page.click(record_link)
+    page.wait_for_selector(f"{LOADED} [data-testid={wait_for}]")
+
+
+# Each builds, installs and starts a host: minutes under load, not the suite's 120 s.
+@pytest.mark.timeout(600)
+def test_single_tenant_bootstrap_example(browser: Any, start_example: Any) -> None:
+    with connected_example(
+        browser, start_example, "single_tenant_bootstrap", "manager@example.test"
+    ) as (example, _, page):
+        open_panel(page, example.url, "[data-testid=customer] >> text=Totara Events Group")
         # The host's card frames the panel: the panel draws no border of its own.
         panel = page.locator("section[data-xero-panel]")
         assert panel.evaluate("e => getComputedStyle(e).borderTopWidth") == "0px"
@@ -199,23 +219,17 @@ def test_single_tenant_bootstrap_example(browser: Any, start_example: Any) -> No
         other = page.request.get(f"{example.url}/integrations/xero/panel/contact/2")
         assert (own.status, other.status) == (200, 404)
         assert 'data-testid="invoice-row"' in own.text()
-    finally:
-        context.close()
 
 
 @pytest.mark.timeout(600)
 def test_multi_tenant_tailwind_dark_example(browser: Any, start_example: Any) -> None:
-    example = start_example("multi_tenant_tailwind")
-    assert_installed_from_the_wheel(example)
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    try:
-        page = context.new_page()
-        sign_in(page, example.url, "admin@kiwi.test")
-        connect_xero(page, example.url, "owner@kiwi-garden.test", "kiwi-demo", KIWI_NZ)
+    with connected_example(browser, start_example, "multi_tenant_tailwind", "admin@kiwi.test") as (
+        example,
+        context,
+        page,
+    ):
         context.add_cookies([{"name": "theme", "value": "dark", "url": example.url}])
-        page.goto(example.url)
-        page.click("[data-testid=contact] >> text=Totara Events Group")
-        page.wait_for_selector(f"{LOADED} [data-testid=invoice-row]")
+        open_panel(page, example.url, "[data-testid=contact] >> text=Totara Events Group")
         panel = page.locator("section[data-xero-panel]")
         assert panel.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(31, 41, 51)"
         current = page.locator("[data-view][aria-current]").first
@@ -225,11 +239,7 @@ def test_multi_tenant_tailwind_dark_example(browser: Any, start_example: Any) ->
 
         # The other company has its own (unconnected) Xero, and never sees Kiwi's.
         sign_in(page, example.url, "admin@harbour.test")
-        page.goto(example.url)
-        page.click("[data-testid=contact]")
-        page.wait_for_selector(f"{LOADED} [data-testid=panel-notice]")
+        open_panel(page, example.url, "[data-testid=contact]", wait_for="panel-notice")
         assert page.locator("[data-testid=invoice-row]").count() == 0
         kiwi_contact = page.request.get(f"{example.url}/integrations/xero/panel/contact/1")
         assert kiwi_contact.status == 404
-    finally:
-        context.close()

@@ -8,11 +8,30 @@ from tests.browser.conftest import LiveDemo, Page, log_in
 from tests.browser.test_panel_container import open_first
 
 LOADED = "section[data-xero-panel]:not([aria-busy]) [data-testid=invoice-row]"
+#: The host fetches a server-rendered fragment holding a widget and inserts it itself, in
+#: a new ``#late`` element; with ``process`` it then hands it to ``htmx.process()``.
+INSERT_WIDGET_HTML = """async ([url, process]) => {
+    const html = await (await fetch(url)).text();
+    const doc = new DOMParser().parseFromString(html, 'text/html');
+    const holder = document.createElement('div');
+    holder.id = 'late';
+    holder.append(doc.querySelector('section[data-xero-panel]'));
+    document.body.appendChild(holder);
+    if (process) window.htmx.process(holder); }"""
+
+
+def open_account(page: Page, live_demo: LiveDemo) -> None:
+    """A rep signed in, on the first account's page with its panel loaded."""
+    log_in(page.page, live_demo.url, "rep@acme.test")
+    open_first(page.page, live_demo, "account")
+
+
+def insert_widget_html(page: Page, url: str, *, process: bool) -> None:
+    page.page.evaluate(INSERT_WIDGET_HTML, [url, process])
 
 
 def test_mount_builds_and_loads_a_panel_from_javascript(page: Page, live_demo: LiveDemo) -> None:
-    log_in(page.page, live_demo.url, "rep@acme.test")
-    open_first(page.page, live_demo, "account")
+    open_account(page, live_demo)
     record_id = page.page.locator("section[data-xero-panel]").get_attribute("data-record-id")
     page.page.evaluate(
         """(id) => { const modal = document.createElement('div');
@@ -31,21 +50,8 @@ def test_mount_builds_and_loads_a_panel_from_javascript(page: Page, live_demo: L
 def test_htmx_process_loads_widget_html_inserted_by_the_host(
     page: Page, live_demo: LiveDemo
 ) -> None:
-    log_in(page.page, live_demo.url, "rep@acme.test")
-    open_first(page.page, live_demo, "account")
-    detail = page.page.url
-    # The host fetches a server-rendered fragment holding a widget and inserts it itself.
-    page.page.evaluate(
-        """async (url) => {
-        const html = await (await fetch(url)).text();
-        const doc = new DOMParser().parseFromString(html, 'text/html');
-        const holder = document.createElement('div');
-        holder.id = 'late';
-        holder.append(doc.querySelector('section[data-xero-panel]'));
-        document.body.appendChild(holder);
-        window.htmx.process(holder); }""",
-        detail,
-    )
+    open_account(page, live_demo)
+    insert_widget_html(page, page.page.url, process=True)
     page.page.wait_for_selector(f"#late {LOADED}")
     assert page.errors == []
 
@@ -54,17 +60,7 @@ def test_without_process_inserted_widget_html_stays_loading(
     page: Page, live_demo: LiveDemo
 ) -> None:
     """Why the call is documented: htmx does not see markup it did not insert."""
-    log_in(page.page, live_demo.url, "rep@acme.test")
-    open_first(page.page, live_demo, "account")
-    page.page.evaluate(
-        """async (url) => {
-        const html = await (await fetch(url)).text();
-        const doc = new DOMParser().parseFromString(html, 'text/html');
-        const holder = document.createElement('div');
-        holder.id = 'late';
-        holder.append(doc.querySelector('section[data-xero-panel]'));
-        document.body.appendChild(holder); }""",
-        page.page.url,
-    )
+    open_account(page, live_demo)
+    insert_widget_html(page, page.page.url, process=False)
     page.page.wait_for_timeout(1000)
     assert page.page.locator("#late .xp-loading").count() == 1
