@@ -30,7 +30,12 @@ from tests._xero_fixtures import (
 from xero_panel.exceptions import AuthExpired, RateLimited, XeroAPIError, XeroUnavailable
 from xero_panel.xero.call_counter import CallCount
 from xero_panel.xero.client import ID_BATCH_SIZE, XeroClient
-from xero_panel.xero.rate_budget import ARRIVAL_MARGIN, BudgetUsage, InProcessRateBudget
+from xero_panel.xero.rate_budget import (
+    ARRIVAL_MARGIN,
+    BACKGROUND_MAX_WAIT,
+    BudgetUsage,
+    InProcessRateBudget,
+)
 
 INVOICES = f"{API}/Invoices"
 CONTACTS = f"{API}/Contacts"
@@ -964,6 +969,16 @@ def test_budget_refusal_makes_no_http_call(
     with pytest.raises(RateLimited) as info:
         client.organisation(TENANT)
     assert (info.value.problem, len(mocked.calls)) == ("minute", 1)
+
+
+def test_a_background_client_waits_a_whole_window_for_the_budget(
+    tokens: FakeTokens, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    """With the sync's wait, the call after a spent minute waits for room (a minute plus
+    the arrival margin) instead of raising."""
+    client = minute_spent(tokens, clock, mocked, max_wait=BACKGROUND_MAX_WAIT)
+    client.organisation(TENANT)
+    assert clock.sleeps == [60.0 + ARRIVAL_MARGIN]
 
 
 def test_budget_wait_within_max_wait(

@@ -61,6 +61,26 @@ def test_every_client_of_an_app_counts_in_the_one_counter(tmp_path: Any) -> None
     assert first.budget is state.backends.budget
 
 
+def test_sync_work_waits_a_whole_window_for_the_budget_views_do_not(tmp_path: Any) -> None:
+    """A full sync faster than 60 calls a minute must wait for room (up to the budget's
+    whole window) rather than fail at its 61st call; a person's actions keep the short
+    wait."""
+    app, db = bare_app(tmp_path)
+    XeroPanel(app, db=db)
+    state = get_state(app)
+    scheduler = state.scheduler
+    assert isinstance(scheduler, SyncScheduler)
+    from xero_panel.models import Organisation
+    from xero_panel.xero.client import MAX_WAIT
+    from xero_panel.xero.rate_budget import ARRIVAL_MARGIN, BACKGROUND_MAX_WAIT
+
+    assert scheduler.client_for(Organisation(id=1, connection_id=1)).max_wait == (
+        BACKGROUND_MAX_WAIT
+    )
+    assert BACKGROUND_MAX_WAIT > 60 + ARRIVAL_MARGIN
+    assert state.client_for(1).max_wait == MAX_WAIT < 60
+
+
 def test_init_app_twice_refused(tmp_path: Any) -> None:
     app, db = bare_app(tmp_path)
     panel = XeroPanel(app, db=db)

@@ -110,8 +110,9 @@ def test_days_overdue_count_from_the_organisations_today(session: Session) -> No
 
 
 def test_a_dated_rule_needs_the_time() -> None:
+    organisation = Organisation(id=1, timezone="Pacific/Auckland")
     with pytest.raises(ValueError, match="needs the time"):
-        rule_condition(VIEW_RULES["overdue"], [])
+        rule_condition(VIEW_RULES["overdue"], [organisation])
 
 
 @pytest.mark.parametrize(

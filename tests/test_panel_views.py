@@ -852,3 +852,28 @@ def test_panel_request_sql_statements_do_not_grow_with_invoices(seeded: Seeded, 
     many = count_statements(seeded, f"/contact/1?{query}")
     assert many == few
     assert few <= 6
+
+
+@pytest.mark.parametrize("q", ["INV 1", "90+", "a&b=c", "é ü", "x/y?z#w", "'!*()", "%20", "+"])
+def test_panel_links_are_the_urls_flask_would_build(seeded: Seeded, q: str) -> None:
+    """The panel builds its path once and adds each link's query itself: the same URL as
+    ``url_for`` gives, whatever the search holds."""
+    from flask import url_for
+
+    from xero_panel.panel.params import PanelParams
+    from xero_panel.panel.rows import RecordRef
+    from xero_panel.web.panel_context import panel_urls
+
+    with seeded.host.app.test_request_context():
+        urls = panel_urls(RecordRef("acme", "contact", "1"), PanelParams())
+        built = urls.panel(PanelParams(view="all", q=q, sort="due", age="90+"), page=2)
+        expected = url_for(
+            "xero_panel.panel",
+            record_type="contact",
+            record_id="1",
+            **{"view": "all", "q": q, "sort": "due", "age": "90+", "page": 2},
+        )
+        assert built == expected
+        assert urls.panel(PanelParams()) == url_for(
+            "xero_panel.panel", record_type="contact", record_id="1"
+        )

@@ -308,7 +308,11 @@ class _RecordScoped:
 
     @classmethod
     def of_record(
-        cls, crm_account: str, record_type: str, record_id: str, organisation_ids: Any
+        cls,
+        crm_account: str | ColumnElement[str],
+        record_type: str | ColumnElement[str],
+        record_id: str | ColumnElement[str],
+        organisation_ids: Any,
     ) -> tuple[ColumnElement[bool], ...]:
         """The conditions that select a record's rows in some organisations."""
         return (

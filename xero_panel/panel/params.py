@@ -203,12 +203,7 @@ def page_past_end_message(page: int, last_page: int) -> str:
 
 
 def _view(value: str) -> ViewName:
-    if value == "":
-        return DEFAULT_VIEW
-    for view in VIEWS:
-        if value == view:
-            return view
-    raise ParamError(f"view must be one of {', '.join(VIEWS)}")
+    return _choice("view", value, VIEWS, DEFAULT_VIEW)
 
 
 def _choice(name: str, value: str, choices: tuple[T, ...], default: T) -> T:

@@ -10,10 +10,12 @@ rows with their count, pins and payments. Which documents each view lists is sta
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Date, Integer, and_, bindparam, cast, func, literal, null, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from ..models import Invoice, Organisation, Pin
@@ -26,7 +28,14 @@ from .rows import (
     missing_row,
     utcnow,
 )
-from .summaries import contacts_condition, record_summary
+from .summaries import (
+    bound,
+    contact_groups,
+    contacts_condition,
+    pins_condition,
+    record_summary,
+    record_values,
+)
 from .view_rules import (
     LISTED,
     VIEW_RULES,
@@ -43,14 +52,35 @@ def _pins_of(record: RecordRef, org_ids: Sequence[int]) -> Any:
     )
 
 
-def _narrow(q: str, date_from: dt.date | None, date_to: dt.date | None) -> list[Any]:
+#: The escape character of the search's LIKE pattern (``%`` and ``_`` match themselves).
+_ESCAPE = "/"
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a page's statement depends on besides bound values: built once per shape."""
+
+    organisations: int
+    groups: int
+    view: ViewName
+    sort: SortName
+    age: AgeBucket | None
+    q: bool
+    date_from: bool
+    date_to: bool
+
+
+def _narrow(shape: _Shape) -> list[Any]:
+    """The search, the dates and the ageing bucket, as bound conditions."""
     conditions: list[Any] = []
-    if q:
-        conditions.append(Invoice.number.icontains(q, autoescape=True))
-    if date_from is not None:
-        conditions.append(Invoice.date >= date_from)
-    if date_to is not None:
-        conditions.append(Invoice.date <= date_to)
+    if shape.q:
+        conditions.append(Invoice.number.icontains(bindparam("q"), escape=_ESCAPE))
+    if shape.date_from:
+        conditions.append(Invoice.date >= bindparam("date_from", type_=Date))
+    if shape.date_to:
+        conditions.append(Invoice.date <= bindparam("date_to", type_=Date))
+    if shape.age is not None:
+        conditions.append(rule_condition(age_rule(shape.age), bound(shape.organisations)))
     return conditions
 
 
@@ -75,7 +105,8 @@ def panel_page(
     ageing strip, fingerprint).
 
     Two queries whatever the number of invoices: the summary, and the page's rows with
-    their count, pins and payments.
+    their count, pins and payments. Both statements are built once per shape of request
+    (view, sort, which filters, how many organisations) and run with bound values.
 
     :param contacts: ``(organisation_id, ContactID)`` pairs the record matched.
     :param now: the clock ("today" per organisation); default the current time.
@@ -85,28 +116,32 @@ def panel_page(
     """
     now = now or utcnow()
     org_by_id = {o.id: o for o in organisations}
-    narrow = _narrow(q, date_from, date_to)
-    if age is not None:
-        narrow.append(rule_condition(age_rule(age), organisations, now))
+    shape = _Shape(
+        len(organisations),
+        len(contact_groups(contacts)),
+        view,
+        sort,
+        age,
+        bool(q),
+        date_from is not None,
+        date_to is not None,
+    )
+    values = record_values(organisations, contacts, record, now)
+    escaped = q.replace(_ESCAPE, 2 * _ESCAPE)
+    for wildcard in "%_":
+        escaped = escaped.replace(wildcard, _ESCAPE + wildcard)
+    values.update(q=escaped, date_from=date_from, date_to=date_to)
+    values.update(offset=(page - 1) * page_size, limit=page_size)
     summary = record_summary(session, organisations, contacts, record=record, now=now)
-    if view == "pinned":
-        listed = _pinned_rows(session, org_by_id, record, narrow, sort, page, page_size)
-    else:
-        where = and_(
-            Invoice.organisation_id.in_(list(org_by_id)),
-            contacts_condition(contacts),
-            view_condition(view, organisations, now),
-            *narrow,
-        )
-        listed = _view_rows(session, record, org_by_id, where, sort, page, page_size)
-    found, count = listed
-    if not found and page > 1:  # past the last page: the count says how many there are
-        count = _count_of(session, view, org_by_id, record, contacts, narrow, now)
+    result = session.execute(_page_statement(shape), values).unique().all()
+    count = result[0].total if result else 0
+    if not result and page > 1:  # past the last page: the count says how many there are
+        count = session.scalar(_count_statement(shape), values) or 0
     rows = tuple(
         missing_row(pin, org_by_id[pin.organisation_id])
         if invoice is None
-        else make_row(invoice, org_by_id[invoice.organisation_id], now, pinned=pinned)
-        for pin, invoice, pinned in found
+        else make_row(invoice, org_by_id[invoice.organisation_id], now, pinned=bool(pinned))
+        for pin, invoice, pinned, _ in result
     )
     return PanelPage(
         rows=rows,
@@ -119,137 +154,78 @@ def panel_page(
     )
 
 
-#: One row of a page: the pin (pinned view), the invoice (``None``: the sync removed it),
-#: whether the record pinned it.
-_Found = tuple[Any, Invoice | None, bool]
+def _listed(shape: _Shape) -> tuple[Any, tuple[Any, ...]]:
+    """The view's rows (before paging) and their order: the record's invoices in the view,
+    each with whether the record pinned it, or (``pinned``) the record's pins
+    outer-joined with their invoices, which stay listed even when the sync removed them."""
+    narrow = _narrow(shape)
+    listed: Any
+    if shape.view == "pinned":
+        listed = (
+            select(Pin.id.label("pin_pk"), Invoice.id.label("invoice_pk"))
+            .select_from(Pin)
+            .outerjoin(
+                Invoice,
+                and_(
+                    Invoice.organisation_id == Pin.organisation_id,
+                    Invoice.xero_id == Pin.xero_invoice_id,
+                    rule_condition(VIEW_RULES["pinned"]),
+                ),
+            )
+            .where(*pins_condition(shape.organisations), *narrow)
+        )
+        return listed, (Invoice.date.is_(None), *sort_order(shape.sort), Pin.id.desc())
+    pinned = (
+        select(Pin.id)
+        .where(
+            *pins_condition(shape.organisations),
+            Pin.organisation_id == Invoice.organisation_id,
+            Pin.xero_invoice_id == Invoice.xero_id,
+        )
+        .exists()
+    )
+    listed = select(
+        cast(null(), Integer).label("pin_pk"),
+        Invoice.id.label("invoice_pk"),
+        pinned.label("pinned"),
+    ).where(
+        Invoice.organisation_id.in_([o.id for o in bound(shape.organisations)]),
+        contacts_condition(shape.groups),
+        view_condition(shape.view, bound(shape.organisations), None),
+        *narrow,
+    )
+    return listed, sort_order(shape.sort)
 
 
-def _with_payments(page: Any, order: Sequence[Any]) -> Any:
-    """The invoices of a page (a subquery of ids, in order) with their payments, in one
-    statement: the payments are outer-joined and gathered by the ORM."""
+@functools.lru_cache(maxsize=256)
+def _page_statement(shape: _Shape) -> Any:
+    """One page of rows with their count, whether each is pinned, and their payments
+    (outer-joined, gathered by the ORM), in one statement."""
+    listed, order = _listed(shape)
+    page = (
+        listed.add_columns(func.count().over().label("total"))
+        .order_by(*order)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+        .subquery()
+    )
+    pinned = literal(True) if shape.view == "pinned" else page.c.pinned
     return (
-        select(Invoice, page.c.total, page.c.pinned)
-        .join(page, Invoice.id == page.c.invoice_pk)
+        select(Pin, Invoice, pinned.label("pinned"), page.c.total)
+        .select_from(page)
+        .outerjoin(Pin, Pin.id == page.c.pin_pk)
+        .outerjoin(Invoice, Invoice.id == page.c.invoice_pk)
         .outerjoin(Invoice.payments)
         .options(contains_eager(Invoice.payments))
         .order_by(*order)
     )
 
 
-def _view_rows(
-    session: Session,
-    record: RecordRef,
-    org_by_id: dict[int, Organisation],
-    where: Any,
-    sort: SortName,
-    page: int,
-    page_size: int,
-) -> tuple[list[_Found], int]:
-    pinned = (
-        select(Pin.id)
-        .where(
-            *Pin.of_record(record.crm_account, record.record_type, record.record_id, org_by_id),
-            Pin.organisation_id == Invoice.organisation_id,
-            Pin.xero_invoice_id == Invoice.xero_id,
-        )
-        .exists()
-    )
-    order = sort_order(sort)
-    page_ids = (
-        select(
-            Invoice.id.label("invoice_pk"),
-            func.count().over().label("total"),
-            pinned.label("pinned"),
-        )
-        .where(where)
-        .order_by(*order)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-        .subquery()
-    )
-    result = session.execute(_with_payments(page_ids, order)).unique().all()
-    count = result[0].total if result else 0
-    return [(None, invoice, bool(is_pinned)) for invoice, _, is_pinned in result], count
-
-
-def _pinned_rows(
-    session: Session,
-    org_by_id: dict[int, Organisation],
-    record: RecordRef,
-    narrow: list[Any],
-    sort: SortName,
-    page: int,
-    page_size: int,
-) -> tuple[list[_Found], int]:
-    order = (Invoice.date.is_(None), *sort_order(sort), Pin.id.desc())
-    page_ids = (
-        _pins_joined(record, org_by_id, narrow)
-        .with_only_columns(
-            Pin.id.label("pin_pk"),
-            Invoice.id.label("invoice_pk"),
-            func.count().over().label("total"),
-        )
-        .order_by(*order)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-        .subquery()
-    )
-    result = (
-        session.execute(
-            select(Pin, Invoice, page_ids.c.total)
-            .join(page_ids, Pin.id == page_ids.c.pin_pk)
-            .outerjoin(Invoice, Invoice.id == page_ids.c.invoice_pk)
-            .outerjoin(Invoice.payments)
-            .options(contains_eager(Invoice.payments))
-            .order_by(*order)
-        )
-        .unique()
-        .all()
-    )
-    count = result[0].total if result else 0
-    return [(pin, invoice, True) for pin, invoice, _ in result], count
-
-
-def _pins_joined(record: RecordRef, org_ids: Any, narrow: list[Any]) -> Any:
-    """The record's pins with their invoices, outer-joined: a pinned invoice stays listed
-    even when the sync removed it."""
-    return (
-        select(Pin, Invoice)
-        .outerjoin(
-            Invoice,
-            and_(
-                Invoice.organisation_id == Pin.organisation_id,
-                Invoice.xero_id == Pin.xero_invoice_id,
-                rule_condition(VIEW_RULES["pinned"]),
-            ),
-        )
-        .where(
-            *Pin.of_record(record.crm_account, record.record_type, record.record_id, org_ids),
-            *narrow,
-        )
-    )
-
-
-def _count_of(
-    session: Session,
-    view: ViewName,
-    org_by_id: dict[int, Organisation],
-    record: RecordRef,
-    contacts: Sequence[tuple[int, str]],
-    narrow: list[Any],
-    now: dt.datetime,
-) -> int:
+@functools.lru_cache(maxsize=256)
+def _count_statement(shape: _Shape) -> Any:
     """How many rows a view has (asked only for a page past the last one)."""
-    if view == "pinned":
-        joined = _pins_joined(record, org_by_id, narrow).subquery()
-        return session.scalar(select(func.count()).select_from(joined)) or 0
-    where = and_(
-        Invoice.organisation_id.in_(list(org_by_id)),
-        contacts_condition(contacts),
-        view_condition(view, list(org_by_id.values()), now),
-        *narrow,
-    )
-    return session.scalar(select(func.count(Invoice.id)).where(where)) or 0
+    listed, _ = _listed(shape)
+    return select(func.count()).select_from(listed.subquery())
 
 
 def record_invoice_row(

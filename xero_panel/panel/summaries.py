@@ -8,13 +8,14 @@ whatever the number of invoices. What each part adds up is stated in :mod:`.view
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, or_, select, true
+from sqlalchemy import Select, String, and_, bindparam, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,23 +30,70 @@ from .view_rules import (
     PART_PAID,
     TOTALS_RULE,
     UNPAID,
+    BoundOrganisation,
     age_condition,
+    bound_values,
     rule_condition,
 )
 
 
-def contacts_condition(contacts: Sequence[tuple[int, str]]) -> ColumnElement[bool]:
+def contact_groups(contacts: Sequence[tuple[int, str]]) -> list[tuple[int, list[str]]]:
+    """The record's ``(organisation_id, ContactID)`` pairs by organisation, in order."""
     by_org: dict[int, list[str]] = {}
     for organisation_id, contact_id in contacts:
         by_org.setdefault(organisation_id, []).append(contact_id)
-    if not by_org:
+    return [(org, sorted(ids)) for org, ids in sorted(by_org.items())]
+
+
+def contacts_condition(groups: int) -> ColumnElement[bool]:
+    """The documents of the record's contacts, in ``groups`` organisations, as bound
+    parameters (:func:`record_values` gives their values)."""
+    if not groups:
         return false()
     return or_(
         *(
-            and_(Invoice.organisation_id == org, Invoice.contact_id.in_(sorted(ids)))
-            for org, ids in sorted(by_org.items())
+            and_(
+                Invoice.organisation_id == bindparam(f"contact_org_{i}"),
+                Invoice.contact_id.in_(bindparam(f"contact_ids_{i}", expanding=True)),
+            )
+            for i in range(groups)
         )
     )
+
+
+def pins_condition(organisations: int) -> tuple[ColumnElement[bool], ...]:
+    """The record's pins in its ``organisations`` (bound, like :func:`contacts_condition`)."""
+    return Pin.of_record(
+        bindparam("crm_account", type_=String),
+        bindparam("record_type", type_=String),
+        bindparam("record_id", type_=String),
+        [BoundOrganisation(i).id for i in range(organisations)],
+    )
+
+
+def bound(organisations: int) -> list[BoundOrganisation]:
+    return [BoundOrganisation(i) for i in range(organisations)]
+
+
+def record_values(
+    organisations: Sequence[Organisation],
+    contacts: Sequence[tuple[int, str]],
+    record: RecordRef | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The values of the bound parameters of the record's statements: its organisations
+    (ids and "today"), its contacts and the record itself."""
+    values = bound_values(organisations, now)
+    for i, (organisation_id, ids) in enumerate(contact_groups(contacts)):
+        values[f"contact_org_{i}"] = organisation_id
+        values[f"contact_ids_{i}"] = ids
+    if record is not None:
+        values.update(
+            crm_account=record.crm_account,
+            record_type=record.record_type,
+            record_id=record.record_id,
+        )
+    return values
 
 
 @dataclass(frozen=True)
@@ -78,12 +126,29 @@ def record_summary(
     unpaid invoice.
     """
     now = now or utcnow()
+    statement = _summary_statement(
+        len(organisations), len(contact_groups(contacts)), record is not None
+    )
+    values = record_values(organisations, contacts, record, now)
+    rows = session.execute(statement, values).all()
+    groups = [row for row in rows if row.currency is not None]
+    return RecordSummary(
+        totals=_totals(groups),
+        aging=_aging(groups),
+        version=_fingerprint(groups, rows[0].pins, rows[0].last_pin),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _summary_statement(organisations: int, groups: int, with_pins: bool) -> Select[Any]:
+    """The summary's statement for a shape of record (how many organisations and contact
+    groups), built once and run with bound values."""
     invoice = rule_condition(TOTALS_RULE)
     part_paid = and_(invoice, UNPAID.sql(dt.date.min), PART_PAID.sql(dt.date.min))
     aged = rule_condition(AGING_RULE)
     bucket = case(
         *(
-            (rule_condition((age_condition(name),), organisations, now), name)
+            (rule_condition((age_condition(name),), bound(organisations)), name)
             for name in AGE_BUCKETS
         )
     )
@@ -106,7 +171,7 @@ def record_summary(
             *(case((when, column)).label(name) for name, (when, column) in summed.items()),
             *(case((when, 1), else_=0).label(name) for name, when in counted.items()),
         )
-        .where(contacts_condition(contacts), rule_condition((DOCUMENT,)))
+        .where(contacts_condition(groups), rule_condition((DOCUMENT,)))
         .subquery()
     )
     c = documents.c
@@ -123,28 +188,15 @@ def record_summary(
         .group_by(c.currency, c.bucket)
         .subquery()
     )
-    pin_conditions = (
-        Pin.of_record(
-            record.crm_account, record.record_type, record.record_id, [o.id for o in organisations]
-        )
-        if record is not None
-        else (false(),)
-    )
     pins = (
         select(func.count(Pin.id).label("pins"), func.max(Pin.id).label("last_pin"))
-        .where(*pin_conditions)
+        .where(*(pins_condition(organisations) if with_pins else (false(),)))
         .subquery()
     )
-    rows = session.execute(
+    return (
         select(pins, grouped)
         .select_from(pins.outerjoin(grouped, true()))
         .order_by(grouped.c.currency, grouped.c.bucket)
-    ).all()
-    groups = [row for row in rows if row.currency is not None]
-    return RecordSummary(
-        totals=_totals(groups),
-        aging=_aging(groups),
-        version=_fingerprint(groups, rows[0].pins, rows[0].last_pin),
     )
 
 

@@ -32,9 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import Date, and_, bindparam, false, or_, true
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from ..models import Invoice, Organisation
 from .params import AgeBucket, SortName, ViewName
@@ -145,24 +145,64 @@ def today_in(organisation: Organisation, now: dt.datetime) -> dt.date:
     return now.astimezone(zone).date()
 
 
+class TodayParam:
+    """An organisation's "today" in a statement built once and run on any day: ``today``
+    and ``today - timedelta(days=n)`` are each a bound parameter (``today_<i>_<n>``), whose
+    values :func:`bound_values` gives."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def name(self, days: int) -> str:
+        return f"today_{self.index}_{days}"
+
+    def __sub__(self, delta: dt.timedelta) -> BindParameter[dt.date]:
+        return bindparam(self.name(delta.days), type_=Date)
+
+    def __clause_element__(self) -> BindParameter[dt.date]:
+        return bindparam(self.name(0), type_=Date)
+
+
+@dataclass(frozen=True)
+class BoundOrganisation:
+    """The organisation at ``index`` in a statement built once for a number of
+    organisations: its id and its "today" are bound parameters."""
+
+    index: int
+
+    @property
+    def id(self) -> BindParameter[int]:
+        return bindparam(f"org_{self.index}")
+
+    @property
+    def today(self) -> TodayParam:
+        return TodayParam(self.index)
+
+
+def _today(organisation: Organisation | BoundOrganisation, now: dt.datetime | None) -> Any:
+    if isinstance(organisation, BoundOrganisation):
+        return organisation.today
+    if now is None:
+        raise ValueError("a rule with dated conditions needs the time (now)")
+    return today_in(organisation, now)
+
+
 def rule_condition(
     rule: Sequence[Condition],
-    organisations: Sequence[Organisation] = (),
+    organisations: Sequence[Organisation | BoundOrganisation] = (),
     now: dt.datetime | None = None,
 ) -> ColumnElement[bool]:
     """A rule as one SQL condition; dated conditions use each organisation's own "today" at
-    ``now``."""
+    ``now`` (or, for :class:`BoundOrganisation`, bound parameters)."""
     parts = [
         condition.sql(dt.date.min) for condition in rule if not condition.dated
     ]  # "today" unused
     dated = [condition for condition in rule if condition.dated]
     if dated:
-        if now is None:
-            raise ValueError("a rule with dated conditions needs the time (now)")
         per_org = [
             and_(
                 Invoice.organisation_id == organisation.id,
-                *(condition.sql(today_in(organisation, now)) for condition in dated),
+                *(condition.sql(_today(organisation, now)) for condition in dated),
             )
             for organisation in organisations
         ]
@@ -171,7 +211,9 @@ def rule_condition(
 
 
 def view_condition(
-    view: ViewName, organisations: Sequence[Organisation], now: dt.datetime
+    view: ViewName,
+    organisations: Sequence[Organisation | BoundOrganisation],
+    now: dt.datetime | None,
 ) -> ColumnElement[bool]:
     """The SQL condition of a view's documents."""
     return rule_condition(VIEW_RULES[view], organisations, now)
@@ -232,6 +274,22 @@ def age_condition(bucket: AgeBucket) -> Condition:
         return age_bucket(invoice.due_date, today) == bucket
 
     return Condition(f"age {bucket}", sql, holds, dated=True)
+
+
+#: The days before "today" a dated rule compares with: today itself and the buckets' edges.
+DAY_OFFSETS = tuple(sorted({0, *(d for edges in AGE_BUCKETS.values() for d in edges if d)}))
+
+
+def bound_values(organisations: Sequence[Organisation], now: dt.datetime) -> dict[str, Any]:
+    """The values of :class:`BoundOrganisation` parameters for these organisations, in
+    order, at ``now``."""
+    values: dict[str, Any] = {}
+    for index, organisation in enumerate(organisations):
+        values[f"org_{index}"] = organisation.id
+        today = today_in(organisation, now)
+        for days in DAY_OFFSETS:
+            values[TodayParam(index).name(days)] = today - dt.timedelta(days=days)
+    return values
 
 
 #: What the ageing strip adds up: the balances of unpaid sales invoices.

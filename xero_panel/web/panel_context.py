@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import url_for
 from sqlalchemy.orm import Session
@@ -119,6 +119,10 @@ def release(session: Session) -> None:
         session.expire_on_commit = keep
 
 
+#: What Werkzeug leaves unencoded in a query it builds (the WHATWG URL standard's set).
+QUERY_SAFE = "!$'()*,/:;?@"
+
+
 def panel_urls(ref: RecordRef, params: PanelParams) -> PanelUrls:
     """The URLs of a record's panel; ``params`` is the list's state that *Refresh* keeps."""
 
@@ -127,10 +131,14 @@ def panel_urls(ref: RecordRef, params: PanelParams) -> PanelUrls:
             f"xero_panel.{endpoint}", record_type=ref.record_type, record_id=ref.record_id, **values
         )
 
+    # The panel's path is built once per answer; each of its many links only adds a query,
+    # encoded as Werkzeug's URL building encodes one.
+    path = at("panel")
+
     def panel(target: PanelParams, **extra: object) -> str:
         query: dict[str, Any] = dict(target.state())
         query.update({k: v for k, v in extra.items() if v not in (None, "")})
-        return at("panel", **query)
+        return f"{path}?{urlencode(query, safe=QUERY_SAFE)}" if query else path
 
     # Built once per answer, not once per row: the pins' common prefix.
     pins = at("pin", organisation_id=0, invoice_id="-").rsplit("/", 2)[0]

@@ -41,6 +41,11 @@ DEFAULT_API_URL = "https://api.xero.com"
 _T = TypeVar("_T")
 
 
+#: How long one call may wait for the rate budget or ``Retry-After`` by default (a person
+#: may be waiting for it).
+MAX_WAIT = 30.0
+
+
 class XeroClient(Pager):
     """A client for the parts of Xero's API the panel reads.
 
@@ -74,7 +79,7 @@ class XeroClient(Pager):
         api_url: str = DEFAULT_API_URL,
         timeout: tuple[float, float] = (5.0, 20.0),
         max_retries: int = 3,
-        max_wait: float = 30.0,
+        max_wait: float = MAX_WAIT,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         session: requests.Session | None = None,
