@@ -102,9 +102,37 @@ def _patterns(locale: str) -> tuple[Locale, Any, Any, Any]:
     )
 
 
+@functools.lru_cache(maxsize=8192)
+def _money(locale: str, currency: str, amount: Decimal, disambiguate: bool) -> str:
+    """An amount in a currency for a locale: Babel's currency pattern, remembered (a panel
+    shows the same amounts again on every view of a record)."""
+    parsed, pattern, _, _ = _patterns(locale)
+    text = str(pattern.apply(amount, parsed, currency=currency, currency_digits=True))
+    if disambiguate:
+        symbol = _unambiguous_symbol(locale, currency)
+        if symbol is not None:
+            text = text.replace("$", symbol, 1)
+    return text
+
+
+@functools.lru_cache(maxsize=512)
+def _unambiguous_symbol(locale: str, currency: str) -> str | None:
+    """The symbol to put for a bare ``$`` (``None``: the locale's is not bare)."""
+    own = get_currency_symbol(currency, locale=locale)
+    better = get_currency_symbol(currency, locale=UNAMBIGUOUS_SYMBOLS_LOCALE)
+    return (better if better != "$" else currency) if own == "$" else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _date(locale: str, value: dt.date) -> str:
+    """A calendar date in the locale's medium form, remembered like :func:`_money`."""
+    parsed, _, pattern, _ = _patterns(locale)
+    return str(pattern.apply(value, parsed))
+
+
 class Formatter:
     """Formats values for one locale, with Babel's patterns for it built once per process
-    and each amount formatted once per answer.
+    (and the amounts and dates it formatted remembered).
 
     :param locale: a locale identifier such as ``en_NZ`` or ``de-DE``.
     :param now: the clock for relative times (default: the current time).
@@ -117,35 +145,14 @@ class Formatter:
         self.now = now or dt.datetime.now(dt.UTC)
         #: With more than one currency on screen, a bare ``$`` says which dollar.
         self.disambiguate = currencies > 1
-        self._symbols: dict[str, str | None] = {}
-        self._locale, self._money, self._date, self._decimal = _patterns(self.locale)
-        self._amounts: dict[tuple[Decimal, str], str] = {}
+        self._locale, _, _, self._decimal = _patterns(self.locale)
 
     def money(self, amount: Decimal, currency: str) -> str:
         """``$1,234.50`` for NZD in ``en_NZ`` (``NZ$1,234.50`` when other currencies are on
         screen), ``1.234,50 NZ$`` in ``de_DE``."""
         if not currency:
             return ""
-        key = (amount, currency)
-        text = self._amounts.get(key)
-        if text is None:
-            text = self._money.apply(amount, self._locale, currency=currency, currency_digits=True)
-            if self.disambiguate:
-                symbol = self._unambiguous(currency)
-                if symbol is not None:
-                    text = text.replace("$", symbol, 1)
-            self._amounts[key] = text
-        return str(text)
-
-    def _unambiguous(self, currency: str) -> str | None:
-        """The symbol to put for a bare ``$`` (``None``: the locale's is not bare)."""
-        if currency not in self._symbols:
-            own = get_currency_symbol(currency, locale=self.locale)
-            better = get_currency_symbol(currency, locale=UNAMBIGUOUS_SYMBOLS_LOCALE)
-            self._symbols[currency] = (
-                (better if better != "$" else currency) if own == "$" else None
-            )
-        return self._symbols[currency]
+        return _money(self.locale, currency, amount, self.disambiguate)
 
     def day_month(self, value: dt.date) -> str:
         """A date without its year, in the locale's order (``4 Nov`` in ``en_NZ``)."""
@@ -155,7 +162,7 @@ class Formatter:
         """A calendar date in the locale's medium form (``21 Nov 2026`` in ``en_NZ``)."""
         if value is None:
             return ""
-        return str(self._date.apply(value, self._locale))
+        return _date(self.locale, value)
 
     def ago(self, when: dt.datetime, *, short: bool = False) -> str:
         """How long ago ``when`` was: ``2 hours ago``, or ``2 min. ago`` when ``short``."""
