@@ -61,24 +61,48 @@ def test_every_client_of_an_app_counts_in_the_one_counter(tmp_path: Any) -> None
     assert first.budget is state.backends.budget
 
 
-def test_sync_work_waits_a_whole_window_for_the_budget_views_do_not(tmp_path: Any) -> None:
-    """A full sync faster than 60 calls a minute must wait for room (up to the budget's
-    whole window) rather than fail at its 61st call; a person's actions keep the short
-    wait."""
-    app, db = bare_app(tmp_path)
-    XeroPanel(app, db=db)
-    state = get_state(app)
-    scheduler = state.scheduler
-    assert isinstance(scheduler, SyncScheduler)
-    from xero_panel.models import Organisation
+def test_a_full_sync_waits_a_whole_window_for_the_budget_other_syncs_do_not(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full sync (or a reconciliation) faster than 60 calls a minute must wait for room,
+    up to the budget's whole window, rather than fail at its 61st call; the syncs a view
+    starts keep the client's short wait, so the view can say Xero's limit was reached."""
+    from xero_panel.models import Connection, Organisation
+    from xero_panel.sync import job_runs
     from xero_panel.xero.client import MAX_WAIT
     from xero_panel.xero.rate_budget import ARRIVAL_MARGIN, BACKGROUND_MAX_WAIT
 
-    assert scheduler.client_for(Organisation(id=1, connection_id=1)).max_wait == (
-        BACKGROUND_MAX_WAIT
-    )
-    assert BACKGROUND_MAX_WAIT > 60 + ARRIVAL_MARGIN
-    assert state.client_for(1).max_wait == MAX_WAIT < 60
+    app, db = bare_app(tmp_path)
+    XeroPanel(app, db=db)
+    waits: dict[str, float] = {}
+
+    def seen(name: str) -> Any:
+        def sync(session: Any, organisation: Any, client: Any, *args: Any, **kw: Any) -> Any:
+            waits[name] = client.max_wait
+            raise RuntimeError("stop here")
+
+        return sync
+
+    for name in ("full_sync", "reconcile", "incremental_sync"):
+        monkeypatch.setattr(job_runs.engine, name, seen(name))
+    with app.app_context():
+        db.create_all()
+        connection = Connection(crm_account="acme", status="active")
+        db.session.add(connection)
+        db.session.flush()
+        db.session.add(Organisation(connection=connection, tenant_id="t", name="Org"))
+        db.session.commit()
+        scheduler = get_state(app).scheduler
+        assert isinstance(scheduler, SyncScheduler)
+        for run in (scheduler.run_full_sync, scheduler.run_reconcile, scheduler.run_incremental):
+            with pytest.raises(RuntimeError, match="stop here"):
+                run(1)
+    assert waits == {
+        "full_sync": BACKGROUND_MAX_WAIT,
+        "reconcile": BACKGROUND_MAX_WAIT,
+        "incremental_sync": MAX_WAIT,
+    }
+    assert BACKGROUND_MAX_WAIT > 60 + ARRIVAL_MARGIN > MAX_WAIT
 
 
 def test_init_app_twice_refused(tmp_path: Any) -> None:

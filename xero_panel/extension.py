@@ -21,7 +21,6 @@ from .web import admin_routes, panel_routes, webhook_routes
 from .web.blueprint import make_blueprint
 from .web.widgets import xero_panel_marketplace_card, xero_panel_widget
 from .xero.client import XeroClient
-from .xero.rate_budget import BACKGROUND_MAX_WAIT
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -39,8 +38,7 @@ def _make_scheduler(app: Flask, state: PanelState) -> SyncScheduler:
     settings = state.settings
 
     def client_for(organisation: Organisation) -> XeroClient:
-        # Sync work runs in the background: it may wait a whole window for the budget.
-        return state.client_for(organisation.connection_id, max_wait=BACKGROUND_MAX_WAIT)
+        return state.client_for(organisation.connection_id)
 
     scheduler = SyncScheduler(
         session_factory=state.session_factory,

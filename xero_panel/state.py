@@ -20,7 +20,7 @@ from .models import Connection
 from .oauth import StoredTokens
 from .records import CRMRecord
 from .sync.state import CacheOnlyScheduler, Scheduler
-from .xero.client import MAX_WAIT, TokenSource, XeroClient
+from .xero.client import TokenSource, XeroClient
 
 __all__ = ["EXTENSION_NAME", "PanelHooks", "PanelState", "get_state"]
 
@@ -75,7 +75,7 @@ class PanelState:
         (token refreshes, background sync). Needs an app context."""
         return Session(bind=self.panel.db.engine, expire_on_commit=False)
 
-    def client_for(self, connection_id: int, *, max_wait: float = MAX_WAIT) -> XeroClient:
+    def client_for(self, connection_id: int) -> XeroClient:
         """A Xero client for a stored connection: it reads the encrypted token and
         refreshes it under the backends' refresh lock when it expires or Xero says so."""
         return self.client(
@@ -85,19 +85,16 @@ class PanelState:
                 settings=self.settings,
                 cipher=self.cipher,
                 lock=self.backends.refresh_lock,
-            ),
-            max_wait=max_wait,
+            )
         )
 
-    def client(self, tokens: TokenSource, *, max_wait: float = MAX_WAIT) -> XeroClient:
-        """A Xero client for one connection's tokens, on the app's rate budget; ``max_wait``
-        bounds how long one call waits for the budget."""
+    def client(self, tokens: TokenSource) -> XeroClient:
+        """A Xero client for one connection's tokens, on the app's rate budget."""
         return XeroClient(
             tokens=tokens,
             budget=self.backends.budget,
             api_url=self.settings.api_url,
             timeout=(min(5.0, self.settings.http_timeout), self.settings.http_timeout),
-            max_wait=max_wait,
         )
 
 

@@ -3,22 +3,21 @@ pins.
 
 Plain SQLAlchemy (no Flask), and never a call to Xero. One panel page costs two queries
 whatever the number of invoices: the record's summary (:mod:`.summaries`) and the page's
-rows with their count, pins and payments. Which documents each view lists is stated in
-:mod:`.view_rules`.
+rows with their count, pins and payments (:mod:`.page_query`). Which documents each view
+lists is stated in :mod:`.view_rules`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, bindparam, cast, func, literal, null, select
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from ..models import Invoice, Organisation, Pin
+from .page_query import PageShape, read_page
 from .params import AgeBucket, SortName, ViewName
 from .rows import (
     InvoiceRow,
@@ -29,20 +28,14 @@ from .rows import (
     utcnow,
 )
 from .summaries import (
-    bound,
     contact_groups,
-    contacts_condition,
-    pins_condition,
     record_summary,
     record_values,
 )
 from .view_rules import (
     LISTED,
     VIEW_RULES,
-    age_rule,
     rule_condition,
-    sort_order,
-    view_condition,
 )
 
 
@@ -50,38 +43,6 @@ def _pins_of(record: RecordRef, org_ids: Sequence[int]) -> Any:
     return select(Pin).where(
         *Pin.of_record(record.crm_account, record.record_type, record.record_id, org_ids),
     )
-
-
-#: The escape character of the search's LIKE pattern (``%`` and ``_`` match themselves).
-_ESCAPE = "/"
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """What a page's statement depends on besides bound values: built once per shape."""
-
-    organisations: int
-    groups: int
-    view: ViewName
-    sort: SortName
-    age: AgeBucket | None
-    q: bool
-    date_from: bool
-    date_to: bool
-
-
-def _narrow(shape: _Shape) -> list[Any]:
-    """The search, the dates and the ageing bucket, as bound conditions."""
-    conditions: list[Any] = []
-    if shape.q:
-        conditions.append(Invoice.number.icontains(bindparam("q"), escape=_ESCAPE))
-    if shape.date_from:
-        conditions.append(Invoice.date >= bindparam("date_from", type_=Date))
-    if shape.date_to:
-        conditions.append(Invoice.date <= bindparam("date_to", type_=Date))
-    if shape.age is not None:
-        conditions.append(rule_condition(age_rule(shape.age), bound(shape.organisations)))
-    return conditions
 
 
 def panel_page(
@@ -116,7 +77,7 @@ def panel_page(
     """
     now = now or utcnow()
     org_by_id = {o.id: o for o in organisations}
-    shape = _Shape(
+    shape = PageShape(
         len(organisations),
         len(contact_groups(contacts)),
         view,
@@ -127,21 +88,15 @@ def panel_page(
         date_to is not None,
     )
     values = record_values(organisations, contacts, record, now)
-    escaped = q.replace(_ESCAPE, 2 * _ESCAPE)
-    for wildcard in "%_":
-        escaped = escaped.replace(wildcard, _ESCAPE + wildcard)
-    values.update(q=escaped, date_from=date_from, date_to=date_to)
-    values.update(offset=(page - 1) * page_size, limit=page_size)
     summary = record_summary(session, organisations, contacts, record=record, now=now)
-    result = session.execute(_page_statement(shape), values).unique().all()
-    count = result[0].total if result else 0
-    if not result and page > 1:  # past the last page: the count says how many there are
-        count = session.scalar(_count_statement(shape), values) or 0
+    found, count = read_page(
+        session, shape, values, q=q, date_from=date_from, date_to=date_to, page=(page, page_size)
+    )
     rows = tuple(
         missing_row(pin, org_by_id[pin.organisation_id])
         if invoice is None
         else make_row(invoice, org_by_id[invoice.organisation_id], now, pinned=bool(pinned))
-        for pin, invoice, pinned, _ in result
+        for pin, invoice, pinned in found
     )
     return PanelPage(
         rows=rows,
@@ -152,80 +107,6 @@ def panel_page(
         aging=summary.aging,
         version=summary.version,
     )
-
-
-def _listed(shape: _Shape) -> tuple[Any, tuple[Any, ...]]:
-    """The view's rows (before paging) and their order: the record's invoices in the view,
-    each with whether the record pinned it, or (``pinned``) the record's pins
-    outer-joined with their invoices, which stay listed even when the sync removed them."""
-    narrow = _narrow(shape)
-    listed: Any
-    if shape.view == "pinned":
-        listed = (
-            select(Pin.id.label("pin_pk"), Invoice.id.label("invoice_pk"))
-            .select_from(Pin)
-            .outerjoin(
-                Invoice,
-                and_(
-                    Invoice.organisation_id == Pin.organisation_id,
-                    Invoice.xero_id == Pin.xero_invoice_id,
-                    rule_condition(VIEW_RULES["pinned"]),
-                ),
-            )
-            .where(*pins_condition(shape.organisations), *narrow)
-        )
-        return listed, (Invoice.date.is_(None), *sort_order(shape.sort), Pin.id.desc())
-    pinned = (
-        select(Pin.id)
-        .where(
-            *pins_condition(shape.organisations),
-            Pin.organisation_id == Invoice.organisation_id,
-            Pin.xero_invoice_id == Invoice.xero_id,
-        )
-        .exists()
-    )
-    listed = select(
-        cast(null(), Integer).label("pin_pk"),
-        Invoice.id.label("invoice_pk"),
-        pinned.label("pinned"),
-    ).where(
-        Invoice.organisation_id.in_([o.id for o in bound(shape.organisations)]),
-        contacts_condition(shape.groups),
-        view_condition(shape.view, bound(shape.organisations), None),
-        *narrow,
-    )
-    return listed, sort_order(shape.sort)
-
-
-@functools.lru_cache(maxsize=256)
-def _page_statement(shape: _Shape) -> Any:
-    """One page of rows with their count, whether each is pinned, and their payments
-    (outer-joined, gathered by the ORM), in one statement."""
-    listed, order = _listed(shape)
-    page = (
-        listed.add_columns(func.count().over().label("total"))
-        .order_by(*order)
-        .offset(bindparam("offset"))
-        .limit(bindparam("limit"))
-        .subquery()
-    )
-    pinned = literal(True) if shape.view == "pinned" else page.c.pinned
-    return (
-        select(Pin, Invoice, pinned.label("pinned"), page.c.total)
-        .select_from(page)
-        .outerjoin(Pin, Pin.id == page.c.pin_pk)
-        .outerjoin(Invoice, Invoice.id == page.c.invoice_pk)
-        .outerjoin(Invoice.payments)
-        .options(contains_eager(Invoice.payments))
-        .order_by(*order)
-    )
-
-
-@functools.lru_cache(maxsize=256)
-def _count_statement(shape: _Shape) -> Any:
-    """How many rows a view has (asked only for a page past the last one)."""
-    listed, _ = _listed(shape)
-    return select(func.count()).select_from(listed.subquery())
 
 
 def record_invoice_row(

@@ -21,6 +21,7 @@ from ..exceptions import XeroPanelError
 from ..locks import Locks
 from ..models import Connection, Organisation, SyncState, WebhookEvent
 from ..xero.client import XeroClient
+from ..xero.rate_budget import BACKGROUND_MAX_WAIT
 from . import engine
 from .reading import ProgressCallback, SyncResult
 from .state import record_failure
@@ -31,6 +32,14 @@ logger = logging.getLogger("xero_panel.sync.job_runs")
 
 #: One sync, given the session, the organisation and its client.
 _Sync = Callable[[Session, Organisation, XeroClient], SyncResult]
+
+
+def _paging_through_everything(client: XeroClient) -> None:
+    """A full sync or a reconciliation makes many calls in a row and nobody waits on it: a
+    call that finds the minute's budget spent waits for room, up to a whole window
+    (:data:`~xero_panel.xero.rate_budget.BACKGROUND_MAX_WAIT`), instead of failing. Other
+    syncs keep the client's short wait, so a view reports Xero's limit at once."""
+    client.max_wait = max(client.max_wait, BACKGROUND_MAX_WAIT)
 
 
 class SyncJobs:
@@ -89,6 +98,7 @@ class SyncJobs:
                 progress(done, total)
 
         def full(session: Session, organisation: Organisation, client: XeroClient) -> SyncResult:
+            _paging_through_everything(client)
             return engine.full_sync(
                 session,
                 organisation,
@@ -123,6 +133,7 @@ class SyncJobs:
         """Run a reconciliation now (Xero trouble is recorded, not raised)."""
 
         def reconcile(s: Session, o: Organisation, c: XeroClient) -> SyncResult:
+            _paging_through_everything(c)
             return engine.reconcile(s, o, c, page_size=self.page_size, now=self.now)
 
         return self._run(organisation_id, reconcile, record=False) or {}

@@ -55,9 +55,9 @@ __all__ = [
 #: Seconds a call stays counted against the minute limit beyond Xero's 60 s: how much longer
 #: one call may take to reach Xero than a later one without the two landing in one window.
 ARRIVAL_MARGIN = 1.0
-#: How long background sync work lets one call wait for the budget: a whole window and
-#: then some, so that a sync faster than 60 calls a minute waits for room instead of
-#: failing at its 61st call. (Views and admin actions keep the client's short default.)
+#: How long a full sync or a reconciliation lets one call wait for the budget: a whole
+#: window and then some, so that one faster than 60 calls a minute waits for room instead of
+#: failing at its 61st call (views, refreshes and admin actions keep the client's 30 s).
 BACKGROUND_MAX_WAIT = 60.0 + ARRIVAL_MARGIN + 5.0
 
 #: Which limit stopped a call; the same names Xero uses in ``X-Rate-Limit-Problem``.
