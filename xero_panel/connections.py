@@ -63,18 +63,8 @@ def _by_name(organisation: Organisation) -> tuple[str, int]:
 
 def selected_organisations(session: Session, crm_account: str) -> list[Organisation]:
     """The organisations of the CRM account's active connection that feed its panel."""
-    return list(
-        session.scalars(
-            select(Organisation)
-            .join(Connection)
-            .where(
-                Connection.crm_account == crm_account,
-                Connection.status == "active",
-                Organisation.selected.is_(True),
-            )
-            .order_by(Organisation.name, Organisation.id)
-        )
-    )
+    connection, organisations = connection_and_organisations(session, crm_account)
+    return organisations if connection is not None and connection.status == "active" else []
 
 
 def delete_account_data(session: Session, crm_account: str) -> None:
