@@ -20,7 +20,7 @@ from xero_panel.panel.queries import (
     unpin_invoice,
 )
 from xero_panel.panel.rows import ZERO, RecordRef, deep_link
-from xero_panel.panel.summaries import record_totals
+from xero_panel.panel.summaries import record_summary
 from xero_panel.panel.view_rules import today_in
 
 RECORD = RecordRef("acme", "contact", "1")
@@ -294,7 +294,9 @@ def test_totals_per_currency_never_mixed(world: World) -> None:
     add(world, "N1", total="100.00", paid="40.00")
     add(world, "N2", total="50.50", paid="50.50")
     add(world, "U1", currency="USD", total="10.00")
-    totals = {t.currency: (t.paid, t.unpaid) for t in record_totals(world.session, world.keys)}
+    totals = {
+        t.currency: (t.paid, t.unpaid) for t in record_summary(world.session, (), world.keys).totals
+    }
     assert totals == {
         "NZD": (Decimal("90.50"), Decimal("60.00")),
         "USD": (Decimal("0.00"), Decimal("10.00")),
@@ -307,7 +309,7 @@ def test_totals_exclude_credit_notes_drafts_voided_bills(world: World) -> None:
     add(world, "VOID", status="VOIDED")
     add(world, "BILL", xero_type="ACCPAY")
     world.cache.credit_note(world.org, world.customer, remaining="30.00")
-    (total,) = record_totals(world.session, world.keys)
+    (total,) = record_summary(world.session, (), world.keys).totals
     assert (total.paid, total.unpaid) == (Decimal("0.00"), Decimal("100.00"))
 
 

@@ -228,14 +228,3 @@ def set_pin(
     session.flush()
     updated = own_row()
     return updated if updated is not None else row
-
-
-def has_cached_data(session: Session, organisations: Sequence[Organisation]) -> bool:
-    """Whether anything at all is cached for these organisations."""
-    org_ids = [o.id for o in organisations]
-    if not org_ids:
-        return False
-    return (
-        session.scalar(select(Invoice.id).where(Invoice.organisation_id.in_(org_ids)).limit(1))
-        is not None
-    )

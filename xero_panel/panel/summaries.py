@@ -244,13 +244,6 @@ def _fingerprint(groups: Sequence[Any], pins: int, last_pin: int | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def record_totals(
-    session: Session, contacts: Sequence[tuple[int, str]]
-) -> tuple[CurrencyTotal, ...]:
-    """The record's totals alone (:func:`record_summary`)."""
-    return record_summary(session, (), contacts).totals
-
-
 def record_version(
     session: Session,
     organisations: Sequence[Organisation],
