@@ -17,3 +17,6 @@ fi
 npm ci --no-audit --no-fund --loglevel=error
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   -c "$constraints" -e ".[dev,redis,postgres]" -e ./emulator
+# Every Python process of the test virtualenv imports tests/clock_shift/xp_clock_shift.py at
+# start-up; it moves the wall clock only when XP_CLOCK_SHIFT_DAYS is set (.ci/run's second run).
+"$venv/bin/python" tests/clock_shift/write_pth.py

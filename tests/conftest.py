@@ -7,6 +7,7 @@ point the tests at other servers.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import socket
@@ -23,6 +24,8 @@ from flask import Flask
 from flask_login import FlaskLoginClient, LoginManager, UserMixin
 from flask_sqlalchemy import SQLAlchemy
 
+from tests.clock import Clock, start_of_test_day
+from tests.clock_shift import xp_clock_shift
 from xero_panel import CRMRecord, XeroPanel
 
 REQUIRE_SERVICES = os.environ.get("XP_TEST_REQUIRE_SERVICES") == "1"
@@ -34,6 +37,34 @@ TEST_KEY = Fernet.generate_key().decode()
 # The Xero emulator's control token for this run: every Emulator the tests (and the
 # processes they start) make takes it from here, and tests/emulator/helpers.py sends it.
 os.environ.setdefault("XERO_EMULATOR_CONTROL_TOKEN", secrets.token_urlsafe(24))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse a run whose clock shift was asked for but is not in force (the virtualenv
+    lacks xp_clock_shift.pth: run scripts/bootstrap.sh)."""
+    days = xp_clock_shift.shift_days()
+    if not days:
+        return
+    import time_machine
+
+    if not time_machine.escape_hatch.is_travelling():
+        raise pytest.UsageError(
+            f"{xp_clock_shift.VARIABLE}={days} is set, but this Python's clock is not moved:"
+            " run scripts/bootstrap.sh (it writes xp_clock_shift.pth into the virtualenv)"
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    days = xp_clock_shift.shift_days()
+    shift = f"moved {days} days ahead" if days else "not moved"
+    return f"wall clock: {shift}, today is {dt.datetime.now(dt.UTC).date().isoformat()} (UTC)"
+
+
+@pytest.fixture
+def clock(time_machine: Any) -> Clock:
+    """The wall clock stopped at 10:00 UTC of the day the test runs on (a later day under
+    XP_CLOCK_SHIFT_DAYS), for every thread of this process; ``clock.advance`` moves it."""
+    return Clock(time_machine, start_of_test_day(dt.datetime.now(dt.UTC)))
 
 
 def _reachable(url: str, default_port: int) -> bool:
