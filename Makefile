@@ -4,6 +4,9 @@
 # and for CI (.ci/run runs both test targets):
 #   make test-min   the suite again on the OLDEST supported dependencies (in Chromium: the example hosts)
 #                   (constraints-min.txt, in its own virtualenv .venv-min)
+#   make test CLOCK_SHIFT_DAYS=400   the suite with every Python process's wall clock moved
+#                   400 days ahead (.ci/run does this for test-min); the install steps keep the
+#                   real clock
 .PHONY: demo test test-min bootstrap bootstrap-min lint
 
 bootstrap:
@@ -22,12 +25,12 @@ lint: bootstrap
 
 test: bootstrap lint
 	scripts/install_chromium.sh
-	XP_TEST_CONSTRAINTS=constraints.txt .venv/bin/pytest $(PYTEST_ARGS)
+	XP_CLOCK_SHIFT_DAYS=$(CLOCK_SHIFT_DAYS) XP_TEST_CONSTRAINTS=constraints.txt .venv/bin/pytest $(PYTEST_ARGS)
 
 # The oldest set runs every test but the in-browser ones, which check the panel's HTML, CSS
 # and JavaScript (the same bytes whatever the Python packages), then the example hosts in
 # Chromium, which install the built wheel with these versions.
 test-min: bootstrap-min
 	scripts/install_chromium.sh
-	XP_TEST_CONSTRAINTS=constraints-min.txt .venv-min/bin/pytest -m "not browser" $(PYTEST_ARGS)
-	XP_TEST_CONSTRAINTS=constraints-min.txt .venv-min/bin/pytest tests/browser/test_examples.py $(PYTEST_ARGS)
+	XP_CLOCK_SHIFT_DAYS=$(CLOCK_SHIFT_DAYS) XP_TEST_CONSTRAINTS=constraints-min.txt .venv-min/bin/pytest -m "not browser" $(PYTEST_ARGS)
+	XP_CLOCK_SHIFT_DAYS=$(CLOCK_SHIFT_DAYS) XP_TEST_CONSTRAINTS=constraints-min.txt .venv-min/bin/pytest tests/browser/test_examples.py $(PYTEST_ARGS)

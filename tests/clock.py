@@ -1,4 +1,5 @@
-"""The wall clock a test controls: ``clock`` (a fixture in tests/conftest.py) stops it.
+"""The wall clock a test controls: ``clock`` (a fixture in tests/conftest.py) stops it at
+:data:`RUN_START`.
 
 Tests build their dates from ``clock.today`` and ``clock.now`` and move time with
 ``clock.advance``; nothing compares a date written in the test with the real calendar, so
@@ -44,3 +45,11 @@ class Clock:
 def start_of_test_day(now: dt.datetime) -> dt.datetime:
     """``START_HOUR`` UTC of ``now``'s date."""
     return dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(START_HOUR), dt.UTC)
+
+
+#: Where every test's ``clock`` starts: the run's first day (read once, when the tests
+#: are collected), so a run that crosses midnight keeps one "today", and a module may
+#: build its parameters from :data:`TODAY` before any test runs.
+RUN_START = start_of_test_day(dt.datetime.now(dt.UTC))
+#: The ``clock`` fixture's today.
+TODAY = RUN_START.date()

@@ -24,8 +24,9 @@ from flask import Flask
 from flask_login import FlaskLoginClient, LoginManager, UserMixin
 from flask_sqlalchemy import SQLAlchemy
 
-from tests.clock import Clock, start_of_test_day
+from tests.clock import RUN_START, Clock
 from tests.clock_shift import xp_clock_shift
+from tests.panel_app import Seeded
 from xero_panel import CRMRecord, XeroPanel
 
 REQUIRE_SERVICES = os.environ.get("XP_TEST_REQUIRE_SERVICES") == "1"
@@ -62,9 +63,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 @pytest.fixture
 def clock(time_machine: Any) -> Clock:
-    """The wall clock stopped at 10:00 UTC of the day the test runs on (a later day under
+    """The wall clock stopped at 10:00 UTC of the day the run started (a later day under
     XP_CLOCK_SHIFT_DAYS), for every thread of this process; ``clock.advance`` moves it."""
-    return Clock(time_machine, start_of_test_day(dt.datetime.now(dt.UTC)))
+    return Clock(time_machine, RUN_START)
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -275,3 +276,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if load:
         config.hook.pytest_deselected(items=load)
         items[:] = [item for item in items if item.get_closest_marker("load") is None]
+
+
+@pytest.fixture
+def seeded(host: HostApp, clock: Clock) -> Seeded:
+    """The host app with Acme's cache seeded (tests/panel_app.py), the clock stopped on the
+    day its rows were built for."""
+    return Seeded(host)

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -57,10 +57,17 @@ def session(database_url: str) -> Iterator[Session]:
 
 
 class Cache:
-    """Adds rows to the cache, flushing as it goes."""
+    """Adds rows to the cache, flushing as it goes.
 
-    def __init__(self, session: Session) -> None:
+    ``today`` is the day the rows are built for: an invoice's default date and due date, and
+    a credit note's date, are counted from it (an invoice 52 days old, due in 9 days), so a
+    test's rows mean the same on whatever day its clock shows. The default is the unit
+    tests' fixed day, :data:`TODAY_NZ`; the app-level tests pass their ``clock.today``.
+    """
+
+    def __init__(self, session: Session, today: dt.date = TODAY_NZ) -> None:
         self.session = session
+        self.today = today
 
     def stored(self, row: T) -> T:
         """Add a row and flush it (so it has its id)."""
@@ -127,8 +134,8 @@ class Cache:
         contact: XeroContact | str,
         *,
         number: str | None = None,
-        date: dt.date = dt.date(2026, 10, 1),
-        due: dt.date | None = dt.date(2026, 12, 1),
+        date: dt.date | None = None,
+        due: dt.date | Literal["default"] | None = "default",
         total: str = "100.00",
         paid: str = "0.00",
         payments: Sequence[tuple[dt.date, str]] = (),
@@ -150,8 +157,8 @@ class Cache:
             xero_type=xero_type,
             number=number or f"INV-{next(_counter):04d}",
             status=status or ("PAID" if balance == 0 else "AUTHORISED"),
-            date=date,
-            due_date=due,
+            date=date or self.today - dt.timedelta(days=52),
+            due_date=self.today + dt.timedelta(days=9) if due == "default" else due,
             currency=currency,
             total=total_d,
             balance=balance,
@@ -168,7 +175,7 @@ class Cache:
         contact: XeroContact | str,
         *,
         number: str | None = None,
-        date: dt.date = dt.date(2026, 10, 5),
+        date: dt.date | None = None,
         total: str = "50.00",
         remaining: str = "50.00",
         status: str = "AUTHORISED",
@@ -181,7 +188,7 @@ class Cache:
             xero_type="ACCRECCREDIT",
             number=number or f"CN-{next(_counter):04d}",
             status=status,
-            date=date,
+            date=date or self.today - dt.timedelta(days=48),
             due_date=None,
             currency=currency,
             total=Decimal(total),

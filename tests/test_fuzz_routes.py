@@ -22,7 +22,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Rule
 
 from tests.conftest import HostApp
-from tests.test_panel_views import HX, Seeded, token_of
+from tests.panel_app import HX, Seeded, token_of
 from xero_panel.models import Connection
 
 CLOSED = "http://127.0.0.1:9"

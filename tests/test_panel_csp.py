@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import render_template_string
 
-from tests.test_panel_views import HX, PANEL, Seeded, seeded  # noqa: F401
+from tests.panel_app import HX, PANEL, Seeded
 
 PACKAGE = Path(__file__).resolve().parent.parent / "xero_panel"
 TEMPLATES = sorted((PACKAGE / "templates").rglob("*.html"))
@@ -55,13 +55,7 @@ def test_no_template_has_inline_script(template: Path) -> None:
     assert inline_script_in(template.read_text()) == []
 
 
-def test_panel_js_swaps_4xx_answers_inside_panels() -> None:
-    script = (PACKAGE / "static" / "xero_panel" / "panel.js").read_text()
-    assert 'addEventListener("htmx:beforeSwap"' in script
-    assert 'closest("[data-xero-panel]")' in script
-
-
-def responses(seeded: Seeded) -> dict[str, str]:  # noqa: F811
+def responses(seeded: Seeded) -> dict[str, str]:
     """Every kind of page and partial the plugin answers with, by a short name."""
     host = seeded.host
     rep, admin = host.client("rep-acme"), host.client("admin-acme")
@@ -90,7 +84,7 @@ def responses(seeded: Seeded) -> dict[str, str]:  # noqa: F811
     return out
 
 
-def test_no_response_has_inline_script(seeded: Seeded) -> None:  # noqa: F811
+def test_no_response_has_inline_script(seeded: Seeded) -> None:
     found = {name: inline_script_in(html) for name, html in responses(seeded).items()}
     assert {name: hits for name, hits in found.items() if hits} == {}
     # The pages really were rendered (not login redirects or empty answers).

@@ -11,11 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import HostApp
-from tests.panel_fixtures import Cache
-from tests.test_panel_views import (
+from tests.clock import TODAY
+from tests.panel_app import (
     PANEL,
-    TODAY,
     Seeded,
     by_testid,
     error_text,
@@ -23,6 +21,7 @@ from tests.test_panel_views import (
     rows,
     token_of,
 )
+from tests.panel_fixtures import Cache
 from xero_panel.models import Invoice, Organisation
 from xero_panel.state import get_state
 
@@ -30,13 +29,13 @@ D = dt.timedelta(days=1)
 
 
 @pytest.fixture
-def seeded(host: HostApp, monkeypatch: pytest.MonkeyPatch) -> Seeded:
-    noon = dt.datetime.combine(TODAY, dt.time(12), dt.UTC)
-    monkeypatch.setattr("xero_panel.panel.queries.utcnow", lambda: noon)
-    seeded = Seeded(host)
+def seeded(seeded: Seeded) -> Seeded:
+    """The panel tests' seed plus invoices in each ageing bucket, a credited one and a paid
+    date (the clock stopped on ``TODAY`` by the outer fixture)."""
+    host = seeded.host
     with host.app.app_context():
         session = host.db.session
-        cache = Cache(session)
+        cache = Cache(session, today=TODAY)
         org = session.get(Organisation, seeded.org_id)
         assert org is not None
         for number, days, currency in (
@@ -361,7 +360,7 @@ def test_pin_is_the_first_cell_of_every_row(seeded: Seeded) -> None:
 def test_load_more_count_is_not_muted_grey_on_blue(seeded: Seeded) -> None:
     with seeded.host.app.app_context():
         session = seeded.host.db.session
-        cache = Cache(session)
+        cache = Cache(session, today=TODAY)
         org = session.get(Organisation, seeded.org_id)
         assert org is not None
         for n in range(30):

@@ -2,115 +2,32 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from flask import render_template_string
-from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 
+from tests.clock import TODAY
 from tests.conftest import HostApp
+from tests.panel_app import (
+    HX,
+    PANEL,
+    Seeded,
+    by_testid,
+    error_text,
+    numbers,
+    rows,
+    token_of,
+)
 from tests.panel_fixtures import Cache
 from xero_panel import CRMRecord
 from xero_panel.models import Organisation, Pin, RecordLink, SyncState
 from xero_panel.state import get_state
 from xero_panel.sync.state import CacheOnlyScheduler as CacheOnly
 from xero_panel.sync.state import CacheStatus
-
-HX = {"HX-Request": "true"}
-PANEL = "/integrations/xero/panel"
-TODAY = dt.datetime.now(dt.UTC).date()
-
-
-class Seeded:
-    """The host app with Acme connected to one organisation whose customer matches the
-    host's contact 1, account 1 and deal 1."""
-
-    def __init__(self, host: HostApp) -> None:
-        self.host = host
-        host.app.add_template_global(generate_csrf, "csrf_token")
-        # The cache as it stands, no Xero calls (tests that need more set their own).
-        get_state(host.app).scheduler = CacheOnly()
-        with host.app.app_context():
-            cache = Cache(host.db.session)
-            connection = cache.connection("acme")
-            self.connection_id = connection.id
-            org = cache.organisation(connection, timezone="UTC")
-            self.org_id = org.id
-            cache.synced(org, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
-            customer = cache.contact(
-                org, "Barney Rubble-83203", email="kat.warren@clampett.com", contact_id="c-1"
-            )
-            self.contact_id = customer.contact_id
-            self.ids: dict[str, str] = {}
-            day = dt.timedelta(days=1)
-            for number, kw in {
-                "INV-0001": {"total": "100.00", "payments": [(TODAY - 9 * day, "100.00")]},
-                "INV-0002": {
-                    "total": "300.00",
-                    "payments": [(TODAY - 20 * day, "100.00"), (TODAY - 10 * day, "100.00")],
-                },
-                "INV-0003": {"total": "50.00", "due": TODAY - 5 * day},
-                "INV-0004": {"total": "75.25", "due": TODAY, "currency": "USD"},
-                "INV-<b>5": {"total": "10.00", "due": TODAY + 30 * day},
-            }.items():
-                invoice = cache.invoice(org, customer, number=number, date=TODAY - 30 * day, **kw)
-                self.ids[number] = invoice.xero_id
-            self.ids["CN-0001"] = cache.credit_note(
-                org, customer, number="CN-0001", date=TODAY - 40 * day
-            ).xero_id
-            cache.invoice(org, customer, number="DRAFT-1", status="DRAFT")
-            cache.invoice(org, customer, number="BILL-1", xero_type="ACCPAY")
-            host.db.session.commit()
-
-    def get(self, path: str = "/contact/1", user: str = "rep-acme", **headers: str) -> Any:
-        return self.host.client(user).get(PANEL + path, headers={**HX, **headers})
-
-    def html(self, path: str = "/contact/1", user: str = "rep-acme") -> str:
-        response = self.get(path, user)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return str(response.get_data(as_text=True))
-
-
-@pytest.fixture
-def seeded(host: HostApp, monkeypatch: pytest.MonkeyPatch) -> Seeded:
-    # The panel's "today" is pinned to the day these rows were built for, so a run that
-    # crosses midnight still sees the same due dates.
-    noon = dt.datetime.combine(TODAY, dt.time(12), dt.UTC)
-    monkeypatch.setattr("xero_panel.panel.queries.utcnow", lambda: noon)
-    return Seeded(host)
-
-
-def rows(page: str) -> list[dict[str, str]]:
-    out = []
-    for tag in re.findall(r'<tr[^>]*data-testid="invoice-row"[^>]*>', page):
-        out.append({k: html.unescape(v) for k, v in re.findall(r'(data-[\w-]+)="([^"]*)"', tag)})
-    return out
-
-
-def numbers(page: str) -> list[str]:
-    return [r["data-invoice-number"] for r in rows(page)]
-
-
-def by_testid(page: str, name: str) -> list[str]:
-    return re.findall(rf'<[^>]*data-testid="{name}"[^>]*>', page)
-
-
-def error_text(response: Any) -> str:
-    found = re.search(r'data-testid="panel-error"[^>]*>([^<]*)<', response.get_data(as_text=True))
-    assert found, response.get_data(as_text=True)
-    return html.unescape(found.group(1))
-
-
-def token_of(client: Any, path: str = "/contact/1") -> str:
-    page = client.get(PANEL + path, headers=HX).get_data(as_text=True)
-    found = re.search(r"hx-headers='([^']*)'", page)
-    assert found
-    return str(json.loads(html.unescape(found.group(1)))["X-CSRFToken"])
-
 
 # -- the HTML contract --------------------------------------------------------------------------
 
@@ -352,11 +269,6 @@ def test_widget_without_xp_params(seeded: Seeded) -> None:
     assert f'hx-get="{PANEL}/contact/1"' in widget_html(seeded, "?tab=2")
 
 
-def test_widget_swaps_4xx_answers(seeded: Seeded) -> None:
-    # panel.js swaps 4xx answers inside panels (no inline hx-on handler: see test_panel_csp).
-    assert "xero_panel/panel.js" in widget_html(seeded, "")
-
-
 def test_shared_link_with_bad_view_gives_error_partial(seeded: Seeded) -> None:
     page = widget_html(seeded, "?xp_view=nope")
     src = html.unescape(re.search(r'hx-get="([^"]+)"', page).group(1))  # type: ignore[union-attr]
@@ -496,7 +408,7 @@ def test_first_sync_done_stops_polling(seeded: Seeded) -> None:
 def test_never_synced_notice(host: HostApp) -> None:
     get_state(host.app).scheduler = CacheOnly()
     with host.app.app_context():
-        cache = Cache(host.db.session)
+        cache = Cache(host.db.session, today=TODAY)
         cache.organisation(cache.connection("acme"))
         host.db.session.commit()
     page = host.client("rep-acme").get(f"{PANEL}/contact/1", headers=HX).get_data(as_text=True)
@@ -626,7 +538,7 @@ def test_unpin(seeded: Seeded) -> None:
 
 def test_pin_other_records_invoice_is_404(seeded: Seeded) -> None:
     with seeded.host.app.app_context():
-        cache = Cache(seeded.host.db.session)
+        cache = Cache(seeded.host.db.session, today=TODAY)
         org = seeded.host.db.session.get_one(Organisation, seeded.org_id)
         other = cache.contact(org, "Someone else", email="else@x.test")
         seeded.ids["OTHER"] = cache.invoice(org, other, number="OTHER").xero_id
@@ -677,7 +589,7 @@ def test_pinned_then_voided_stays_marked(seeded: Seeded) -> None:
 
 def add_contact(seeded: Seeded, name: str, contact_id: str) -> None:
     with seeded.host.app.app_context():
-        cache = Cache(seeded.host.db.session)
+        cache = Cache(seeded.host.db.session, today=TODAY)
         org = seeded.host.db.session.get_one(Organisation, seeded.org_id)
         contact = cache.contact(org, name, contact_id=contact_id)
         cache.invoice(org, contact, number=f"{contact_id}-INV")
@@ -836,7 +748,7 @@ def test_panel_request_sql_statements_do_not_grow_with_invoices(seeded: Seeded, 
     few = count_statements(seeded, f"/contact/1?{query}")
     with seeded.host.app.app_context():
         session = seeded.host.db.session
-        cache = Cache(session)
+        cache = Cache(session, today=TODAY)
         organisation = session.get(Organisation, seeded.org_id)
         day = dt.timedelta(days=1)
         for n in range(300):

@@ -19,7 +19,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 
 from tests.conftest import HostApp
-from tests.test_panel_views import HX, PANEL, Seeded, error_text, token_of
+from tests.panel_app import HX, PANEL, Seeded, error_text, token_of
 from xero_panel.models import Pin, RecordLink
 from xero_panel.web.request_guard import FORM_MAX_BYTES, MAX_INT_ID
 

@@ -12,7 +12,7 @@ import pytest
 from werkzeug.routing import Rule
 
 from tests.conftest import HostApp
-from tests.test_panel_views import HX, Seeded, token_of
+from tests.panel_app import HX, Seeded, token_of
 
 VALUES = {
     "record_type": "contact",

@@ -23,6 +23,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from .clock import utcnow
 from .models import Connection, Organisation, SyncState
 from .schema_cli import db_cli
 from .state import PanelState, get_state
@@ -58,7 +59,7 @@ def _organisations(session: Any, account: str | None) -> list[Organisation]:
 def _age(when: dt.datetime | None) -> str:
     if when is None:
         return "never"
-    seconds = int((dt.datetime.now(dt.UTC) - when).total_seconds())
+    seconds = int((utcnow() - when).total_seconds())
     if seconds < 120:
         return f"{seconds} s ago"
     if seconds < 7200:

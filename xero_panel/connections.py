@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from .clock import utcnow
 from .crypto import TokenCipher
 from .exceptions import AuthExpired
 from .models import (
@@ -156,7 +157,7 @@ def save_connection(
     ``GET /Organisation`` for each new one (its short code and timezone). The caller
     commits.
     """
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     auth_event_id = auth_event_of(token)
     listed = [c for c in client.connections() if c.tenant_type == "ORGANISATION"]
     this_sign_in = {
@@ -285,7 +286,7 @@ def shares_xero_user(session: Session, connection: Connection) -> bool:
 def note_problem(connection: Connection, reason: str, now: dt.datetime | None = None) -> None:
     """Mark the connection as needing an admin's attention (reason and time). The caller commits."""
     connection.last_error = reason
-    connection.last_error_at = now or dt.datetime.now(dt.UTC)
+    connection.last_error_at = now or utcnow()
 
 
 def clear_problem(connection: Connection) -> None:

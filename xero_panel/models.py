@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+from .clock import utcnow
 from .column_types import Money as Money
 from .column_types import UTCDateTime as UTCDateTime
 
@@ -49,14 +50,6 @@ _NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> dt.datetime:
-    """The current time, timezone-aware UTC.
-
-    :meta private:
-    """
-    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):

@@ -25,6 +25,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from .clock import utcnow
 from .config import Settings
 from .crypto import TokenCipher
 from .exceptions import AuthExpired, XeroUnavailable
@@ -250,7 +251,7 @@ class StoredTokens:
         connection = session.get(Connection, self._connection_id)
         if connection is not None and connection.status == "active":
             connection.last_error = f"The Xero token could not be refreshed: {reason}"
-            connection.last_error_at = dt.datetime.now(dt.UTC)
+            connection.last_error_at = utcnow()
             session.commit()
 
     def _call_refresh(
@@ -291,6 +292,6 @@ class StoredTokens:
     def _mark_needs_reconnect(self, session: Session, connection: Connection, reason: str) -> None:
         connection.status = "needs_reconnect"
         connection.last_error = reason
-        connection.last_error_at = dt.datetime.now(dt.UTC)
+        connection.last_error_at = utcnow()
         session.commit()
         raise AuthExpired(f"{reason} An admin must reconnect Xero.")

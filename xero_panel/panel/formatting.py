@@ -17,6 +17,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton, format_timedelta
 from babel.numbers import get_currency_symbol
 
+from ..clock import utcnow
 from .params import ViewName
 from .rows import InvoiceRow
 from .view_rules import RowStatus
@@ -142,7 +143,7 @@ class Formatter:
         self, locale: str | None, now: dt.datetime | None = None, *, currencies: int = 1
     ) -> None:
         self.locale = normalise_locale(locale)
-        self.now = now or dt.datetime.now(dt.UTC)
+        self.now = now or utcnow()
         #: With more than one currency on screen, a bare ``$`` says which dollar.
         self.disambiguate = currencies > 1
         self._locale, _, _, self._decimal = _patterns(self.locale)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..clock import utcnow
 from ..models import Invoice, Organisation, Pin
 from .page_query import PageShape, read_page
 from .params import AgeBucket, SortName, ViewName
@@ -25,7 +26,6 @@ from .rows import (
     RecordRef,
     make_row,
     missing_row,
-    utcnow,
 )
 from .summaries import (
     contact_groups,

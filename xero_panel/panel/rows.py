@@ -142,11 +142,6 @@ class PanelPage:
         return self.page < self.last_page
 
 
-def utcnow() -> dt.datetime:
-    """The current time, aware UTC (the default clock)."""
-    return dt.datetime.now(dt.UTC)
-
-
 def deep_link(base_url: str, short_code: str | None, kind: str, xero_id: str) -> str:
     """The URL that opens an invoice or credit note in Xero, in the right organisation.
 

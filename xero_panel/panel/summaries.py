@@ -19,8 +19,9 @@ from sqlalchemy import Select, String, and_, bindparam, case, false, func, or_, 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..clock import utcnow
 from ..models import Invoice, Organisation, Pin
-from .rows import ZERO, AgeAmount, CurrencyTotal, RecordRef, utcnow
+from .rows import ZERO, AgeAmount, CurrencyTotal, RecordRef
 from .view_rules import (
     AGE_BUCKETS,
     AGING_RULE,

@@ -34,8 +34,9 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
+from ..clock import utcnow
 from ..exceptions import XeroPanelError
-from ..models import Organisation, utcnow
+from ..models import Organisation
 from ..xero.client import XeroClient
 from .cache_writer import batches
 from .full import CREDIT_NOTES_WHERE, INVOICES_WHERE, PHASES, full_sync

@@ -13,8 +13,9 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from ..clock import utcnow
 from ..exceptions import XeroPanelError
-from ..models import Organisation, SyncState, utcnow
+from ..models import Organisation, SyncState
 from ..xero.client import Page, XeroClient
 from .reading import Progress, ProgressCallback, SyncResult, SyncRun, Watermark
 from .state import clear_connection_problem, get_sync_state, record_failure

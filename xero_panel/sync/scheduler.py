@@ -40,9 +40,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..clock import utcnow
 from ..exceptions import XeroPanelError
 from ..locks import Locks, single_flight
-from ..models import Connection, Organisation, SyncState, utcnow
+from ..models import Connection, Organisation, SyncState
 from ..xero.client import XeroClient
 from .job_runs import SyncJobs
 from .runners import JobName, Runner, ThreadRunner

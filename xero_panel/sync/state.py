@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..clock import utcnow
 from ..exceptions import AuthExpired, RateLimited, XeroAPIError, XeroUnavailable
-from ..models import Invoice, Organisation, SyncState, XeroContact, utcnow
+from ..models import Invoice, Organisation, SyncState, XeroContact
 
 __all__ = [
     "CacheOnlyScheduler",

@@ -8,13 +8,13 @@ to the plugin's blueprint.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from ..clock import utcnow
 from ..connections import clear_problem, note_problem, offered_tenants, tenants_used_elsewhere
 from ..exceptions import AuthExpired, XeroPanelError
 from ..health import organisation_health
@@ -246,7 +246,7 @@ def _activate(connection: Connection, tenant_ids: set[str]) -> list[Organisation
         if organisation.selected and not was:
             newly_selected.append(organisation)
     connection.status = "active"
-    connection.activated_at = connection.activated_at or dt.datetime.now(dt.UTC)
+    connection.activated_at = connection.activated_at or utcnow()
     connection.reconnect_started_at = None
     return newly_selected
 

@@ -38,7 +38,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ..models import WebhookEvent, utcnow
+from ..clock import utcnow
+from ..models import WebhookEvent
 from ..state import get_state
 from ..sync.webhook_retries import BACKOFF_BASE, event_key
 from .request_guard import load_bounded_json
