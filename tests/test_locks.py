@@ -131,10 +131,12 @@ def test_wait_unlocked_returns_when_released(locks: Locks) -> None:
         released.set()
         held.release()
 
-    threading.Timer(0.1, release).start()
+    timer = threading.Timer(0.1, release)
+    timer.start()
     # 30 s only bounds a hang: it returns as soon as the lock is free.
     assert locks.wait_unlocked("a", 30) is True
     assert released.is_set()
+    timer.join(30)
 
 
 def test_wait_unlocked_times_out(locks: Locks) -> None:
@@ -224,6 +226,7 @@ def test_single_flight_leader_returns_after_wait(locks: Locks) -> None:
         assert locks.try_lock("f", 5) is None  # still held by the running work
     finally:
         release.set()
+        assert locks.wait_unlocked("f", 30)  # the work ended and let go
 
 
 def test_single_flight_not_needed_skips_work(locks: Locks) -> None:
