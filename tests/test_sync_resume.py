@@ -127,7 +127,7 @@ def test_rq_worker_killed_mid_sync_resumes_by_itself(
     """An RQ worker (``flask xero-panel worker``) SIGKILLed mid-invoices: once its lock has
     expired, the next panel view notices the dead sync and queues it again; a new worker
     resumes at the next page, and the cache then equals Xero's data."""
-    from tests.test_sync_scale_out import Scale
+    from tests.scale_support import Scale
 
     s = Scale(
         make_host,
