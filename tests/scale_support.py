@@ -93,12 +93,16 @@ class Scale:
             stderr=subprocess.DEVNULL,
         )
 
-    def wait_for(self, condition: Callable[[], bool], timeout: float) -> float:
+    def wait_for(
+        self, condition: Callable[[], bool], timeout: float, *, worker_may_exit: bool = False
+    ) -> float:
+        """Wait until ``condition()`` holds (``timeout`` only bounds a hang); fails at once
+        if the worker exits, unless ``worker_may_exit``."""
         started = time.monotonic()
         while not condition():
             if time.monotonic() - started > timeout:
                 raise AssertionError("timed out waiting for the RQ worker")
-            if self.worker.poll() is not None:
+            if not worker_may_exit and self.worker.poll() is not None:
                 raise AssertionError(f"the RQ worker exited with {self.worker.returncode}")
             time.sleep(0.02)
         return time.monotonic() - started
