@@ -94,7 +94,7 @@ def test_scale_out_xero_down_reports_problem(scale: Scale) -> None:
 
 def test_scale_out_webhook_visible(scale: Scale) -> None:
     """Xero's webhook reaches the cache through the RQ worker: the next view shows the
-    payment. (How soon: benchmarks/bench_webhook.py.)"""
+    payment. (How soon: benchmarks/bench_latency.py.)"""
     scale.h.emulator.webhooks.url = scale.h.serve() + URL
     invoice = scale.h.invoice_like(Type="ACCREC", Status="AUTHORISED", Payments=[])
     scale.h.emulator.add_payment(scale.h.tenant_id, invoice["InvoiceID"], {"Amount": 3})

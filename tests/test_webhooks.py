@@ -135,7 +135,7 @@ def test_webhook_exempt_from_csrf_protect_set_up_after(make_host: Any, tmp_path:
 
 def test_webhook_change_visible_in_next_view(hooked: SyncHost) -> None:
     """Xero's webhook for a payment reaches the cache without the cache going stale: the
-    next panel view shows it. (How soon: benchmarks/bench_webhook.py.)"""
+    next panel view shows it. (How soon: benchmarks/bench_latency.py.)"""
     hooked.emulator.webhooks.url = hooked.serve() + URL
     invoice = hooked.invoice_like(Type="ACCREC", Status="AUTHORISED", Payments=[])
     hooked.emulator.reset_stats()
