@@ -1016,8 +1016,15 @@ def test_budget_slot_released_after_error(
     assert budget.usage(TENANT).concurrent == 0
 
 
-def test_default_budget_is_in_process(tokens: FakeTokens) -> None:
-    assert isinstance(XeroClient(tokens=tokens).budget, InProcessRateBudget)
+def test_default_budget_is_in_process(tokens: FakeTokens, mocked: responses.RequestsMock) -> None:
+    client = XeroClient(tokens=tokens)
+    budget = client.budget
+    assert type(budget) is InProcessRateBudget
+    assert (budget.per_minute, budget.per_day, budget.concurrent) == (60, 5000, 5)  # Xero's
+    assert XeroClient(tokens=tokens).budget is not budget  # each client's own, nothing shared
+    mocked.get(ORGANISATION, body=example_text("organisation"))
+    client.organisation(TENANT)
+    assert budget.usage(TENANT) == BudgetUsage(1, 1, 0, None)  # the call was counted
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,28 +5,77 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from tests.conftest import REDIS_URL, require_service
-from xero_panel.locks import InProcessLocks, Locks, RedisLocks, make_locks, single_flight
+from xero_panel.locks import (
+    Flight,
+    Held,
+    InProcessLocks,
+    Locks,
+    RedisLocks,
+    make_locks,
+    single_flight,
+)
+
+
+class FakeMonotonic:
+    """A monotonic clock that moves only when told (``advance``)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Timed:
+    """Locks under test, and how time passes for them.
+
+    In process the locks run on a :class:`FakeMonotonic`: ``elapse`` moves it, so nothing
+    sleeps and no margin depends on the machine's speed. Redis keeps its own clock, so there
+    ``elapse`` sleeps; every "still held" check then happens within ``ttl`` (0.5 s) of taking
+    the lock, a few Redis round trips, hundreds of times inside it, and every "expired"
+    check sleeps past it (a sleep is never shorter than asked).
+    """
+
+    locks: Locks
+    ttl: float
+    elapse: Callable[[float], None]
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def locks(request: pytest.FixtureRequest) -> Iterator[Locks]:
+def timed(request: pytest.FixtureRequest) -> Iterator[Timed]:
     if request.param == "memory":
-        yield InProcessLocks()
+        clock = FakeMonotonic()
+        yield Timed(InProcessLocks(clock=clock), 1.0, clock.advance)
         return
     require_service("Redis", REDIS_URL, 6379)
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
     prefix = f"xp-test-{uuid.uuid4().hex[:8]}:"
-    yield RedisLocks(client, prefix=prefix)
+    yield Timed(RedisLocks(client, prefix=prefix), 0.5, time.sleep)
     for key in client.scan_iter(f"{prefix}*"):
         client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def locks(timed: Timed) -> Locks:
+    return timed.locks
+
+
+def past(timed: Timed) -> None:
+    """Let the time to live ``timed.ttl`` run out."""
+    timed.elapse(timed.ttl * 1.5)
 
 
 def test_try_lock_excludes_a_second_holder(locks: Locks) -> None:
@@ -37,56 +86,73 @@ def test_try_lock_excludes_a_second_holder(locks: Locks) -> None:
     assert locks.try_lock("a", 5) is not None
 
 
-def test_try_lock_expires_after_ttl(locks: Locks) -> None:
-    assert locks.try_lock("a", 0.05) is not None
-    time.sleep(0.1)
+def test_try_lock_expires_after_ttl(timed: Timed) -> None:
+    locks = timed.locks
+    assert locks.try_lock("a", timed.ttl) is not None
+    assert locks.try_lock("a", 5) is None
+    past(timed)
     assert locks.try_lock("a", 5) is not None
 
 
-def test_release_by_old_holder_keeps_new_lock(locks: Locks) -> None:
-    old = locks.try_lock("a", 0.05)
+def test_release_by_old_holder_keeps_new_lock(timed: Timed) -> None:
+    locks = timed.locks
+    old = locks.try_lock("a", timed.ttl)
     assert old is not None
-    time.sleep(0.1)
-    assert locks.try_lock("a", 5) is not None
+    past(timed)
+    assert locks.try_lock("a", 60) is not None
     old.release()
     assert locks.try_lock("a", 5) is None
 
 
-def test_extend_keeps_the_lock(locks: Locks) -> None:
-    held = locks.try_lock("a", 0.1)
+def test_extend_keeps_the_lock(timed: Timed) -> None:
+    locks = timed.locks
+    held = locks.try_lock("a", timed.ttl)
     assert held is not None
-    assert held.extend(5) is True
-    time.sleep(0.15)
+    assert held.extend(60) is True
+    past(timed)
     assert locks.try_lock("a", 5) is None
 
 
-def test_extend_lost_lock_false(locks: Locks) -> None:
-    held = locks.try_lock("a", 0.05)
+def test_extend_lost_lock_false(timed: Timed) -> None:
+    locks = timed.locks
+    held = locks.try_lock("a", timed.ttl)
     assert held is not None
-    time.sleep(0.1)
-    locks.try_lock("a", 5)
+    past(timed)
+    assert locks.try_lock("a", 60) is not None
     assert held.extend(5) is False
 
 
 def test_wait_unlocked_returns_when_released(locks: Locks) -> None:
-    held = locks.try_lock("a", 5)
+    held = locks.try_lock("a", 60)
     assert held is not None
-    threading.Timer(0.1, held.release).start()
-    assert locks.wait_unlocked("a", 2) is True
+    released = threading.Event()
+
+    def release() -> None:
+        released.set()
+        held.release()
+
+    timer = threading.Timer(0.1, release)
+    timer.start()
+    # 30 s only bounds a hang: it returns as soon as the lock is free.
+    assert locks.wait_unlocked("a", 30) is True
+    assert released.is_set()
+    timer.join(30)
 
 
 def test_wait_unlocked_times_out(locks: Locks) -> None:
-    locks.try_lock("a", 5)
+    locks.try_lock("a", 60)
     started = time.monotonic()
     assert locks.wait_unlocked("a", 0.1) is False
-    assert time.monotonic() - started < 1
+    took = time.monotonic() - started
+    assert 0.1 <= took < 5  # it waited its timeout, and did not hang (50 times over)
 
 
-def test_claim_once_per_ttl(locks: Locks) -> None:
-    assert locks.claim("c", 0.1) is True
-    assert locks.claim("c", 0.1) is False
-    time.sleep(0.15)
-    assert locks.claim("c", 0.1) is True
+def test_claim_once_per_ttl(timed: Timed) -> None:
+    locks = timed.locks
+    assert locks.claim("c", timed.ttl) is True
+    assert locks.claim("c", timed.ttl) is False
+    past(timed)
+    assert locks.claim("c", timed.ttl) is True
 
 
 def test_forget_drops_a_claim(locks: Locks) -> None:
@@ -95,38 +161,72 @@ def test_forget_drops_a_claim(locks: Locks) -> None:
     assert locks.claim("c", 5) is True
 
 
+class Tries:
+    """``locks``, noting the callers of ``try_lock``: ``all_tried`` is set once ``n``
+    have asked."""
+
+    def __init__(self, locks: Locks, n: int) -> None:
+        self._locks = locks
+        self._n = n
+        self._mutex = threading.Lock()
+        self.all_tried = threading.Event()
+
+    def try_lock(self, name: str, ttl: float) -> Held | None:
+        held = self._locks.try_lock(name, ttl)
+        with self._mutex:
+            self._n -= 1
+            if self._n == 0:
+                self.all_tried.set()
+        return held
+
+    def wait_unlocked(self, name: str, timeout: float) -> bool:
+        return self._locks.wait_unlocked(name, timeout)
+
+    def claim(self, name: str, ttl: float) -> bool:
+        return self._locks.claim(name, ttl)
+
+    def forget(self, name: str) -> None:
+        self._locks.forget(name)
+
+
 def test_single_flight_runs_work_once_for_many_callers(locks: Locks) -> None:
+    callers = 20
+    tries = Tries(locks, callers)
     runs: list[int] = []
-    barrier = threading.Barrier(20)
 
     def work() -> None:
-        time.sleep(0.2)
+        # Still running when the last caller asks (30 s only bounds a hang).
+        assert tries.all_tried.wait(30)
         runs.append(1)
 
-    flights: list[Any] = []
+    flights: list[Flight] = []
 
     def call() -> None:
-        barrier.wait()
-        flights.append(single_flight(locks, "f", work, wait=2, ttl=5))
+        flights.append(single_flight(tries, "f", work, wait=30, ttl=60))
 
-    threads = [threading.Thread(target=call) for _ in range(20)]
+    threads = [threading.Thread(target=call) for _ in range(callers)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(60)
     assert runs == [1]
+    assert len(flights) == callers
     assert sum(f.led for f in flights) == 1
-    assert all(f.finished for f in flights)
+    assert all(f.finished and f.error is None for f in flights)
 
 
 def test_single_flight_leader_returns_after_wait(locks: Locks) -> None:
-    done = threading.Event()
+    release = threading.Event()
     started = time.monotonic()
-    flight = single_flight(locks, "f", lambda: done.wait(2), wait=0.1, ttl=5)
-    assert (flight.led, flight.finished) == (True, False)
-    assert time.monotonic() - started < 1
-    assert locks.try_lock("f", 5) is None  # still held by the running work
-    done.set()
+    try:
+        # Were the leader to wait for the work, it would come back after 30 s, finished.
+        flight = single_flight(locks, "f", lambda: release.wait(30), wait=0.1, ttl=60)
+        assert (flight.led, flight.finished) == (True, False)
+        assert time.monotonic() - started >= 0.1  # it did wait
+        assert locks.try_lock("f", 5) is None  # still held by the running work
+    finally:
+        release.set()
+        assert locks.wait_unlocked("f", 30)  # the work ended and let go
 
 
 def test_single_flight_not_needed_skips_work(locks: Locks) -> None:
@@ -139,11 +239,13 @@ def test_single_flight_not_needed_skips_work(locks: Locks) -> None:
 
 
 def test_single_flight_reports_the_error(locks: Locks) -> None:
-    def boom() -> None:
-        raise ValueError("x")
+    error = ValueError("x")
 
-    flight = single_flight(locks, "f", boom, wait=1, ttl=5)
-    assert isinstance(flight.error, ValueError)
+    def boom() -> None:
+        raise error
+
+    flight = single_flight(locks, "f", boom, wait=30, ttl=60)
+    assert flight == Flight(led=True, finished=True, error=error)  # the very exception
     assert locks.try_lock("f", 5) is not None
 
 

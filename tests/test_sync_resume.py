@@ -9,7 +9,6 @@ import math
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -119,6 +118,12 @@ def test_a_full_sync_failed_by_xero_resumes_too(host: SyncHost) -> None:
     )
 
 
+def in_flight(h: SyncHost) -> int:
+    """Calls the emulator is answering for ``h``'s organisation right now."""
+    tenant = h.emulator.limiter._tenants.get(h.tenant_id)
+    return tenant.in_flight if tenant is not None else 0
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_rq_worker_killed_mid_sync_resumes_by_itself(
@@ -127,7 +132,7 @@ def test_rq_worker_killed_mid_sync_resumes_by_itself(
     """An RQ worker (``flask xero-panel worker``) SIGKILLed mid-invoices: once its lock has
     expired, the next panel view notices the dead sync and queues it again; a new worker
     resumes at the next page, and the cache then equals Xero's data."""
-    from tests.test_sync_scale_out import Scale
+    from tests.scale_support import Scale
 
     s = Scale(
         make_host,
@@ -149,7 +154,9 @@ def test_rq_worker_killed_mid_sync_resumes_by_itself(
         s.wait_for(mid_invoices, 30)
         s.worker.send_signal(signal.SIGKILL)
         s.worker.wait(10)
-        time.sleep(0.5)  # let the emulator finish answering the killed worker's request
+        # The emulator finishes answering the killed worker's request (in its 250 ms
+        # delay) before the calls are counted afresh.
+        s.wait_for(lambda: in_flight(h) == 0, 30, worker_may_exit=True)
         state = h.sync_state()
         assert state.status == "running"
         stored = state.resume_page

@@ -51,15 +51,34 @@ def test_thread_runner_logs_a_failed_job(caplog: pytest.LogCaptureFixture) -> No
 
 def test_thread_runner_wait_idle_times_out() -> None:
     gate = threading.Event()
-    runner = ThreadRunner(lambda job, args: gate.wait(5))
+    runner = ThreadRunner(lambda job, args: gate.wait(60))
     runner.submit("refresh", 1)
     assert runner.wait_idle(0.05) is False
     gate.set()
-    assert runner.wait_idle(5) is True
+    assert runner.wait_idle(30) is True
 
 
 def test_make_runner_threads_without_redis() -> None:
-    assert isinstance(make_runner(None, "q", lambda job, args: None), ThreadRunner)
+    seen: list[tuple[str, Any, str]] = []
+    entered: list[str] = []
+
+    class Context:
+        def __enter__(self) -> None:
+            entered.append("in")
+
+        def __exit__(self, *exc: object) -> None:
+            entered.append("out")
+
+    def execute(job: str, args: Any) -> None:
+        seen.append((job, args, threading.current_thread().name))
+
+    runner = make_runner(None, "q", execute, Context)
+    assert type(runner) is ThreadRunner
+    runner.submit("refresh", 7)
+    assert runner.wait_idle(30)
+    # The given job function ran in a thread of its own, inside the given context.
+    assert seen == [("refresh", (7,), "xero-panel-refresh")]
+    assert entered == ["in", "out"]
 
 
 @pytest.mark.redis

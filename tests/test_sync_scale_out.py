@@ -1,128 +1,20 @@
 """Scale-out: PostgreSQL, Redis locks and rate budget, and a real RQ worker subprocess
-(``flask xero-panel worker``) doing the background sync, against the emulator.
-
-The worker subprocess builds the same host app from ``worker_app`` below, configured
-through ``XP_SCALE_*`` environment variables.
-"""
+(``flask xero-panel worker``) doing the background sync, against the emulator (the host:
+tests/scale_support.py)."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests._sync_support import SyncHost
-from tests.conftest import REDIS_URL, TEST_KEY, require_service
+from tests.scale_support import KEY, URL, Scale
 from xero_panel.web.webhook_routes import signature_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-TESTS = Path(__file__).parent
-URL = "/integrations/xero/webhooks"
-KEY = "scale-webhook-key"
-FLASK = (sys.executable, "-m", "flask")
-
-
-def worker_app() -> Any:
-    """The host app as the worker subprocess builds it (from the environment)."""
-    from tests.conftest import build_host_from_env
-
-    env = os.environ
-    host = build_host_from_env(
-        "XP_SCALE",
-        XERO_PANEL_RQ_QUEUE=env["XP_SCALE_QUEUE"],
-        XERO_PANEL_WEBHOOK_KEY=KEY,
-        XERO_PANEL_SYNC_PAGE_SIZE=int(env.get("XP_SCALE_PAGE_SIZE", "1000")),
-    )
-    scheduler = host.app.extensions["xero_panel"].scheduler
-    if "XP_SCALE_LOCK_TTL" in env:  # how soon a killed worker's locks expire
-        scheduler.lock_ttl = float(env["XP_SCALE_LOCK_TTL"])
-    if "XP_SCALE_WEBHOOK_RETRY_BASE" in env:
-        scheduler.webhook_retry_base = float(env["XP_SCALE_WEBHOOK_RETRY_BASE"])
-    return host.app
-
-
-class Scale:
-    def __init__(
-        self,
-        make_host: Callable[..., Any],
-        database_url: str,
-        n: int,
-        *,
-        worker_env: dict[str, str] | None = None,
-        **config: Any,
-    ) -> None:
-        require_service("Redis", REDIS_URL, 6379)
-        self.prefix = f"xp-scale-{uuid.uuid4().hex[:8]}:"
-        self.queue = f"xp-scale-{uuid.uuid4().hex[:8]}"
-        self.h = SyncHost(
-            make_host,
-            database_url,
-            n_invoices=n,
-            webhook_key=KEY,
-            tenant_id=str(uuid.uuid4()),
-            XERO_PANEL_REDIS_URL=REDIS_URL,
-            XERO_PANEL_REDIS_PREFIX=self.prefix,
-            XERO_PANEL_RQ_QUEUE=self.queue,
-            XERO_PANEL_SYNC_WAIT=10,
-            **config,
-        )
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(TESTS.parent),
-            "XP_SCALE_DB": database_url,
-            "XP_SCALE_KEY": TEST_KEY,
-            "XP_SCALE_EMULATOR": self.h.emulator_server.url,
-            "XP_SCALE_REDIS": REDIS_URL,
-            "XP_SCALE_PREFIX": self.prefix,
-            "XP_SCALE_QUEUE": self.queue,
-            **(worker_env or {}),
-        }
-        self.worker = self.start_worker()
-
-    def start_worker(self) -> subprocess.Popen[bytes]:
-        """A ``flask xero-panel worker`` subprocess on this queue."""
-        return subprocess.Popen(
-            [*FLASK, "--app", "tests.test_sync_scale_out:worker_app", "xero-panel", "worker"],
-            cwd=TESTS.parent,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def wait_for(self, condition: Callable[[], bool], timeout: float) -> float:
-        started = time.monotonic()
-        while not condition():
-            if time.monotonic() - started > timeout:
-                raise AssertionError("timed out waiting for the RQ worker")
-            if self.worker.poll() is not None:
-                raise AssertionError(f"the RQ worker exited with {self.worker.returncode}")
-            time.sleep(0.02)
-        return time.monotonic() - started
-
-    def close(self) -> None:
-        self.worker.terminate()
-        try:
-            self.worker.wait(10)
-        except subprocess.TimeoutExpired:
-            self.worker.kill()
-        self.h.close()
-        import redis
-
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(f"{self.prefix}*"):
-            client.delete(key)
-        for key in client.scan_iter(f"rq:*{self.queue}*"):
-            client.delete(key)
 
 
 @pytest.fixture
@@ -137,11 +29,29 @@ def scale(make_host: Callable[..., Any], postgres_url: str) -> Iterator[Scale]:
 
 
 def test_scale_out_uses_rq_and_redis(scale: Scale) -> None:
-    from xero_panel.locks import RedisLocks
-    from xero_panel.sync.runners import RQRunner
+    from rq.job import Job
+    from rq.registry import FinishedJobRegistry
 
-    assert isinstance(scale.h.scheduler.runner, RQRunner)
-    assert isinstance(scale.h.scheduler.locks, RedisLocks)
+    h = scale.h
+    redis = h.state.backends.redis
+    # Locks are keys in the app's Redis, under its prefix.
+    held = h.scheduler.locks.try_lock("probe", 30)
+    assert held is not None
+    assert redis.exists(f"{scale.prefix}lock:probe") == 1
+    held.release()
+    assert redis.exists(f"{scale.prefix}lock:probe") == 0
+    # Jobs go on the app's RQ queue, and the worker subprocess runs them.
+    queue = h.scheduler.runner.queue
+    assert (queue.name, queue.connection) == (scale.queue, redis)
+    with h.app.app_context():
+        assert h.scheduler.start_refresh(h.org_id) is True
+
+    def ran_on_worker() -> list[str]:
+        ids = FinishedJobRegistry(queue=queue).get_job_ids()
+        return [Job.fetch(i, connection=redis).func_name for i in ids]
+
+    scale.wait_for(lambda: "xero_panel.jobs.refresh" in ran_on_worker(), 30)
+    assert h.calls()["by_endpoint"].get("Invoices")
 
 
 def test_scale_out_cold_tenant_full_sync_on_worker(
@@ -182,18 +92,19 @@ def test_scale_out_xero_down_reports_problem(scale: Scale) -> None:
     assert scale.h.count() == 34
 
 
-def test_scale_out_webhook_visible_within_2_s(scale: Scale) -> None:
+def test_scale_out_webhook_visible(scale: Scale) -> None:
+    """Xero's webhook reaches the cache through the RQ worker: the next view shows the
+    payment. (How soon: benchmarks/bench_latency.py.)"""
     scale.h.emulator.webhooks.url = scale.h.serve() + URL
     invoice = scale.h.invoice_like(Type="ACCREC", Status="AUTHORISED", Payments=[])
-    started = time.monotonic()
     scale.h.emulator.add_payment(scale.h.tenant_id, invoice["InvoiceID"], {"Amount": 3})
 
     def visible() -> bool:
         scale.h.view()
         return bool(scale.h.invoice(invoice["InvoiceID"]).payments)
 
-    scale.wait_for(visible, 5)
-    assert time.monotonic() - started < 2
+    scale.wait_for(visible, 30)  # only bounds a hang
+    assert [p.amount for p in scale.h.invoice(invoice["InvoiceID"]).payments] == [3]
 
 
 def test_scale_out_failed_webhook_fetch_is_retried_by_rq_jobs(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from flask import current_app
 from sqlalchemy import update
 
 from tests._sync_support import SyncHost
+from tests.clock import Clock
 from xero_panel.models import Connection
 from xero_panel.sync.scheduler import SyncScheduler
 
@@ -29,8 +31,37 @@ def cold(make_host: Callable[..., Any], tmp_path: Any) -> Iterator[SyncHost]:
     h.close()
 
 
-def test_init_app_sets_the_sync_scheduler(synced: SyncHost) -> None:
-    assert isinstance(synced.scheduler, SyncScheduler)
+def test_init_app_sets_the_sync_scheduler(make_host: Callable[..., Any], tmp_path: Any) -> None:
+    h = SyncHost(
+        make_host,
+        f"sqlite:///{tmp_path}/wired.db",
+        XERO_PANEL_CACHE_TTL=77,
+        XERO_PANEL_SYNC_WAIT=9,
+        XERO_PANEL_RECONCILE_INTERVAL=4321,
+        XERO_PANEL_SYNC_PAGE_SIZE=250,
+    )
+    try:
+        scheduler = h.state.scheduler
+        assert type(scheduler) is SyncScheduler
+        # On the app's settings and backends, its background work in the app's context.
+        assert (scheduler.ttl, scheduler.wait, scheduler.reconcile_interval) == (77, 9, 4321)
+        assert scheduler.page_size == 250
+        assert scheduler.locks is h.state.backends.locks
+        assert scheduler.context == h.app.app_context
+        apps: list[object] = []
+        refresh = scheduler.run_refresh
+
+        def run_refresh(organisation_id: int) -> dict[str, int]:
+            apps.append(current_app._get_current_object())
+            return refresh(organisation_id)
+
+        scheduler.run_refresh = run_refresh
+        scheduler.runner.submit("refresh", h.org_id)
+        assert h.wait_idle()
+        assert apps == [h.app]  # its runner runs the job in the app's context
+        assert h.calls()["by_endpoint"].get("Invoices")
+    finally:
+        h.close()
 
 
 def test_ensure_fresh_warm_view_makes_no_calls(synced: SyncHost) -> None:
@@ -40,12 +71,11 @@ def test_ensure_fresh_warm_view_makes_no_calls(synced: SyncHost) -> None:
     assert status.problem is None
 
 
-def test_ensure_fresh_stale_unchanged_tenant_is_one_call(synced: SyncHost) -> None:
+def test_ensure_fresh_stale_unchanged_tenant_is_one_call(clock: Clock, synced: SyncHost) -> None:
     synced.age()
     status = synced.view()
     assert synced.calls()["by_endpoint"] == {"Invoices": 1}
-    assert status.fresh_at is not None
-    assert time.time() - status.fresh_at.timestamp() < 30
+    assert status.fresh_at == clock.now  # fresh as of this view's refresh
 
 
 def test_ensure_fresh_100_concurrent_stale_views_make_one_call(synced: SyncHost) -> None:
@@ -140,24 +170,52 @@ def test_ensure_fresh_cold_starts_first_sync_in_background(cold: SyncHost) -> No
     assert cold.calls()["calls"] <= 4
 
 
+def hold_organisation_calls(h: SyncHost) -> threading.Event:
+    """Xero's Organisation endpoint (the full sync's first call) answers only once the
+    returned event is set: the full sync waits as long as the test needs."""
+    client_for = h.scheduler.client_for
+    gate = threading.Event()
+
+    def held_client(organisation: Any) -> Any:
+        client = client_for(organisation)
+        send = client._session.request
+
+        def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if url.rstrip("/").endswith("/Organisation"):
+                assert gate.wait(60), "the test never let the full sync go on"
+            return send(method, url, *args, **kwargs)
+
+        client._session.request = request
+        return client
+
+    h.scheduler.client_for = held_client
+    return gate
+
+
 def test_ensure_fresh_cold_fetches_matched_contacts_first(cold: SyncHost) -> None:
-    cold.emulator.add_fault({"endpoint": "Organisation", "delay_ms": 1500})
+    gate = hold_organisation_calls(cold)
     contact = cold.contact_id(2)
-    cold.view(contact_ids=[(cold.org_id, contact)])
-    # The targeted fetch landed while the full sync still waits for Xero.
-    assert cold.sync_state().status == "running"
-    assert cold.count() == 6  # its 5 invoices and 1 credit note
-    cold.wait_idle()
+    try:
+        cold.view(contact_ids=[(cold.org_id, contact)])
+        # The targeted fetch landed while the full sync still waits for Xero.
+        assert cold.sync_state().status == "running"
+        assert cold.count() == 6  # its 5 invoices and 1 credit note
+    finally:
+        gate.set()
+    assert cold.wait_idle()
 
 
 def test_ensure_fresh_targeted_fetch_once_per_ttl(cold: SyncHost) -> None:
-    cold.emulator.add_fault({"endpoint": "Organisation", "delay_ms": 1500})
+    gate = hold_organisation_calls(cold)
     pair = [(cold.org_id, cold.contact_id(2))]
-    cold.view(contact_ids=pair)
-    cold.view(contact_ids=pair)
-    by_endpoint = cold.calls()["by_endpoint"]
-    assert by_endpoint.get("CreditNotes") == 1
-    cold.wait_idle()
+    try:
+        cold.view(contact_ids=pair)
+        cold.view(contact_ids=pair)
+        by_endpoint = cold.calls()["by_endpoint"]
+        assert by_endpoint.get("CreditNotes") == 1
+    finally:
+        gate.set()
+    assert cold.wait_idle()
 
 
 def test_refresh_record_fetches_contacts_whatever_the_ttl(synced: SyncHost) -> None:
@@ -191,13 +249,24 @@ def test_start_refresh_runs_incremental_and_reconcile(synced: SyncHost) -> None:
     assert synced.calls()["by_endpoint"] == {"Invoices": 2, "Contacts": 1, "CreditNotes": 1}
 
 
-def test_ensure_fresh_starts_due_reconciliation(make_host: Any, tmp_path: Any) -> None:
-    h = SyncHost(make_host, f"sqlite:///{tmp_path}/r.db", XERO_PANEL_RECONCILE_INTERVAL=1)
+def test_ensure_fresh_starts_due_reconciliation(
+    clock: Clock, make_host: Any, tmp_path: Any
+) -> None:
+    h = SyncHost(
+        make_host,
+        f"sqlite:///{tmp_path}/r.db",
+        XERO_PANEL_CACHE_TTL=3600,
+        XERO_PANEL_RECONCILE_INTERVAL=600,
+    )
     try:
         h.full_sync()
-        time.sleep(1.1)
+        clock.advance(seconds=599)
         h.view()
-        h.wait_idle()
+        assert h.wait_idle()
+        assert h.calls()["calls"] == 0  # not due yet
+        clock.advance(seconds=1)
+        h.view()
+        assert h.wait_idle()
         assert h.calls()["by_endpoint"] == {"Contacts": 1, "CreditNotes": 1, "Invoices": 1}
     finally:
         h.close()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests._sync_support import SyncHost
-from tests.test_webhooks import KEY, URL, event, payload, post
+from tests.webhook_support import KEY, URL, event, payload, post
 from xero_panel.models import WebhookEvent
 from xero_panel.web.request_guard import MAX_JSON_DEPTH, WEBHOOK_MAX_BYTES, load_bounded_json
 from xero_panel.web.webhook_routes import signature_of
