@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from tests.config_support import config
 from tests.conftest import REDIS_URL, require_service
-from tests.test_config import config
 from xero_panel.backends import Backends, make_backends
 from xero_panel.config import read_settings
 from xero_panel.locks import InProcessLocks, RedisLocks

@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from xero_emulator import DEMO_CLIENT_ID
 
-from tests.conftest import HostApp
-from tests.test_admin_flow import (
+from tests.admin_support import (
     SETTINGS,
     connect,
     press_test_connection,
     save,
     wait_until_quiet,
 )
+from tests.conftest import HostApp
 from tests.two_accounts import (  # noqa: F401
     AUSTRALIA,
     OWNER,

@@ -10,8 +10,8 @@ import pytest
 from xero_emulator import sample_seed
 
 from tests import conftest
+from tests.admin_support import connect, save, wait_until_quiet
 from tests.conftest import HostApp
-from tests.test_admin_flow import connect, save, wait_until_quiet
 from tests.xero_flow import emulator_settings, serving
 from xero_panel.records import CRMRecord
 
