@@ -5,7 +5,7 @@ page load")."""
 from __future__ import annotations
 
 from tests.browser.conftest import LiveDemo, Page, log_in
-from tests.browser.test_panel_container import open_first
+from tests.browser.pages import open_first
 
 LOADED = "section[data-xero-panel]:not([aria-busy]) [data-testid=invoice-row]"
 #: The host fetches a server-rendered fragment holding a widget and inserts it itself, in

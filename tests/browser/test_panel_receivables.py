@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import LiveDemo, Page, log_in
-from tests.browser.test_panel_invoices import ROW, Demo, _sync_acme, demo, open_account
-
-__all__ = ["demo"]
+from tests.browser.pages import ROW, Demo, open_account, sync_acme
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PANEL = "[data-xero-panel]"
@@ -239,7 +237,7 @@ def test_a_payment_appears_in_an_open_panel_without_reload(
     from xero_panel.models import Invoice, XeroContact
     from xero_panel.state import get_state
 
-    _sync_acme(own_demo)
+    sync_acme(own_demo)
     app = own_demo.app
     with app.app_context():
         (organisation,) = selected_organisations(demo_app.db.session, "acme")
