@@ -4,7 +4,6 @@ organisations, save, test, remove, and the ways it can go wrong."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,13 +12,21 @@ import pytest
 from sqlalchemy import func, select
 from xero_emulator import DEMO_CLIENT_ID, sample_seed
 
+from tests.admin_support import (
+    KIWI_PASSWORD,
+    SETTINGS,
+    connect,
+    connect_and_save,
+    press_test_connection,
+    save,
+    start_connect,
+    tenants,
+    wait_for_background_jobs,
+)
 from tests.conftest import HostApp
 from tests.emulator.helpers import control
 from tests.xero_flow import csrf_from, emulator_settings, grant_at_xero, path_of, serving
 from xero_panel.models import Connection, Organisation, Pin, SyncState
-
-SETTINGS = "/integrations/xero/settings"
-KIWI_PASSWORD = "kiwi-demo"
 
 
 @pytest.fixture(scope="module")
@@ -34,68 +41,18 @@ def xero(seed: dict[str, Any]) -> Iterator[Any]:
 
 
 @pytest.fixture
-def connected_host(make_host: Any, tmp_path: Any, xero: Any) -> HostApp:
-    return make_host(f"sqlite:///{tmp_path}/admin.db", **emulator_settings(xero))
-
-
-def tenants(seed: dict[str, Any]) -> list[str]:
-    return [t["tenantId"] for t in seed["tenants"]]
-
-
-def start_connect(client: Any) -> str:
-    page = client.get(SETTINGS)
-    response = client.post("/integrations/xero/connect", data={"csrf_token": csrf_from(page.text)})
-    assert response.status_code == 302
-    return str(response.headers["Location"])
-
-
-def connect(client: Any, *, tenants: list[str] | None = None, action: str = "allow") -> Any:
-    authorize = start_connect(client)
-    back = grant_at_xero(authorize, password=KIWI_PASSWORD, tenants=tenants, action=action)
-    return client.get(path_of(back), follow_redirects=True)
-
-
-def wait_until_quiet(xero: Any, quiet_for: float = 0.5, timeout: float = 20.0) -> None:
-    """Wait until background work (the first sync after Save) stops calling the emulator."""
-    deadline = time.monotonic() + timeout
-    last, since = xero.stats(), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        now = xero.stats()
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet_for:
-            return
-    raise AssertionError("the emulator kept being called")
-
-
-def save(client: Any, tenant_ids: list[str]) -> Any:
-    token = csrf_from(client.get(SETTINGS).text)
-    return client.post(
-        "/integrations/xero/save",
-        data={"csrf_token": token, "tenant": tenant_ids},
-        follow_redirects=True,
-    )
+def connected_host(make_host: Any, tmp_path: Any, xero: Any) -> Iterator[HostApp]:
+    host = make_host(f"sqlite:///{tmp_path}/admin.db", **emulator_settings(xero))
+    yield host
+    wait_for_background_jobs(host.app)  # a sync Save started ends before its tables go
 
 
 @pytest.fixture
 def admin(connected_host: HostApp, seed: dict[str, Any], xero: Any) -> Any:
     """Acme's admin, signed in, with Xero connected and saved."""
     client = connected_host.client("admin-acme")
-    connect_and_save(client, seed, xero)
+    connect_and_save(client, seed)
     return client
-
-
-def press_test_connection(client: Any) -> Any:
-    token = csrf_from(client.get(SETTINGS).text)
-    return client.post("/integrations/xero/test", data={"csrf_token": token}, follow_redirects=True)
-
-
-def connect_and_save(client: Any, seed: dict[str, Any], xero: Any) -> None:
-    """Connect the first organisation, save it, and let its first sync finish."""
-    connect(client, tenants=[tenants(seed)[0]])
-    save(client, [tenants(seed)[0]])
-    wait_until_quiet(xero)
 
 
 def test_connect_redirects_to_xero_with_state_and_pkce(connected_host: HostApp, xero: Any) -> None:

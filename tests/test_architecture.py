@@ -1,17 +1,22 @@
 """The package's layering, checked by reading the source (nothing is imported).
 
-docs/architecture.md draws the layers. Imports are read from the AST wherever they are:
-at module level, inside functions and under ``if TYPE_CHECKING:`` (a type-only import is
-still an arrow from one module to another). Relative imports are resolved, and
-``from . import x`` counts as an import of the submodule ``x`` when there is one.
+The layers are read from the drawing in docs/architecture.md, so the drawing and the
+checks cannot drift apart: every module must sit in exactly one of its layers, imports
+point down only, and the layers marked "(no Flask)" never import Flask. Imports are read
+from the AST wherever they are: at module level, inside functions and under
+``if TYPE_CHECKING:`` (a type-only import is still an arrow from one module to another).
+Relative imports are resolved, and ``from . import x`` counts as an import of the
+submodule ``x`` when there is one.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -19,21 +24,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PANEL = ROOT / "xero_panel"
 EMULATOR = ROOT / "emulator" / "xero_emulator"
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
 MAX_LINES = 400
-#: Flask-free modules: they never import Flask, not even through another module.
-CORE = [
-    "xero/",
-    "sync/",
-    "panel/",
-    "matching.py",
-    "models.py",
-    "connections.py",
-    "locks.py",
-    "config.py",
-    "records.py",
-    "exceptions.py",
-    "crypto.py",
-]
 #: Flask, its extensions (``flask_*``) and its toolkits.
 FLASK = ("flask", "werkzeug", "htmx_flask")
 
@@ -154,14 +146,70 @@ def describe(group: list[str], modules: dict[str, Module], edges: Edges) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Layer:
+    """One box of the drawing: its label (``core (no Flask)``) and the files and folders
+    it names (``panel/``, ``oauth.py``, ``web/admin_*routes.py``), relative to the package."""
+
+    label: str
+    names: tuple[str, ...]
+
+    @property
+    def flask_free(self) -> bool:
+        return "(no Flask)" in self.label
+
+    def holds(self, where: str) -> bool:
+        """Whether the module at ``where`` (``sync/engine.py``) belongs here: a folder holds
+        every module below it; a module or pattern holds the modules it matches."""
+        return any(
+            where.startswith(name) if name.endswith("/") else fnmatchcase(where, name)
+            for name in self.names
+        )
+
+    def holds_any(self, wheres: Iterable[str]) -> bool:
+        return any(self.holds(where) for where in wheres)
+
+
+#: A file or folder the drawing names: ``oauth.py``, ``web/csrf.py``, ``panel/``.
+NAMED = re.compile(r"(?<![\w/.])[a-z_]+(?:/[a-z_*]+)*(?:/|\.py)")
+
+
+def read_layers(text: str) -> list[Layer]:
+    """The layers of the first ``text`` drawing in ``text``, top first. A layer is the
+    rows between two rules; its label is what stands left of the box."""
+    match = re.search(r"^```text\n(.*?)^```", text, re.S | re.M)
+    assert match, "no ```text drawing of the layers in docs/architecture.md"
+    layers: list[Layer] = []
+    label: list[str] = []
+    inside: list[str] = []
+    for row in [*match.group(1).splitlines(), ""]:
+        if row.count("│") == 2:
+            left, middle, _ = row.split("│")
+            label += [left.strip()] if left.strip() else []
+            inside.append(middle)
+        elif inside:
+            layers.append(Layer(" ".join(label), tuple(NAMED.findall(" ".join(inside)))))
+            label, inside = [], []
+    return layers
+
+
+def layer_of(module: Module, layers: list[Layer], package_dir: Path) -> list[int]:
+    """The indexes (0 = top) of the layers that hold ``module``; one, when the drawing is
+    right. A module in a folder the drawing names only file by file (``web/``) belongs to
+    the layer that names files of that folder."""
+    where = module.path.relative_to(package_dir).as_posix()
+    found = [i for i, layer in enumerate(layers) if layer.holds(where)]
+    folder = where.rpartition("/")[0] + "/"
+    if not found and folder != "/":
+        found = [
+            i for i, layer in enumerate(layers) if any(n.startswith(folder) for n in layer.names)
+        ]
+    return found
+
+
 def is_flask(target: str) -> bool:
     top = target.split(".")[0]
     return top in FLASK or top.startswith("flask_")
-
-
-def is_core(module: Module, package_dir: Path) -> bool:
-    where = module.path.relative_to(package_dir).as_posix()
-    return any(where.startswith(c) if c.endswith("/") else where == c for c in CORE)
 
 
 def flask_chain(modules: dict[str, Module], edges: Edges, name: str) -> str:
@@ -183,6 +231,7 @@ def fail_on(found: list[str], header: str) -> None:
 PANEL_MODULES = read_package(PANEL)
 PANEL_EDGES = internal_edges(PANEL_MODULES)
 EMULATOR_MODULES = read_package(EMULATOR)
+LAYERS = read_layers(ARCHITECTURE.read_text(encoding="utf-8"))
 
 
 def test_no_import_cycle_in_xero_panel() -> None:
@@ -209,15 +258,57 @@ def test_only_package_init_imports_extension() -> None:
     fail_on(found, "only xero_panel/__init__.py may import xero_panel.extension:")
 
 
-def test_core_modules_never_import_flask() -> None:
-    core = [name for name, module in PANEL_MODULES.items() if is_core(module, PANEL)]
-    assert core, "no core module found: is CORE up to date?"
+def test_every_module_sits_in_one_layer_of_the_drawing() -> None:
+    assert any(layer.flask_free for layer in LAYERS), "no layer marked (no Flask) in the drawing"
+    found = [
+        f"{module.where}: in {len(where)} layers of docs/architecture.md"
+        f"{': ' if where else ''}{', '.join(LAYERS[i].label for i in where)}"
+        for name, module in PANEL_MODULES.items()
+        if name != "xero_panel" and len(where := layer_of(module, LAYERS, PANEL)) != 1
+    ]
+    paths = [module.path.relative_to(PANEL).as_posix() for module in PANEL_MODULES.values()]
+    found += [
+        f"docs/architecture.md names {name} ({layer.label}), which is no module of xero_panel"
+        for layer in LAYERS
+        for name in layer.names
+        if not Layer("", (name,)).holds_any(paths)
+    ]
+    fail_on(found, "the layers drawn in docs/architecture.md and the package disagree:")
+
+
+def test_imports_point_down_only() -> None:
+    level = {
+        name: where[0]
+        for name, module in PANEL_MODULES.items()
+        if len(where := layer_of(module, LAYERS, PANEL)) == 1
+    }
+    found = [
+        f"{PANEL_MODULES[name].where}:{imp.line} ({LAYERS[level[name]].label}) imports"
+        f" {target} ({LAYERS[level[target]].label})"
+        for name, targets in PANEL_EDGES.items()
+        for target, imp in targets.items()
+        if name in level and target in level and level[target] < level[name]
+    ]
+    fail_on(found, "imports must point down the layers of docs/architecture.md:")
+
+
+def test_flask_free_layers_never_import_flask() -> None:
+    flask_free = [
+        name
+        for name, module in PANEL_MODULES.items()
+        if any(LAYERS[i].flask_free for i in layer_of(module, LAYERS, PANEL))
+    ]
+    assert len(flask_free) > 20, f"too few Flask-free modules found: {flask_free}"
     found = [
         f"{name}: {chain}"
-        for name in core
+        for name in flask_free
         if (chain := flask_chain(PANEL_MODULES, PANEL_EDGES, name))
     ]
-    fail_on(found, "core modules must stay Flask-free, directly or through another module:")
+    fail_on(
+        found,
+        "the layers marked (no Flask) in docs/architecture.md must stay Flask-free,"
+        " directly or through another module:",
+    )
 
 
 def test_xero_panel_and_the_emulator_never_import_each_other() -> None:
@@ -280,3 +371,33 @@ def test_walker_follows_flask_through_other_modules(
         f"pkg.plain -> flask_sqlalchemy ({tmp_path}/pkg/plain.py:2)"
     )
     assert flask_chain(modules, edges, "pkg") == ""
+
+
+def test_layers_are_read_from_the_drawing() -> None:
+    text = (
+        "Prose with a.py in it.\n\n```text\n"
+        "       ┌──────────────────────────┐\n"
+        " top   │ cli.py  the CLI (x.py)   │\n"
+        "       ├──────────────────────────┤\n"
+        " web   │ web/a.py, web/b_*.py     │\n"
+        "       ├──────────────────────────┤\n"
+        " core  │ sync/  Xero -> cache     │\n"
+        " (no Flask) │ oauth.py (+mig/)    │\n"
+        "       └──────────────────────────┘\n```\n"
+    )
+    layers = read_layers(text)
+    assert layers == [
+        Layer("top", ("cli.py", "x.py")),
+        Layer("web", ("web/a.py", "web/b_*.py")),
+        Layer("core (no Flask)", ("sync/", "oauth.py", "mig/")),
+    ]
+    assert [layer.flask_free for layer in layers] == [False, False, True]
+
+    def at(where: str) -> list[int]:
+        return layer_of(Module("m", Path("/p") / where, ()), layers, Path("/p"))
+
+    assert at("web/b_routes.py") == [1]
+    assert at("web/other.py") == [1]  # a folder named file by file
+    assert at("sync/engine.py") == [2]
+    assert at("mig/versions/one.py") == [2]
+    assert at("stray.py") == []

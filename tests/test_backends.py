@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from tests.config_support import config
 from tests.conftest import REDIS_URL, require_service
-from tests.test_config import config
 from xero_panel.backends import Backends, make_backends
 from xero_panel.config import read_settings
 from xero_panel.locks import InProcessLocks, RedisLocks
@@ -133,33 +133,3 @@ def test_with_redis_every_key_has_the_prefix(redis_backends: Backends, tmp_path:
     assert keys_during_refresh == [f"{prefix}refresh:42"]
     assert redis_backends.counter.count("tenant-1") == CallCount(today=1, this_minute=1, sent=1)
     held.release()
-
-
-def _imports(path: Path, package: str) -> set[str]:
-    """The absolute names of the modules ``path`` (in ``package``) imports."""
-    import ast
-
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            parts = package.split(".")
-            base = ".".join(parts[: len(parts) - node.level + 1]) if node.level else ""
-            module = ".".join(p for p in (base, node.module or "") if p)
-            found.update(module if node.module else f"{module}.{a.name}" for a in node.names)
-    return found
-
-
-@pytest.mark.parametrize("folder", ["xero", "sync"])
-def test_the_core_imports_neither_flask_nor_the_app(folder: str) -> None:
-    """xero/ and sync/ are Flask-free and never reach up into the app or web modules."""
-    app = {"extension", "state", "cli", "jobs", "views", "admin_views", "webhook_views", "web"}
-    for path in sorted((PACKAGE / folder).glob("*.py")):
-        for name in _imports(path, f"xero_panel.{folder}"):
-            assert not name.startswith("flask"), (path.name, name)
-            parts = name.split(".")
-            assert not (parts[0] == "xero_panel" and parts[1:2] and parts[1] in app), (
-                path.name,
-                name,
-            )

@@ -6,20 +6,8 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from xero_panel.config import DEFAULT_SCOPES, DEFAULTS, apply_defaults, read_settings
-
-KEY = Fernet.generate_key().decode()
-
-
-def config(**overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "XERO_PANEL_CLIENT_ID": "id",
-        "XERO_PANEL_CLIENT_SECRET": "secret",
-        "XERO_PANEL_ENCRYPTION_KEYS": KEY,
-    }
-    apply_defaults(values)
-    values.update(overrides)
-    return values
+from tests.config_support import KEY, config
+from xero_panel.config import DEFAULT_SCOPES, DEFAULTS, read_settings
 
 
 def test_defaults_every_key_documented_in_config_module() -> None:

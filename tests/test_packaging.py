@@ -5,13 +5,14 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.packaging_support import build, built
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "xero_panel" / "static" / "xero_panel"
@@ -71,24 +72,10 @@ IN_THE_SDIST = [
     "scripts/copy_htmx.py",
     "tests/conftest.py",
     "tests/test_packaging.py",
+    "tests/packaging_support.py",
     "demo_app.py",
     "docs/panel.md",
 ]
-
-
-def build(source: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # No isolation: the build backends come from the dev extra, so no index is needed.
-    return subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), *args, str(source)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def built(source: Path, out: Path, *args: str) -> None:
-    result = build(source, out, *args)
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def wheel_files(wheel: Path) -> dict[str, bytes]:

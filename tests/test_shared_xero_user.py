@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from xero_emulator import DEMO_CLIENT_ID
 
-from tests.conftest import HostApp
-from tests.test_admin_flow import (
+from tests.admin_support import (
     SETTINGS,
     connect,
     press_test_connection,
     save,
-    wait_until_quiet,
+    wait_for_background_jobs,
 )
+from tests.conftest import HostApp
 from tests.two_accounts import (  # noqa: F401
     AUSTRALIA,
     OWNER,
@@ -54,7 +54,7 @@ def both_connected(host: HostApp, xero: Any) -> tuple[Any, Any]:
     page = connect(globex, tenants=[AUSTRALIA]).text
     assert offered(page) == [(AUSTRALIA, True)]  # not Acme's Kiwi Garden Supplies
     save(globex, [AUSTRALIA])
-    wait_until_quiet(xero)
+    wait_for_background_jobs(host.app)
     return acme, globex
 
 
@@ -97,7 +97,7 @@ def test_remove_one_account_keeps_the_other_working(host: HostApp, xero: Any) ->
         "/integrations/xero/refresh", data={"csrf_token": csrf_from(acme.get(SETTINGS).text)}
     )
     assert refreshed.status_code == 302
-    wait_until_quiet(xero)
+    wait_for_background_jobs(host.app)
     stats = xero.stats()["tenants"][SUPPLIES]
     assert stats["calls"] >= 2 and stats["errors"] == 0, stats
     with host.app.app_context():
@@ -149,7 +149,7 @@ def test_during_a_reconnect_reps_keep_the_cache_with_a_notice(host: HostApp, xer
     assert 'data-testid="invoice-row"' in panel
     assert "An admin is reconnecting Xero; showing invoices from" in panel
     save(acme, [SUPPLIES])
-    wait_until_quiet(xero)
+    wait_for_background_jobs(host.app)
     assert "reconnecting" not in rep_panel(host)
 
 
@@ -172,5 +172,5 @@ def test_a_sync_that_succeeds_clears_the_attention_too(host: HostApp, xero: Any)
     xero.add_fault({"endpoint": "Organisation", "status": 503, "times": 10})
     assert 'data-testid="attention-banner"' in press_test_connection(acme).text
     acme.post("/integrations/xero/refresh", data={"csrf_token": csrf_from(acme.get(SETTINGS).text)})
-    wait_until_quiet(xero)
+    wait_for_background_jobs(host.app)
     assert 'data-testid="attention-banner"' not in acme.get(SETTINGS).text

@@ -10,8 +10,8 @@ import pytest
 from xero_emulator import sample_seed
 
 from tests import conftest
+from tests.admin_support import connect, save, wait_for_background_jobs
 from tests.conftest import HostApp
-from tests.test_admin_flow import connect, save, wait_until_quiet
 from tests.xero_flow import emulator_settings, serving
 from xero_panel.records import CRMRecord
 
@@ -27,11 +27,15 @@ def xero_fixture() -> Iterator[Any]:
 
 
 @pytest.fixture(name="host")
-def host_fixture(make_host: Any, database_url: str, xero: Any, monkeypatch: Any) -> HostApp:
+def host_fixture(
+    make_host: Any, database_url: str, xero: Any, monkeypatch: Any
+) -> Iterator[HostApp]:
     monkeypatch.setitem(
         conftest.RECORDS, ("acme", "account", "9"), CRMRecord("Totara Events Group")
     )
-    return make_host(database_url, **emulator_settings(xero))
+    host = make_host(database_url, **emulator_settings(xero))
+    yield host
+    wait_for_background_jobs(host.app)  # a sync Save started ends before its tables go
 
 
 def saved_acme(host: HostApp, xero: Any) -> Any:
@@ -39,5 +43,5 @@ def saved_acme(host: HostApp, xero: Any) -> Any:
     acme = host.client("admin-acme")
     connect(acme, tenants=[SUPPLIES])
     save(acme, [SUPPLIES])
-    wait_until_quiet(xero)
+    wait_for_background_jobs(host.app)
     return acme

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from demo.live import LiveDemo, launch_chromium, log_in, running_demo
+from tests.browser.pages import Demo, big_account, sync_acme
 from tests.conftest import REQUIRE_SERVICES
 
 __all__ = ["LiveDemo", "Page", "log_in"]
@@ -32,6 +33,13 @@ def live_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
     """One demo shared by the browser tests that only read."""
     with running_demo(tmp_path_factory.mktemp("demo")) as demo:
         yield demo
+
+
+@pytest.fixture(scope="module")
+def demo(live_demo: LiveDemo) -> Iterator[Demo]:
+    """The shared demo with Acme's cache filled by a full sync (once per module)."""
+    sync_acme(live_demo)
+    yield Demo(url=live_demo.url, big_account=big_account(live_demo), live=live_demo)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from cryptography.fernet import Fernet
 from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, sample_seed
 
 from tests.browser.conftest import ARTIFACTS
-from tests.test_packaging import built
+from tests.packaging_support import built
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSTRAINTS = ROOT / os.environ.get("XP_TEST_CONSTRAINTS", "constraints.txt")

@@ -5,15 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.browser.conftest import LiveDemo, Page, log_in
-
-
-def open_first(page: Any, live_demo: LiveDemo, record_type: str) -> None:
-    page.goto(f"{live_demo.url}/{record_type}s")
-    page.click(f'[data-testid="record-link"][data-record-type="{record_type}"] >> nth=0')
-    page.wait_for_selector(
-        "[data-xero-panel]:not([aria-busy]) :is([data-testid=panel-notice],"
-        " [data-testid=panel-error], [data-testid=panel-empty], [data-testid=invoice-row])"
-    )
+from tests.browser.pages import open_first
 
 
 def test_panel_loaded_by_htmx_on_contact_page(page: Page, live_demo: LiveDemo) -> None:

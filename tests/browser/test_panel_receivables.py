@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import LiveDemo, Page, log_in
-from tests.browser.test_panel_invoices import ROW, Demo, _sync_acme, demo, open_account
-
-__all__ = ["demo"]
+from tests.browser.pages import ROW, Demo, open_account, sync_acme
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PANEL = "[data-xero-panel]"
@@ -229,6 +226,15 @@ def test_two_lines_per_invoice_in_a_600px_panel(page: Page, demo: Demo) -> None:
     assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}", date), date
 
 
+def is_version_check(request: Any) -> bool:
+    return "/version?" in str(request.url)
+
+
+#: panel.js: a version check every LIVE_EVERY ms while the tab is visible; a changed row
+#: keeps data-changed for CHANGED_FOR ms.
+LIVE_EVERY, CHANGED_FOR = 15_000, 6_000
+
+
 def test_a_payment_appears_in_an_open_panel_without_reload(
     browser: Any, own_demo: LiveDemo
 ) -> None:
@@ -239,7 +245,7 @@ def test_a_payment_appears_in_an_open_panel_without_reload(
     from xero_panel.models import Invoice, XeroContact
     from xero_panel.state import get_state
 
-    _sync_acme(own_demo)
+    sync_acme(own_demo)
     app = own_demo.app
     with app.app_context():
         (organisation,) = selected_organisations(demo_app.db.session, "acme")
@@ -265,6 +271,9 @@ def test_a_payment_appears_in_an_open_panel_without_reload(
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     p = context.new_page()
     try:
+        # The page's timers run on Playwright's clock: the next check comes when the test
+        # moves that clock 15 s on, not after 15 s of waiting.
+        p.clock.install()
         log_in(p, own_demo.url, "rep@acme.test")
         p.goto(f"{own_demo.url}/accounts/{account.id}?xp_view=all")
         row = f"{ROW}[data-invoice-number='{number}']"
@@ -272,8 +281,7 @@ def test_a_payment_appears_in_an_open_panel_without_reload(
         assert p.locator(row).get_attribute("data-balance") == f"{balance:.2f}"
         p.evaluate("window.__xpNoReload = true")
         requests: list[str] = []
-        p.on("request", lambda r: requests.append(r.url) if "/version" in r.url else None)
-        started = time.monotonic()
+        p.on("request", lambda r: requests.append(r.url) if is_version_check(r) else None)
         today = dt.date.today().isoformat()
         own_demo.emulator.add_payment(tenant_id, invoice_id, {"Amount": 10, "Date": today})
         # The change reaches the cache as a webhook's fetch would bring it.
@@ -281,40 +289,59 @@ def test_a_payment_appears_in_an_open_panel_without_reload(
             get_state(app).scheduler.run_refresh(org_id)
         own_demo.emulator.reset_stats()
         expected = f"{balance - 10:.2f}"
-        p.wait_for_selector(f"{row}[data-balance='{expected}'][data-changed]", timeout=30000)
-        assert time.monotonic() - started < 30
+        assert p.locator(row).get_attribute("data-balance") == f"{balance:.2f}"
+        requests.clear()
+        with p.expect_response(is_version_check, timeout=10_000):
+            p.clock.run_for(LIVE_EVERY)
+        p.wait_for_selector(f"{row}[data-balance='{expected}'][data-changed]", timeout=10_000)
         assert p.evaluate("window.__xpNoReload") is True
         stats = own_demo.emulator.stats()
         assert sum(t["calls"] for t in stats["tenants"].values()) == 0
-        # One small check per 15 s at most.
-        assert 1 <= len(requests) <= 2
+        # One small check per 15 s.
+        assert len(requests) == 1
+        # The mark goes after CHANGED_FOR, on the same clock.
+        p.clock.run_for(CHANGED_FOR)
         p.wait_for_function(
-            f"!document.querySelector(\"{row}\").hasAttribute('data-changed')", timeout=10000
+            f"!document.querySelector(\"{row}\").hasAttribute('data-changed')", timeout=10_000
         )
     finally:
         context.close()
 
 
+def set_hidden(p: Any, hidden: bool) -> None:
+    p.evaluate(
+        """(hidden) => { Object.defineProperty(document, 'hidden',
+                                                {get: () => hidden, configurable: true});
+        document.dispatchEvent(new Event('visibilitychange')); }""",
+        hidden,
+    )
+
+
 def test_no_version_check_while_the_tab_is_hidden(page: Page, demo: Demo) -> None:
+    """The page's timers run on Playwright's clock: 15 s pass at once, no waiting."""
     p = page.page
+    p.clock.install()
     log_in(p, demo.url, "rep@acme.test")
     open_account(p, demo)
     requests: list[str] = []
-    p.on("request", lambda r: requests.append(r.url) if "/version" in r.url else None)
-    p.evaluate(
-        """() => { Object.defineProperty(document, 'hidden',
-                                          {get: () => true, configurable: true});
-        document.dispatchEvent(new Event('visibilitychange')); }"""
-    )
-    p.wait_for_timeout(16000)
-    assert requests == []
-    p.evaluate(
-        """() => { Object.defineProperty(document, 'hidden',
-                                          {get: () => false, configurable: true});
-        document.dispatchEvent(new Event('visibilitychange')); }"""
-    )
-    p.wait_for_timeout(500)
-    assert len(requests) == 1  # back in view after more than 15 s: one check at once
+    p.on("request", lambda r: requests.append(r.url) if is_version_check(r) else None)
+    # Visible: one check when 15 s have passed (so the clock does drive the checks).
+    with p.expect_response(is_version_check, timeout=10_000):
+        p.clock.run_for(LIVE_EVERY)
+    p.wait_for_selector(f"{PANEL}:not([data-live-busy])")
+    assert len(requests) == 1
+    # Hidden for more than 15 s: the timer fires and checks nothing. Requests are reported
+    # in the order they are made, so once a marker request made afterwards is seen, a check
+    # made while hidden would have been listed.
+    set_hidden(p, True)
+    p.clock.run_for(LIVE_EVERY + 1_000)
+    with p.expect_request(lambda r: "xp-marker" in r.url, timeout=10_000):
+        p.evaluate("fetch(location.pathname + '?xp-marker=1')")
+    assert len(requests) == 1
+    # Back in view after more than 15 s: one check at once.
+    with p.expect_response(is_version_check, timeout=10_000):
+        set_hidden(p, False)
+    assert len(requests) == 2
 
 
 def seed_expectations(customer: str) -> tuple[list[dict[str, Any]], dt.date]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import LiveDemo, Page, log_in
-from tests.browser.test_panel_container import open_first
+from tests.browser.pages import open_first
 
 ROOT = Path(__file__).resolve().parents[2]
 PANEL_CSS = (ROOT / "xero_panel/static/xero_panel/panel.css").read_text()
