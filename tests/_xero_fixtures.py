@@ -9,16 +9,9 @@ against the originals whenever ``shared/`` sits beside the repository.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-
-import pytest
 
 from xero_panel.exceptions import AuthExpired
 
@@ -83,46 +76,3 @@ class FakeTokens:
             raise AuthExpired("The Xero refresh token was rejected: an admin must reconnect Xero.")
         self.token = self.refreshed
         return self.token
-
-
-REQUIRE_SERVICES = os.environ.get("XP_TEST_REQUIRE_SERVICES") == "1"
-REDIS_URL = os.environ.get("XP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _redis_reachable(url: str) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def redis_client() -> Iterator[Any]:
-    """A Redis client; skipped if Redis is unreachable (fails under XP_TEST_REQUIRE_SERVICES=1)."""
-    if not _redis_reachable(REDIS_URL):
-        message = f"Redis is not reachable at {REDIS_URL}"
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{message}, and XP_TEST_REQUIRE_SERVICES=1 makes that a failure")
-        pytest.skip(message)
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        yield client
-    finally:
-        client.close()
-        client.connection_pool.disconnect()
-
-
-@pytest.fixture
-def redis_prefix(redis_client: Any) -> Iterator[str]:
-    """A random key prefix; every key under it is deleted after the test."""
-    prefix = f"xp_test_{uuid.uuid4().hex[:12]}"
-    try:
-        yield prefix
-    finally:
-        keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=500))
-        if keys:
-            redis_client.delete(*keys)

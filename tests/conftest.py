@@ -19,15 +19,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask_login import FlaskLoginClient, LoginManager, UserMixin
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import Session
 
 from tests.clock import RUN_START, Clock
 from tests.clock_shift import xp_clock_shift
 from tests.panel_app import Seeded
 from xero_panel import CRMRecord, XeroPanel
+from xero_panel.models import Base
 
 REQUIRE_SERVICES = os.environ.get("XP_TEST_REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get(
@@ -283,3 +286,41 @@ def seeded(host: HostApp, clock: Clock) -> Seeded:
     """The host app with Acme's cache seeded (tests/panel_app.py), the clock stopped on the
     day its rows were built for."""
     return Seeded(host)
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    """A plain SQLAlchemy session on SQLite and PostgreSQL, tables created (no Flask)."""
+    engine = sa.create_engine(database_url)
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        yield s
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[Any]:
+    """A Redis client on ``XP_TEST_REDIS_URL`` (skipped, or failed under CI, when Redis is
+    unreachable)."""
+    require_service("Redis", REDIS_URL, 6379)
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        yield client
+    finally:
+        client.close()
+        client.connection_pool.disconnect()
+
+
+@pytest.fixture
+def redis_prefix(redis_client: Any) -> Iterator[str]:
+    """A random key prefix; every key under it is deleted after the test."""
+    prefix = f"xp_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=500))
+        if keys:
+            redis_client.delete(*keys)

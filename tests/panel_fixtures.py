@@ -12,16 +12,13 @@ import datetime as dt
 import itertools
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-import pytest
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from xero_panel.models import (
-    Base,
     Connection,
     ContactEmail,
     Invoice,
@@ -43,17 +40,6 @@ T = TypeVar("T")
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    """A plain SQLAlchemy session on SQLite and PostgreSQL, tables created (no Flask)."""
-    engine = sa.create_engine(database_url)
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        yield s
-    Base.metadata.drop_all(engine)
-    engine.dispose()
 
 
 class Cache:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.panel_fixtures import Cache, session  # noqa: F401
+from tests.panel_fixtures import Cache
 from xero_panel.matching import (
     Match,
     find_contact,
@@ -60,7 +60,7 @@ class World:
 
 
 @pytest.fixture
-def world(session: Session) -> World:  # noqa: F811
+def world(session: Session) -> World:
     cache = Cache(session)
     org = cache.organisation(cache.connection("acme"))
     return World(session, cache, org)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.panel_fixtures import NOW, TODAY_NZ, Cache, session  # noqa: F401
+from tests.panel_fixtures import NOW, TODAY_NZ, Cache
 from xero_panel.models import Invoice, Organisation
 from xero_panel.panel.view_rules import (
     AGE_BUCKETS,
@@ -33,7 +33,7 @@ from xero_panel.panel.view_rules import (
 DAY = dt.timedelta(days=1)
 
 
-def grid(session: Session) -> tuple[list[Organisation], list[Invoice]]:  # noqa: F811
+def grid(session: Session) -> tuple[list[Organisation], list[Invoice]]:
     cache = Cache(session)
     connection = cache.connection("acme")
     # Two organisations whose "today" differs: Auckland is a day ahead of UTC at NOW.
@@ -75,7 +75,7 @@ RULES: dict[str, tuple[Condition, ...]] = {
 
 
 @pytest.mark.parametrize("name", list(RULES))
-def test_sql_and_python_forms_of_each_rule_agree(session: Session, name: str) -> None:  # noqa: F811
+def test_sql_and_python_forms_of_each_rule_agree(session: Session, name: str) -> None:
     orgs, documents = grid(session)
     by_org = {o.id: o for o in orgs}
     rule = RULES[name]
@@ -87,7 +87,7 @@ def test_sql_and_python_forms_of_each_rule_agree(session: Session, name: str) ->
     assert in_sql or name.startswith("status") or name == "view paid"  # the grid covers it
 
 
-def test_an_overdue_row_is_what_the_overdue_view_lists(session: Session) -> None:  # noqa: F811
+def test_an_overdue_row_is_what_the_overdue_view_lists(session: Session) -> None:
     orgs, documents = grid(session)
     by_org = {o.id: o for o in orgs}
     overdue_view = set(
@@ -101,7 +101,7 @@ def test_an_overdue_row_is_what_the_overdue_view_lists(session: Session) -> None
     assert overdue_rows == overdue_view
 
 
-def test_days_overdue_count_from_the_organisations_today(session: Session) -> None:  # noqa: F811
+def test_days_overdue_count_from_the_organisations_today(session: Session) -> None:
     cache = Cache(session)
     org = cache.organisation(cache.connection("acme"))
     invoice = cache.invoice(org, "c", due=TODAY_NZ - 3 * DAY)
@@ -138,7 +138,7 @@ def test_age_bucket_without_due_date_is_current() -> None:
     assert age_bucket(None, TODAY_NZ) == "current"
 
 
-def test_every_unpaid_invoice_is_in_exactly_one_bucket(session: Session) -> None:  # noqa: F811
+def test_every_unpaid_invoice_is_in_exactly_one_bucket(session: Session) -> None:
     orgs, _documents = grid(session)
     by_bucket = [
         set(session.scalars(select(Invoice.id).where(rule_condition(age_rule(b), orgs, NOW))))
@@ -149,7 +149,7 @@ def test_every_unpaid_invoice_is_in_exactly_one_bucket(session: Session) -> None
     assert set().union(*by_bucket) == unpaid
 
 
-def test_due_info_per_document(session: Session) -> None:  # noqa: F811
+def test_due_info_per_document(session: Session) -> None:
     orgs, documents = grid(session)
     by_org = {o.id: o for o in orgs}
     for d in documents:

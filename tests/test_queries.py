@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from tests.panel_fixtures import NOW, TODAY_NZ, Cache, session  # noqa: F401
+from tests.panel_fixtures import NOW, TODAY_NZ, Cache
 from xero_panel.models import Invoice, Organisation, Pin, XeroContact
 from xero_panel.panel.queries import (
     panel_page,
@@ -46,7 +46,7 @@ class World:
 
 
 @pytest.fixture
-def world(session: Session) -> World:  # noqa: F811
+def world(session: Session) -> World:
     cache = Cache(session)
     connection = cache.connection("acme")
     org = cache.organisation(connection)
@@ -570,7 +570,7 @@ def fill(world: World, n: int) -> None:
 
 
 @pytest.mark.parametrize("view", ["unpaid", "all", "pinned"])
-def test_query_count_same_for_5_and_500_invoices(session: Session, view: str) -> None:  # noqa: F811
+def test_query_count_same_for_5_and_500_invoices(session: Session, view: str) -> None:
     counts = []
     for n in (5, 500):
         cache = Cache(session)

@@ -7,12 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests._xero_fixtures import (  # noqa: F401 (fixtures)
-    T0,
-    FakeClock,
-    redis_client,
-    redis_prefix,
-)
+from tests._xero_fixtures import T0, FakeClock
 from xero_panel.exceptions import RateLimited
 from xero_panel.xero.call_counter import CallCount, InProcessCallCounter
 from xero_panel.xero.rate_budget import (
@@ -56,8 +51,8 @@ def make_budget(request: pytest.FixtureRequest, clock: FakeClock) -> MakeBudget:
 
 @pytest.fixture
 def make_redis_budget(
-    redis_client: Any,  # noqa: F811
-    redis_prefix: str,  # noqa: F811
+    redis_client: Any,
+    redis_prefix: str,
     clock: FakeClock,
 ) -> MakeBudget:
     """Build Redis budgets sharing one client and key prefix, on the fake clock."""
@@ -476,8 +471,8 @@ def test_redis_leaked_slot_expires(make_redis_budget: MakeBudget, clock: FakeClo
 @pytest.mark.redis
 def test_redis_keys_under_prefix_and_expire(
     make_redis_budget: MakeBudget,
-    redis_client: Any,  # noqa: F811
-    redis_prefix: str,  # noqa: F811
+    redis_client: Any,
+    redis_prefix: str,
 ) -> None:
     budget = make_redis_budget()
     _call(budget)
@@ -492,12 +487,12 @@ def test_redis_keys_under_prefix_and_expire(
 
 @pytest.mark.redis
 def test_redis_decode_responses_client(
-    redis_prefix: str,  # noqa: F811
+    redis_prefix: str,
     clock: FakeClock,
 ) -> None:
     import redis
 
-    from tests._xero_fixtures import REDIS_URL
+    from tests.conftest import REDIS_URL
 
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:
@@ -510,7 +505,7 @@ def test_redis_decode_responses_client(
 
 
 @pytest.mark.redis
-def test_redis_rejects_bad_slot_ttl(redis_client: Any) -> None:  # noqa: F811
+def test_redis_rejects_bad_slot_ttl(redis_client: Any) -> None:
     with pytest.raises(ValueError):
         RedisRateBudget(redis_client, slot_ttl=0)
 
@@ -564,8 +559,8 @@ def test_counter_starts_a_new_day_but_sent_goes_on(
 @pytest.mark.redis
 def test_redis_counter_shared_by_budgets_with_one_prefix(
     make_redis_budget: MakeBudget,
-    redis_client: Any,  # noqa: F811
-    redis_prefix: str,  # noqa: F811
+    redis_client: Any,
+    redis_prefix: str,
     clock: FakeClock,
 ) -> None:
     first = make_redis_budget()

@@ -17,14 +17,7 @@ from tests.admin_support import (
     wait_for_background_jobs,
 )
 from tests.conftest import HostApp
-from tests.two_accounts import (  # noqa: F401
-    AUSTRALIA,
-    OWNER,
-    SUPPLIES,
-    host_fixture,
-    saved_acme,
-    xero_fixture,
-)
+from tests.two_accounts import AUSTRALIA, OWNER, SUPPLIES, saved_acme
 from tests.xero_flow import csrf_from
 from xero_panel.models import Connection
 

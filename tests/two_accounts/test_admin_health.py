@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from tests import conftest
 from tests._sync_support import SyncHost
-from tests.two_accounts import SUPPLIES, host_fixture, saved_acme, xero_fixture  # noqa: F401
+from tests.two_accounts import SUPPLIES, saved_acme
 from xero_panel.models import Organisation
 from xero_panel.panel.formatting import Formatter
 from xero_panel.records import CRMRecord
