@@ -25,6 +25,7 @@ from cryptography.fernet import Fernet
 from xero_emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, sample_seed
 
 from tests.browser.conftest import ARTIFACTS
+from tests.clock_shift import xp_clock_shift
 from tests.packaging_support import built
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,6 +101,7 @@ def start_example(
             "XERO_PANEL_IDENTITY_URL": emulator_url,
             "XERO_PANEL_API_URL": emulator_url,
         }
+        xp_clock_shift.carry_into(venv / "bin/python", env, CONSTRAINTS)
         log = home / "server.log"  # a file, not a pipe: nobody reads a pipe while it runs
         with log.open("w") as out:
             process = subprocess.Popen(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 from pathlib import Path
 
 VARIABLE = "XP_CLOCK_SHIFT_DAYS"
@@ -29,6 +30,26 @@ def shift_days() -> int:
 def pth_text() -> str:
     """The ``.pth`` file's lines: this folder on ``sys.path``, then the import."""
     return f"{Path(__file__).resolve().parent}\nimport xp_clock_shift\n"
+
+
+def carry_into(python: Path, env: dict[str, str], constraints: Path) -> None:
+    """Give another virtualenv (an example host's) this run's shift: time-machine and the
+    ``.pth`` file installed into it, the variable set in ``env`` for its processes; then
+    check that its Python sees the same date as this one."""
+    days = shift_days()
+    if not days:
+        return
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-c", str(constraints), "time-machine"], check=True)
+    subprocess.run([str(python), str(Path(__file__).with_name("write_pth.py"))], check=True)
+    env[VARIABLE] = str(days)
+    show = "import datetime as dt; print(dt.datetime.now(dt.UTC).date())"
+    seen = subprocess.run(
+        [str(python), "-c", show], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    ours = dt.datetime.now(dt.UTC).date()
+    if abs(dt.date.fromisoformat(seen) - ours) > dt.timedelta(days=1):  # midnight may pass
+        raise RuntimeError(f"{python} sees {seen}, not this run's shifted date ({ours})")
 
 
 def _start() -> None:

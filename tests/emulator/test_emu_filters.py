@@ -3,6 +3,7 @@ summaryOnly, If-Modified-Since."""
 
 from __future__ import annotations
 
+import datetime as dt
 from email.utils import format_datetime
 
 from xero_emulator.xero_json import parse_xero_date
@@ -166,5 +167,7 @@ def test_if_modified_since_http_date(get, world):
 
 
 def test_if_modified_since_future_returns_nothing(get):
-    got = get("Invoices", headers={"If-Modified-Since": "2099-01-01T00:00:00"}).json()
+    tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    since = tomorrow.strftime("%Y-%m-%dT%H:%M:%S")
+    got = get("Invoices", headers={"If-Modified-Since": since}).json()
     assert got["Invoices"] == []
