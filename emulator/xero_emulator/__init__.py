@@ -21,7 +21,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
 
-from .backend import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER, Emulator
+from .backend import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER
+from .emulator import Emulator
 from .identity import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from .sample_seed import sample_seed
 from .scopes import DEFAULT_SCOPE

@@ -11,7 +11,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from .backend import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER, Emulator
+from .backend import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER
+from .emulator import Emulator
 from .identity import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from .sample_seed import sample_seed
 from .seed import SeedError, load_seed

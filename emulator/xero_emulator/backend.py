@@ -1,10 +1,15 @@
-"""The :class:`Emulator`: every piece of an emulated Xero's state, and the Python API that tests,
-the demo and the ``/_emulator/`` control endpoints use to read and change it.
+"""The :class:`XeroBackend`: every piece of an emulated Xero's state, and the operations on it
+that the views, tests, the demo and the ``/_emulator/`` control endpoints use (like moto's
+``models.py``: no HTTP here).
 
 The state lives in small models: :class:`~.store.TenantData` per organisation,
 :class:`~.identity.Identity` (users, clients, codes, grants, tokens, connections),
 :class:`~.limits.RateLimiter`, :class:`~.faults.FaultBook`, :class:`~.webhooks.WebhookDispatcher`
-and :class:`~.stats.CallStats`. HTTP requests reach it through :mod:`.urls` and :mod:`.views`.
+and :class:`~.stats.CallStats`. The identity server's operations are in
+:mod:`.backend_identity`, the Accounting API's call policy in :mod:`.backend_api`.
+
+Imports point one way: :mod:`.emulator` (the public :class:`~xero_emulator.Emulator`) ->
+:mod:`.server` -> :mod:`.urls` -> :mod:`.views` -> this module -> the models.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .backend_api import ApiOperations
+from .backend_identity import IdentityOperations
 from .changes import Change, add_payment, upsert
 from .faults import Fault, FaultBook
 from .identity import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Identity
@@ -31,10 +38,7 @@ from .store import Kind, TenantData
 from .webhooks import WebhookDispatcher
 from .xero_json import format_event_time
 
-if TYPE_CHECKING:
-    from .server import EmulatorServer
-
-__all__ = ["CONTROL_TOKEN_ENV", "CONTROL_TOKEN_HEADER", "DEFAULT_SCOPE", "Emulator"]
+__all__ = ["CONTROL_TOKEN_ENV", "CONTROL_TOKEN_HEADER", "DEFAULT_SCOPE", "XeroBackend"]
 
 #: The environment variable that sets the control token (else one is made per run).
 CONTROL_TOKEN_ENV = "XERO_EMULATOR_CONTROL_TOKEN"  # noqa: S105 (a name, not a secret)
@@ -42,27 +46,12 @@ CONTROL_TOKEN_ENV = "XERO_EMULATOR_CONTROL_TOKEN"  # noqa: S105 (a name, not a s
 CONTROL_TOKEN_HEADER = "X-Emulator-Token"  # noqa: S105 (a name, not a secret)
 
 
-class Emulator:
-    """A local stand-in for Xero, seeded with users, clients and organisations.
+class XeroBackend(IdentityOperations, ApiOperations):
+    """A local Xero's state, seeded with users, clients and organisations, and every
+    operation on it. :class:`~xero_emulator.Emulator` adds serving it over HTTP; its
+    docstring describes the parameters.
 
-    :param seed: a seed dictionary (see :func:`~xero_emulator.load_seed`).
-    :param webhook_url: where to POST signed webhook events when data changes.
-    :param webhook_key: the webhook signing key.
-    :param control_enabled: serve the ``/_emulator/`` control endpoints (tests and demo only).
-    :param control_token: the token control requests must carry in ``X-Emulator-Token``;
-        default: ``XERO_EMULATOR_CONTROL_TOKEN`` when set, else a new random one
-        (:attr:`control_token`).
-    :param access_token_ttl: access token lifetime in seconds (Xero: 1800).
-    :param clients: extra OAuth clients, in the seed's ``clients`` format.
-    :param clock: returns the time in epoch seconds (default :func:`time.time`).
-    :param limits: rate limit overrides: ``per_minute``, ``per_day``, ``concurrent``,
-        ``app_per_minute``.
-    :param webhook_retries: extra delivery attempts after a failure.
-    :param webhook_retry_delay: seconds before the first retry (doubling).
-    :param latency_ms: a delay before every Accounting API answer (see :class:`.FaultBook`).
     :raises SeedError: when the seed is not valid.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(
@@ -331,31 +320,31 @@ class Emulator:
         content type and this emulator's control token."""
         return {"Content-Type": "application/json", CONTROL_TOKEN_HEADER: self.control_token}
 
-    # -- serving ----------------------------------------------------------------------------
+    # -- control: faults, limits, webhooks ------------------------------------------------
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
-        """Serve over HTTP from a daemon thread. ``port=0`` picks a free port.
+    def list_faults(self) -> list[dict[str, Any]]:
+        """The fault rules waiting to fire."""
+        return self.faults.list()
 
-        :returns: the running :class:`~xero_emulator.EmulatorServer`.
-        """
-        from .server import EmulatorServer
+    def clear_faults(self) -> None:
+        """Drop every fault rule."""
+        self.faults.clear()
 
-        server = EmulatorServer(self, host, port)
-        self.base_url = server.url
-        return server
+    def rate_limits(self) -> dict[str, int]:
+        """The rate limits in force: ``per_minute``, ``per_day``, ``concurrent``, ..."""
+        return dict(self.limiter.limits)
 
-    def wsgi_app(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        """The WSGI entry point: :func:`.urls.dispatch` picks the view."""
-        from .urls import dispatch
+    def configure_limits(self, limits: Mapping[str, int]) -> None:
+        """Change some rate limits (the ``POST /_emulator/limits`` body)."""
+        self.limiter.configure(limits)
 
-        return dispatch(self, environ)(environ, start_response)
+    def intent_to_receive(self) -> dict[str, Any]:
+        """Run Xero's intent-to-receive check against the webhook URL now."""
+        return self.webhooks.intent_to_receive()
 
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        return self.wsgi_app(environ, start_response)
+    def stop_webhooks(self) -> None:
+        """Stop the webhook delivery thread (the server does when it shuts down)."""
+        self.webhooks.close()
 
 
 def _online_token(tenant_id: str, invoice_id: str) -> str:

@@ -1,18 +1,29 @@
-"""Serving an emulator over real HTTP from a daemon thread."""
+"""Serving an emulator: the WSGI entry point (:func:`handle`) and the HTTP server that runs
+it from a daemon thread (:class:`EmulatorServer`). Above :mod:`.urls`, which picks the view."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-if TYPE_CHECKING:
-    from .backend import Emulator
+from .urls import dispatch
 
-__all__ = ["EmulatorServer"]
+if TYPE_CHECKING:
+    from .backend import XeroBackend
+
+__all__ = ["EmulatorServer", "handle"]
+
+
+def handle(
+    backend: XeroBackend, environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Iterable[bytes]:
+    """Answer one WSGI request from ``backend``: :func:`.urls.dispatch` picks the view."""
+    return dispatch(backend, environ)(environ, start_response)
 
 
 class _Handler(WSGIRequestHandler):
@@ -30,15 +41,17 @@ class _Handler(WSGIRequestHandler):
 class EmulatorServer:
     """A running emulator. Use :attr:`url` as the base of every Xero URL.
 
-    :param emulator: the emulator to serve.
+    :param emulator: the emulator (any :class:`~.backend.XeroBackend`) to serve.
     :param host: the address to bind (keep it on loopback).
     :param port: the port; ``0`` picks a free one.
     """
 
-    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, emulator: XeroBackend, host: str = "127.0.0.1", port: int = 0) -> None:
         self.emulator = emulator
+        # An Emulator's own wsgi_app (a subclass may wrap it), else the plain entry point.
+        app = getattr(emulator, "wsgi_app", None) or self._app
         self._server: BaseWSGIServer = make_server(
-            host, port, emulator.wsgi_app, threaded=True, request_handler=_Handler
+            host, port, app, threaded=True, request_handler=_Handler
         )
         self.host = host
         self.port: int = self._server.socket.getsockname()[1]
@@ -57,7 +70,10 @@ class EmulatorServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-        self.emulator.webhooks.close()
+        self.emulator.stop_webhooks()
+
+    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return handle(self.emulator, environ, start_response)
 
     def __enter__(self) -> EmulatorServer:
         return self

@@ -21,7 +21,7 @@ from typing import Any
 
 from werkzeug.test import Client
 
-from .backend import Emulator
+from .emulator import Emulator
 
 __all__ = ["XERO_HOSTS", "call", "route_xero_to"]
 

@@ -2,7 +2,8 @@
 
 Real Xero spreads these over three hosts (``login.xero.com``, ``identity.xero.com``,
 ``api.xero.com``); the emulator serves them all from one base URL. Views take the
-:class:`~xero_emulator.backend.Emulator` and the request, plus the rule's variables.
+:class:`~xero_emulator.backend.XeroBackend` and the request, plus the rule's variables.
+:mod:`.server` (the WSGI entry point) is above this module; the views are below it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .views import accounting, connections, control, identity
 from .views.http import text
 
 if TYPE_CHECKING:
-    from .backend import Emulator
+    from .backend import XeroBackend
 
 __all__ = ["URL_MAP", "dispatch"]
 
@@ -77,7 +78,7 @@ URL_MAP = Map(
 )
 
 
-def dispatch(emu: Emulator, environ: dict[str, Any]) -> Response:
+def dispatch(emu: XeroBackend, environ: dict[str, Any]) -> Response:
     """The answer to one request: the matching view's, or werkzeug's 404 or 405 as text."""
     request = Request(environ)
     adapter = URL_MAP.bind_to_environ(environ)

@@ -1,7 +1,9 @@
 """Views of the Accounting API (``/api.xro/2.0``) and of the online invoice page.
 
-Each call is counted, then checked in Xero's order: bearer token, ``xero-tenant-id``, scope,
-connection, rate limits, injected faults; only then is it answered from the backend.
+The backend counts each call and checks it in Xero's order (bearer token,
+``xero-tenant-id``, scope, connection, rate limits: :meth:`.XeroBackend.open_api_call`),
+then takes an injected fault; only then is it answered from the backend. These views turn
+the backend's verdicts into Xero's answers.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from .. import queries
+from ..backend_api import Refusal
 from ..faults import Fault
 from ..oauth import token_expired_detail
 from ..queries import ApiError
@@ -19,10 +22,10 @@ from ..scopes import ENDPOINT_SCOPES
 from ..store import Kind
 from ..xero_json import format_envelope_time, parse_http_date
 from . import pages
-from .http import bearer, html, issuer_of, json, pause_or_drop, problem, text
+from .http import html, issuer_of, json, pause_or_drop, problem, text
 
 if TYPE_CHECKING:
-    from ..backend import Emulator
+    from ..backend import XeroBackend
 
 __all__ = ["api", "online_invoice"]
 
@@ -31,53 +34,39 @@ _PROVIDER_NAME = "Xero Emulator"
 _NOT_FOUND = "The resource you're looking for cannot be found"
 
 
-def api(emu: Emulator, request: Request, rest: str) -> Response:
+def api(emu: XeroBackend, request: Request, rest: str) -> Response:
     """``GET /api.xro/2.0/{Organisation | Contacts | Invoices | CreditNotes}[/{id}]`` and
     ``/Invoices/{id}/OnlineInvoice`` (resource names in any case). Error answers (4xx and
     5xx) are counted per tenant too."""
     response = _api(emu, request, rest)
     tenant_id = (request.headers.get("xero-tenant-id") or "").strip().lower()
     if response.status_code >= 400 and tenant_id in emu.tenant_ids:
-        emu.calls.count_error(tenant_id, response.status_code)
+        emu.count_api_error(tenant_id, response.status_code)
     return response
 
 
-def _api(emu: Emulator, request: Request, rest: str) -> Response:
+def _api(emu: XeroBackend, request: Request, rest: str) -> Response:
     parts = [p for p in rest.split("/") if p]
     endpoint = _RESOURCES.get(parts[0].lower()) if parts else None
     if endpoint is None:
         return text(_NOT_FOUND, 404)
     tenant_id = (request.headers.get("xero-tenant-id") or "").strip().lower()
-    known_tenant = tenant_id in emu.tenant_ids
-    if known_tenant:
-        emu.calls.count_api(tenant_id, endpoint)
-    access = bearer(emu, request)
-    if isinstance(access, Response):
-        return access
-    if not tenant_id:
-        return problem(403, "AuthenticationUnsuccessful")
-    if not access.scope & ENDPOINT_SCOPES[endpoint]:
-        return problem(401, "AuthorizationUnsuccessful")
-    if not known_tenant or not emu.identity.book.find(
-        access.client_id, access.user_email, tenant_id
-    ):
-        return problem(403, "AuthenticationUnsuccessful")
-    admission = emu.limiter.acquire(tenant_id)
-    if not admission.allowed:
-        emu.calls.count_rate_limited(tenant_id)
-        return problem(429, f"Rate limit exceeded: {admission.problem}", admission.headers())
+    try:
+        admission = emu.open_api_call(request.headers.get("Authorization"), tenant_id, endpoint)
+    except Refusal as refused:
+        return problem(refused.status, refused.detail, refused.headers)
     try:
         response = _with_faults(emu, request, endpoint, parts, tenant_id)
     finally:
-        emu.limiter.release(tenant_id)
+        emu.close_api_call(tenant_id)
     response.headers.update(admission.headers())
     return response
 
 
 def _with_faults(
-    emu: Emulator, request: Request, endpoint: str, parts: list[str], tenant_id: str
+    emu: XeroBackend, request: Request, endpoint: str, parts: list[str], tenant_id: str
 ) -> Response:
-    fault = emu.faults.take(endpoint, tenant_id, api=True)
+    fault = emu.api_fault(endpoint, tenant_id)
     if fault is not None:
         pause_or_drop(fault)
         if fault.status is not None:
@@ -90,7 +79,7 @@ def _with_faults(
         return text(exc.body, exc.status, exc.headers)
 
 
-def _fault_response(emu: Emulator, fault: Fault, tenant_id: str) -> Response:
+def _fault_response(emu: XeroBackend, fault: Fault, tenant_id: str) -> Response:
     status = fault.status or 500
     if status == 503:
         return text(fault.detail or "Organisation offline", 503)
@@ -102,7 +91,7 @@ def _fault_response(emu: Emulator, fault: Fault, tenant_id: str) -> Response:
             detail = token_expired_detail(emu.now_ms())
         return problem(status, detail)
     if status == 429:
-        emu.calls.count_rate_limited(tenant_id)
+        emu.count_rate_limited(tenant_id)
         limit = fault.detail or "minute"
         headers = {"Retry-After": "60", "X-Rate-Limit-Problem": limit}
         return problem(429, f"Rate limit exceeded: {limit}", headers)
@@ -115,7 +104,7 @@ def _fault_response(emu: Emulator, fault: Fault, tenant_id: str) -> Response:
 
 
 def _envelope(
-    emu: Emulator, key: str, items: list[dict[str, Any]], pagination: Any = None
+    emu: XeroBackend, key: str, items: list[dict[str, Any]], pagination: Any = None
 ) -> Response:
     body: dict[str, Any] = {
         "Id": str(uuid.uuid4()),
@@ -130,7 +119,7 @@ def _envelope(
 
 
 def _answer(
-    emu: Emulator, request: Request, endpoint: str, parts: list[str], tenant_id: str
+    emu: XeroBackend, request: Request, endpoint: str, parts: list[str], tenant_id: str
 ) -> Response:
     if endpoint == "Organisation":
         if len(parts) != 1:
@@ -151,7 +140,7 @@ def _answer(
     return _envelope(emu, kind, [emu.get_object(kind, tenant_id, parts[1])])
 
 
-def online_invoice(emu: Emulator, request: Request, token: str) -> Response:
+def online_invoice(emu: XeroBackend, request: Request, token: str) -> Response:
     """``GET /in/{token}``: the small page an ``OnlineInvoiceUrl`` points at."""
     try:
         tenant, invoice = emu.online_invoice(token)

@@ -28,7 +28,7 @@ from ..xero_json import loads
 from .http import json, text
 
 if TYPE_CHECKING:
-    from ..backend import Emulator
+    from ..backend import XeroBackend
 
 __all__ = ["control_view", "refusal"]
 
@@ -52,7 +52,7 @@ def _read_json(request: Request) -> Any:
         raise ControlError("the body is not valid JSON") from None
 
 
-def refusal(emu: Emulator, request: Request) -> Response | None:
+def refusal(emu: XeroBackend, request: Request) -> Response | None:
     """The answer to a control request that may not run, or ``None`` when it may."""
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") != request.host_url.rstrip("/"):
@@ -72,7 +72,7 @@ def control_view(view: ControlView) -> ControlView:
     through, pass it the JSON body, answer its errors."""
 
     @functools.wraps(view)
-    def guarded(emu: Emulator, request: Request, **values: str) -> Response:
+    def guarded(emu: XeroBackend, request: Request, **values: str) -> Response:
         if not emu.control_enabled:
             return text("Not Found", 404)
         refused = refusal(emu, request)
@@ -100,39 +100,39 @@ def _no_such_endpoint() -> Response:
 
 
 @control_view
-def no_such_endpoint(emu: Emulator, request: Request, body: Any, rest: str) -> Response:
+def no_such_endpoint(emu: XeroBackend, request: Request, body: Any, rest: str) -> Response:
     """Any other ``/_emulator/`` URL or method."""
     return _no_such_endpoint()
 
 
 @control_view
-def stats(emu: Emulator, request: Request, body: Any) -> Response:
+def stats(emu: XeroBackend, request: Request, body: Any) -> Response:
     """``GET /_emulator/stats``."""
     return json(emu.stats())
 
 
 @control_view
-def reset_stats(emu: Emulator, request: Request, body: Any) -> Response:
+def reset_stats(emu: XeroBackend, request: Request, body: Any) -> Response:
     """``POST /_emulator/stats/reset``."""
     emu.reset_stats()
     return json(emu.stats())
 
 
 @control_view
-def reset(emu: Emulator, request: Request, body: Any) -> Response:
+def reset(emu: XeroBackend, request: Request, body: Any) -> Response:
     """``POST /_emulator/reset``: the seed's data back."""
     emu.reset()
     return json({"reset": True})
 
 
 @control_view
-def tenants(emu: Emulator, request: Request, body: Any) -> Response:
+def tenants(emu: XeroBackend, request: Request, body: Any) -> Response:
     """``GET /_emulator/tenants``."""
     listed = [{"tenantId": t, "tenantName": emu.tenant(t).tenant_name} for t in emu.tenant_ids]
     return json({"tenants": listed})
 
 
-def _tenant_and_kind(emu: Emulator, tenant_id: str, kind: str) -> tuple[str, Kind | None]:
+def _tenant_and_kind(emu: XeroBackend, tenant_id: str, kind: str) -> tuple[str, Kind | None]:
     tenant_id = tenant_id.lower()
     if tenant_id not in emu.tenant_ids:
         raise KeyError(f"tenant {tenant_id}")
@@ -158,7 +158,7 @@ def _objects(kind: Kind, body: Any) -> list[Mapping[str, Any]]:
 
 @control_view
 def upsert_objects(
-    emu: Emulator, request: Request, body: Any, tenant_id: str, kind: str
+    emu: XeroBackend, request: Request, body: Any, tenant_id: str, kind: str
 ) -> Response:
     """``POST /_emulator/tenants/<id>/{invoices,contacts,credit-notes}``: create or update."""
     tenant_id, found = _tenant_and_kind(emu, tenant_id, kind)
@@ -176,7 +176,7 @@ def upsert_objects(
 
 @control_view
 def add_payment(
-    emu: Emulator, request: Request, body: Any, tenant_id: str, kind: str, object_id: str
+    emu: XeroBackend, request: Request, body: Any, tenant_id: str, kind: str, object_id: str
 ) -> Response:
     """``POST /_emulator/tenants/<id>/invoices/<InvoiceID>/payments``."""
     tenant_id, found = _tenant_and_kind(emu, tenant_id, kind)
@@ -188,7 +188,7 @@ def add_payment(
 
 @control_view
 def silent_change(
-    emu: Emulator, request: Request, body: Any, tenant_id: str, kind: str, object_id: str
+    emu: XeroBackend, request: Request, body: Any, tenant_id: str, kind: str, object_id: str
 ) -> Response:
     """``POST /_emulator/tenants/<id>/<kind>/<ID>/silent``: no UpdatedDateUTC bump, no
     webhook."""
@@ -202,26 +202,26 @@ def silent_change(
 
 
 @control_view
-def faults(emu: Emulator, request: Request, body: Any) -> Response:
+def faults(emu: XeroBackend, request: Request, body: Any) -> Response:
     """``GET`` lists, ``POST`` adds, ``DELETE`` clears ``/_emulator/faults``."""
     if request.method == "DELETE":
-        emu.faults.clear()
+        emu.clear_faults()
         return json({"faults": []})
     if request.method == "POST":
         return json(emu.add_fault(_object(body, "a fault is a JSON object")))
-    return json({"faults": emu.faults.list()})
+    return json({"faults": emu.list_faults()})
 
 
 @control_view
-def limits(emu: Emulator, request: Request, body: Any) -> Response:
+def limits(emu: XeroBackend, request: Request, body: Any) -> Response:
     """``GET`` reads, ``POST`` sets ``/_emulator/limits``."""
     if request.method == "POST":
-        emu.limiter.configure(_object(body, "limits are a JSON object"))
-    return json({"limits": dict(emu.limiter.limits)})
+        emu.configure_limits(_object(body, "limits are a JSON object"))
+    return json({"limits": emu.rate_limits()})
 
 
 @control_view
-def clock(emu: Emulator, request: Request, body: Any) -> Response:
+def clock(emu: XeroBackend, request: Request, body: Any) -> Response:
     """``GET`` reads, ``POST {"advance_seconds": N}`` moves ``/_emulator/clock``."""
     if request.method == "POST":
         seconds = body.get("advance_seconds", 0) if isinstance(body, Mapping) else 0
@@ -234,25 +234,25 @@ def clock(emu: Emulator, request: Request, body: Any) -> Response:
 
 
 @control_view
-def webhooks(emu: Emulator, request: Request, body: Any) -> Response:
+def webhooks(emu: XeroBackend, request: Request, body: Any) -> Response:
     """``GET /_emulator/webhooks``: every payload and its delivery attempts."""
     return json({"deliveries": emu.webhook_deliveries})
 
 
 @control_view
-def intent_to_receive(emu: Emulator, request: Request, body: Any) -> Response:
+def intent_to_receive(emu: XeroBackend, request: Request, body: Any) -> Response:
     """``POST /_emulator/webhooks/intent-to-receive``: run Xero's check now."""
-    return json(emu.webhooks.intent_to_receive())
+    return json(emu.intent_to_receive())
 
 
 @control_view
-def flush_webhooks(emu: Emulator, request: Request, body: Any) -> Response:
+def flush_webhooks(emu: XeroBackend, request: Request, body: Any) -> Response:
     """``POST /_emulator/webhooks/flush``: wait for queued deliveries."""
     return json({"flushed": emu.flush_webhooks()})
 
 
 @control_view
-def issue_tokens(emu: Emulator, request: Request, body: Any) -> Response:
+def issue_tokens(emu: XeroBackend, request: Request, body: Any) -> Response:
     """``POST /_emulator/tokens``: connect and issue tokens without a browser."""
     fields = _object(body, "the body is a JSON object")
     wanted = ("client_id", "user_email", "tenant_ids", "scope")

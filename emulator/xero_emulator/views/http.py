@@ -15,7 +15,7 @@ from ..oauth import AccessInfo, OAuthError
 from ..xero_json import dumps
 
 if TYPE_CHECKING:
-    from ..backend import Emulator
+    from ..backend import XeroBackend
 
 __all__ = [
     "DroppedConnection",
@@ -76,10 +76,10 @@ def issuer_of(request: Request) -> str:
     return request.host_url.rstrip("/")
 
 
-def bearer(emu: Emulator, request: Request) -> AccessInfo | Response:
+def bearer(emu: XeroBackend, request: Request) -> AccessInfo | Response:
     """The grant behind the request's bearer token, or the 401 to answer."""
     try:
-        return emu.identity.check_bearer(request.headers.get("Authorization"))
+        return emu.authenticate(request.headers.get("Authorization"))
     except OAuthError as exc:
         return problem(401, exc.error, {"WWW-Authenticate": "Bearer"})
 
@@ -92,10 +92,9 @@ def pause_or_drop(fault: Fault) -> None:
         raise DroppedConnection("drop fault")
 
 
-def identity_fault(emu: Emulator, endpoint: str) -> Response | None:
+def identity_fault(emu: XeroBackend, endpoint: str) -> Response | None:
     """Count a call to an identity endpoint and answer an injected fault, if one matches."""
-    emu.calls.count_identity(endpoint)
-    fault = emu.faults.take(endpoint, None, api=False)
+    fault = emu.identity_call(endpoint)
     if fault is None:
         return None
     pause_or_drop(fault)

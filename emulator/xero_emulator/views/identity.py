@@ -15,7 +15,7 @@ from . import pages
 from .http import html, identity_fault, issuer_of, json
 
 if TYPE_CHECKING:
-    from ..backend import Emulator
+    from ..backend import XeroBackend
 
 __all__ = ["authorize", "discovery", "index", "jwks", "revocation", "token"]
 
@@ -30,7 +30,7 @@ _AUTHORIZE_PARAMS = (
 )
 
 
-def index(emu: Emulator, request: Request) -> Response:
+def index(emu: XeroBackend, request: Request) -> Response:
     """``GET /``: where things are, and the tenants."""
     return json(
         {
@@ -49,7 +49,7 @@ def index(emu: Emulator, request: Request) -> Response:
     )
 
 
-def discovery(emu: Emulator, request: Request) -> Response:
+def discovery(emu: XeroBackend, request: Request) -> Response:
     """The OpenID Connect discovery document."""
     issuer = issuer_of(request)
     return json(
@@ -73,20 +73,19 @@ def discovery(emu: Emulator, request: Request) -> Response:
     )
 
 
-def jwks(emu: Emulator, request: Request) -> Response:
+def jwks(emu: XeroBackend, request: Request) -> Response:
     """The key set that verifies the emulator's tokens."""
     return json({"keys": [signing_key().jwk]})
 
 
-def authorize(emu: Emulator, request: Request) -> Response:
+def authorize(emu: XeroBackend, request: Request) -> Response:
     """``/identity/connect/authorize``: the login form (GET), then the consent form (POST
     ``step=login``), then the redirect back to the client (POST ``step=consent``)."""
-    emu.calls.count_identity("authorize")
+    emu.count_identity_call("authorize")
     source = request.form if request.method == "POST" else request.args
     params = {k: source[k] for k in _AUTHORIZE_PARAMS if k in source}
-    identity = emu.identity
     try:
-        auth = identity.check_authorize(params)
+        auth = emu.check_authorize(params)
     except OAuthError as exc:
         if exc.status != 302:
             return html(pages.error_page(f"{exc.error}: {exc.description}"), 400)
@@ -95,12 +94,12 @@ def authorize(emu: Emulator, request: Request) -> Response:
     if request.method == "GET":
         return html(pages.login_page(params, app_name))
     if request.form.get("step", "") == "login":
-        user = identity.login(request.form.get("email", ""), request.form.get("password", ""))
+        user = emu.login(request.form.get("email", ""), request.form.get("password", ""))
         if user is None:
             error = "Your email or password is incorrect"
             return html(pages.login_page(params, app_name, error), 401)
-        return _consent(emu, params, auth, user.email, identity.new_login_ticket(user))
-    user = identity.user_for_ticket(request.form.get("ticket", ""))
+        return _consent(emu, params, auth, user.email, emu.new_login_ticket(user))
+    user = emu.user_for_ticket(request.form.get("ticket", ""))
     if user is None:
         return html(pages.login_page(params, app_name, "Please log in again"), 401)
     if request.form.get("action") != "allow":
@@ -109,25 +108,22 @@ def authorize(emu: Emulator, request: Request) -> Response:
     if not chosen:
         ticket = request.form["ticket"]
         return _consent(emu, params, auth, user.email, ticket, "Select an organisation")
-    auth_event_id = identity.connect(auth.client.client_id, user, chosen)
-    code = identity.new_code(auth, user, auth_event_id)
+    auth_event_id = emu.connect(auth.client.client_id, user, chosen)
+    code = emu.new_code(auth, user, auth_event_id)
     values = {"code": code, "scope": " ".join(auth.scope), "state": auth.state}
     return Response("", status=302, headers={"Location": redirect(auth.redirect_uri, values)})
 
 
 def _consent(
-    emu: Emulator,
+    emu: XeroBackend,
     params: Mapping[str, str],
     auth: AuthorizeRequest,
     email: str,
     ticket: str,
     error: str = "",
 ) -> Response:
-    user = emu.identity.users[email.lower()]
-    tenants = [(tid, emu.identity.tenant_names[tid][0]) for tid in user.tenants]
-    page = pages.consent_page(
-        params, auth.client.name, user.email, ticket, tenants, auth.scope, error
-    )
+    tenants = emu.grantable_tenants(email)
+    page = pages.consent_page(params, auth.client.name, email, ticket, tenants, auth.scope, error)
     return html(page, 400 if error else 200)
 
 
@@ -136,14 +132,14 @@ def _redirect_error(redirect_uri: str, error: str, state: str) -> Response:
     return Response("", status=302, headers={"Location": location})
 
 
-def token(emu: Emulator, request: Request) -> Response:
+def token(emu: XeroBackend, request: Request) -> Response:
     """``POST /connect/token``: the authorization code and refresh token grants."""
     faulted = identity_fault(emu, "token")
     if faulted is not None:
         return faulted
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     try:
-        body = emu.identity.token(
+        body = emu.token(
             request.headers.get("Authorization"), request.form.to_dict(), issuer_of(request)
         )
     except OAuthError as exc:
@@ -151,13 +147,13 @@ def token(emu: Emulator, request: Request) -> Response:
     return json(body, 200, headers)
 
 
-def revocation(emu: Emulator, request: Request) -> Response:
+def revocation(emu: XeroBackend, request: Request) -> Response:
     """``POST /connect/revocation``: revoke a refresh token's grant."""
     faulted = identity_fault(emu, "revocation")
     if faulted is not None:
         return faulted
     try:
-        emu.identity.revoke(request.headers.get("Authorization"), request.form.to_dict())
+        emu.revoke(request.headers.get("Authorization"), request.form.to_dict())
     except OAuthError as exc:
         return json(exc.body(), exc.status)
     return Response("", status=200)
