@@ -1,12 +1,13 @@
-"""The package's layering, checked by reading the source (nothing is imported).
+"""The packages' layering, checked by reading the source (nothing is imported).
 
-The layers are read from the drawing in docs/architecture.md, so the drawing and the
-checks cannot drift apart: every module must sit in exactly one of its layers, imports
-point down only, and the layers marked "(no Flask)" never import Flask. Imports are read
-from the AST wherever they are: at module level, inside functions and under
-``if TYPE_CHECKING:`` (a type-only import is still an arrow from one module to another).
-Relative imports are resolved, and ``from . import x`` counts as an import of the
-submodule ``x`` when there is one.
+The layers are read from the drawings in docs/architecture.md (xero_panel) and
+docs/emulator.md (xero_emulator), so the drawings and the checks cannot drift apart: every
+module must sit in exactly one of its layers, imports point down only, there is no import
+cycle, and the layers marked "(no Flask)" never import Flask. Imports are read from the AST
+wherever they are: at module level, inside functions and under ``if TYPE_CHECKING:`` (a
+type-only import is still an arrow from one module to another). Relative imports are
+resolved, and ``from . import x`` counts as an import of the submodule ``x`` when there is
+one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PANEL = ROOT / "xero_panel"
 EMULATOR = ROOT / "emulator" / "xero_emulator"
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
+EMULATOR_DOCS = ROOT / "docs" / "emulator.md"
 MAX_LINES = 400
 #: Flask, its extensions (``flask_*``) and its toolkits.
 FLASK = ("flask", "werkzeug", "htmx_flask")
@@ -178,7 +180,7 @@ def read_layers(text: str) -> list[Layer]:
     """The layers of the first ``text`` drawing in ``text``, top first. A layer is the
     rows between two rules; its label is what stands left of the box."""
     match = re.search(r"^```text\n(.*?)^```", text, re.S | re.M)
-    assert match, "no ```text drawing of the layers in docs/architecture.md"
+    assert match, "no ```text drawing of the layers in the docs"
     layers: list[Layer] = []
     label: list[str] = []
     inside: list[str] = []
@@ -231,12 +233,53 @@ def fail_on(found: list[str], header: str) -> None:
 PANEL_MODULES = read_package(PANEL)
 PANEL_EDGES = internal_edges(PANEL_MODULES)
 EMULATOR_MODULES = read_package(EMULATOR)
+EMULATOR_EDGES = internal_edges(EMULATOR_MODULES)
 LAYERS = read_layers(ARCHITECTURE.read_text(encoding="utf-8"))
+EMULATOR_LAYERS = read_layers(EMULATOR_DOCS.read_text(encoding="utf-8"))
 
 
 def test_no_import_cycle_in_xero_panel() -> None:
     found = [describe(group, PANEL_MODULES, PANEL_EDGES) for group in cycles(PANEL_EDGES)]
     fail_on(found, "xero_panel's imports must point down only, with no cycle:")
+
+
+def test_no_import_cycle_in_xero_emulator() -> None:
+    found = [describe(group, EMULATOR_MODULES, EMULATOR_EDGES) for group in cycles(EMULATOR_EDGES)]
+    fail_on(found, "xero_emulator's imports must point one way, with no cycle:")
+
+
+def test_emulator_layers_hold() -> None:
+    """Every module of xero_emulator sits in one layer of docs/emulator.md's drawing (the
+    public Emulator on top, then the server, the URL map, the views, the backend, the
+    models), and its imports point down them only."""
+    docs, package = "docs/emulator.md", EMULATOR
+    found = [
+        f"{module.where}: in {len(where)} layers of {docs}"
+        f"{': ' if where else ''}{', '.join(EMULATOR_LAYERS[i].label for i in where)}"
+        for name, module in EMULATOR_MODULES.items()
+        if name != "xero_emulator" and len(where := layer_of(module, EMULATOR_LAYERS, package)) != 1
+    ]
+    paths = [module.path.relative_to(package).as_posix() for module in EMULATOR_MODULES.values()]
+    found += [
+        f"{docs} names {name} ({layer.label}), which is no module of xero_emulator"
+        for layer in EMULATOR_LAYERS
+        for name in layer.names
+        if not Layer("", (name,)).holds_any(paths)
+    ]
+    level = {
+        name: where[0]
+        for name, module in EMULATOR_MODULES.items()
+        if len(where := layer_of(module, EMULATOR_LAYERS, package)) == 1
+    }
+    found += [
+        f"{EMULATOR_MODULES[name].where}:{imp.line} ({EMULATOR_LAYERS[level[name]].label})"
+        f" imports {target} ({EMULATOR_LAYERS[level[target]].label})"
+        for name, targets in EMULATOR_EDGES.items()
+        for target, imp in targets.items()
+        if name in level and target in level and level[target] < level[name]
+    ]
+    assert len(EMULATOR_LAYERS) >= 6, f"too few layers read from {docs}: {EMULATOR_LAYERS}"
+    fail_on(found, f"xero_emulator and the layers drawn in {docs} disagree:")
 
 
 def test_no_module_over_400_lines() -> None:
