@@ -22,6 +22,7 @@ Flask.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import redis
+    from redis.lock import Lock
 
 __all__ = [
     "Flight",
@@ -182,47 +184,49 @@ class InProcessLocks:
 # Redis
 # ------------------------------------------------------------------------------------------
 
-# KEYS: 1 lock; ARGV: 1 token
-_RELEASE_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-# KEYS: 1 lock; ARGV: 1 token, 2 ttl in ms
-_EXTEND_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
 
 class _RedisHeld:
-    def __init__(self, locks: RedisLocks, key: str, token: str) -> None:
-        self._locks = locks
-        self._key = key
-        self._token = token
+    """A :class:`redis.lock.Lock` this caller holds, behind :class:`Held`.
+
+    The lock's own Lua scripts check the token before they delete or re-expire the key.
+    Losing the lock is an answer here, not an error: ``release`` of a lock that expired (or
+    was already released) does nothing, and ``extend`` of one returns ``False``.
+    """
+
+    def __init__(self, lock: Lock) -> None:
+        self._lock = lock
 
     def release(self) -> None:
-        self._locks._redis.eval(_RELEASE_LUA, 1, self._key, self._token)
+        from redis.exceptions import LockError  # redis is optional: only here when it is used
+
+        with contextlib.suppress(LockError):  # LockNotOwnedError too: it is not ours any more
+            self._lock.release()
 
     def extend(self, ttl: float) -> bool:
-        done = self._locks._redis.eval(_EXTEND_LUA, 1, self._key, self._token, _ms(ttl))
-        return bool(done)
+        from redis.exceptions import LockError
+
+        try:
+            # replace_ttl: ``ttl`` from now, not added to what is left.
+            return self._lock.extend(_seconds(ttl), replace_ttl=True)
+        except LockError:
+            return False
 
 
-def _ms(seconds: float) -> int:
-    return max(1, int(seconds * 1000))
+def _seconds(ttl: float) -> float:
+    """``ttl`` as :class:`~redis.lock.Lock` takes it: it sends ``int(ttl * 1000)`` ms, and
+    a time to live of 0 would mean no expiry at all (or, to ``extend``, delete the key); at
+    least 1 ms, as this module always sent."""
+    return max(ttl, 0.001)
 
 
 class RedisLocks:
     """:class:`Locks` in Redis, shared by every process that uses the same Redis and prefix.
 
-    A lock is a key set with ``SET NX PX`` to a random token; only the holder of the token
-    releases or extends it (a Lua script checks the token first). Waiting polls every
-    ``poll_interval`` seconds.
+    A lock is redis-py's :class:`redis.lock.Lock` on the key ``<prefix>lock:<name>``: ``SET NX
+    PX`` to a random token, released and extended only by the holder of the token. Its token
+    is not kept per thread (``thread_local=False``): :func:`single_flight` takes the lock in
+    the caller's thread and releases it in the work's. Waiting polls every ``poll_interval``
+    seconds.
 
     :param client: a :class:`redis.Redis` client.
     :param prefix: put before every key, so several apps (or test runs) can share a Redis.
@@ -238,14 +242,19 @@ class RedisLocks:
 
     def try_lock(self, name: str, ttl: float) -> Held | None:
         """See :meth:`Locks.try_lock`."""
-        key = f"{self.prefix}lock:{name}"
-        token = uuid.uuid4().hex
-        if self._redis.set(key, token, nx=True, px=_ms(ttl)):
-            return _RedisHeld(self, key, token)
+        lock: Lock = self._redis.lock(
+            f"{self.prefix}lock:{name}",
+            timeout=_seconds(ttl),
+            blocking=False,
+            thread_local=False,
+        )
+        if lock.acquire(token=uuid.uuid4().hex):
+            return _RedisHeld(lock)
         return None
 
     def wait_unlocked(self, name: str, timeout: float) -> bool:
         """See :meth:`Locks.wait_unlocked`."""
+        # Plain EXISTS: a Lock only waits by taking the lock itself.
         key = f"{self.prefix}lock:{name}"
         deadline = time.monotonic() + timeout
         while self._redis.exists(key):
@@ -257,11 +266,16 @@ class RedisLocks:
 
     def claim(self, name: str, ttl: float) -> bool:
         """See :meth:`Locks.claim`."""
+        # Plain SET NX PX: a claim is never released by its holder, so it needs no token.
         return bool(self._redis.set(f"{self.prefix}claim:{name}", "1", nx=True, px=_ms(ttl)))
 
     def forget(self, name: str) -> None:
         """See :meth:`Locks.forget`."""
         self._redis.delete(f"{self.prefix}claim:{name}")
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
 
 
 def make_locks(redis_client: Any, *, prefix: str = "xero-panel:") -> Locks:
