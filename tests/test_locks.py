@@ -161,6 +161,87 @@ def test_forget_drops_a_claim(locks: Locks) -> None:
     assert locks.claim("c", 5) is True
 
 
+def test_extend_sets_the_time_left_not_adds_to_it(timed: Timed) -> None:
+    locks = timed.locks
+    held = locks.try_lock("a", 60)
+    assert held is not None
+    assert held.extend(timed.ttl) is True  # ttl from now: the 60 s left are gone
+    past(timed)
+    assert locks.try_lock("a", 5) is not None
+
+
+def test_release_twice_and_extend_after_release(locks: Locks) -> None:
+    held = locks.try_lock("a", 60)
+    assert held is not None
+    held.release()
+    held.release()  # a no-op, not an error
+    assert held.extend(5) is False
+    assert locks.try_lock("a", 5) is not None
+
+
+def test_held_extended_and_released_from_another_thread(locks: Locks) -> None:
+    """As :func:`single_flight` does: taken in the caller's thread, let go in the work's."""
+    held = locks.try_lock("a", 60)
+    assert held is not None
+    extended: list[bool] = []
+
+    def elsewhere() -> None:
+        extended.append(held.extend(60))
+        held.release()
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join(30)
+    assert extended == [True]
+    assert locks.try_lock("a", 5) is not None
+
+
+# The Redis lock as the panel wrote it by hand before redis-py's Lock took over: workers of
+# the old and the new code share a Redis during a rolling upgrade, so they must see each
+# other's locks.
+_OLD_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+@pytest.mark.redis
+def test_redis_lock_shared_with_the_previous_hand_written_lock() -> None:
+    require_service("Redis", REDIS_URL, 6379)
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    prefix = f"xp-test-{uuid.uuid4().hex[:8]}:"
+    key = f"{prefix}lock:a"
+    locks = RedisLocks(client, prefix=prefix)
+    try:
+        # An old worker holds "a": SET NX PX of its own token.
+        old_token = uuid.uuid4().hex
+        assert client.set(key, old_token, nx=True, px=60_000)
+        assert locks.try_lock("a", 5) is None
+        assert locks.wait_unlocked("a", 0.05) is False
+        # The old worker lets go with its script; now the new code takes "a" ...
+        assert client.eval(_OLD_RELEASE_LUA, 1, key, old_token) == 1
+        held = locks.try_lock("a", 5)
+        assert held is not None
+        # ... under the same key, a token with a time to live, which an old worker's SET NX
+        # cannot take and its release (with its own token) cannot drop.
+        token = client.get(key)
+        assert token is not None and token != old_token.encode()
+        assert 0 < client.pttl(key) <= 5000
+        assert not client.set(key, uuid.uuid4().hex, nx=True, px=60_000)
+        assert client.eval(_OLD_RELEASE_LUA, 1, key, old_token) == 0
+        assert client.get(key) == token
+        held.release()
+        assert not client.exists(key)
+    finally:
+        for k in client.scan_iter(f"{prefix}*"):
+            client.delete(k)
+        client.close()
+
+
 class Tries:
     """``locks``, noting the callers of ``try_lock``: ``all_tried`` is set once ``n``
     have asked."""
