@@ -238,6 +238,27 @@ LAYERS = read_layers(ARCHITECTURE.read_text(encoding="utf-8"))
 EMULATOR_LAYERS = read_layers(EMULATOR_DOCS.read_text(encoding="utf-8"))
 
 
+def placement_errors(
+    modules: dict[str, Module], layers: list[Layer], package: Path, docs: str
+) -> list[str]:
+    """Modules of ``package`` in no layer of the drawing in ``docs`` or in several, and names
+    the drawing gives that are no module."""
+    found = [
+        f"{module.where}: in {len(where)} layers of {docs}"
+        f"{': ' if where else ''}{', '.join(layers[i].label for i in where)}"
+        for name, module in modules.items()
+        if name != package.name and len(where := layer_of(module, layers, package)) != 1
+    ]
+    paths = [module.path.relative_to(package).as_posix() for module in modules.values()]
+    found += [
+        f"{docs} names {name} ({layer.label}), which is no module of {package.name}"
+        for layer in layers
+        for name in layer.names
+        if not Layer("", (name,)).holds_any(paths)
+    ]
+    return found
+
+
 def test_no_import_cycle_in_xero_panel() -> None:
     found = [describe(group, PANEL_MODULES, PANEL_EDGES) for group in cycles(PANEL_EDGES)]
     fail_on(found, "xero_panel's imports must point down only, with no cycle:")
@@ -253,19 +274,7 @@ def test_emulator_layers_hold() -> None:
     public Emulator on top, then the server, the URL map, the views, the backend, the
     models), and its imports point down them only."""
     docs, package = "docs/emulator.md", EMULATOR
-    found = [
-        f"{module.where}: in {len(where)} layers of {docs}"
-        f"{': ' if where else ''}{', '.join(EMULATOR_LAYERS[i].label for i in where)}"
-        for name, module in EMULATOR_MODULES.items()
-        if name != "xero_emulator" and len(where := layer_of(module, EMULATOR_LAYERS, package)) != 1
-    ]
-    paths = [module.path.relative_to(package).as_posix() for module in EMULATOR_MODULES.values()]
-    found += [
-        f"{docs} names {name} ({layer.label}), which is no module of xero_emulator"
-        for layer in EMULATOR_LAYERS
-        for name in layer.names
-        if not Layer("", (name,)).holds_any(paths)
-    ]
+    found = placement_errors(EMULATOR_MODULES, EMULATOR_LAYERS, package, docs)
     level = {
         name: where[0]
         for name, module in EMULATOR_MODULES.items()
@@ -303,19 +312,7 @@ def test_only_package_init_imports_extension() -> None:
 
 def test_every_module_sits_in_one_layer_of_the_drawing() -> None:
     assert any(layer.flask_free for layer in LAYERS), "no layer marked (no Flask) in the drawing"
-    found = [
-        f"{module.where}: in {len(where)} layers of docs/architecture.md"
-        f"{': ' if where else ''}{', '.join(LAYERS[i].label for i in where)}"
-        for name, module in PANEL_MODULES.items()
-        if name != "xero_panel" and len(where := layer_of(module, LAYERS, PANEL)) != 1
-    ]
-    paths = [module.path.relative_to(PANEL).as_posix() for module in PANEL_MODULES.values()]
-    found += [
-        f"docs/architecture.md names {name} ({layer.label}), which is no module of xero_panel"
-        for layer in LAYERS
-        for name in layer.names
-        if not Layer("", (name,)).holds_any(paths)
-    ]
+    found = placement_errors(PANEL_MODULES, LAYERS, PANEL, "docs/architecture.md")
     fail_on(found, "the layers drawn in docs/architecture.md and the package disagree:")
 
 

@@ -13,6 +13,19 @@ from xero_panel import jobs
 from xero_panel.sync.runners import RQRunner, ThreadRunner, make_runner
 
 
+def recording_context(entered: list[str]) -> Any:
+    """A context manager class that notes "in" and "out" in ``entered``."""
+
+    class Context:
+        def __enter__(self) -> None:
+            entered.append("in")
+
+        def __exit__(self, *exc: object) -> None:
+            entered.append("out")
+
+    return Context
+
+
 def test_thread_runner_runs_job_in_another_thread() -> None:
     seen: list[tuple[str, Any, str]] = []
     runner = ThreadRunner(
@@ -26,13 +39,7 @@ def test_thread_runner_runs_job_in_another_thread() -> None:
 def test_thread_runner_enters_the_context() -> None:
     entered: list[str] = []
 
-    class Context:
-        def __enter__(self) -> None:
-            entered.append("in")
-
-        def __exit__(self, *exc: object) -> None:
-            entered.append("out")
-
+    Context = recording_context(entered)
     runner = ThreadRunner(lambda job, args: entered.append(job), Context)
     runner.submit("reconcile", 1)
     runner.wait_idle(5)
@@ -62,12 +69,7 @@ def test_make_runner_threads_without_redis() -> None:
     seen: list[tuple[str, Any, str]] = []
     entered: list[str] = []
 
-    class Context:
-        def __enter__(self) -> None:
-            entered.append("in")
-
-        def __exit__(self, *exc: object) -> None:
-            entered.append("out")
+    Context = recording_context(entered)
 
     def execute(job: str, args: Any) -> None:
         seen.append((job, args, threading.current_thread().name))

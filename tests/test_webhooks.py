@@ -194,10 +194,8 @@ def test_retry_delay_doubles_up_to_the_cap() -> None:
     ]
 
 
-def test_webhook_failed_fetch_is_retried_with_backoff_until_it_succeeds(
-    retrying: SyncHost,
-) -> None:
-    h = retrying
+def recorded_retry_delays(h: SyncHost) -> list[float]:
+    """The delays of every job the scheduler's runner is asked to run later, as it is asked."""
     delays: list[float] = []
     submit_later = h.scheduler.runner.submit_later
 
@@ -206,6 +204,14 @@ def test_webhook_failed_fetch_is_retried_with_backoff_until_it_succeeds(
         submit_later(delay, job, *args)
 
     h.scheduler.runner.submit_later = record
+    return delays
+
+
+def test_webhook_failed_fetch_is_retried_with_backoff_until_it_succeeds(
+    retrying: SyncHost,
+) -> None:
+    h = retrying
+    delays = recorded_retry_delays(h)
     invoice = paid_in_xero(h)
     h.emulator.add_fault({"endpoint": "Invoices", "status": 400})
 
@@ -227,14 +233,7 @@ def test_webhook_retries_stop_at_the_limit(retrying: SyncHost) -> None:
     h = retrying
     h.scheduler.webhook_retry_base = 0.05
     h.scheduler.webhook_retry_limit = 3
-    delays: list[float] = []
-    submit_later = h.scheduler.runner.submit_later
-
-    def record(delay: float, job: Any, *args: Any) -> None:
-        delays.append(delay)
-        submit_later(delay, job, *args)
-
-    h.scheduler.runner.submit_later = record
+    delays = recorded_retry_delays(h)
     invoice = paid_in_xero(h)
     h.emulator.add_fault({"endpoint": "Invoices", "status": 400})
 
