@@ -49,6 +49,22 @@ def view_links(page: str) -> list[str]:
     return re.findall(r'<a class="xp-view"[^>]*>', page)
 
 
+def test_bad_view_marks_no_view_current(seeded: Seeded) -> None:
+    response = seeded.get("/contact/1?view=nope")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert [t for t in view_links(page) if "aria-current" in t] == []
+
+
+def test_bad_date_keeps_the_view_current_and_the_text_as_sent(seeded: Seeded) -> None:
+    response = seeded.get("/contact/1?view=paid&q=INV&from=soon")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    current = [t for t in view_links(page) if "aria-current" in t]
+    assert len(current) == 1 and 'data-view="paid"' in current[0]
+    assert 'name="q" value="INV"' in page and 'name="from" value="soon"' in page
+
+
 def test_view_selector_lists_six_views(seeded: Seeded) -> None:
     views = re.findall(r'data-view="(\w+)"', seeded.html())
     assert views == ["unpaid", "open", "overdue", "paid", "pinned", "all"]

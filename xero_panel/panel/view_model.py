@@ -37,6 +37,7 @@ from .params import (
     VIEWS,
     AgeBucket,
     PanelParams,
+    ParsedPanelParams,
     ViewName,
     page_past_end_message,
 )
@@ -99,7 +100,8 @@ class PanelView:
     inputs: PanelInputs
     state: PanelState
     params: PanelParams
-    raw: dict[str, str]
+    #: The text of ``q``, ``from`` and ``to`` shown back in the form.
+    form: dict[str, str]
     param_error: str | None
     #: The cache's state for the record's organisations (``None`` after a bad parameter).
     cache_status: CacheStatus | None
@@ -109,6 +111,14 @@ class PanelView:
     csrf_token: str
     #: This answer follows *Refresh*: the panel says "Updated just now".
     refreshed: bool = False
+    #: The bad parameter was ``view`` itself: no view tab is marked current.
+    view_invalid: bool = False
+
+    @property
+    def raw(self) -> dict[str, str]:
+        """Deprecated: :attr:`form`, plus ``view_invalid: "true"`` when
+        :attr:`view_invalid` is set (for host templates written before they existed)."""
+        return {**self.form, "view_invalid": "true"} if self.view_invalid else dict(self.form)
 
     @property
     def status(self) -> int:
@@ -275,15 +285,13 @@ def panel_state(inputs: PanelInputs, cache_status: CacheStatus | None) -> PanelS
 def build_panel_view(
     session: Session,
     inputs: PanelInputs,
-    params: PanelParams,
+    parsed: ParsedPanelParams,
     cache_status: CacheStatus | None,
     *,
     urls: PanelUrls,
     locale: str,
     csrf_token: str,
     page_size: int,
-    raw: dict[str, str],
-    param_error: str | None = None,
     now: dt.datetime | None = None,
     refreshed: bool = False,
 ) -> PanelView:
@@ -291,6 +299,7 @@ def build_panel_view(
 
     A ``page`` past the last one is a parameter error (status 400), like a bad value.
     """
+    params, param_error = parsed.params, parsed.error
     state = panel_state(inputs, cache_status)
     listing: PanelPage | None = None
     if state == "list" and param_error is None:
@@ -310,7 +319,7 @@ def build_panel_view(
         inputs=inputs,
         state=state,
         params=params,
-        raw=raw,
+        form=parsed.form,
         param_error=param_error,
         cache_status=cache_status,
         listing=listing,
@@ -318,6 +327,7 @@ def build_panel_view(
         urls=urls,
         csrf_token=csrf_token,
         refreshed=refreshed,
+        view_invalid=parsed.view_invalid,
     )
 
 
