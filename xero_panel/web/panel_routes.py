@@ -13,8 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 from flask_login import current_user
 
-from ..matching import find_contact, link_contact, search_contacts
-from ..matching import unlink_contact as remove_link
+from ..matching import find_contact, link_contact, search_contacts, unlink_contact
 from ..panel.params import PanelParams, ParsedPanelParams, read_panel_params, replace_url
 from ..panel.queries import set_pin
 from ..panel.summaries import record_version
@@ -228,14 +227,16 @@ def links(record_type: str, record_id: str) -> Response:
     return _rerender(record_type, record_id)
 
 
-def unlink(record_type: str, record_id: str, organisation_id: int, contact_id: str) -> Response:
+def delete_link(
+    record_type: str, record_id: str, organisation_id: int, contact_id: str
+) -> Response:
     """Remove one of the record's links (idempotent); without links, matching applies
     again. Answers with the panel."""
     ctx = _panel_request(record_type, record_id, post=True)
     if isinstance(ctx, Response):
         return ctx
     _require_linker()
-    remove_link(
+    unlink_contact(
         ctx.session,
         crm_account=ctx.viewer.crm_account,
         record_type=record_type,
@@ -280,4 +281,5 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule(f"{base}/links/search", view_func=link_search, methods=["GET"])
     bp.add_url_rule(f"{base}/links", view_func=links, methods=["POST"])
     unlinks = f"{base}/links/<int:organisation_id>/<contact_id>"
-    bp.add_url_rule(unlinks, view_func=unlink, methods=["DELETE"])
+    # The endpoint stays "unlink" (panel_context builds the Unlink URL with it).
+    bp.add_url_rule(unlinks, "unlink", view_func=delete_link, methods=["DELETE"])
