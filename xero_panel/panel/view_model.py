@@ -3,7 +3,7 @@ loose template values.
 
 Plain Python (no Flask): the web layer resolves who is looking, which record and which Xero
 contacts, and passes the URLs in (:class:`PanelUrls`, callables and strings);
-:func:`build_panel_view` decides the panel's state, runs the page query and says what an
+:func:`build_panel_view` decides the panel's mode, runs the page query and says what an
 empty list says.
 """
 
@@ -45,8 +45,8 @@ from .queries import panel_page
 from .row_text import RowText, row_text
 from .rows import AgeAmount, CurrencyTotal, InvoiceRow, PanelPage, RecordRef
 
-#: What the panel shows instead of (or above) the list.
-PanelState = Literal[
+#: The panel's display mode: what it shows instead of (or above) the list.
+PanelMode = Literal[
     "not_connected", "no_organisations", "first_sync", "never_synced", "no_match", "list"
 ]
 #: Polling interval while the first sync runs.
@@ -98,7 +98,7 @@ class PanelView:
     poll_every: ClassVar[str] = POLL_EVERY
 
     inputs: PanelInputs
-    state: PanelState
+    mode: PanelMode
     params: PanelParams
     #: The text of ``q``, ``from`` and ``to`` shown back in the form.
     form: dict[str, str]
@@ -113,6 +113,11 @@ class PanelView:
     refreshed: bool = False
     #: The bad parameter was ``view`` itself: no view tab is marked current.
     view_invalid: bool = False
+
+    @property
+    def state(self) -> PanelMode:
+        """Deprecated: :attr:`mode` (for host templates written before it was renamed)."""
+        return self.mode
 
     @property
     def raw(self) -> dict[str, str]:
@@ -171,7 +176,7 @@ class PanelView:
             self.params.view,
             filtered=self.params.filtered,
             record_type=self.record_type,
-            no_match=self.state == "no_match",
+            no_match=self.mode == "no_match",
         )
 
     def params_of(self, view: ViewName = DEFAULT_VIEW) -> PanelParams:
@@ -265,7 +270,7 @@ class PanelView:
         return dataclasses.replace(params, q="", date_from=None, date_to=None)
 
 
-def panel_state(inputs: PanelInputs, cache_status: CacheStatus | None) -> PanelState:
+def panel_mode(inputs: PanelInputs, cache_status: CacheStatus | None) -> PanelMode:
     """What the panel shows: a notice instead of the list, or the list."""
     if inputs.connection_status not in ("active", "needs_reconnect"):
         return "not_connected"
@@ -295,14 +300,14 @@ def build_panel_view(
     now: dt.datetime | None = None,
     refreshed: bool = False,
 ) -> PanelView:
-    """The panel's view model: its state and, when it shows the list, the page of rows.
+    """The panel's view model: its display mode and, when it shows the list, the page of rows.
 
     A ``page`` past the last one is a parameter error (status 400), like a bad value.
     """
     params, param_error = parsed.params, parsed.error
-    state = panel_state(inputs, cache_status)
+    mode = panel_mode(inputs, cache_status)
     listing: PanelPage | None = None
-    if state == "list" and param_error is None:
+    if mode == "list" and param_error is None:
         listing = panel_page(
             session,
             inputs.organisations,
@@ -317,7 +322,7 @@ def build_panel_view(
             listing = None
     return PanelView(
         inputs=inputs,
-        state=state,
+        mode=mode,
         params=params,
         form=parsed.form,
         param_error=param_error,
