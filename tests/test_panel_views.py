@@ -696,15 +696,15 @@ class RecordingScheduler:
 
 
 def test_panel_asks_freshness_with_matched_contacts(seeded: Seeded) -> None:
-    service = RecordingScheduler()
-    get_state(seeded.host.app).scheduler = service
+    scheduler = RecordingScheduler()
+    get_state(seeded.host.app).scheduler = scheduler
     seeded.html()
-    assert service.calls == [("ensure", [(seeded.org_id, "c-1")])]
+    assert scheduler.calls == [("ensure", [(seeded.org_id, "c-1")])]
 
 
 def test_refresh_runs_targeted_sync_and_swaps_panel(seeded: Seeded) -> None:
-    service = RecordingScheduler()
-    get_state(seeded.host.app).scheduler = service
+    scheduler = RecordingScheduler()
+    get_state(seeded.host.app).scheduler = scheduler
     client = seeded.host.client("rep-acme")
     token = token_of(client)
     response = client.post(
@@ -712,7 +712,7 @@ def test_refresh_runs_targeted_sync_and_swaps_panel(seeded: Seeded) -> None:
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and page.lstrip().startswith("<section")
-    assert service.calls[-1] == ("refresh", [(seeded.org_id, "c-1")])
+    assert scheduler.calls[-1] == ("refresh", [(seeded.org_id, "c-1")])
     assert len(rows(page)) == 6
 
 

@@ -260,12 +260,12 @@ def _active_connection(viewer: Viewer, *, allow_needs_reconnect: bool = False) -
 
 
 def _start_sync(organisation_id: int, *, full: bool) -> None:
-    """Hand a sync of one organisation to the background (the sync service decides how)."""
-    service = get_state().scheduler
+    """Hand a sync of one organisation to the background (the scheduler decides how)."""
+    scheduler = get_state().scheduler
     if full:
-        service.start_full_sync(organisation_id)
+        scheduler.start_full_sync(organisation_id)
     else:
-        service.start_refresh(organisation_id)
+        scheduler.start_refresh(organisation_id)
 
 
 def register(bp: Blueprint) -> None:

@@ -75,17 +75,17 @@ def cache_status(
     *Refresh*, or (``cache_only``, the live update's reload) read as it stands, no Xero."""
     if not ctx.organisations:
         return None
-    service = get_state().scheduler
+    scheduler = get_state().scheduler
     if cache_only:
         status = read_cache_status(ctx.session, ctx.organisations)
     else:
         release(ctx.session)
         if refresh:
-            status = service.refresh_record(
+            status = scheduler.refresh_record(
                 ctx.session, ctx.organisations, contact_ids=ctx.match.keys()
             )
         else:
-            status = service.ensure_fresh(
+            status = scheduler.ensure_fresh(
                 ctx.session, ctx.organisations, contact_ids=ctx.match.keys()
             )
     notice = connection_notice(ctx.connection)
