@@ -805,3 +805,19 @@ def test_panel_links_are_the_urls_flask_would_build(seeded: Seeded, q: str) -> N
         assert urls.panel(PanelParams()) == url_for(
             "xero_panel.panel", record_type="contact", record_id="1"
         )
+
+
+def test_old_view_model_names_still_work_for_host_templates() -> None:
+    # vm.raw (with its "view_invalid" key) and vm.state were renamed vm.form, vm.view_invalid
+    # and vm.mode; a host's overridden template may still read the old names.
+    from types import SimpleNamespace
+
+    from xero_panel.panel.view_model import PanelView
+
+    raw, state = PanelView.raw.fget, PanelView.state.fget
+    assert raw is not None and state is not None
+    bad_view = SimpleNamespace(form={"q": "x", "from": "", "to": ""}, view_invalid=True)
+    assert raw(bad_view) == {"q": "x", "from": "", "to": "", "view_invalid": "true"}
+    good = SimpleNamespace(form={"q": "x", "from": "", "to": ""}, view_invalid=False)
+    assert raw(good) == {"q": "x", "from": "", "to": ""}
+    assert state(SimpleNamespace(mode="no_match")) == "no_match"
