@@ -7,9 +7,11 @@ import pytest
 from xero_panel.panel.params import (
     PanelParams,
     ParamError,
+    ParsedPanelParams,
     host_params,
     page_past_end_message,
     parse_panel_params,
+    read_panel_params,
 )
 
 
@@ -129,3 +131,28 @@ def test_page_past_end_message_plural() -> None:
 
 def test_page_past_end_message_single() -> None:
     assert page_past_end_message(2, 1) == "page 2 is past the last page: this list has 1 page"
+
+
+def test_read_good_params_gives_the_parsed_form_text() -> None:
+    parsed = read_panel_params({"view": "paid", "q": " INV ", "from": "2026-01-02"})
+    assert parsed == ParsedPanelParams(
+        params=PanelParams(view="paid", q="INV", date_from=dt.date(2026, 1, 2)),
+        error=None,
+        form={"q": "INV", "from": "2026-01-02", "to": ""},
+        view_invalid=False,
+    )
+
+
+def test_read_bad_value_keeps_the_view_and_the_text_as_sent() -> None:
+    parsed = read_panel_params({"view": "paid", "q": "x", "from": "soon"})
+    assert parsed.params == PanelParams(view="paid")
+    assert parsed.error == "from must be a date like 2026-11-21"
+    assert parsed.form == {"q": "x", "from": "soon", "to": ""}
+    assert not parsed.view_invalid
+
+
+def test_read_bad_view_says_so() -> None:
+    parsed = read_panel_params({"view": "nope"})
+    assert parsed.params == PanelParams()
+    assert parsed.error is not None
+    assert parsed.view_invalid

@@ -49,6 +49,22 @@ def view_links(page: str) -> list[str]:
     return re.findall(r'<a class="xp-view"[^>]*>', page)
 
 
+def test_bad_view_marks_no_view_current(seeded: Seeded) -> None:
+    response = seeded.get("/contact/1?view=nope")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert [t for t in view_links(page) if "aria-current" in t] == []
+
+
+def test_bad_date_keeps_the_view_current_and_the_text_as_sent(seeded: Seeded) -> None:
+    response = seeded.get("/contact/1?view=paid&q=INV&from=soon")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    current = [t for t in view_links(page) if "aria-current" in t]
+    assert len(current) == 1 and 'data-view="paid"' in current[0]
+    assert 'name="q" value="INV"' in page and 'name="from" value="soon"' in page
+
+
 def test_view_selector_lists_six_views(seeded: Seeded) -> None:
     views = re.findall(r'data-view="(\w+)"', seeded.html())
     assert views == ["unpaid", "open", "overdue", "paid", "pinned", "all"]
@@ -680,15 +696,15 @@ class RecordingScheduler:
 
 
 def test_panel_asks_freshness_with_matched_contacts(seeded: Seeded) -> None:
-    service = RecordingScheduler()
-    get_state(seeded.host.app).scheduler = service
+    scheduler = RecordingScheduler()
+    get_state(seeded.host.app).scheduler = scheduler
     seeded.html()
-    assert service.calls == [("ensure", [(seeded.org_id, "c-1")])]
+    assert scheduler.calls == [("ensure", [(seeded.org_id, "c-1")])]
 
 
 def test_refresh_runs_targeted_sync_and_swaps_panel(seeded: Seeded) -> None:
-    service = RecordingScheduler()
-    get_state(seeded.host.app).scheduler = service
+    scheduler = RecordingScheduler()
+    get_state(seeded.host.app).scheduler = scheduler
     client = seeded.host.client("rep-acme")
     token = token_of(client)
     response = client.post(
@@ -696,7 +712,7 @@ def test_refresh_runs_targeted_sync_and_swaps_panel(seeded: Seeded) -> None:
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and page.lstrip().startswith("<section")
-    assert service.calls[-1] == ("refresh", [(seeded.org_id, "c-1")])
+    assert scheduler.calls[-1] == ("refresh", [(seeded.org_id, "c-1")])
     assert len(rows(page)) == 6
 
 
@@ -789,3 +805,19 @@ def test_panel_links_are_the_urls_flask_would_build(seeded: Seeded, q: str) -> N
         assert urls.panel(PanelParams()) == url_for(
             "xero_panel.panel", record_type="contact", record_id="1"
         )
+
+
+def test_old_view_model_names_still_work_for_host_templates() -> None:
+    # vm.raw (with its "view_invalid" key) and vm.state were renamed vm.form, vm.view_invalid
+    # and vm.mode; a host's overridden template may still read the old names.
+    from types import SimpleNamespace
+
+    from xero_panel.panel.view_model import PanelView
+
+    raw, state = PanelView.raw.fget, PanelView.state.fget
+    assert raw is not None and state is not None
+    bad_view = SimpleNamespace(form={"q": "x", "from": "", "to": ""}, view_invalid=True)
+    assert raw(bad_view) == {"q": "x", "from": "", "to": "", "view_invalid": "true"}
+    good = SimpleNamespace(form={"q": "x", "from": "", "to": ""}, view_invalid=False)
+    assert raw(good) == {"q": "x", "from": "", "to": ""}
+    assert state(SimpleNamespace(mode="no_match")) == "no_match"

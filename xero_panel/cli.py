@@ -36,7 +36,7 @@ xero_panel_cli = AppGroup("xero-panel", help="xero-panel: sync Xero data and sho
 xero_panel_cli.add_command(db_cli)
 
 
-def _service() -> tuple[PanelState, SyncScheduler]:
+def _state_and_scheduler() -> tuple[PanelState, SyncScheduler]:
     state = get_state()
     scheduler = state.scheduler
     if not isinstance(scheduler, SyncScheduler):
@@ -74,7 +74,7 @@ def _age(when: dt.datetime | None) -> str:
 @click.option("--account", metavar="KEY", help="Only this CRM account's organisations.")
 def sync_command(full: bool, account: str | None) -> None:
     """Sync the cache with Xero now."""
-    state, service = _service()
+    state, scheduler = _state_and_scheduler()
     with state.session_factory() as session:
         targets = [
             (o.id, o.name, o.sync_state is None or o.sync_state.full_sync_completed_at is None)
@@ -86,9 +86,9 @@ def sync_command(full: bool, account: str | None) -> None:
     failed = False
     for organisation_id, name, never in targets:
         if full or never:
-            counts = _full_with_bar(service, organisation_id, name)
+            counts = _full_with_bar(scheduler, organisation_id, name)
         else:
-            counts = service.run_incremental(organisation_id)
+            counts = scheduler.run_incremental(organisation_id)
         with state.session_factory() as session:
             sync_state = session.get(SyncState, organisation_id)
             error = sync_state.last_error if sync_state is not None else None
@@ -107,7 +107,7 @@ def sync_command(full: bool, account: str | None) -> None:
         raise SystemExit(1)
 
 
-def _full_with_bar(service: Any, organisation_id: int, name: str) -> dict[str, int]:
+def _full_with_bar(scheduler: Any, organisation_id: int, name: str) -> dict[str, int]:
     bar: Any = None
     shown = 0
 
@@ -124,7 +124,7 @@ def _full_with_bar(service: Any, organisation_id: int, name: str) -> dict[str, i
         shown = done
 
     try:
-        counts: dict[str, int] = service.run_full_sync(organisation_id, progress=progress)
+        counts: dict[str, int] = scheduler.run_full_sync(organisation_id, progress=progress)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -135,7 +135,7 @@ def _full_with_bar(service: Any, organisation_id: int, name: str) -> dict[str, i
 @click.option("--account", metavar="KEY", help="Only this CRM account's organisations.")
 def status_command(account: str | None) -> None:
     """Show each organisation's sync status."""
-    state, _ = _service()
+    state, _ = _state_and_scheduler()
     with state.session_factory() as session:
         # Only the organisations in use: those an admin ticked and saved. A grant may cover
         # more organisations than the CRM account uses; those are never synced.

@@ -32,8 +32,8 @@ def sync_acme(live_demo: LiveDemo) -> None:
     with app.app_context():
         (organisation,) = selected_organisations(demo_app.db.session, "acme")
         organisation_id = organisation.id
-        service = get_state(app).scheduler
-        run_full_sync = getattr(service, "run_full_sync", None)
+        scheduler = get_state(app).scheduler
+        run_full_sync = getattr(scheduler, "run_full_sync", None)
         if run_full_sync is None:  # no sync wired in: fill the cache from the seed
             from tests.panel_fixtures import load_tenant
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal, TypedDict, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -144,21 +144,43 @@ def parse_panel_params(args: Mapping[str, str]) -> PanelParams:
     )
 
 
-def read_panel_params(args: Mapping[str, str]) -> tuple[PanelParams, str | None, dict[str, str]]:
-    """Like :func:`parse_panel_params`, but never raising: the parameters (the asked view,
-    or the default, when a value is bad), the error message or ``None``, and the raw text
-    of ``q``, ``from`` and ``to`` to show back in the form (plus ``view_invalid`` when
-    the view itself was bad; for good values, the values as parsed)."""
-    raw = {name: str(args.get(name) or "") for name in ("q", "from", "to")}
+@dataclass(frozen=True)
+class ParsedPanelParams:
+    """The panel's parameters as :func:`read_panel_params` read them, good or bad.
+
+    :ivar params: the parameters; after a bad value, the asked view (or the default) and
+        nothing else.
+    :ivar error: the message for the bad value, or ``None``.
+    :ivar form: the text of ``q``, ``from`` and ``to`` to show back in the form: as sent
+        after a bad value, as parsed for good ones.
+    :ivar view_invalid: the bad value was ``view`` itself (no view tab is current).
+    """
+
+    params: PanelParams
+    error: str | None = None
+    form: dict[str, str] = field(default_factory=dict)
+    view_invalid: bool = False
+
+    @classmethod
+    def valid(cls, params: PanelParams) -> ParsedPanelParams:
+        """Good parameters, with their form text."""
+        return cls(params=params, error=None, form=raw_of(params))
+
+
+def read_panel_params(args: Mapping[str, str]) -> ParsedPanelParams:
+    """Like :func:`parse_panel_params`, but never raising: a bad value gives the asked
+    view (or the default) and the error message (see :class:`ParsedPanelParams`)."""
     try:
         params = parse_panel_params(args)
     except ParamError as exc:
         view = args.get("view")
-        if view and view not in VIEWS:
-            raw["view_invalid"] = "true"
-        fallback = PanelParams(view=_view(view) if view in VIEWS else DEFAULT_VIEW)
-        return fallback, str(exc), raw
-    return params, None, raw_of(params)
+        return ParsedPanelParams(
+            params=PanelParams(view=_view(view) if view in VIEWS else DEFAULT_VIEW),
+            error=str(exc),
+            form={name: str(args.get(name) or "") for name in ("q", "from", "to")},
+            view_invalid=bool(view) and view not in VIEWS,
+        )
+    return ParsedPanelParams.valid(params)
 
 
 def raw_of(params: PanelParams) -> dict[str, str]:

@@ -3,7 +3,7 @@ loose template values.
 
 Plain Python (no Flask): the web layer resolves who is looking, which record and which Xero
 contacts, and passes the URLs in (:class:`PanelUrls`, callables and strings);
-:func:`build_panel_view` decides the panel's state, runs the page query and says what an
+:func:`build_panel_view` decides the panel's mode, runs the page query and says what an
 empty list says.
 """
 
@@ -37,6 +37,7 @@ from .params import (
     VIEWS,
     AgeBucket,
     PanelParams,
+    ParsedPanelParams,
     ViewName,
     page_past_end_message,
 )
@@ -44,8 +45,8 @@ from .queries import panel_page
 from .row_text import RowText, row_text
 from .rows import AgeAmount, CurrencyTotal, InvoiceRow, PanelPage, RecordRef
 
-#: What the panel shows instead of (or above) the list.
-PanelState = Literal[
+#: The panel's display mode: what it shows instead of (or above) the list.
+PanelMode = Literal[
     "not_connected", "no_organisations", "first_sync", "never_synced", "no_match", "list"
 ]
 #: Polling interval while the first sync runs.
@@ -97,9 +98,10 @@ class PanelView:
     poll_every: ClassVar[str] = POLL_EVERY
 
     inputs: PanelInputs
-    state: PanelState
+    mode: PanelMode
     params: PanelParams
-    raw: dict[str, str]
+    #: The text of ``q``, ``from`` and ``to`` shown back in the form.
+    form: dict[str, str]
     param_error: str | None
     #: The cache's state for the record's organisations (``None`` after a bad parameter).
     cache_status: CacheStatus | None
@@ -109,6 +111,19 @@ class PanelView:
     csrf_token: str
     #: This answer follows *Refresh*: the panel says "Updated just now".
     refreshed: bool = False
+    #: The bad parameter was ``view`` itself: no view tab is marked current.
+    view_invalid: bool = False
+
+    @property
+    def state(self) -> PanelMode:
+        """Deprecated: :attr:`mode` (for host templates written before it was renamed)."""
+        return self.mode
+
+    @property
+    def raw(self) -> dict[str, str]:
+        """Deprecated: :attr:`form`, plus ``view_invalid: "true"`` when
+        :attr:`view_invalid` is set (for host templates written before they existed)."""
+        return {**self.form, "view_invalid": "true"} if self.view_invalid else dict(self.form)
 
     @property
     def status(self) -> int:
@@ -161,7 +176,7 @@ class PanelView:
             self.params.view,
             filtered=self.params.filtered,
             record_type=self.record_type,
-            no_match=self.state == "no_match",
+            no_match=self.mode == "no_match",
         )
 
     def params_of(self, view: ViewName = DEFAULT_VIEW) -> PanelParams:
@@ -255,7 +270,7 @@ class PanelView:
         return dataclasses.replace(params, q="", date_from=None, date_to=None)
 
 
-def panel_state(inputs: PanelInputs, cache_status: CacheStatus | None) -> PanelState:
+def panel_mode(inputs: PanelInputs, cache_status: CacheStatus | None) -> PanelMode:
     """What the panel shows: a notice instead of the list, or the list."""
     if inputs.connection_status not in ("active", "needs_reconnect"):
         return "not_connected"
@@ -275,25 +290,24 @@ def panel_state(inputs: PanelInputs, cache_status: CacheStatus | None) -> PanelS
 def build_panel_view(
     session: Session,
     inputs: PanelInputs,
-    params: PanelParams,
+    parsed: ParsedPanelParams,
     cache_status: CacheStatus | None,
     *,
     urls: PanelUrls,
     locale: str,
     csrf_token: str,
     page_size: int,
-    raw: dict[str, str],
-    param_error: str | None = None,
     now: dt.datetime | None = None,
     refreshed: bool = False,
 ) -> PanelView:
-    """The panel's view model: its state and, when it shows the list, the page of rows.
+    """The panel's view model: its display mode and, when it shows the list, the page of rows.
 
     A ``page`` past the last one is a parameter error (status 400), like a bad value.
     """
-    state = panel_state(inputs, cache_status)
+    params, param_error = parsed.params, parsed.error
+    mode = panel_mode(inputs, cache_status)
     listing: PanelPage | None = None
-    if state == "list" and param_error is None:
+    if mode == "list" and param_error is None:
         listing = panel_page(
             session,
             inputs.organisations,
@@ -308,9 +322,9 @@ def build_panel_view(
             listing = None
     return PanelView(
         inputs=inputs,
-        state=state,
+        mode=mode,
         params=params,
-        raw=raw,
+        form=parsed.form,
         param_error=param_error,
         cache_status=cache_status,
         listing=listing,
@@ -318,6 +332,7 @@ def build_panel_view(
         urls=urls,
         csrf_token=csrf_token,
         refreshed=refreshed,
+        view_invalid=parsed.view_invalid,
     )
 
 

@@ -24,7 +24,7 @@ logger = logging.getLogger("xero_panel.sync.runners")
 
 #: The background jobs (functions of :mod:`xero_panel.jobs`).
 JobName = Literal["full_sync", "refresh", "reconcile", "webhook", "webhook_retry"]
-#: Runs a job by name with its arguments (the service's dispatcher).
+#: Runs a job by name with its arguments (the scheduler's ``execute``).
 Execute = Callable[[str, Sequence[Any]], object]
 
 
@@ -57,7 +57,7 @@ def _later(delay: float, submit: Callable[[], None]) -> None:
 class ThreadRunner:
     """Runs each job in a daemon thread (the embedded default).
 
-    :param execute: runs a job by name (the service's ``execute``).
+    :param execute: runs a job by name (the scheduler's ``execute``).
     :param context: entered around each job, e.g. ``app.app_context``.
     """
 

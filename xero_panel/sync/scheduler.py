@@ -80,7 +80,7 @@ class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
 
     Plain Python: Flask comes in only through the callables ``init_app`` passes.
 
-    :param session_factory: makes a new session on the cache's database; the service never
+    :param session_factory: makes a new session on the cache's database; the scheduler never
         uses the view's own session (it neither commits nor holds it while waiting).
     :param client_for: the Xero client for an organisation (its connection's tokens).
     :param locks: where single-flight locks and claims live (in process or Redis).

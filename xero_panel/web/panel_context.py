@@ -75,17 +75,17 @@ def cache_status(
     *Refresh*, or (``cache_only``, the live update's reload) read as it stands, no Xero."""
     if not ctx.organisations:
         return None
-    service = get_state().scheduler
+    scheduler = get_state().scheduler
     if cache_only:
         status = read_cache_status(ctx.session, ctx.organisations)
     else:
-        release(ctx.session)
+        commit_and_release(ctx.session)
         if refresh:
-            status = service.refresh_record(
+            status = scheduler.refresh_record(
                 ctx.session, ctx.organisations, contact_ids=ctx.match.keys()
             )
         else:
-            status = service.ensure_fresh(
+            status = scheduler.ensure_fresh(
                 ctx.session, ctx.organisations, contact_ids=ctx.match.keys()
             )
     notice = connection_notice(ctx.connection)
@@ -106,11 +106,12 @@ def connection_notice(connection: Connection | None) -> str | None:
     return None
 
 
-def release(session: Session) -> None:
-    """End the request session's transaction before the sync may wait for a refresh (its
-    own or another request's), so that waiting holds no database connection: a burst of
-    views of stale data must not drain the pool. The objects the request loaded stay
-    loaded (not expired); the next query starts a new transaction."""
+def commit_and_release(session: Session) -> None:
+    """Commit the request session's transaction, releasing its database connection, before
+    the sync may wait for a refresh (its own or another request's), so that waiting holds
+    no database connection: a burst of views of stale data must not drain the pool. The
+    objects the request loaded stay loaded (not expired); the next query starts a new
+    transaction."""
     keep = session.expire_on_commit
     session.expire_on_commit = False
     try:

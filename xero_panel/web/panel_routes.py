@@ -13,9 +13,8 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 from flask_login import current_user
 
-from ..matching import find_contact, link_contact, search_contacts
-from ..matching import unlink_contact as remove_link
-from ..panel.params import PanelParams, raw_of, read_panel_params, replace_url
+from ..matching import find_contact, link_contact, search_contacts, unlink_contact
+from ..panel.params import PanelParams, ParsedPanelParams, read_panel_params, replace_url
 from ..panel.queries import set_pin
 from ..panel.summaries import record_version
 from ..panel.view_model import PanelView, build_panel_view, panel_locale
@@ -31,12 +30,9 @@ PANEL_TEMPLATE = "xero_panel/partials/panel.html"
 LIVE_HEADER = "X-Xero-Panel-Live"
 
 
-Parsed = tuple[PanelParams, str | None, dict[str, str]]
-
-
 def _render(
     ctx: PanelContext,
-    parsed: Parsed,
+    parsed: ParsedPanelParams,
     cache: CacheStatus | None,
     *,
     template: str = PANEL_TEMPLATE,
@@ -46,19 +42,16 @@ def _render(
 ) -> Response:
     """Build the view model for the parsed parameters and the cache's status, and render
     it (the panel's template for a bad parameter, whatever ``template`` says)."""
-    params, error, raw = parsed
     state = get_state()
     vm = build_panel_view(
         ctx.session,
         ctx.inputs(),
-        params,
+        parsed,
         cache,
-        urls=panel_urls(ctx.ref, params),
+        urls=panel_urls(ctx.ref, parsed.params),
         locale=_locale(ctx),
         csrf_token=csrf_token(),
         page_size=state.settings.page_size,
-        raw=raw,
-        param_error=error,
         refreshed=refreshed,
     )
     if vm.param_error is not None:
@@ -121,11 +114,11 @@ def _show_panel(record_type: str, record_id: str, *, refresh: bool) -> Response:
     if isinstance(ctx, Response):
         return ctx
     parsed = read_panel_params(request.values if refresh else request.args)
-    if parsed[1] is not None:  # a bad parameter: nothing is asked of the sync
+    if parsed.error is not None:  # a bad parameter: nothing is asked of the sync
         return _render(ctx, parsed, None)
     live = not refresh and request.headers.get(LIVE_HEADER) == "1"
     cache = cache_status(ctx, refresh=refresh, cache_only=live)
-    if not refresh and is_htmx() and parsed[0].page > 1:
+    if not refresh and is_htmx() and parsed.params.page > 1:
         more = "xero_panel/partials/more_rows.html"
         return _render(ctx, parsed, cache, template=more, replace_history=False)
     return _render(ctx, parsed, cache, refreshed=refresh)
@@ -165,11 +158,11 @@ def pin(record_type: str, record_id: str, organisation_id: int, invoice_id: str)
     if row is None:
         raise PanelError(404, "This invoice is not one of this record's Xero invoices.")
     ctx.session.commit()
-    params = read_panel_params(request.values)[0]  # a bad value: the row all the same
+    params = read_panel_params(request.values).params  # a bad value: the row all the same
     row_only = "xero_panel/partials/row_only.html"
     return _render(
         ctx,
-        (params, None, raw_of(params)),
+        ParsedPanelParams.valid(params),
         None,
         template=row_only,
         replace_history=False,
@@ -234,14 +227,16 @@ def links(record_type: str, record_id: str) -> Response:
     return _rerender(record_type, record_id)
 
 
-def unlink(record_type: str, record_id: str, organisation_id: int, contact_id: str) -> Response:
+def delete_link(
+    record_type: str, record_id: str, organisation_id: int, contact_id: str
+) -> Response:
     """Remove one of the record's links (idempotent); without links, matching applies
     again. Answers with the panel."""
     ctx = _panel_request(record_type, record_id, post=True)
     if isinstance(ctx, Response):
         return ctx
     _require_linker()
-    remove_link(
+    unlink_contact(
         ctx.session,
         crm_account=ctx.viewer.crm_account,
         record_type=record_type,
@@ -255,11 +250,10 @@ def unlink(record_type: str, record_id: str, organisation_id: int, contact_id: s
 
 def _rerender(record_type: str, record_id: str) -> Response:
     ctx = resolve(record_type, record_id)
-    params, error, raw = read_panel_params(request.values)
-    if error is not None:
-        params = PanelParams()
-        raw = raw_of(params)
-    return _render(ctx, (params, None, raw), cache_status(ctx))
+    parsed = read_panel_params(request.values)
+    if parsed.error is not None:  # a bad value: the default list, with no error shown
+        parsed = ParsedPanelParams.valid(PanelParams())
+    return _render(ctx, parsed, cache_status(ctx))
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -287,4 +281,5 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule(f"{base}/links/search", view_func=link_search, methods=["GET"])
     bp.add_url_rule(f"{base}/links", view_func=links, methods=["POST"])
     unlinks = f"{base}/links/<int:organisation_id>/<contact_id>"
-    bp.add_url_rule(unlinks, view_func=unlink, methods=["DELETE"])
+    # The endpoint stays "unlink" (panel_context builds the Unlink URL with it).
+    bp.add_url_rule(unlinks, "unlink", view_func=delete_link, methods=["DELETE"])

@@ -122,20 +122,20 @@ def webhook() -> Response:
     if not isinstance(events, list) or not events:
         return _empty(200)  # Intent to Receive
     events = [e for e in events if isinstance(e, dict)]
-    service = state.scheduler
+    scheduler = state.scheduler
     try:
         with state.session_factory() as session:
-            retry_after = float(getattr(service, "webhook_retry_base", BACKOFF_BASE))
+            retry_after = float(getattr(scheduler, "webhook_retry_base", BACKOFF_BASE))
             fresh = record_new_events(session, events, retry_after)
     except SQLAlchemyError:
         # Not stored: Xero delivers again what is not answered 2xx.
         logger.exception("Could not store a webhook delivery; answering 503 so Xero retries")
         return _empty(503)
     try:
-        start = getattr(service, "start_webhook", None)
+        start = getattr(scheduler, "start_webhook", None)
         if fresh and start is not None:
             start(fresh)
-        sweep = getattr(service, "sweep_webhooks", None)
+        sweep = getattr(scheduler, "sweep_webhooks", None)
         if sweep is not None:
             sweep()  # earlier events whose retry is due
     except Exception:
