@@ -154,7 +154,7 @@ def test_upgrade_on_an_empty_database_gives_exactly_the_models_schema(engine: sa
     assert schema.upgrade(engine) == schema.head()
     assert schema.current(engine) == schema.head()
     assert plugin_tables(engine) == {*Base.metadata.tables, schema.VERSION_TABLE}
-    # Every change to models.py needs a revision: this is the test that says so.
+    # Every change to xero_panel/models/ needs a revision: this is the test that says so.
     assert differences(engine) == []
 
 

@@ -1,0 +1,50 @@
+"""The sync's bookkeeping: webhook events received (:class:`WebhookEvent`, also the queue
+of their retries) and Xero calls counted per tenant and day (:class:`CallDay`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..clock import utcnow
+from .base import Base, UTCDateTime
+
+__all__ = ["CallDay", "WebhookEvent"]
+
+
+class WebhookEvent(Base):
+    """A webhook event already received, so a redelivery is not processed twice."""
+
+    __tablename__ = "xero_panel_webhook_event"
+    __table_args__ = (UniqueConstraint("tenant_id", "event_category", "resource_id", "event_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    event_category: Mapped[str] = mapped_column(String(20))
+    event_type: Mapped[str] = mapped_column(String(20))
+    resource_id: Mapped[str] = mapped_column(String(64))
+    #: ``eventDateUtc`` exactly as Xero sent it (part of the de-duplication key).
+    event_date: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Failed fetches of the event's resource so far, and when the next try is due
+    #: (``None``: not scheduled: processed, never tried, or given up).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class CallDay(Base):
+    """Xero calls made for one tenant on one UTC day, by every process that shares the
+    database (the count ``flask xero-panel status`` shows without Redis)."""
+
+    __tablename__ = "xero_panel_call_day"
+    __table_args__ = (UniqueConstraint("tenant_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    #: The UTC day, ``YYYY-MM-DD``.
+    day: Mapped[str] = mapped_column(String(10))
+    calls: Mapped[int] = mapped_column(Integer, default=0)
