@@ -218,7 +218,7 @@ def build_host_app(database_url: str, *, sync: bool = True, **config: Any) -> Ho
 
     panel.init_app(app)
     if not sync:
-        from xero_panel.sync.state import CacheOnlyScheduler
+        from xero_panel.sync.scheduling import CacheOnlyScheduler
 
         app.extensions["xero_panel"].scheduler = CacheOnlyScheduler()
     with app.app_context():

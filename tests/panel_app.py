@@ -17,7 +17,7 @@ from flask_wtf.csrf import generate_csrf
 from tests.clock import RUN_START, TODAY
 from tests.panel_fixtures import Cache
 from xero_panel.state import get_state
-from xero_panel.sync.state import CacheOnlyScheduler as CacheOnly
+from xero_panel.sync.scheduling import CacheOnlyScheduler as CacheOnly
 
 if TYPE_CHECKING:
     from tests.conftest import HostApp

@@ -39,9 +39,9 @@ def worker_app() -> Any:
     )
     scheduler = host.app.extensions["xero_panel"].scheduler
     if "XP_SCALE_LOCK_TTL" in env:  # how soon a killed worker's locks expire
-        scheduler.lock_ttl = float(env["XP_SCALE_LOCK_TTL"])
+        scheduler.jobs.lock_ttl = float(env["XP_SCALE_LOCK_TTL"])
     if "XP_SCALE_WEBHOOK_RETRY_BASE" in env:
-        scheduler.webhook_retry_base = float(env["XP_SCALE_WEBHOOK_RETRY_BASE"])
+        scheduler.webhook_retries.base = float(env["XP_SCALE_WEBHOOK_RETRY_BASE"])
     return host.app
 
 

@@ -15,7 +15,7 @@ from tests.conftest import HostApp
 from xero_panel.connections import id_token_claims
 from xero_panel.models import Connection, Invoice, Organisation
 from xero_panel.state import get_state
-from xero_panel.sync.state import CacheOnlyScheduler
+from xero_panel.sync.scheduling import CacheOnlyScheduler
 
 #: Xero's example bodies from its OpenAPI spec (https://github.com/XeroAPI/Xero-OpenAPI).
 EXAMPLES = Path(__file__).parent / "fixtures" / "xero-examples"

@@ -47,7 +47,7 @@ def test_init_app_wires_the_scheduler_to_the_backends(tmp_path: Any) -> None:
     assert isinstance(scheduler, SyncScheduler)
     assert scheduler.locks is state.backends.locks
     assert isinstance(scheduler.runner, ThreadRunner)
-    assert (scheduler.ttl, scheduler.page_size) == (7.0, 50)
+    assert (scheduler.ttl, scheduler.jobs.page_size) == (7.0, 50)
     assert "xero-panel" in app.cli.commands
     assert any(rule.endpoint == "xero_panel.webhook" for rule in app.url_map.iter_rules())
 
@@ -94,7 +94,8 @@ def test_a_full_sync_waits_a_whole_window_for_the_budget_other_syncs_do_not(
         db.session.commit()
         scheduler = get_state(app).scheduler
         assert isinstance(scheduler, SyncScheduler)
-        for run in (scheduler.run_full_sync, scheduler.run_reconcile, scheduler.run_incremental):
+        runs = (scheduler.run_full_sync, scheduler.jobs.run_reconcile, scheduler.run_incremental)
+        for run in runs:
             with pytest.raises(RuntimeError, match="stop here"):
                 run(1)
     assert waits == {

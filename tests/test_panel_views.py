@@ -26,7 +26,7 @@ from tests.panel_fixtures import Cache
 from xero_panel import CRMRecord
 from xero_panel.models import Organisation, Pin, RecordLink, SyncState
 from xero_panel.state import get_state
-from xero_panel.sync.state import CacheOnlyScheduler as CacheOnly
+from xero_panel.sync.scheduling import CacheOnlyScheduler as CacheOnly
 from xero_panel.sync.state import CacheStatus
 
 # -- the HTML contract --------------------------------------------------------------------------

@@ -61,7 +61,7 @@ class Holdings:
         the sync sends a request to Xero."""
         wait_unlocked = scheduler.locks.wait_unlocked
         spawn = scheduler._spawn
-        client_for = scheduler.client_for
+        client_for = scheduler.jobs.client_for
 
         def waiting(name: str, timeout: float) -> bool:
             self.while_waiting.append(self.mine())
@@ -84,7 +84,7 @@ class Holdings:
 
         scheduler.locks.wait_unlocked = waiting
         scheduler._spawn = leading
-        scheduler.client_for = client
+        scheduler.jobs.client_for = client
 
 
 def test_200_concurrent_stale_views_all_answer_with_one_xero_call_holding_no_connection(

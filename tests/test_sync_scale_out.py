@@ -120,7 +120,7 @@ def test_scale_out_failed_webhook_fetch_is_retried_by_rq_jobs(
     h = s.h
     try:
         h.full_sync()
-        h.scheduler.webhook_retry_base = 0.3
+        h.scheduler.webhook_retries.base = 0.3
         invoice = h.invoice_like(Type="ACCREC", Status="AUTHORISED", Payments=[])
         h.emulator.add_payment(h.tenant_id, invoice["InvoiceID"], {"Amount": 3})
         h.emulator.add_fault({"endpoint": "Invoices", "status": 400})

@@ -45,7 +45,7 @@ def test_init_app_sets_the_sync_scheduler(make_host: Callable[..., Any], tmp_pat
         assert type(scheduler) is SyncScheduler
         # On the app's settings and backends, its background work in the app's context.
         assert (scheduler.ttl, scheduler.wait, scheduler.reconcile_interval) == (77, 9, 4321)
-        assert scheduler.page_size == 250
+        assert scheduler.jobs.page_size == 250
         assert scheduler.locks is h.state.backends.locks
         assert scheduler.context == h.app.app_context
         apps: list[object] = []
@@ -173,7 +173,7 @@ def test_ensure_fresh_cold_starts_first_sync_in_background(cold: SyncHost) -> No
 def hold_organisation_calls(h: SyncHost) -> threading.Event:
     """Xero's Organisation endpoint (the full sync's first call) answers only once the
     returned event is set: the full sync waits as long as the test needs."""
-    client_for = h.scheduler.client_for
+    client_for = h.scheduler.jobs.client_for
     gate = threading.Event()
 
     def held_client(organisation: Any) -> Any:
@@ -188,7 +188,7 @@ def hold_organisation_calls(h: SyncHost) -> threading.Event:
         client._session.request = request
         return client
 
-    h.scheduler.client_for = held_client
+    h.scheduler.jobs.client_for = held_client
     return gate
 
 
@@ -273,5 +273,10 @@ def test_ensure_fresh_starts_due_reconciliation(
 
 
 def test_ensure_fresh_no_organisations() -> None:
-    scheduler = SyncScheduler(session_factory=Any, client_for=Any, locks=Any)  # type: ignore[arg-type]
+    scheduler = SyncScheduler(
+        session_factory=Any,  # type: ignore[arg-type]
+        jobs=Any,  # type: ignore[arg-type]
+        webhook_retries=Any,  # type: ignore[arg-type]
+        locks=Any,  # type: ignore[arg-type]
+    )
     assert scheduler.ensure_fresh(None, []).fresh_at is None  # type: ignore[arg-type]

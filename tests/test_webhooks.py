@@ -159,8 +159,8 @@ def retrying(make_host: Callable[..., Any], database_url: str) -> Iterator[SyncH
     """A host on SQLite and PostgreSQL whose webhook retries come quickly (0.2 s, doubling)."""
     h = SyncHost(make_host, database_url, webhook_key=KEY)
     h.full_sync()
-    h.scheduler.webhook_retry_base = 0.2
-    h.scheduler.webhook_retry_cap = 5.0
+    h.scheduler.webhook_retries.base = 0.2
+    h.scheduler.webhook_retries.cap = 5.0
     yield h
     h.close()
 
@@ -231,8 +231,8 @@ def test_webhook_failed_fetch_is_retried_with_backoff_until_it_succeeds(
 
 def test_webhook_retries_stop_at_the_limit(retrying: SyncHost) -> None:
     h = retrying
-    h.scheduler.webhook_retry_base = 0.05
-    h.scheduler.webhook_retry_limit = 3
+    h.scheduler.webhook_retries.base = 0.05
+    h.scheduler.webhook_retries.limit = 3
     delays = recorded_retry_delays(h)
     invoice = paid_in_xero(h)
     h.emulator.add_fault({"endpoint": "Invoices", "status": 400})
@@ -260,7 +260,7 @@ def test_webhook_answers_503_until_its_events_are_stored(
     def database_down(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr("xero_panel.web.webhook_routes.record_new_events", database_down)
+    monkeypatch.setattr(h.scheduler.webhook_retries, "store", database_down)
     response = post(h, body)
     assert response.status_code == 503  # Xero delivers it again
     assert events_stored(h) == 0

@@ -26,22 +26,14 @@ from sqlalchemy import select
 from .clock import utcnow
 from .models import Connection, Organisation, SyncState
 from .schema_cli import db_cli
-from .state import PanelState, get_state
-from .sync.scheduler import SyncScheduler
+from .state import get_state
+from .sync.scheduling import Scheduler
 from .sync.state import cached_counts
 
 __all__ = ["xero_panel_cli"]
 
 xero_panel_cli = AppGroup("xero-panel", help="xero-panel: sync Xero data and show its status.")
 xero_panel_cli.add_command(db_cli)
-
-
-def _state_and_scheduler() -> tuple[PanelState, SyncScheduler]:
-    state = get_state()
-    scheduler = state.scheduler
-    if not isinstance(scheduler, SyncScheduler):
-        raise click.ClickException("xero-panel's sync scheduler is not installed on this app.")
-    return state, scheduler
 
 
 def _organisations(session: Any, account: str | None) -> list[Organisation]:
@@ -74,7 +66,8 @@ def _age(when: dt.datetime | None) -> str:
 @click.option("--account", metavar="KEY", help="Only this CRM account's organisations.")
 def sync_command(full: bool, account: str | None) -> None:
     """Sync the cache with Xero now."""
-    state, scheduler = _state_and_scheduler()
+    state = get_state()
+    scheduler = state.scheduler
     with state.session_factory() as session:
         targets = [
             (o.id, o.name, o.sync_state is None or o.sync_state.full_sync_completed_at is None)
@@ -107,7 +100,7 @@ def sync_command(full: bool, account: str | None) -> None:
         raise SystemExit(1)
 
 
-def _full_with_bar(scheduler: Any, organisation_id: int, name: str) -> dict[str, int]:
+def _full_with_bar(scheduler: Scheduler, organisation_id: int, name: str) -> dict[str, int]:
     bar: Any = None
     shown = 0
 
@@ -124,7 +117,7 @@ def _full_with_bar(scheduler: Any, organisation_id: int, name: str) -> dict[str,
         shown = done
 
     try:
-        counts: dict[str, int] = scheduler.run_full_sync(organisation_id, progress=progress)
+        counts = scheduler.run_full_sync(organisation_id, progress=progress)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -135,7 +128,7 @@ def _full_with_bar(scheduler: Any, organisation_id: int, name: str) -> dict[str,
 @click.option("--account", metavar="KEY", help="Only this CRM account's organisations.")
 def status_command(account: str | None) -> None:
     """Show each organisation's sync status."""
-    state, _ = _state_and_scheduler()
+    state = get_state()
     with state.session_factory() as session:
         # Only the organisations in use: those an admin ticked and saved. A grant may cover
         # more organisations than the CRM account uses; those are never synced.

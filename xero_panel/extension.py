@@ -16,7 +16,10 @@ from .crypto import TokenCipher
 from .models import Connection, Organisation, mirror_tables_into
 from .records import CRMRecord
 from .state import EXTENSION_NAME, PanelState, get_state
+from .sync.job_runs import SyncJobs
+from .sync.runners import Execute, Runner
 from .sync.scheduler import SyncScheduler
+from .sync.webhook_retries import WebhookRetries
 from .web import admin_routes, panel_routes, webhook_routes
 from .web.blueprint import make_blueprint
 from .web.widgets import xero_panel_marketplace_card, xero_panel_widget
@@ -33,25 +36,32 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _make_scheduler(app: Flask, state: PanelState) -> SyncScheduler:
-    """The app's :class:`~xero_panel.sync.scheduler.SyncScheduler`, on the app's backends,
-    running background work inside the app's context."""
+    """The app's :class:`~xero_panel.sync.scheduler.SyncScheduler` and its collaborators, on
+    the app's settings and backends, running background work inside the app's context."""
     settings = state.settings
 
     def client_for(organisation: Organisation) -> XeroClient:
         return state.client_for(organisation.connection_id)
 
-    scheduler = SyncScheduler(
+    def make_runner(execute: Execute) -> Runner:
+        return state.backends.runner(execute, app.app_context)
+
+    return SyncScheduler(
         session_factory=state.session_factory,
-        client_for=client_for,
+        jobs=SyncJobs(
+            session_factory=state.session_factory,
+            client_for=client_for,
+            locks=state.backends.locks,
+            page_size=settings.sync_page_size,
+        ),
+        webhook_retries=WebhookRetries(session_factory=state.session_factory),
         locks=state.backends.locks,
+        make_runner=make_runner,
         context=app.app_context,
         ttl=float(settings.cache_ttl),
         wait=settings.sync_wait,
         reconcile_interval=float(settings.reconcile_interval),
-        page_size=settings.sync_page_size,
     )
-    scheduler.runner = state.backends.runner(scheduler.execute, app.app_context)
-    return scheduler
 
 
 class XeroPanel:

@@ -26,7 +26,7 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 
 from .state import get_state
-from .sync.scheduler import SyncScheduler
+from .sync.runners import JobName
 
 __all__ = ["full_sync", "reconcile", "refresh", "webhook", "webhook_retry"]
 
@@ -56,12 +56,11 @@ def _load_app() -> Flask:
         return _app
 
 
-def _run(method: str, *args: Any) -> Any:
+def _run(job: JobName, *args: Any) -> Any:
+    """Run the job through the app's scheduler (its ``execute``), inside the app."""
+
     def call(app: Flask) -> Any:
-        scheduler = get_state(app).scheduler
-        if not isinstance(scheduler, SyncScheduler):
-            raise RuntimeError("xero-panel's sync scheduler is not installed on this app.")
-        return getattr(scheduler, method)(*args)
+        return get_state(app).scheduler.execute(job, args)
 
     if has_app_context():
         return call(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -71,31 +70,31 @@ def _run(method: str, *args: Any) -> Any:
 
 
 def full_sync(organisation_id: int) -> dict[str, int]:
-    """Full sync of one organisation (``SyncScheduler.run_full_sync``)."""
-    result: dict[str, int] = _run("run_full_sync", organisation_id)
+    """Full sync of one organisation (the scheduler's ``full_sync`` job)."""
+    result: dict[str, int] = _run("full_sync", organisation_id)
     return result
 
 
 def refresh(organisation_id: int) -> dict[str, int]:
-    """*Refresh now* of one organisation (``SyncScheduler.run_refresh``)."""
-    result: dict[str, int] = _run("run_refresh", organisation_id)
+    """*Refresh now* of one organisation (the scheduler's ``refresh`` job)."""
+    result: dict[str, int] = _run("refresh", organisation_id)
     return result
 
 
 def reconcile(organisation_id: int) -> dict[str, int]:
-    """Reconciliation of one organisation (``SyncScheduler.run_reconcile``)."""
-    result: dict[str, int] = _run("run_reconcile", organisation_id)
+    """Reconciliation of one organisation (the scheduler's ``reconcile`` job)."""
+    result: dict[str, int] = _run("reconcile", organisation_id)
     return result
 
 
 def webhook(events: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Refresh what webhook events name (``SyncScheduler.run_webhook``)."""
-    result: dict[str, int] = _run("run_webhook", events)
+    """Refresh what webhook events name (the scheduler's ``webhook`` job)."""
+    result: dict[str, int] = _run("webhook", events)
     return result
 
 
 def webhook_retry() -> dict[str, int]:
     """Try again the stored webhook events whose fetch failed and is due
-    (``SyncScheduler.run_webhook_retry``)."""
-    result: dict[str, int] = _run("run_webhook_retry")
+    (the scheduler's ``webhook_retry`` job)."""
+    result: dict[str, int] = _run("webhook_retry")
     return result

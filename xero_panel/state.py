@@ -19,7 +19,7 @@ from .crypto import TokenCipher
 from .models import Connection
 from .oauth import StoredTokens
 from .records import CRMRecord
-from .sync.state import CacheOnlyScheduler, Scheduler
+from .sync.scheduling import CacheOnlyScheduler, Scheduler
 from .xero.client import TokenSource, XeroClient
 
 __all__ = ["EXTENSION_NAME", "PanelHooks", "PanelState", "get_state"]

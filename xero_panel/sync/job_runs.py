@@ -1,9 +1,10 @@
-"""Running one sync job now: what the background runners (and the CLI) call.
+"""Running one sync now: :class:`SyncJobs`, which the
+:class:`~xero_panel.sync.scheduler.SyncScheduler` is given and runs its jobs with.
 
-:class:`SyncJobs` is the half of :class:`~xero_panel.sync.scheduler.SyncScheduler` that
-runs a sync it was asked for: it opens a session, loads the organisation and its client,
-runs the :mod:`~xero_panel.sync.engine` function, and turns Xero trouble into a recorded
-problem instead of an exception. When to run them is the scheduler's business.
+Each ``run_*`` method opens a session, loads the organisation and its client, runs the
+:mod:`~xero_panel.sync.engine` function, and turns Xero trouble into a recorded problem
+instead of an exception. When to run them is the scheduler's business; what to do about
+webhook events whose fetch failed too (:class:`WebhookOutcome` says which).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..clock import utcnow
 from ..exceptions import XeroPanelError
 from ..locks import Locks
 from ..models import Connection, Organisation, SyncState, WebhookEvent
@@ -26,7 +29,7 @@ from . import engine
 from .reading import ProgressCallback, SyncResult
 from .state import record_failure
 
-__all__ = ["SyncJobs"]
+__all__ = ["SyncJobs", "WebhookOutcome"]
 
 logger = logging.getLogger("xero_panel.sync.job_runs")
 
@@ -42,18 +45,46 @@ def _paging_through_everything(client: XeroClient) -> None:
     client.max_wait = max(client.max_wait, BACKGROUND_MAX_WAIT)
 
 
-class SyncJobs:
-    """Runs syncs now; :class:`~xero_panel.sync.scheduler.SyncScheduler` sets these."""
+@dataclass
+class WebhookOutcome:
+    """What fetching the records of some webhook events did.
 
-    session_factory: Callable[[], Session]
-    client_for: Callable[[Organisation], XeroClient]
-    locks: Locks
-    page_size: int
-    lock_ttl: float
-    now: Callable[[], dt.datetime]
-    #: Counts a failed try of webhook events and schedules the next
-    #: (:class:`~xero_panel.sync.webhook_retries.WebhookRetries`).
-    _webhook_failed: Callable[[Sequence[Mapping[str, Any]], str], None]
+    :ivar counts: what was stored, summed over the organisations.
+    :ivar failed: the events of each tenant whose fetch failed for some organisation, with
+        the problem recorded (they are to be tried again); the others are marked processed.
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+    failed: list[tuple[list[Mapping[str, Any]], str]] = field(default_factory=list)
+
+
+class SyncJobs:
+    """Runs syncs now.
+
+    :param session_factory: makes a new session on the cache's database.
+    :param client_for: the Xero client for an organisation (its connection's tokens).
+    :param locks: where the full sync's lock lives (in process or Redis).
+    :param page_size: ``XERO_PANEL_SYNC_PAGE_SIZE``.
+    :param lock_ttl: the longest a sync holds its lock without extending it (a killed
+        worker's lock expires after this); the scheduler's single flights use it too.
+    """
+
+    def __init__(
+        self,
+        *,
+        session_factory: Callable[[], Session],
+        client_for: Callable[[Organisation], XeroClient],
+        locks: Locks,
+        page_size: int = 1000,
+        lock_ttl: float = 300.0,
+        now: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.session_factory = session_factory
+        self.client_for = client_for
+        self.locks = locks
+        self.page_size = page_size
+        self.lock_ttl = lock_ttl
+        self.now = now
 
     @contextmanager
     def _working(self, organisation_id: int) -> Iterator[tuple[Session, Organisation, XeroClient]]:
@@ -138,13 +169,30 @@ class SyncJobs:
 
         return self._run(organisation_id, reconcile, record=False) or {}
 
-    def run_webhook(self, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    def run_refresh(self, organisation_id: int) -> dict[str, int]:
+        """*Refresh now*: the first full sync if it never completed, else an incremental
+        sync and a reconciliation."""
+        with self.session_factory() as session:
+            state = session.get(SyncState, organisation_id)
+            completed = state is not None and state.full_sync_completed_at is not None
+            if not completed and session.get(Organisation, organisation_id) is None:
+                return {}
+        if not completed:
+            return self.run_full_sync(organisation_id)
+        counts = self.run_incremental(organisation_id)
+        for key, value in self.run_reconcile(organisation_id).items():
+            counts[key] = counts.get(key, 0) + value
+        return counts
+
+    def run_webhook(self, events: Sequence[Mapping[str, Any]]) -> WebhookOutcome:
         """Fetch exactly the invoices, contacts and credit notes the events name, for every
-        active organisation of each event's tenant, then mark the events processed."""
+        active organisation of each event's tenant, then mark the events processed (or, when
+        a fetch failed, say so in the outcome)."""
         by_tenant: dict[str, list[Mapping[str, Any]]] = {}
         for event in events:
             by_tenant.setdefault(str(event.get("tenantId", "")).lower(), []).append(event)
-        totals: dict[str, int] = {}
+        outcome = WebhookOutcome()
+        totals = outcome.counts
         for tenant_id, tenant_events in by_tenant.items():
             invoice_ids, contact_ids, note_ids = _ids_by_category(tenant_events)
 
@@ -170,8 +218,8 @@ class SyncJobs:
             if problem is None:
                 self._mark_processed(tenant_id, tenant_events)
             else:  # tried again later, for every organisation of the tenant (upserts)
-                self._webhook_failed(tenant_events, problem)
-        return totals
+                outcome.failed.append((tenant_events, problem))
+        return outcome
 
     def _problem(self, organisation_id: int) -> str:
         """The problem the last failure recorded in the organisation's sync state."""

@@ -25,7 +25,7 @@ logger = logging.getLogger("xero_panel.sync.runners")
 #: The background jobs (functions of :mod:`xero_panel.jobs`).
 JobName = Literal["full_sync", "refresh", "reconcile", "webhook", "webhook_retry"]
 #: Runs a job by name with its arguments (the scheduler's ``execute``).
-Execute = Callable[[str, Sequence[Any]], object]
+Execute = Callable[[JobName, Sequence[Any]], object]
 
 
 class Runner(Protocol):

@@ -1,6 +1,7 @@
 """The one place that decides when Xero is called: :class:`SyncScheduler`.
 
-It implements :class:`~xero_panel.sync.state.Scheduler`, which the panel calls on every view:
+It implements :class:`~xero_panel.sync.scheduling.Scheduler`, which the panel calls on every
+view, by these rules (each stated in :mod:`~xero_panel.sync.freshness`):
 
 * **Warm cache, no calls.** An organisation whose cache was refreshed (or tried) within
   ``XERO_PANEL_CACHE_TTL`` seconds is served as it is: one database read, no Xero call.
@@ -20,121 +21,117 @@ It implements :class:`~xero_panel.sync.state.Scheduler`, which the panel calls o
 
 The admin page's *Save* calls :meth:`SyncScheduler.start_full_sync` and *Refresh now*
 :meth:`SyncScheduler.start_refresh`; webhooks call :meth:`SyncScheduler.start_webhook`. They
-hand the work to the background runner (a thread, or RQ with Redis), whose jobs call the
-``run_*`` methods (:class:`~xero_panel.sync.job_runs.SyncJobs`). No Flask here:
-:meth:`~xero_panel.XeroPanel.init_app` builds the scheduler and passes it the app context.
+hand the work to the background runner (a thread, or RQ with Redis), whose jobs come back
+through :meth:`SyncScheduler.execute`.
+
+The scheduler is composed of what it is given: :class:`~xero_panel.sync.job_runs.SyncJobs`
+runs one sync now, :class:`~xero_panel.sync.webhook_retries.WebhookRetries` keeps the queue
+of webhook events to try again, the locks hold single flights and claims, and the runner
+(made by ``make_runner`` from :meth:`SyncScheduler.execute`) runs background work.
+No Flask here: :meth:`~xero_panel.XeroPanel.init_app` builds the scheduler and its
+collaborators from the settings and passes it the app context.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..exceptions import XeroPanelError
 from ..locks import Locks, single_flight
-from ..models import Connection, Organisation, SyncState
-from ..xero.client import XeroClient
+from ..models import Organisation
+from .freshness import Snapshot, first_sync_wanted, is_stale, read_snapshots, reconcile_due
 from .job_runs import SyncJobs
-from .runners import JobName, Runner, ThreadRunner
-from .state import CacheStatus, Scheduler, cache_status, get_sync_state, status_of
-from .webhook_retries import WebhookRetries
+from .reading import ProgressCallback
+from .runners import Execute, JobName, Runner, ThreadRunner
+from .state import CacheStatus, get_sync_state, read_cache_status, status_of
+from .webhook_retries import SWEEP_EVERY, WebhookRetries
 
-__all__ = ["STALE_RUNNING", "SyncScheduler"]
+__all__ = ["MakeRunner", "SyncScheduler"]
 
 logger = logging.getLogger("xero_panel.sync.scheduler")
 
-#: A first full sync marked ``running`` longer ago than this is taken as dead (its worker
-#: was killed) and may be started again.
-STALE_RUNNING = dt.timedelta(hours=2)
+#: Makes the scheduler's runner from the function that runs a job by name.
+MakeRunner = Callable[[Execute], Runner]
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    organisation_id: int
-    connection_status: str
-    status: str
-    phase: str | None
-    full_sync_started_at: dt.datetime | None
-    full_sync_completed_at: dt.datetime | None
-    fresh_at: dt.datetime | None
-    last_error_at: dt.datetime | None
-    reconciled_at: dt.datetime | None
-    #: The row read (``None``: never synced), for the cache's status when nothing changes.
-    sync_state: SyncState | None = None
-
-
-class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
+class SyncScheduler:
     """Decides when Xero is called: keeps the cache fresh for panel views and starts the
-    background syncs.
+    background syncs. Implements :class:`~xero_panel.sync.scheduling.Scheduler`.
 
     Plain Python: Flask comes in only through the callables ``init_app`` passes.
 
     :param session_factory: makes a new session on the cache's database; the scheduler never
         uses the view's own session (it neither commits nor holds it while waiting).
-    :param client_for: the Xero client for an organisation (its connection's tokens).
+    :param jobs: runs one sync now.
+    :param webhook_retries: the queue of webhook events whose fetch is to be tried again.
     :param locks: where single-flight locks and claims live (in process or Redis).
-    :param runner: where background jobs go; default a :class:`ThreadRunner`.
+    :param make_runner: makes the runner of background jobs from :meth:`execute`; default a
+        :class:`~xero_panel.sync.runners.ThreadRunner` entering ``context``.
     :param context: entered around work in other threads (``app.app_context``).
     :param ttl: ``XERO_PANEL_CACHE_TTL``.
     :param wait: ``XERO_PANEL_SYNC_WAIT``: how long a view waits for a refresh.
     :param reconcile_interval: ``XERO_PANEL_RECONCILE_INTERVAL`` (``0``: never by itself).
-    :param page_size: ``XERO_PANEL_SYNC_PAGE_SIZE``.
-    :param lock_ttl: the longest a refresh may hold its lock (a crashed worker's lock
-        expires after this).
     """
 
     def __init__(
         self,
         *,
         session_factory: Callable[[], Session],
-        client_for: Callable[[Organisation], XeroClient],
+        jobs: SyncJobs,
+        webhook_retries: WebhookRetries,
         locks: Locks,
-        runner: Runner | None = None,
+        make_runner: MakeRunner | None = None,
         context: Callable[[], AbstractContextManager[Any]] = nullcontext,
         ttl: float = 60.0,
         wait: float = 3.0,
         reconcile_interval: float = 86400.0,
-        page_size: int = 1000,
-        lock_ttl: float = 300.0,
         now: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.session_factory = session_factory
-        self.client_for = client_for
+        self.jobs = jobs
+        self.webhook_retries = webhook_retries
         self.locks = locks
         self.context = context
-        self.runner: Runner = runner if runner is not None else ThreadRunner(self.execute, context)
         self.ttl = ttl
         self.wait = wait
         self.reconcile_interval = reconcile_interval
-        self.page_size = page_size
-        self.lock_ttl = lock_ttl
         self.now = now
+        if make_runner is None:
+            self.runner: Runner = ThreadRunner(self.execute, context)
+        else:
+            self.runner = make_runner(self.execute)
 
-    # -- what the panel asks (see Scheduler) -------------------------------------------------
+    # -- what the panel asks ---------------------------------------------------------------
 
-    def _status(
+    def ensure_fresh(
         self,
         session: Session,
         organisations: Sequence[Organisation],
-        contact_ids: Sequence[tuple[int, str]],
         *,
-        refresh: bool,
+        contact_ids: Sequence[tuple[int, str]] = (),
     ) -> CacheStatus:
-        """Freshen the cache as :meth:`~xero_panel.sync.state.Scheduler.ensure_fresh` says;
-        for *Refresh* (``refresh``), fetch the contacts now (still one per concurrent burst),
+        """See :meth:`~xero_panel.sync.scheduling.Scheduler.ensure_fresh`."""
+        return self._freshen(organisations, contact_ids, force_contacts=False)
+
+    def refresh_record(
+        self,
+        session: Session,
+        organisations: Sequence[Organisation],
+        *,
+        contact_ids: Sequence[tuple[int, str]],
+    ) -> CacheStatus:
+        """The panel's *Refresh*: fetch the contacts now (still one per concurrent burst),
         plus the organisation's incremental refresh if its TTL has passed."""
-        return self._freshen(organisations, contact_ids, force_contacts=refresh)
+        return self._freshen(organisations, contact_ids, force_contacts=True)
 
     def _freshen(
         self,
@@ -147,7 +144,7 @@ class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
         if not ids:
             return CacheStatus(fresh_at=None)
         with self.session_factory() as session:
-            snapshots = self._snapshots(session, ids)
+            snapshots = read_snapshots(session, ids)
         self.sweep_webhooks()
         changed = False
         for snap in snapshots:
@@ -158,61 +155,21 @@ class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
                 changed = True
                 logger.exception("Could not refresh organisation %s", snap.organisation_id)
         if changed:
-            return self.cache_status(ids)
+            with self.session_factory() as session:
+                return read_cache_status(session, ids)
         # Nothing started or fetched: the status is the one just read (no more queries).
         states = [s.sync_state for s in snapshots if s.sync_state is not None]
         reconnect = any(s.connection_status == "needs_reconnect" for s in snapshots)
         return status_of(ids, states, needs_reconnect=reconnect)
 
-    def cache_status(self, organisation_ids: Sequence[int]) -> CacheStatus:
-        """How these organisations' cache stands, read from a new session."""
+    def _snapshot(self, organisation_id: int) -> Snapshot | None:
         with self.session_factory() as session:
-            stand_ins = [Organisation(id=i) for i in organisation_ids]
-            fresh = cache_status(session, stand_ins)
-            reconnect = bool(
-                session.scalar(
-                    select(Connection.id)
-                    .join(Organisation)
-                    .where(
-                        Organisation.id.in_(organisation_ids),
-                        Connection.status == "needs_reconnect",
-                    )
-                    .limit(1)
-                )
-            )
-        return dataclasses.replace(fresh, needs_reconnect=True) if reconnect else fresh
-
-    def _snapshots(self, session: Session, ids: Sequence[int]) -> list[_Snapshot]:
-        rows = session.execute(
-            select(Organisation.id, Connection.status, SyncState)
-            .join(Connection, Organisation.connection_id == Connection.id)
-            .outerjoin(SyncState, SyncState.organisation_id == Organisation.id)
-            .where(Organisation.id.in_(ids))
-        ).all()
-        return [
-            _Snapshot(
-                organisation_id=org_id,
-                connection_status=status,
-                status=state.status if state else "idle",
-                phase=state.phase if state else None,
-                full_sync_started_at=state.full_sync_started_at if state else None,
-                full_sync_completed_at=state.full_sync_completed_at if state else None,
-                fresh_at=state.fresh_at if state else None,
-                last_error_at=state.last_error_at if state else None,
-                reconciled_at=state.reconciled_at if state else None,
-                sync_state=state,
-            )
-            for org_id, status, state in rows
-        ]
-
-    def _snapshot(self, organisation_id: int) -> _Snapshot | None:
-        with self.session_factory() as session:
-            found = self._snapshots(session, [organisation_id])
+            found = read_snapshots(session, [organisation_id])
         return found[0] if found else None
 
     def _freshen_one(
         self,
-        snap: _Snapshot,
+        snap: Snapshot,
         contact_ids: Sequence[tuple[int, str]],
         *,
         force_contacts: bool,
@@ -221,53 +178,22 @@ class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
         fetched (so that its status must be read again)."""
         if snap.connection_status != "active":
             return False
-        wanted = [c for org_id, c in contact_ids if org_id == snap.organisation_id and c]
+        org_id = snap.organisation_id
+        wanted = [c for org, c in contact_ids if org == org_id and c]
         if snap.full_sync_completed_at is None:
-            self._ensure_first_sync(snap)
+            alive = lambda: not self.locks.wait_unlocked(f"full:{org_id}", 0)  # noqa: E731
+            if first_sync_wanted(snap, self.now(), self.ttl, holder_alive=alive):
+                self.start_full_sync(org_id)
             if wanted:
-                self._fetch_contacts(snap.organisation_id, wanted, force=force_contacts)
+                self._fetch_contacts(org_id, wanted, force=force_contacts)
             return True
         if fetch := force_contacts and bool(wanted):
-            self._fetch_contacts(snap.organisation_id, wanted, force=True)
-        if stale := self._stale(snap):
-            self._refresh(snap.organisation_id)
-        if reconcile := self._reconcile_due(snap):
-            self.start_reconcile(snap.organisation_id)
+            self._fetch_contacts(org_id, wanted, force=True)
+        if stale := is_stale(snap, self.now(), self.ttl):
+            self._refresh(org_id)
+        if reconcile := reconcile_due(snap, self.now(), self.reconcile_interval):
+            self.start_reconcile(org_id)
         return fetch or stale or reconcile
-
-    def _stale(self, snap: _Snapshot) -> bool:
-        tried = [t for t in (snap.fresh_at, snap.last_error_at) if t is not None]
-        if not tried:
-            return True
-        return (self.now() - max(tried)).total_seconds() >= self.ttl
-
-    def _reconcile_due(self, snap: _Snapshot) -> bool:
-        if self.reconcile_interval <= 0 or snap.reconciled_at is None:
-            return False
-        age = (self.now() - snap.reconciled_at).total_seconds()
-        return age >= self.reconcile_interval
-
-    def _ensure_first_sync(self, snap: _Snapshot) -> None:
-        started = snap.full_sync_started_at
-        if (
-            snap.status == "running"
-            and started is not None
-            and self.now() - started < STALE_RUNNING
-            and not self._full_sync_died(snap)
-        ):
-            return
-        failed_at = snap.last_error_at if snap.status == "failed" else None
-        if failed_at is not None and (self.now() - failed_at).total_seconds() < self.ttl:
-            return
-        self.start_full_sync(snap.organisation_id)
-
-    def _full_sync_died(self, snap: _Snapshot) -> bool:
-        """A full sync that began working (past ``queued``) holds the lock ``full:<id>``,
-        extended page by page; when nobody holds it, its worker was killed: start it again
-        (it resumes at the page after the last one stored)."""
-        if snap.phase in (None, "queued"):
-            return False
-        return self.locks.wait_unlocked(f"full:{snap.organisation_id}", 0)
 
     # -- single flights ---------------------------------------------------------------------
 
@@ -281,14 +207,18 @@ class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
     def _refresh(self, organisation_id: int) -> None:
         def still_needed() -> bool:
             snap = self._snapshot(organisation_id)
-            return snap is not None and snap.connection_status == "active" and self._stale(snap)
+            return (
+                snap is not None
+                and snap.connection_status == "active"
+                and is_stale(snap, self.now(), self.ttl)
+            )
 
         flight = single_flight(
             self.locks,
             f"refresh:{organisation_id}",
-            lambda: self.run_incremental(organisation_id),
+            lambda: self.jobs.run_incremental(organisation_id),
             wait=self.wait,
-            ttl=self.lock_ttl,
+            ttl=self.jobs.lock_ttl,
             still_needed=still_needed,
             run=self._spawn,
         )
@@ -317,9 +247,9 @@ class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
         single_flight(
             self.locks,
             f"contacts:{organisation_id}:{digest}",
-            lambda: self.run_contacts(organisation_id, wanted),
+            lambda: self.jobs.run_contacts(organisation_id, wanted),
             wait=self.wait,
-            ttl=self.lock_ttl,
+            ttl=self.jobs.lock_ttl,
             still_needed=still_needed,
             run=self._spawn,
         )
@@ -366,35 +296,89 @@ class SyncScheduler(SyncJobs, WebhookRetries, Scheduler):
         self.runner.submit("reconcile", organisation_id)
         return True
 
+    # -- webhooks ------------------------------------------------------------------------
+
+    def store_webhook_events(
+        self, session: Session, events: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Store the new events in the retry queue (:meth:`WebhookRetries.store`)."""
+        return self.webhook_retries.store(session, events)
+
     def start_webhook(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Refresh the records these (new) webhook events name, in the background."""
         if events:
             self.runner.submit("webhook", [dict(e) for e in events])
 
-    # -- what *Refresh now* runs ---------------------------------------------------------
+    def sweep_webhooks(self) -> bool:
+        """Queue a retry job if some stored event is due (at most every
+        :data:`~xero_panel.sync.webhook_retries.SWEEP_EVERY` seconds, across workers).
+        Never raises.
 
-    def run_refresh(self, organisation_id: int) -> dict[str, int]:
-        """*Refresh now*: the first full sync if it never completed, else an incremental
-        sync and a reconciliation."""
-        snap = self._snapshot(organisation_id)
-        if snap is None:
-            return {}
-        if snap.full_sync_completed_at is None:
-            return self.run_full_sync(organisation_id)
-        counts = self.run_incremental(organisation_id)
-        for key, value in self.run_reconcile(organisation_id).items():
-            counts[key] = counts.get(key, 0) + value
-        return counts
+        :return: whether a job was queued.
+        """
+        try:
+            if not self.locks.claim("webhook-sweep", SWEEP_EVERY):
+                return False
+            if not self.webhook_retries.due(limit=1):
+                return False
+            self.runner.submit("webhook_retry")
+            return True
+        except Exception:
+            logger.exception("Could not look for webhook events to retry")
+            return False
 
-    def execute(self, job: str, args: Sequence[Any]) -> object:
+    # -- the jobs ------------------------------------------------------------------------
+
+    def execute(self, job: JobName, args: Sequence[Any]) -> object:
         """Run a background job by name (what the runners call)."""
-        jobs: dict[JobName, Callable[..., object]] = {
+        jobs: dict[str, Callable[..., object]] = {
             "full_sync": self.run_full_sync,
             "refresh": self.run_refresh,
-            "reconcile": self.run_reconcile,
+            "reconcile": self.jobs.run_reconcile,
             "webhook": self.run_webhook,
             "webhook_retry": self.run_webhook_retry,
         }
         if job not in jobs:
             raise ValueError(f"Unknown xero-panel job {job!r}")
         return jobs[job](*args)
+
+    def run_full_sync(
+        self, organisation_id: int, progress: ProgressCallback | None = None
+    ) -> dict[str, int]:
+        """Run a full sync now (:meth:`SyncJobs.run_full_sync`)."""
+        return self.jobs.run_full_sync(organisation_id, progress)
+
+    def run_incremental(self, organisation_id: int) -> dict[str, int]:
+        """Run an incremental sync now (:meth:`SyncJobs.run_incremental`)."""
+        return self.jobs.run_incremental(organisation_id)
+
+    def run_refresh(self, organisation_id: int) -> dict[str, int]:
+        """*Refresh now*, now (:meth:`SyncJobs.run_refresh`)."""
+        return self.jobs.run_refresh(organisation_id)
+
+    def run_webhook(self, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        """Fetch what the events name; events whose fetch failed are counted in the retry
+        queue, and a retry job is set for the soonest next try."""
+        outcome = self.jobs.run_webhook(events)
+        delays = [
+            self.webhook_retries.failed(failed, problem) for failed, problem in outcome.failed
+        ]
+        soonest = min((d for d in delays if d is not None), default=None)
+        if soonest is not None:
+            self.runner.submit_later(soonest, "webhook_retry")
+        return outcome.counts
+
+    def run_webhook_retry(self) -> dict[str, int]:
+        """Try again every due webhook event (one such job at a time)."""
+        held = self.locks.try_lock("webhook-retry", self.jobs.lock_ttl)
+        if held is None:
+            return {}
+        try:
+            events = self.webhook_retries.due()
+            if not events:
+                return {}
+            # Not due again until this try has ended (it reschedules on failure).
+            self.webhook_retries.hold(events, self.jobs.lock_ttl)
+            return self.run_webhook(events)
+        finally:
+            held.release()

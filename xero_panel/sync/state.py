@@ -4,9 +4,8 @@ shows.
 :class:`~xero_panel.models.SyncState` holds, per organisation, when the cache last matched
 Xero (``fresh_at``), the watermarks, the first sync's progress and the last error. This
 module reads and writes it for the sync, and sums it up for the panel as a
-:class:`CacheStatus`. :class:`Scheduler` is what the panel and the admin page ask of the
-sync; :class:`~xero_panel.sync.scheduler.SyncScheduler` is the real one,
-:class:`CacheOnlyScheduler` one that never calls Xero.
+:class:`CacheStatus` (:func:`read_cache_status`). What the rest of the plugin asks of the
+sync is :class:`~xero_panel.sync.scheduling.Scheduler`.
 """
 
 from __future__ import annotations
@@ -21,17 +20,16 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..exceptions import AuthExpired, RateLimited, XeroAPIError, XeroUnavailable
-from ..models import Invoice, Organisation, SyncState, XeroContact
+from ..models import Connection, Invoice, Organisation, SyncState, XeroContact
 
 __all__ = [
-    "CacheOnlyScheduler",
     "CacheStatus",
-    "Scheduler",
-    "cache_status",
     "cached_counts",
     "describe_problem",
     "get_sync_state",
+    "read_cache_status",
     "record_failure",
+    "status_of",
 ]
 
 
@@ -57,70 +55,23 @@ class CacheStatus:
     needs_reconnect: bool = False
 
 
-class Scheduler:
-    """What the panel view, the admin page and :meth:`~xero_panel.XeroPanel.store_connection`
-    ask of the sync. This base never calls Xero: it reports the sync state and starts
-    nothing; :class:`~xero_panel.sync.scheduler.SyncScheduler` does the work.
-    """
-
-    def ensure_fresh(
-        self,
-        session: Session,
-        organisations: Sequence[Organisation],
-        *,
-        contact_ids: Sequence[tuple[int, str]] = (),
-    ) -> CacheStatus:
-        """Make the cache of ``organisations`` fresh enough for a view, then say how it stands.
-
-        Runs at most one incremental sync per organisation per TTL whatever the number of
-        concurrent views (single-flight), fetches the invoices of ``contact_ids``
-        (``(organisation_id, ContactID)`` pairs the view matched) that the first full sync
-        has not reached yet, and never raises for Xero trouble: it reports it in
-        :attr:`CacheStatus.problem` and the view serves the cache.
-        """
-        return self._status(session, organisations, contact_ids, refresh=False)
-
-    def refresh_record(
-        self,
-        session: Session,
-        organisations: Sequence[Organisation],
-        *,
-        contact_ids: Sequence[tuple[int, str]],
-    ) -> CacheStatus:
-        """The panel's *Refresh*: fetch these contacts' invoices and credit notes from Xero
-        now (a targeted sync), whatever the TTL, then say how the cache stands."""
-        return self._status(session, organisations, contact_ids, refresh=True)
-
-    def _status(
-        self,
-        session: Session,
-        organisations: Sequence[Organisation],
-        contact_ids: Sequence[tuple[int, str]],
-        *,
-        refresh: bool,
-    ) -> CacheStatus:
-        return cache_status(session, organisations)
-
-    def start_full_sync(self, organisation_id: int) -> bool:
-        """Start the first (or a new) full sync of an organisation in the background.
-        Returns whether one was started."""
-        return False
-
-    def start_refresh(self, organisation_id: int) -> bool:
-        """Start a refresh of an organisation in the background (*Refresh now*)."""
-        return False
-
-
-class CacheOnlyScheduler(Scheduler):
-    """A :class:`Scheduler` that never calls Xero: it reports the sync state (for a host or a
-    test that fills the cache itself)."""
-
-
-def cache_status(session: Session, organisations: Sequence[Organisation]) -> CacheStatus:
-    """Read how the cache of ``organisations`` stands from their sync state."""
-    ids = [o.id for o in organisations]
-    states = list(session.scalars(select(SyncState).where(SyncState.organisation_id.in_(ids))))
-    return status_of(ids, states)
+def read_cache_status(session: Session, organisation_ids: Sequence[int]) -> CacheStatus:
+    """How the cache of these organisations stands, read in one statement from their sync
+    state and their connection's status. Calls nobody: the
+    :class:`~xero_panel.sync.scheduling.Scheduler` decides whether to call Xero first."""
+    ids = list(organisation_ids)
+    if not ids:
+        return CacheStatus(fresh_at=None)
+    rows = session.execute(
+        select(Connection.status, SyncState)
+        .select_from(Organisation)
+        .join(Connection, Organisation.connection_id == Connection.id)
+        .outerjoin(SyncState, SyncState.organisation_id == Organisation.id)
+        .where(Organisation.id.in_(ids))
+    ).all()
+    states = [state for _, state in rows if state is not None]
+    reconnect = any(status == "needs_reconnect" for status, _ in rows)
+    return status_of(ids, states, needs_reconnect=reconnect)
 
 
 def status_of(

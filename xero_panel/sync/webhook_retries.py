@@ -5,9 +5,10 @@ The webhook route stores each new event (``xero_panel_webhook_event``) before it
 200, with ``next_attempt_at`` a little ahead: the stored rows are the queue. The job that
 fetches an event's resource marks it processed; when Xero fails it counts the attempt and
 sets the next one ``min(base * 2 ** (attempts - 1), cap)`` seconds later
-(:func:`retry_delay`), and asks the runner to run ``webhook_retry`` then. What a lost timer
-or a dead worker would drop is picked up by :meth:`WebhookRetries.sweep_webhooks`, which panel
-views and webhook deliveries call (it queries at most every :data:`SWEEP_EVERY` seconds).
+(:func:`retry_delay`), and the scheduler asks the runner to run ``webhook_retry`` then. What
+a lost timer or a dead worker would drop is picked up by the scheduler's ``sweep_webhooks``,
+which panel views and webhook deliveries call (it queries at most every :data:`SWEEP_EVERY`
+seconds). :class:`WebhookRetries` keeps this queue; the scheduler runs it.
 After the last attempt the event is left unprocessed with its error: the next incremental
 sync or reconciliation brings the change instead.
 """
@@ -19,12 +20,12 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..locks import Locks
+from ..clock import utcnow
 from ..models import WebhookEvent
-from .runners import Runner
 
 __all__ = [
     "BACKOFF_BASE",
@@ -33,6 +34,7 @@ __all__ = [
     "SWEEP_EVERY",
     "WebhookRetries",
     "event_key",
+    "record_new_events",
     "retry_delay",
 ]
 
@@ -64,50 +66,102 @@ def event_key(event: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def record_new_events(
+    session: Session, events: Sequence[Mapping[str, Any]], retry_after: float = BACKOFF_BASE
+) -> list[dict[str, Any]]:
+    """Store the events not seen before and return them (duplicates are dropped, also when
+    another worker stores the same event at the same moment). Commits.
+
+    :param retry_after: seconds after which a stored event not yet processed is due for
+        another try.
+    """
+    fresh: list[dict[str, Any]] = []
+    for event in events:
+        key = event_key(event)
+        if not key["tenant_id"] or not key["resource_id"]:
+            continue
+        seen = session.scalar(select(WebhookEvent.id).where(*_matching(key)))
+        if seen is not None:
+            continue
+        try:
+            session.execute(
+                insert(WebhookEvent).values(
+                    **key,
+                    event_type=str(event.get("eventType", ""))[:20],
+                    received_at=utcnow(),
+                    attempts=0,
+                    next_attempt_at=utcnow() + dt.timedelta(seconds=retry_after),
+                )
+            )
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            continue
+        fresh.append(dict(event))
+    return fresh
+
+
+def _matching(key: Mapping[str, str]) -> list[Any]:
+    """The conditions that find the stored event with this :func:`event_key`."""
+    return [getattr(WebhookEvent, column) == value for column, value in key.items()]
+
+
 class WebhookRetries:
-    """The retry half of the webhook jobs; :class:`~xero_panel.sync.scheduler.SyncScheduler`
-    sets these attributes and provides ``run_webhook``."""
+    """The stored webhook events, as the queue of fetches to try again.
 
-    session_factory: Callable[[], Session]
-    locks: Locks
-    runner: Runner
-    lock_ttl: float
-    now: Callable[[], dt.datetime]
-    webhook_retry_base: float = BACKOFF_BASE
-    webhook_retry_cap: float = BACKOFF_CAP
-    webhook_retry_limit: int = MAX_ATTEMPTS
+    :param session_factory: makes a new session on the cache's database.
+    :param base: seconds before the first retry (:data:`BACKOFF_BASE`).
+    :param cap: the longest wait between two tries (:data:`BACKOFF_CAP`).
+    :param limit: failed tries after which an event is given up (:data:`MAX_ATTEMPTS`).
+    """
 
-    def run_webhook(self, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-        raise NotImplementedError
+    def __init__(
+        self,
+        *,
+        session_factory: Callable[[], Session],
+        now: Callable[[], dt.datetime] = utcnow,
+        base: float = BACKOFF_BASE,
+        cap: float = BACKOFF_CAP,
+        limit: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.session_factory = session_factory
+        self.now = now
+        self.base = base
+        self.cap = cap
+        self.limit = limit
 
-    def _webhook_failed(self, events: Sequence[Mapping[str, Any]], problem: str) -> None:
-        """Count a failed try of these events and schedule the next one (or give up)."""
+    def store(self, session: Session, events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Store the new events, each due for a retry :attr:`base` seconds from now unless
+        processed by then (:func:`record_new_events`)."""
+        return record_new_events(session, events, self.base)
+
+    def failed(self, events: Sequence[Mapping[str, Any]], problem: str) -> float | None:
+        """Count a failed try of these events and schedule the next one (or give up).
+
+        :return: seconds until the soonest next try, ``None`` when none is scheduled.
+        """
         now = self.now()
         soonest: float | None = None
         with self.session_factory() as session:
             for event in events:
-                row = session.scalars(
-                    select(WebhookEvent).where(
-                        *(getattr(WebhookEvent, k) == v for k, v in event_key(event).items())
-                    )
-                ).first()
+                found = select(WebhookEvent).where(*_matching(event_key(event)))
+                row = session.scalars(found).first()
                 if row is None or row.processed_at is not None:
                     continue
                 row.attempts = (row.attempts or 0) + 1
-                if row.attempts >= self.webhook_retry_limit:
+                if row.attempts >= self.limit:
                     row.next_attempt_at = None
                     row.last_error = f"Given up after {row.attempts} attempts: {problem}"
                     logger.warning("Webhook event %s given up: %s", row.resource_id, problem)
                     continue
-                delay = retry_delay(row.attempts, self.webhook_retry_base, self.webhook_retry_cap)
+                delay = retry_delay(row.attempts, self.base, self.cap)
                 row.next_attempt_at = now + dt.timedelta(seconds=delay)
                 row.last_error = problem
                 soonest = delay if soonest is None else min(soonest, delay)
             session.commit()
-        if soonest is not None:
-            self.runner.submit_later(soonest, "webhook_retry")
+        return soonest
 
-    def due_webhook_events(self, limit: int = BATCH) -> list[dict[str, Any]]:
+    def due(self, limit: int = BATCH) -> list[dict[str, Any]]:
         """Stored events not processed whose next try is due, as Xero's event dicts."""
         with self.session_factory() as session:
             rows = session.scalars(
@@ -131,43 +185,14 @@ class WebhookRetries:
                 for r in rows
             ]
 
-    def run_webhook_retry(self) -> dict[str, int]:
-        """Try again every due event (one such job at a time)."""
-        held = self.locks.try_lock("webhook-retry", self.lock_ttl)
-        if held is None:
-            return {}
-        try:
-            events = self.due_webhook_events()
-            if not events:
-                return {}
-            with self.session_factory() as session:
-                # Not due again until this try has ended (it reschedules on failure).
-                for event in events:
-                    session.execute(
-                        update(WebhookEvent)
-                        .where(
-                            *(getattr(WebhookEvent, k) == v for k, v in event_key(event).items())
-                        )
-                        .values(next_attempt_at=self.now() + dt.timedelta(seconds=self.lock_ttl))
-                    )
-                session.commit()
-            return self.run_webhook(events)
-        finally:
-            held.release()
-
-    def sweep_webhooks(self) -> bool:
-        """Queue a retry job if some stored event is due (at most every
-        :data:`SWEEP_EVERY` seconds, across workers). Never raises.
-
-        :return: whether a job was queued.
-        """
-        try:
-            if not self.locks.claim("webhook-sweep", SWEEP_EVERY):
-                return False
-            if not self.due_webhook_events(limit=1):
-                return False
-            self.runner.submit("webhook_retry")
-            return True
-        except Exception:
-            logger.exception("Could not look for webhook events to retry")
-            return False
+    def hold(self, events: Sequence[Mapping[str, Any]], seconds: float) -> None:
+        """Make these events not due again for ``seconds`` (while a try runs; it reschedules
+        them if it fails)."""
+        with self.session_factory() as session:
+            for event in events:
+                session.execute(
+                    update(WebhookEvent)
+                    .where(*_matching(event_key(event)))
+                    .values(next_attempt_at=self.now() + dt.timedelta(seconds=seconds))
+                )
+            session.commit()

@@ -1,5 +1,5 @@
 """What one panel request works on: the viewer, the record, its organisations and matched
-Xero contacts (:func:`resolve`), the sync's answer about the cache (:func:`cache_status`),
+Xero contacts (:func:`resolve`), the sync's answer about the cache (:func:`cache_for_view`),
 and the panel's URLs for the view model (:func:`panel_urls`).
 """
 
@@ -20,8 +20,7 @@ from ..panel.params import PanelParams
 from ..panel.rows import InvoiceRow, RecordRef
 from ..panel.view_model import PanelInputs, PanelUrls
 from ..state import get_state
-from ..sync.state import CacheStatus
-from ..sync.state import cache_status as read_cache_status
+from ..sync.state import CacheStatus, read_cache_status
 from .blueprint import Viewer, current_viewer, dom_id, load_record
 
 
@@ -68,16 +67,18 @@ def resolve(record_type: str, record_id: str) -> PanelContext:
     return PanelContext(viewer, ref, session, connection, organisations, match)
 
 
-def cache_status(
+def cache_for_view(
     ctx: PanelContext, *, refresh: bool = False, cache_only: bool = False
 ) -> CacheStatus | None:
-    """The sync's answer about the cache: freshened as the scheduler decides, forced for
-    *Refresh*, or (``cache_only``, the live update's reload) read as it stands, no Xero."""
+    """How the cache behind this view stands: freshened first as the scheduler decides
+    (:meth:`~xero_panel.sync.scheduling.Scheduler.ensure_fresh`), or forced for *Refresh*
+    (``refresh_record``), or (``cache_only``, the live update's reload) read as it stands
+    without asking the scheduler (:func:`~xero_panel.sync.state.read_cache_status`)."""
     if not ctx.organisations:
         return None
     scheduler = get_state().scheduler
     if cache_only:
-        status = read_cache_status(ctx.session, ctx.organisations)
+        status = read_cache_status(ctx.session, [o.id for o in ctx.organisations])
     else:
         commit_and_release(ctx.session)
         if refresh:

@@ -23,7 +23,7 @@ from ..sync.state import CacheStatus
 from .blueprint import PAGE_TEMPLATE, PanelError, check_csrf, require_login
 from .csrf import csrf_token
 from .htmx import current_url, is_htmx, render_partial_or_page
-from .panel_context import PanelContext, cache_status, panel_urls, resolve
+from .panel_context import PanelContext, cache_for_view, panel_urls, resolve
 
 PANEL_TEMPLATE = "xero_panel/partials/panel.html"
 #: The header of the live update's reload: it reads the cache as it is (never calls Xero).
@@ -117,7 +117,7 @@ def _show_panel(record_type: str, record_id: str, *, refresh: bool) -> Response:
     if parsed.error is not None:  # a bad parameter: nothing is asked of the sync
         return _render(ctx, parsed, None)
     live = not refresh and request.headers.get(LIVE_HEADER) == "1"
-    cache = cache_status(ctx, refresh=refresh, cache_only=live)
+    cache = cache_for_view(ctx, refresh=refresh, cache_only=live)
     if not refresh and is_htmx() and parsed.params.page > 1:
         more = "xero_panel/partials/more_rows.html"
         return _render(ctx, parsed, cache, template=more, replace_history=False)
@@ -253,7 +253,7 @@ def _rerender(record_type: str, record_id: str) -> Response:
     parsed = read_panel_params(request.values)
     if parsed.error is not None:  # a bad value: the default list, with no error shown
         parsed = ParsedPanelParams.valid(PanelParams())
-    return _render(ctx, parsed, cache_status(ctx))
+    return _render(ctx, parsed, cache_for_view(ctx))
 
 
 def _int_or_none(value: str | None) -> int | None:

@@ -5,8 +5,8 @@ body, webhook key)) over the raw bytes, in constant time; answer 401 to a bad si
 200 with an empty body and no cookies to a good one, within 5 s; the *Intent to Receive*
 check sends empty, signed and unsigned payloads. Deliveries are at least once, so each event
 is stored once in :class:`~xero_panel.models.WebhookEvent` (unique on tenant, category,
-resource and event date) and only new ones are handed to the background runner, which
-fetches exactly those records by ID.
+resource and event date; the scheduler's ``store_webhook_events``) and only new ones are
+handed to the background (``start_webhook``), which fetches exactly those records by ID.
 
 The body is limited before it is read (the request guard: over
 :data:`~xero_panel.web.request_guard.WEBHOOK_MAX_BYTES` is a 413) and parsed with a
@@ -26,25 +26,17 @@ to the blueprint.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import hmac
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..clock import utcnow
-from ..models import WebhookEvent
 from ..state import get_state
-from ..sync.webhook_retries import BACKOFF_BASE, event_key
 from .request_guard import load_bounded_json
 
-__all__ = ["exempt_from_csrf", "record_new_events", "register", "signature_of", "webhook"]
+__all__ = ["exempt_from_csrf", "register", "signature_of", "webhook"]
 
 logger = logging.getLogger("xero_panel.webhooks")
 
@@ -53,43 +45,6 @@ def signature_of(body: bytes, key: str) -> str:
     """Xero's ``x-xero-signature`` for a raw body."""
     digest = hmac.new(key.encode("utf-8"), body, hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
-
-
-def record_new_events(
-    session: Session, events: Sequence[Mapping[str, Any]], retry_after: float = BACKOFF_BASE
-) -> list[dict[str, Any]]:
-    """Store the events not seen before and return them (duplicates are dropped, also when
-    another worker stores the same event at the same moment). Commits.
-
-    :param retry_after: seconds after which a stored event not yet processed is due for
-        another try.
-    """
-    fresh: list[dict[str, Any]] = []
-    for event in events:
-        key = event_key(event)
-        if not key["tenant_id"] or not key["resource_id"]:
-            continue
-        seen = session.scalar(
-            select(WebhookEvent.id).where(*(getattr(WebhookEvent, k) == v for k, v in key.items()))
-        )
-        if seen is not None:
-            continue
-        try:
-            session.execute(
-                insert(WebhookEvent).values(
-                    **key,
-                    event_type=str(event.get("eventType", ""))[:20],
-                    received_at=utcnow(),
-                    attempts=0,
-                    next_attempt_at=utcnow() + dt.timedelta(seconds=retry_after),
-                )
-            )
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            continue
-        fresh.append(dict(event))
-    return fresh
 
 
 def _empty(status: int) -> Response:
@@ -125,19 +80,15 @@ def webhook() -> Response:
     scheduler = state.scheduler
     try:
         with state.session_factory() as session:
-            retry_after = float(getattr(scheduler, "webhook_retry_base", BACKOFF_BASE))
-            fresh = record_new_events(session, events, retry_after)
+            fresh = scheduler.store_webhook_events(session, events)
     except SQLAlchemyError:
         # Not stored: Xero delivers again what is not answered 2xx.
         logger.exception("Could not store a webhook delivery; answering 503 so Xero retries")
         return _empty(503)
     try:
-        start = getattr(scheduler, "start_webhook", None)
-        if fresh and start is not None:
-            start(fresh)
-        sweep = getattr(scheduler, "sweep_webhooks", None)
-        if sweep is not None:
-            sweep()  # earlier events whose retry is due
+        if fresh:
+            scheduler.start_webhook(fresh)
+        scheduler.sweep_webhooks()  # earlier events whose retry is due
     except Exception:
         # Stored: the retry sweep hands these to the background once they are due.
         logger.exception("Could not queue the fetch of %s webhook events", len(fresh))
