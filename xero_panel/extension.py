@@ -11,7 +11,6 @@ from .assets import check_bundled_htmx
 from .backends import make_backends
 from .cli import xero_panel_cli
 from .config import apply_defaults, read_settings
-from .connections import IssuedToken, save_connection
 from .crypto import TokenCipher
 from .models import Connection, Organisation, mirror_tables_into
 from .records import CRMRecord
@@ -157,24 +156,11 @@ class XeroPanel:
         With ``activate`` (the default) the first sync of each chosen organisation starts in
         the background, as the admin's *Save* does. Must run inside an app context.
         """
-        state = get_state()
-        session = self.db.session()
-        connection = save_connection(
-            session,
-            crm_account=crm_account,
-            token=token,
-            cipher=state.cipher,
-            client=state.client(IssuedToken(token)),
-            tenant_ids=tenant_ids,
-            activate=activate,
+        return (
+            get_state()
+            .connect_flow()
+            .store(self.db.session(), crm_account, token, tenant_ids=tenant_ids, activate=activate)
         )
-        session.commit()
-        if activate:
-            # Like the admin's Save: an active connection starts filling its cache.
-            for organisation in connection.organisations:
-                if organisation.selected:
-                    state.scheduler.start_full_sync(organisation.id)
-        return connection
 
     # -- host hooks ---------------------------------------------------------------
 

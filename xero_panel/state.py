@@ -6,7 +6,6 @@ Web modules, ``cli`` and ``jobs`` import this module, never ``extension``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -15,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from .backends import Backends
 from .config import Settings
+from .connect_flow import ConnectFlow
 from .crypto import TokenCipher
-from .models import Connection
 from .oauth import StoredTokens
 from .records import CRMRecord
 from .sync.scheduling import CacheOnlyScheduler, Scheduler
@@ -45,11 +44,6 @@ class PanelHooks(Protocol):
     def current_locale(self) -> str: ...
 
     def list_records(self, record_type: str) -> list[tuple[str, CRMRecord]] | None: ...
-
-    @property
-    def store_connection(self) -> Callable[..., Connection]:
-        """See :meth:`~xero_panel.XeroPanel.store_connection`."""
-        ...
 
 
 @dataclass
@@ -86,6 +80,13 @@ class PanelState:
                 cipher=self.cipher,
                 lock=self.backends.refresh_lock,
             )
+        )
+
+    def connect_flow(self) -> ConnectFlow:
+        """The admin's connect (begin, complete, save) on this app's settings, cipher, Xero
+        clients and scheduler."""
+        return ConnectFlow(
+            settings=self.settings, cipher=self.cipher, client=self.client, scheduler=self.scheduler
         )
 
     def client(self, tokens: TokenSource) -> XeroClient:
