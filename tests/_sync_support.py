@@ -331,7 +331,7 @@ class SyncHost:
             session.execute(
                 update(SyncState)
                 .where(SyncState.organisation_id == self.org_id)
-                .values(fresh_at=then, last_error_at=None)
+                .values(fresh_at=then, last_error_at=None, last_call_at=then, retry_at=None)
             )
             session.commit()
 

@@ -78,7 +78,10 @@ def test_connect_flow_shows_organisation_and_email_then_save_activates(
     assert 'data-status="pending"' in page.text
     page = save(client, [tenants(seed)[0]])
     assert 'data-status="active"' in page.text
-    assert "Saved. The Xero panel now shows invoices from Kiwi Garden Supplies Ltd." in page.text
+    assert (
+        "Saved: the panel uses Kiwi Garden Supplies Ltd. The first sync with Xero has started"
+        in page.text
+    )
 
 
 def test_connect_two_organisations_admin_chooses_one(
@@ -179,7 +182,10 @@ def test_tenant_removed_in_xero_reported_by_test(
     control(xero.url, "faults", {"revoke_tenant": tenants(seed)[0]})
     page = press_test_connection(admin)
     assert page.status_code == 200
-    assert "Kiwi Garden Supplies Ltd: Xero refused the connection." in page.text
+    assert (
+        "Kiwi Garden Supplies Ltd: the test failed. Xero refused this connection&#39;s tokens."
+        in page.text
+    )
 
 
 def test_remove_revokes_at_xero_and_deletes_everything(

@@ -51,7 +51,7 @@ def test_sync_failure_exits_1(h: SyncHost) -> None:
     h.emulator.add_fault({"endpoint": "Organisation", "status": 503})
     result = run(h, "sync")
     assert result.exit_code == 1
-    assert "failed: Xero is having problems (HTTP 503)" in result.output
+    assert "failed: Xero answered HTTP 503." in result.output
 
 
 def test_status_shows_each_organisation(h: SyncHost) -> None:

@@ -126,8 +126,8 @@ def test_save_activates_the_chosen_and_starts_only_their_first_sync(
     flow: ConnectFlow, session: Session, scheduler: StartsRecorded
 ) -> None:
     connection = pending_grant(session, "t1", "t2")
-    chosen = flow.save(session, "acme", ["t2"])
-    assert [o.tenant_id for o in chosen] == ["t2"]
+    saved = flow.save(session, "acme", ["t2"])
+    assert [o.tenant_id for o in saved.chosen] == [o.tenant_id for o in saved.first_sync] == ["t2"]
     assert connection.status == "active" and connection.activated_at is not None
     by_tenant = {o.tenant_id: o for o in connection.organisations}
     assert scheduler.started == [by_tenant["t2"].id]
@@ -140,7 +140,7 @@ def test_save_chooses_the_only_organisation_when_none_is_named(
     flow: ConnectFlow, session: Session, scheduler: StartsRecorded
 ) -> None:
     pending_grant(session, "t1")
-    assert [o.tenant_id for o in flow.save(session, "acme", [])] == ["t1"]
+    assert [o.tenant_id for o in flow.save(session, "acme", []).chosen] == ["t1"]
     assert len(scheduler.started) == 1
 
 

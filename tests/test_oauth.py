@@ -152,7 +152,8 @@ def test_invalid_grant_marks_needs_reconnect(make_host: Any, tmp_path: Any, xero
         "/integrations/xero/panel/contact/1", headers={"HX-Request": "true"}
     )
     assert rep_panel.status_code == 200
-    assert "an admin has been asked to reconnect" in rep_panel.text
+    assert 'data-reason="needs-reconnect"' in rep_panel.text
+    assert "until an admin reconnects Xero" in rep_panel.text
 
 
 def refresh_in_threads(host: HostApp, count: int) -> list[str]:

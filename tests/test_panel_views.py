@@ -436,10 +436,12 @@ def test_stale_data_notice_with_age(seeded: Seeded) -> None:
         seeded,
         fresh_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2),
         last_error="Xero could not be reached.",
+        trouble="unreachable",
     )
     page = seeded.html()
-    (notice,) = re.findall(r'data-notice="stale">([^<]*)<', page)
-    assert notice == "Showing invoices as of 2 hours ago: Xero could not be reached."
+    (notice,) = re.findall(r'data-reason="unreachable">([^<]*)<', page)
+    assert notice == "Xero cannot be reached right now; showing invoices as of 2 hours ago."
+    assert page.count('data-testid="panel-notice"') == 1
     assert rows(page)
 
 
@@ -450,7 +452,8 @@ def test_needs_reconnect_still_shows_cache(seeded: Seeded) -> None:
         seeded.host.db.session.get_one(Connection, seeded.connection_id).status = "needs_reconnect"
         seeded.host.db.session.commit()
     page = seeded.html()
-    assert "an admin has been asked to reconnect Xero" in page and rows(page)
+    assert "until an admin reconnects Xero" in page and rows(page)
+    assert page.count('data-testid="panel-notice"') == 1
 
 
 def nobody(seeded: Seeded) -> None:

@@ -333,12 +333,13 @@ def test_full_sync_failure_is_recorded(world: World) -> None:
         world.full(client=world.client(max_retries=1))
     state = world.state()
     assert state.status == "failed"
-    assert state.last_error == "Xero is having problems (HTTP 503); showing cached data for now."
+    assert state.last_error == "Xero answered HTTP 503."
+    assert (state.trouble, state.failures) == ("xero-error", 1)
     assert state.full_sync_completed_at is None
 
 
 def test_describe_problem_rate_limited() -> None:
     from xero_panel.exceptions import RateLimited
 
-    problem = describe_problem(RateLimited("x", retry_after=5))
-    assert problem == "Xero's rate limit was reached; showing cached data for now."
+    limited = RateLimited("Xero's minute limit was reached; try again in 5 s.", retry_after=5)
+    assert describe_problem(limited) == "Xero's minute limit was reached; try again in 5 s."

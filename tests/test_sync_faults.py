@@ -23,7 +23,7 @@ from tests.conftest import USERS
 
 PANEL = "/integrations/xero/panel/account/1"
 ERROR = "Xero answered with an error"
-REFUSED = "Xero no longer accepts this connection: an admin must reconnect Xero."
+REFUSED = "Xero refused this connection's tokens."
 WAIT = 3.0
 
 
@@ -113,21 +113,25 @@ def storm(h: SyncHost) -> None:
 XERO_FAULTS: dict[str, tuple[Callable[[SyncHost], None], str]] = {
     "500": (
         lambda h: h.emulator.add_fault({"endpoint": "Invoices", "status": 500}),
-        "Xero is having problems (HTTP 500); showing invoices from",
+        'data-reason="xero-error">Xero is having trouble right now; showing invoices as of',
     ),
     "503": (
         lambda h: h.emulator.add_fault({"endpoint": "Invoices", "status": 503}),
-        "Xero is having problems (HTTP 503); showing invoices from",
+        'data-reason="xero-error">Xero is having trouble right now; showing invoices as of',
     ),
     "timeout": (
         lambda h: h.emulator.add_fault({"endpoint": "Invoices", "delay_ms": 1500}),
-        "Xero is slow to answer; showing invoices from",
+        'data-reason="slow">Xero is slow to answer; showing invoices as of',
     ),
     "drop": (
         lambda h: h.emulator.add_fault({"endpoint": "Invoices", "drop": True}),
-        "Xero could not be reached; showing invoices from",
+        'data-reason="unreachable">Xero cannot be reached right now; showing invoices as of',
     ),
-    "429 storm": (storm, "Xero's rate limit was reached; showing invoices from"),
+    "429 storm": (
+        storm,
+        'data-reason="rate-limited">Xero is busy with this organisation\'s requests right now;'
+        " showing invoices as of",
+    ),
 }
 
 
@@ -181,7 +185,7 @@ def test_refused_grant_panel_asks_for_reconnect_and_sync_resumes_after(
     refresh_ended(h)
     status, page, _ = view(h)
     assert status == 200 and rows(page) == cached_rows
-    assert 'data-notice="reconnect"' in page
+    assert 'data-reason="needs-reconnect"' in page
     assert h.sync_state().last_error == REFUSED
     h.emulator.reset_stats()
     view(h)
@@ -193,7 +197,7 @@ def test_refused_grant_panel_asks_for_reconnect_and_sync_resumes_after(
     h.age()
     view(h)
     refresh_ended(h)
-    assert 'data-notice="reconnect"' not in view(h)[1]
+    assert 'data-reason="needs-reconnect"' not in view(h)[1]
     assert_cache_equals_xero(h)
 
 

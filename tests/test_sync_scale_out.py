@@ -88,7 +88,7 @@ def test_scale_out_xero_down_reports_problem(scale: Scale) -> None:
     scale.h.age()
     scale.h.emulator.add_fault({"endpoint": "Invoices", "status": 503})
     status = scale.h.view()
-    assert status.problem == "Xero is having problems (HTTP 503); showing cached data for now."
+    assert status.problem == "Xero answered HTTP 503."
     assert scale.h.count() == 34
 
 

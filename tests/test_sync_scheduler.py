@@ -102,7 +102,8 @@ def test_ensure_fresh_xero_down_reports_problem_and_keeps_cache(synced: SyncHost
     aged = synced.sync_state().fresh_at
     synced.emulator.add_fault({"endpoint": "Invoices", "status": 503})
     status = synced.view()
-    assert status.problem == "Xero is having problems (HTTP 503); showing cached data for now."
+    assert status.problem == "Xero answered HTTP 503."
+    assert status.state.reason == "xero-error"
     assert status.fresh_at == aged and aged != before
     assert synced.count() == 34
 
@@ -111,14 +112,16 @@ def test_ensure_fresh_dropped_connections_report_problem(synced: SyncHost) -> No
     synced.age()
     synced.emulator.add_fault({"endpoint": "Invoices", "drop": True})
     status = synced.view()
-    assert status.problem == "Xero could not be reached; showing cached data for now."
+    assert status.problem == "Xero could not be reached."
+    assert status.state.reason == "unreachable"
 
 
 def test_ensure_fresh_rate_limited_reports_problem(synced: SyncHost) -> None:
     synced.age()
     synced.emulator.add_fault({"endpoint": "Invoices", "status": 429, "times": 1})
     status = synced.view()
-    assert status.problem == "Xero's rate limit was reached; showing cached data for now."
+    assert status.state.reason == "rate-limited" and status.state.limit == "minute"
+    assert status.problem is not None and status.problem.startswith("Xero's minute limit")
 
 
 def test_ensure_fresh_failure_not_retried_within_ttl(synced: SyncHost) -> None:
@@ -154,9 +157,7 @@ def test_ensure_fresh_revoked_tenant_marks_needs_reconnect(synced: SyncHost) -> 
     synced.emulator.add_fault({"revoke_tenant": synced.tenant_id})
     status = synced.view()
     assert status.needs_reconnect is True
-    assert status.problem == (
-        "Xero no longer accepts this connection: an admin must reconnect Xero."
-    )
+    assert status.problem == ("Xero refused this connection's tokens.")
 
 
 def test_ensure_fresh_cold_starts_first_sync_in_background(cold: SyncHost) -> None:

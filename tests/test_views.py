@@ -101,7 +101,9 @@ def test_panel_needs_reconnect_rep_sees_calm_notice(host: HostApp) -> None:
     connect(host, "acme", status="needs_reconnect")
     response = host.client("rep-acme").get(f"{PANEL}/contact/1", headers=HX)
     assert response.status_code == 200
-    assert "an admin has been asked to reconnect" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert 'data-reason="needs-reconnect"' in page and "until an admin reconnects Xero" in page
+    assert page.count('data-testid="panel-notice"') == 1
 
 
 def test_panel_connection_of_other_account_not_used(host: HostApp) -> None:

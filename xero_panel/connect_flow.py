@@ -37,7 +37,15 @@ from .oauth import authorization_request, exchange_code
 from .sync.scheduling import Scheduler
 from .xero.client import TokenSource, XeroClient
 
-__all__ = ["CALLBACK_ERRORS", "ConnectFlow", "ConnectRefused", "Notice", "PendingConnect"]
+__all__ = [
+    "CALLBACK_ERRORS",
+    "Completed",
+    "ConnectFlow",
+    "ConnectRefused",
+    "Notice",
+    "PendingConnect",
+    "Saved",
+]
 
 #: A message for the integration page: its text and level (``info`` or ``error``).
 Notice = tuple[str, str]
@@ -111,6 +119,15 @@ class Completed:
 
     connection: Connection | None
     notices: list[Notice] = field(default_factory=list)
+
+
+@dataclass
+class Saved:
+    """What :meth:`ConnectFlow.save` did: the organisations in use, and those of them whose
+    first sync it started."""
+
+    chosen: list[Organisation]
+    first_sync: list[Organisation]
 
 
 class ConnectFlow:
@@ -202,24 +219,28 @@ class ConnectFlow:
             )
         return Completed(connection, notices)
 
-    def save(
-        self, session: Session, crm_account: str, tenant_ids: Iterable[str]
-    ) -> list[Organisation]:
+    def save(self, session: Session, crm_account: str, tenant_ids: Iterable[str]) -> Saved:
         """Step 3: use these organisations (all of them when the grant has one and none is
         named), make the connection active, commit, and start the first sync of each newly
-        chosen organisation.
+        chosen organisation; after a reconnect, a refresh of the others.
 
-        :return: the organisations in use.
+        :return: the organisations in use, and those whose first sync started.
         :raises ConnectRefused: there is no connection yet, or the choice is empty or names
             an organisation the grant does not cover.
         """
         connection = get_connection(session, crm_account)
         if connection is None:
             raise ConnectRefused("There is no Xero connection to save yet: connect to Xero first.")
+        reconnected = connection.reconnect_started_at is not None
         newly_chosen = self._choose(connection, set(tenant_ids))
         session.commit()
         self._start_first_syncs(newly_chosen)
-        return [o for o in connection.organisations if o.selected]
+        chosen = [o for o in connection.organisations if o.selected]
+        if reconnected:  # the new grant's first call: it ends the old grant's trouble
+            for organisation in chosen:
+                if organisation not in newly_chosen:
+                    self.scheduler.start_refresh(organisation.id)
+        return Saved(chosen, newly_chosen)
 
     def store(
         self,

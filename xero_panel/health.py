@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from .matching import match_record
 from .models import Connection, Organisation, SyncState, WebhookEvent
 from .records import CRMRecord
+from .sync.org_state import OrgState, state_of
 from .sync.state import cached_counts
 from .xero.call_counter import CallCounter
 
@@ -37,6 +38,13 @@ class OrganisationHealth:
     calls_this_minute: int
     last_error: str | None
     last_error_at: dt.datetime | None
+    #: The organisation's state (:mod:`xero_panel.sync.org_state`), the one reps see too.
+    state: OrgState = field(default_factory=OrgState)
+
+    @property
+    def status_text(self) -> str:
+        """The state in words for admins: what happened, since when, what to press."""
+        return admin_status(self.state)
 
 
 def organisation_health(
@@ -64,6 +72,7 @@ def organisation_health(
             or (connection.last_error_at is not None and connection.last_error_at > error_at)
         ):
             error, error_at = connection.last_error, connection.last_error_at
+        org_state = state_of(connection.status, connection.reconnect_started_at, state)
         rows.append(
             OrganisationHealth(
                 organisation=organisation,
@@ -77,9 +86,63 @@ def organisation_health(
                 calls_this_minute=calls.this_minute,
                 last_error=error,
                 last_error_at=error_at,
+                state=org_state,
             )
         )
     return rows
+
+
+#: Xero's rate limits, as admins read them (``RateLimited.problem`` -> words).
+LIMITS = {
+    "minute": "limit of 60 calls a minute",
+    "day": "limit of 5,000 calls a day",
+    "appminute": "app-wide limit of calls a minute (all organisations together)",
+    "concurrent": "limit of 5 calls at once",
+}
+
+
+def _at(when: dt.datetime | None) -> str:
+    return f" since {when.strftime('%Y-%m-%d %H:%M')} UTC" if when is not None else ""
+
+
+def admin_status(state: OrgState) -> str:
+    """An organisation's state in words for admins: what happened, since when, and what to
+    press (reps read the same state in :mod:`xero_panel.panel.notices`)."""
+    since = _at(state.since)
+    if state.reason == "ok":
+        if state.last_call_at is None:
+            return "Working."
+        took = f" in {state.last_call_ms} ms" if state.last_call_ms is not None else ""
+        return f"Working: Xero last answered at {state.last_call_at.strftime('%H:%M')} UTC{took}."
+    if state.reason == "first-sync":
+        return "Getting invoices from Xero for the first time."
+    if state.reason == "slow":
+        took = (
+            f" (its last answer took {state.last_call_ms / 1000:.1f} s)"
+            if state.last_call_ms
+            else ""
+        )
+        return (
+            f"Xero is slow to answer{took}{since}. Reps see the cache with its age;"
+            " nothing to press."
+        )
+    if state.reason == "rate-limited":
+        limit = LIMITS.get(state.limit or "", "rate limit")
+        resume = (
+            f"; calls resume at {state.retry_at.strftime('%H:%M:%S')} UTC"
+            if state.retry_at is not None
+            else ""
+        )
+        return f"Xero's {limit} for this organisation was reached{since}{resume}."
+    if state.reason == "needs-reconnect":
+        return f"Xero stopped accepting this connection{since}: press Reconnect, then Save."
+    if state.reason == "reconnecting":
+        return f"Reconnecting{since}: choose the organisations and press Save."
+    what = "cannot be reached" if state.reason == "unreachable" else "answers with errors"
+    return (
+        f"Xero {what}{since}. xero-panel tries again by itself while the panel is viewed;"
+        " press Test connection to try now."
+    )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ match coverage through the host's record lister) and slow Xero told apart from a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import time
@@ -17,6 +18,7 @@ from tests._sync_support import SyncHost
 from tests.two_accounts import SUPPLIES, saved_acme
 from xero_panel.models import Organisation
 from xero_panel.panel.formatting import Formatter
+from xero_panel.panel.notices import rep_notice
 from xero_panel.records import CRMRecord
 from xero_panel.sync.state import cached_counts
 
@@ -96,16 +98,19 @@ def test_slow_xero_gives_the_slow_message_not_the_outage_one(slow: SyncHost) -> 
     slow.age()
     slow.emulator.add_fault({"endpoint": "Invoices", "delay_ms": 1500, "times": 20})
     status = slow.view()
-    assert status.problem == "Xero is slow to answer; showing cached data for now."
+    assert status.problem == "Xero did not answer in time."
+    assert status.state.reason == "slow"
     now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
-    notice = Formatter("en_NZ", now).stale_notice(status.problem, now - dt.timedelta(minutes=5))
-    assert notice == "Xero is slow to answer; showing invoices from 5 minutes ago."
+    five_minutes_old = dataclasses.replace(status, fresh_at=now - dt.timedelta(minutes=5))
+    notice = rep_notice(five_minutes_old, Formatter("en_NZ", now))
+    assert notice is not None and notice.reason == "slow"
+    assert notice.text == "Xero is slow to answer; showing invoices as of 5 minutes ago."
 
 
 def test_dropped_connections_are_unreachable_not_slow(slow: SyncHost) -> None:
     slow.age()
     slow.emulator.add_fault({"endpoint": "Invoices", "drop": True, "times": 20})
-    assert slow.view().problem == "Xero could not be reached; showing cached data for now."
+    assert slow.view().state.reason == "unreachable"
 
 
 def test_integration_page_shows_each_organisations_health(

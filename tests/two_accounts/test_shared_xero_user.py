@@ -19,7 +19,7 @@ from tests.admin_support import (
 from tests.conftest import HostApp
 from tests.two_accounts import AUSTRALIA, OWNER, SUPPLIES, saved_acme
 from tests.xero_flow import csrf_from
-from xero_panel.models import Connection
+from xero_panel.models import Connection, SyncState
 
 
 def offered(page: str) -> list[tuple[str, bool]]:
@@ -113,18 +113,20 @@ def test_failed_test_marks_the_connection_and_a_later_success_clears_it(
     xero.add_fault({"endpoint": "Organisation", "status": 503, "times": 10})
     page = press_test_connection(acme).text
     assert 'data-testid="attention-banner"' in page and "Needs attention" in page
+    assert 'data-state="xero-error"' in page
     with host.app.app_context():
-        connection = host.db.session.scalars(select(Connection)).one()
-        assert connection.last_error and "HTTP 503" in connection.last_error
-        assert connection.last_error_at is not None
+        state = host.db.session.scalars(select(SyncState)).one()
+        assert state.last_error == "Xero answered HTTP 503."
+        assert state.trouble == "xero-error" and state.trouble_since is not None
     health = acme.get("/integrations/xero/health").text
-    assert "Test connection failed" in health
+    assert "Xero answers with errors since" in health and "press Test connection" in health
     xero.reset()  # faults gone
     page = press_test_connection(acme).text
     assert 'data-testid="attention-banner"' not in page and "Connection works" in page
+    assert 'data-state="ok"' in page
     with host.app.app_context():
-        connection = host.db.session.scalars(select(Connection)).one()
-        assert (connection.last_error, connection.last_error_at) == (None, None)
+        state = host.db.session.scalars(select(SyncState)).one()
+        assert (state.trouble, state.last_error, state.failures) == (None, None, 0)
 
 
 def rep_panel(host: HostApp) -> str:
@@ -140,7 +142,9 @@ def test_during_a_reconnect_reps_keep_the_cache_with_a_notice(host: HostApp, xer
     assert offered(page) == [(SUPPLIES, True)]
     panel = rep_panel(host)
     assert 'data-testid="invoice-row"' in panel
-    assert "An admin is reconnecting Xero; showing invoices from" in panel
+    assert (
+        'data-reason="reconnecting">An admin is reconnecting Xero; showing invoices as of' in panel
+    )
     save(acme, [SUPPLIES])
     wait_for_background_jobs(host.app)
     assert "reconnecting" not in rep_panel(host)
@@ -154,10 +158,10 @@ def test_reps_see_a_calm_notice_while_the_connection_needs_attention(
     press_test_connection(acme)
     panel = rep_panel(host)
     assert 'data-testid="invoice-row"' in panel
-    assert "An admin has been asked to check the Xero connection" in panel
+    assert 'data-reason="xero-error">Xero is having trouble right now' in panel
     xero.reset()
     press_test_connection(acme)
-    assert "asked to check" not in rep_panel(host)
+    assert 'data-testid="panel-notice"' not in rep_panel(host)
 
 
 def test_a_sync_that_succeeds_clears_the_attention_too(host: HostApp, xero: Any) -> None:

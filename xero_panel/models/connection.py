@@ -123,5 +123,18 @@ class SyncState(Base):
     resume_page: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: When the unfinished full sync began (its watermarks never pass this moment).
     resume_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: What the last Xero call for this organisation did (any call: sync, webhook fetch,
+    #: targeted fetch, *Test connection*): the kind of its failure (``slow``,
+    #: ``unreachable``, ``xero-error``, ``rate-limited``, ``needs-reconnect``; ``None`` once a
+    #: call succeeds), since when failures run, how many in a row, when Xero's
+    #: ``Retry-After`` ends and which limit it was, when the last call ended and how long
+    #: Xero took to answer it (:mod:`xero_panel.sync.org_state` reads them).
+    trouble: Mapped[str | None] = mapped_column(String(20))
+    trouble_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rate_limit: Mapped[str | None] = mapped_column(String(20))
+    last_call_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_call_ms: Mapped[int | None] = mapped_column(Integer)
 
     organisation: Mapped[Organisation] = relationship(back_populates="sync_state")

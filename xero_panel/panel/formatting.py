@@ -176,16 +176,6 @@ class Formatter:
             locale=self.locale,
         )
 
-    def stale_notice(self, problem: str, fresh_at: dt.datetime | None) -> str:
-        """The notice over a list served from the cache because of ``problem``:
-        "Xero is slow to answer; showing invoices from 5 min ago"."""
-        cached = "; showing cached data for now."
-        if fresh_at is not None and problem.endswith(cached):
-            return f"{problem[: -len(cached)]}; showing invoices from {self.ago(fresh_at)}."
-        if fresh_at is not None:
-            return f"Showing invoices as of {self.ago(fresh_at)}: {problem}"
-        return f"Showing the invoices stored so far: {problem}"
-
     def count(self, value: int) -> str:
         """A whole number in the locale's digits and grouping."""
         return str(self._decimal.apply(value, self._locale))

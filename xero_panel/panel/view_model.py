@@ -30,6 +30,7 @@ from .formatting import (
     organisation_locale,
     plain_amount,
 )
+from .notices import RepNotice, rep_notice
 from .params import (
     AGES,
     DEFAULT_VIEW,
@@ -163,6 +164,13 @@ class PanelView:
         return self.inputs.connection_status == "needs_reconnect"
 
     @property
+    def notice(self) -> RepNotice | None:
+        """The panel's one notice about the cache (see :mod:`~xero_panel.panel.notices`)."""
+        if self.param_error is not None or self.mode == "not_connected":
+            return None
+        return rep_notice(self.cache_status, self.fmt, needs_reconnect=self.needs_reconnect)
+
+    @property
     def multi_org(self) -> bool:
         return len(self.inputs.organisations) > 1
 
@@ -280,7 +288,7 @@ def panel_mode(inputs: PanelInputs, cache_status: CacheStatus | None) -> PanelMo
         return "list"
     if cache_status.first_sync_running:
         return "first_sync"
-    if cache_status.fresh_at is None and not cache_status.problem and not inputs.match:
+    if cache_status.fresh_at is None and cache_status.state.ok and not inputs.match:
         return "never_synced"
     if not inputs.match:
         return "no_match"

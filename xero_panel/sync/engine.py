@@ -41,7 +41,7 @@ from ..xero.client import XeroClient
 from .cache_writer import batches
 from .full import CREDIT_NOTES_WHERE, INVOICES_WHERE, PHASES, full_sync
 from .reading import SyncResult, SyncRun, Watermark
-from .state import clear_connection_problem, get_sync_state, record_failure
+from .state import get_sync_state, record_failure, record_success
 
 __all__ = [
     "CREDIT_NOTES_WHERE",
@@ -106,9 +106,7 @@ def incremental_sync(
         state = get_sync_state(session, run.org_id)
         state.invoices_modified_since = mark.value(state.invoices_modified_since)
         state.fresh_at = started
-        state.last_error = None
-        state.last_error_at = None
-        clear_connection_problem(session, run.org_id)
+        record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
         session.commit()
     except XeroPanelError as exc:
         record_failure(session, run.org_id, exc, now=now())
@@ -232,6 +230,7 @@ def reconcile(
         state.contacts_modified_since = contacts_mark.value(state.contacts_modified_since)
         state.credit_notes_modified_since = notes_mark.value(state.credit_notes_modified_since)
         state.reconciled_at = started
+        record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
         session.commit()
     except XeroPanelError as exc:
         record_failure(session, run.org_id, exc, now=now())

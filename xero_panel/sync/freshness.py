@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Connection, Organisation, SyncState
+from .org_state import retry_due
 
 __all__ = [
     "STALE_RUNNING",
@@ -37,6 +38,8 @@ class Snapshot:
 
     organisation_id: int
     connection_status: str
+    #: Set while an admin reconnects the connection (between Xero's consent and *Save*).
+    reconnect_started_at: dt.datetime | None
     status: str
     phase: str | None
     full_sync_started_at: dt.datetime | None
@@ -51,7 +54,7 @@ class Snapshot:
 def read_snapshots(session: Session, organisation_ids: Sequence[int]) -> list[Snapshot]:
     """The snapshots of these organisations (one statement; unknown ids are left out)."""
     rows = session.execute(
-        select(Organisation.id, Connection.status, SyncState)
+        select(Organisation.id, Connection.status, Connection.reconnect_started_at, SyncState)
         .join(Connection, Organisation.connection_id == Connection.id)
         .outerjoin(SyncState, SyncState.organisation_id == Organisation.id)
         .where(Organisation.id.in_(list(organisation_ids)))
@@ -60,6 +63,7 @@ def read_snapshots(session: Session, organisation_ids: Sequence[int]) -> list[Sn
         Snapshot(
             organisation_id=org_id,
             connection_status=status,
+            reconnect_started_at=reconnecting,
             status=state.status if state else "idle",
             phase=state.phase if state else None,
             full_sync_started_at=state.full_sync_started_at if state else None,
@@ -69,12 +73,17 @@ def read_snapshots(session: Session, organisation_ids: Sequence[int]) -> list[Sn
             reconciled_at=state.reconciled_at if state else None,
             sync_state=state,
         )
-        for org_id, status, state in rows
+        for org_id, status, reconnecting, state in rows
     ]
 
 
 def is_stale(snap: Snapshot, now: dt.datetime, ttl: float) -> bool:
-    """Whether the cache was neither refreshed nor tried in the last ``ttl`` seconds."""
+    """Whether the cache was neither refreshed nor tried in the last ``ttl`` seconds; for an
+    organisation in trouble, whether its retry is due
+    (:func:`~xero_panel.sync.org_state.retry_due`: sooner, with backoff)."""
+    sync = snap.sync_state
+    if sync is not None and sync.trouble not in (None, "slow"):
+        return retry_due(sync, now, ttl)
     tried = [t for t in (snap.fresh_at, snap.last_error_at) if t is not None]
     if not tried:
         return True

@@ -18,7 +18,7 @@ from ..exceptions import XeroPanelError
 from ..models import Organisation, SyncState
 from ..xero.client import Page, XeroClient
 from .reading import Progress, ProgressCallback, SyncResult, SyncRun, Watermark
-from .state import clear_connection_problem, get_sync_state, record_failure
+from .state import get_sync_state, record_failure, record_success
 
 __all__ = ["CREDIT_NOTES_WHERE", "INVOICES_WHERE", "PHASES", "full_sync"]
 
@@ -209,7 +209,7 @@ def full_sync(
         if plan.phase == "contacts" and plan.pages > 0:
             # Not every contact page was read in one go: removals wait for a reconciliation.
             state.reconciled_at = reconciled
-        clear_connection_problem(session, run.org_id)
+        record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
         session.commit()
     except XeroPanelError as exc:
         record_failure(session, run.org_id, exc, full=True, now=now())

@@ -27,7 +27,7 @@ from ..xero.client import XeroClient
 from ..xero.rate_budget import BACKGROUND_MAX_WAIT
 from . import engine
 from .reading import ProgressCallback, SyncResult
-from .state import record_failure
+from .state import record_failure, record_success
 
 __all__ = ["SyncJobs", "WebhookOutcome"]
 
@@ -96,8 +96,9 @@ class SyncJobs:
 
     def _run(self, organisation_id: int, sync: _Sync, *, record: bool) -> dict[str, int] | None:
         """Run ``sync`` on the organisation: its counts, ``{}`` when there is no such
-        organisation, ``None`` when Xero failed (recorded in the sync state if ``record``;
-        the engine's full, incremental and reconcile syncs record it themselves)."""
+        organisation, ``None`` when Xero failed. With ``record``, the outcome of its calls
+        is recorded in the sync state (the engine's full, incremental and reconcile syncs
+        record it themselves)."""
         try:
             with self._working(organisation_id) as (session, organisation, client):
                 try:
@@ -106,6 +107,10 @@ class SyncJobs:
                     if record:
                         record_failure(session, organisation_id, exc, now=self.now())
                     return None
+                if record and result.calls:
+                    seconds = client.last_call_seconds
+                    record_success(session, organisation_id, seconds=seconds, now=self.now())
+                    session.commit()
         except LookupError:
             return {}
         return _counts(result)

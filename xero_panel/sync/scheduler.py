@@ -34,6 +34,7 @@ collaborators from the settings and passes it the app context.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -58,6 +59,9 @@ from .webhook_retries import SWEEP_EVERY, WebhookRetries
 __all__ = ["MakeRunner", "SyncScheduler"]
 
 logger = logging.getLogger("xero_panel.sync.scheduler")
+
+#: What freshening one organisation did (see :meth:`SyncScheduler._freshen_one`).
+_UNCHANGED, _CHANGED, _WAITING = object(), object(), object()
 
 #: Makes the scheduler's runner from the function that runs a job by name.
 MakeRunner = Callable[[Execute], Runner]
@@ -146,21 +150,21 @@ class SyncScheduler:
         with self.session_factory() as session:
             snapshots = read_snapshots(session, ids)
         self.sweep_webhooks()
-        changed = False
+        changed = waiting = False
         for snap in snapshots:
             try:
-                if self._freshen_one(snap, contact_ids, force_contacts=force_contacts):
-                    changed = True
+                outcome = self._freshen_one(snap, contact_ids, force_contacts=force_contacts)
             except Exception:  # never break a view over the sync
-                changed = True
+                outcome = _CHANGED
                 logger.exception("Could not refresh organisation %s", snap.organisation_id)
-        if changed:
-            with self.session_factory() as session:
-                return read_cache_status(session, ids)
-        # Nothing started or fetched: the status is the one just read (no more queries).
-        states = [s.sync_state for s in snapshots if s.sync_state is not None]
-        reconnect = any(s.connection_status == "needs_reconnect" for s in snapshots)
-        return status_of(ids, states, needs_reconnect=reconnect)
+            changed = changed or outcome is not _UNCHANGED
+            waiting = waiting or outcome is _WAITING
+        if not changed:
+            # Nothing started or fetched: the status is the one just read (no more queries).
+            return status_of(ids, snapshots)
+        with self.session_factory() as session:
+            status = read_cache_status(session, ids)
+        return dataclasses.replace(status, still_fetching=True) if waiting else status
 
     def _snapshot(self, organisation_id: int) -> Snapshot | None:
         with self.session_factory() as session:
@@ -173,27 +177,31 @@ class SyncScheduler:
         contact_ids: Sequence[tuple[int, str]],
         *,
         force_contacts: bool,
-    ) -> bool:
-        """Freshen one organisation's cache as needed; whether anything was started or
-        fetched (so that its status must be read again)."""
+    ) -> object:
+        """Freshen one organisation's cache as needed: :data:`_UNCHANGED` when nothing was
+        started or fetched, :data:`_WAITING` when a fetch was still running when the view
+        stopped waiting for it, else :data:`_CHANGED` (its status must be read again)."""
         if snap.connection_status != "active":
-            return False
+            return _UNCHANGED
         org_id = snap.organisation_id
         wanted = [c for org, c in contact_ids if org == org_id and c]
+        finished = True
         if snap.full_sync_completed_at is None:
             alive = lambda: not self.locks.wait_unlocked(f"full:{org_id}", 0)  # noqa: E731
             if first_sync_wanted(snap, self.now(), self.ttl, holder_alive=alive):
                 self.start_full_sync(org_id)
             if wanted:
-                self._fetch_contacts(org_id, wanted, force=force_contacts)
-            return True
+                finished = self._fetch_contacts(org_id, wanted, force=force_contacts)
+            return _CHANGED if finished else _WAITING
         if fetch := force_contacts and bool(wanted):
-            self._fetch_contacts(org_id, wanted, force=True)
+            finished = self._fetch_contacts(org_id, wanted, force=True)
         if stale := is_stale(snap, self.now(), self.ttl):
-            self._refresh(org_id)
+            finished = self._refresh(org_id) and finished
         if reconcile := reconcile_due(snap, self.now(), self.reconcile_interval):
             self.start_reconcile(org_id)
-        return fetch or stale or reconcile
+        if not (fetch or stale or reconcile):
+            return _UNCHANGED
+        return _CHANGED if finished else _WAITING
 
     # -- single flights ---------------------------------------------------------------------
 
@@ -204,7 +212,7 @@ class SyncScheduler:
 
         threading.Thread(target=run, name="xero-panel-flight", daemon=True).start()
 
-    def _refresh(self, organisation_id: int) -> None:
+    def _refresh(self, organisation_id: int) -> bool:
         def still_needed() -> bool:
             snap = self._snapshot(organisation_id)
             return (
@@ -226,10 +234,11 @@ class SyncScheduler:
             logger.error(
                 "Refresh of organisation %s failed", organisation_id, exc_info=flight.error
             )
+        return flight.finished
 
     def _fetch_contacts(
         self, organisation_id: int, contact_ids: Sequence[str], *, force: bool
-    ) -> None:
+    ) -> bool:
         wanted = sorted(set(contact_ids))
         digest = hashlib.sha1("|".join(wanted).encode(), usedforsecurity=False).hexdigest()[:16]
 
@@ -244,7 +253,7 @@ class SyncScheduler:
             ]
             return bool(claimed)
 
-        single_flight(
+        return single_flight(
             self.locks,
             f"contacts:{organisation_id}:{digest}",
             lambda: self.jobs.run_contacts(organisation_id, wanted),
@@ -252,7 +261,7 @@ class SyncScheduler:
             ttl=self.jobs.lock_ttl,
             still_needed=still_needed,
             run=self._spawn,
-        )
+        ).finished
 
     # -- starting background work ------------------------------------------------------------
 

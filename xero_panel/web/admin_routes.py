@@ -8,18 +8,18 @@ to the plugin's blueprint.
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from ..clock import utcnow
 from ..connect_flow import ConnectRefused, PendingConnect
-from ..connections import clear_problem, note_problem, offered_tenants, tenants_used_elsewhere
-from ..exceptions import AuthExpired, XeroPanelError
-from ..health import organisation_health
+from ..connections import offered_tenants, tenants_used_elsewhere
+from ..exceptions import XeroPanelError
+from ..health import LIMITS, organisation_health
 from ..models import Connection, SyncState
 from ..state import get_state
+from ..sync.state import record_failure, record_success
 from . import admin_health_routes, admin_remove_routes
 from .admin_common import MESSAGES_SESSION_KEY, admin_only, message, to_settings
 from .blueprint import PanelError, Viewer, connection_of
@@ -104,46 +104,56 @@ def save(viewer: Viewer) -> BaseResponse:
     """Use the chosen organisations and start their first sync (the connect's last step)."""
     state = get_state()
     try:
-        chosen = state.connect_flow().save(
+        saved = state.connect_flow().save(
             state.panel.db.session(), viewer.crm_account, request.form.getlist("tenant")
         )
     except ConnectRefused as exc:
         raise PanelError(400, str(exc)) from None
-    names = ", ".join(o.name for o in chosen)
-    message(f"Saved. The Xero panel now shows invoices from {names}.")
+    names = ", ".join(o.name for o in saved.chosen)
+    if saved.first_sync:
+        starting = ", ".join(o.name for o in saved.first_sync)
+        message(
+            f"Saved: the panel uses {names}. The first sync with Xero has started for"
+            f" {starting}; reps see invoices as it fills the cache."
+        )
+    else:
+        message(f"Saved: the panel uses {names}.")
     return to_settings()
 
 
 @admin_only
 def check_connection(viewer: Viewer) -> BaseResponse:
-    """Call Xero once per chosen organisation (``GET /Organisation``) and report the time.
-    A failure marks the connection as needing attention (reason and time); a test that
-    succeeds for every organisation clears that."""
+    """Call Xero once per chosen organisation (``GET /Organisation``) and report how long
+    Xero took to answer. Each outcome is recorded as any call's is, so a success clears the
+    organisation's trouble for everyone and a failure shows on the rep's panel too. An
+    organisation whose Xero ``Retry-After`` is still running is not called: the message
+    says when calls resume."""
     state = get_state()
     db_session = state.panel.db.session()
     connection = _active_connection(viewer, allow_needs_reconnect=True)
-    failures = []
+    now = utcnow()
     for organisation in [o for o in connection.organisations if o.selected]:
+        sync = db_session.get(SyncState, organisation.id)
+        if sync is not None and sync.retry_at is not None and sync.retry_at > now:
+            limit = LIMITS.get(sync.rate_limit or "", "rate limit")
+            wait = max(1, round((sync.retry_at - now).total_seconds() + 0.4999))
+            message(
+                f"{organisation.name}: not tested, Xero's {limit} was reached; calls resume"
+                f" at {sync.retry_at.strftime('%H:%M:%S')} UTC (in {wait} s).",
+                "error",
+            )
+            continue
         client = state.client_for(connection.id)
-        started = time.monotonic()
         try:
             details = client.organisation(organisation.tenant_id)
-        except AuthExpired as exc:
-            failures.append(f"{organisation.name}: Xero refused the connection. {exc}")
-            continue
         except XeroPanelError as exc:
-            failures.append(f"{organisation.name}: the test failed. {exc}")
+            problem = record_failure(db_session, organisation.id, exc, now=utcnow())
+            message(f"{organisation.name}: the test failed. {problem}", "error")
             continue
-        elapsed = (time.monotonic() - started) * 1000
-        message(f"Connection works: Xero answered for {details.name} in {elapsed:.0f} ms.")
-    connection = db_session.get(Connection, connection.id, populate_existing=True) or connection
-    for failure in failures:
-        message(failure, "error")
-    if failures:
-        note_problem(connection, "Test connection failed: " + " ".join(failures))
-    elif connection.status == "active":
-        clear_problem(connection)
-    db_session.commit()
+        record_success(db_session, organisation.id, seconds=client.last_call_seconds, now=utcnow())
+        db_session.commit()
+        took = (client.last_call_seconds or 0.0) * 1000
+        message(f"Connection works: Xero answered for {details.name} in {took:.0f} ms.")
     return to_settings()
 
 

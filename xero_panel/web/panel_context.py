@@ -5,7 +5,6 @@ and the panel's URLs for the view model (:func:`panel_urls`).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -89,22 +88,7 @@ def cache_for_view(
             status = scheduler.ensure_fresh(
                 ctx.session, ctx.organisations, contact_ids=ctx.match.keys()
             )
-    notice = connection_notice(ctx.connection)
-    if notice is not None and not status.problem:
-        status = dataclasses.replace(status, problem=notice)
     return status
-
-
-def connection_notice(connection: Connection | None) -> str | None:
-    """The calm notice reps see while an admin reconnects Xero, or while the connection
-    needs an admin's attention (a failed *Test connection* or token refresh)."""
-    if connection is None or connection.status != "active":
-        return None
-    if connection.reconnect_started_at is not None:
-        return "An admin is reconnecting Xero; showing cached data for now."
-    if connection.last_error:
-        return "An admin has been asked to check the Xero connection; showing cached data for now."
-    return None
 
 
 def commit_and_release(session: Session) -> None:

@@ -13,7 +13,9 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 from flask_login import current_user
 
+from ..clock import utcnow
 from ..matching import find_contact, link_contact, search_contacts, unlink_contact
+from ..panel.notices import updated_just_now
 from ..panel.params import PanelParams, ParsedPanelParams, read_panel_params, replace_url
 from ..panel.queries import set_pin
 from ..panel.summaries import record_version
@@ -117,11 +119,12 @@ def _show_panel(record_type: str, record_id: str, *, refresh: bool) -> Response:
     if parsed.error is not None:  # a bad parameter: nothing is asked of the sync
         return _render(ctx, parsed, None)
     live = not refresh and request.headers.get(LIVE_HEADER) == "1"
+    asked = utcnow()
     cache = cache_for_view(ctx, refresh=refresh, cache_only=live)
     if not refresh and is_htmx() and parsed.params.page > 1:
         more = "xero_panel/partials/more_rows.html"
         return _render(ctx, parsed, cache, template=more, replace_history=False)
-    return _render(ctx, parsed, cache, refreshed=refresh)
+    return _render(ctx, parsed, cache, refreshed=refresh and updated_just_now(cache, asked))
 
 
 def version(record_type: str, record_id: str) -> Response:

@@ -106,6 +106,9 @@ class XeroClient(Pager):
         self._clock = clock
         self._session = session if session is not None else requests.Session()
         self._rng = rng if rng is not None else random.Random()
+        #: How long Xero took to answer the last HTTP call, in seconds (time waiting for the
+        #: budget or a Retry-After excluded); ``None`` before the first.
+        self.last_call_seconds: float | None = None
 
     @property
     def budget(self) -> RateBudget:

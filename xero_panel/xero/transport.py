@@ -98,6 +98,7 @@ class Sender:
     max_wait: float
     user_agent: str
     backoff_base: float
+    last_call_seconds: float | None
     backoff_cap: float
     _tokens: TokenSource
     _budget: RateBudget
@@ -183,6 +184,7 @@ class Sender:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 tries.error = exc
             tries.duration = self._clock() - started
+        self.last_call_seconds = tries.duration
         if response is not None:
             logger.log(
                 logging.DEBUG if response.status_code < 400 else logging.INFO,
