@@ -343,3 +343,40 @@ def test_describe_problem_rate_limited() -> None:
 
     limited = RateLimited("Xero's minute limit was reached; try again in 5 s.", retry_after=5)
     assert describe_problem(limited) == "Xero's minute limit was reached; try again in 5 s."
+
+
+def test_values_past_any_former_column_length_are_stored_on_both_databases(world: World) -> None:
+    """One invoice's CurrencyCode over 3 characters (or a long number or reference) made every
+    refresh fail on PostgreSQL (StringDataRightTruncation) while SQLite stored it: Xero's text
+    is stored whole on both."""
+    world.full()
+    contact = first_invoice(world, Type="ACCREC")["Contact"]["ContactID"]
+    odd = world.emulator.apply_change(
+        "Invoices",
+        world.tenant_id,
+        {
+            "Type": "ACCREC",
+            "Contact": {"ContactID": contact},
+            "Date": "2026-07-01",
+            "Status": "AUTHORISED",
+            "Total": 10,
+            "CurrencyCode": "NZDOLLARS",
+            "InvoiceNumber": "INV-" + "9" * 400,
+            "Reference": "r" * 1000,
+        },
+    )
+    paid = first_invoice(world, Status="AUTHORISED", Payments=[])
+    world.emulator.add_payment(world.tenant_id, paid["InvoiceID"], {"Amount": 2})
+    result = world.incremental()
+    assert result.skipped == 0
+    with world.session() as session:
+        stored = session.scalars(select(Invoice).where(Invoice.xero_id == odd["InvoiceID"])).one()
+        assert (stored.currency, len(stored.number), len(stored.reference or "")) == (
+            "NZDOLLARS",
+            404,
+            1000,
+        )
+        updated = session.scalars(select(Invoice).where(Invoice.xero_id == paid["InvoiceID"]))
+        assert updated.one().amount_paid == Decimal("2.00")
+        state = session.get_one(SyncState, world.org_id)
+        assert (state.trouble, state.skipped_records) == (None, 0)

@@ -17,6 +17,7 @@ NOW = dt.datetime(2030, 6, 1, 10, 0, tzinfo=dt.UTC)
 NEVER = Snapshot(
     organisation_id=1,
     connection_status="active",
+    reconnect_started_at=None,
     status="idle",
     phase=None,
     full_sync_started_at=None,

@@ -21,10 +21,12 @@ routes keep the pending connect in Flask's session and turn :class:`ConnectRefus
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from .clock import utcnow
@@ -46,6 +48,8 @@ __all__ = [
     "PendingConnect",
     "Saved",
 ]
+
+logger = logging.getLogger("xero_panel.connect")
 
 #: A message for the integration page: its text and level (``info`` or ``error``).
 Notice = tuple[str, str]
@@ -198,6 +202,16 @@ class ConnectFlow:
         except XeroPanelError as exc:
             session.rollback()
             return Completed(None, [(str(exc), "error")])
+        except DataError:
+            # What Xero sent about the organisations cannot be stored: say so, never a 500.
+            session.rollback()
+            logger.exception("Could not store the Xero grant of CRM account %s", crm_account)
+            notice = (
+                "Xero connected, but xero-panel could not store what Xero sent about the"
+                " organisations; nothing was changed. Try again, and report this if it stays.",
+                "error",
+            )
+            return Completed(None, [notice])
         if not connection.organisations:
             notice = (
                 "Xero connected, but the Xero user granted no organisation. Connect again and"

@@ -40,6 +40,10 @@ class OrganisationHealth:
     last_error_at: dt.datetime | None
     #: The organisation's state (:mod:`xero_panel.sync.org_state`), the one reps see too.
     state: OrgState = field(default_factory=OrgState)
+    #: Records the last sync that skipped any could not store: how many, why, when.
+    skipped_records: int = 0
+    skipped_reason: str | None = None
+    skipped_at: dt.datetime | None = None
 
     @property
     def status_text(self) -> str:
@@ -87,6 +91,9 @@ def organisation_health(
                 last_error=error,
                 last_error_at=error_at,
                 state=org_state,
+                skipped_records=state.skipped_records if state else 0,
+                skipped_reason=state.skipped_reason if state else None,
+                skipped_at=state.skipped_at if state else None,
             )
         )
     return rows

@@ -206,3 +206,37 @@ def test_a_refresh_xero_is_slow_to_answer_does_not_say_updated(
     while notices(rep_view(host, rep)) and time.monotonic() < deadline:
         time.sleep(0.2)  # the fetch the view stopped waiting for ends by itself
     assert notices(rep_view(host, rep)) == []
+
+
+def test_what_xero_sends_about_an_organisation_is_stored_whatever_its_length(
+    host: HostApp, xero: Any
+) -> None:
+    """An organisation's ShortCode over 32 characters made the OAuth callback answer 500 on
+    PostgreSQL (the grant existed at Xero, the CRM said "not connected")."""
+    organisation = xero.tenant(SUPPLIES).organisation
+    organisation["ShortCode"] = "!" + "k" * 60
+    organisation["Name"] = "Kiwi Garden Supplies " + "Ltd " * 100
+    acme = host.client("admin-acme")
+    page = connect(acme, tenants=[SUPPLIES])
+    assert page.status_code == 200 and "Choose the organisations to use" in page.text
+    save(acme, [SUPPLIES])
+    wait_for_background_jobs(host.app)
+    with host.app.app_context():
+        stored = host.db.session.scalars(select(Organisation)).one()
+        assert stored.short_code == "!" + "k" * 60 and len(stored.name) > 400
+    assert admin_state(acme) == "ok"
+
+
+def test_records_a_sync_could_not_store_are_shown_on_the_health_page(
+    host: HostApp, xero: Any
+) -> None:
+    acme = saved_acme(host, xero)
+    assert 'data-testid="skipped-records"' not in acme.get("/integrations/xero/health").text
+    with host.app.app_context():
+        state = host.db.session.scalars(select(SyncState)).one()
+        state.skipped_records, state.skipped_reason = 2, "INV-9: a value the database refuses"
+        host.db.session.commit()
+    health = acme.get("/integrations/xero/health").text
+    assert 'data-testid="skipped-records" data-count="2"' in health
+    assert "2 records Xero sent could not be stored" in health
+    assert "INV-9: a value the database refuses" in health

@@ -26,9 +26,10 @@ from .base import Base, Money, UTCDateTime
 from .bookkeeping import CallDay, WebhookEvent
 from .connection import Connection, ConnectionStatus, Organisation, SyncState
 from .crm_records import Pin, RecordLink
-from .xero_cache import ContactEmail, DocumentKind, Invoice, Payment, XeroContact
+from .xero_cache import ID_LENGTH, ContactEmail, DocumentKind, Invoice, Payment, XeroContact
 
 __all__ = [
+    "ID_LENGTH",
     "Base",
     "CallDay",
     "Connection",

@@ -40,8 +40,8 @@ class Connection(Base):
     access_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     scopes: Mapped[str] = mapped_column(Text, default="")
     #: From the id_token: the Xero user who connected.
-    connected_by_email: Mapped[str | None] = mapped_column(String(320))
-    connected_by_name: Mapped[str | None] = mapped_column(String(255))
+    connected_by_email: Mapped[str | None] = mapped_column(Text)
+    connected_by_name: Mapped[str | None] = mapped_column(Text)
     xero_user_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -74,13 +74,15 @@ class Organisation(Base):
     tenant_id: Mapped[str] = mapped_column(String(64), index=True)
     #: The ``id`` of Xero's connection object (what ``DELETE /connections/{id}`` takes).
     xero_connection_id: Mapped[str | None] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(255))
-    short_code: Mapped[str | None] = mapped_column(String(32))
-    base_currency: Mapped[str | None] = mapped_column(String(3))
+    #: Xero's words (names, codes, zones) are stored whole, whatever their length: Xero
+    #: documents no limit for most of them (see :mod:`xero_panel.models.xero_cache`).
+    name: Mapped[str] = mapped_column(Text)
+    short_code: Mapped[str | None] = mapped_column(Text)
+    base_currency: Mapped[str | None] = mapped_column(Text)
     #: Xero's ``CountryCode`` (``NZ``): the panel's locale when the host gives none.
-    country_code: Mapped[str | None] = mapped_column(String(2))
+    country_code: Mapped[str | None] = mapped_column(Text)
     #: IANA zone name ("today" for due dates is the date in this zone).
-    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    timezone: Mapped[str] = mapped_column(Text, default="UTC")
     selected: Mapped[bool] = mapped_column(Boolean, default=True)
     #: The sign-in (``authEventId``) that last granted this organisation to the app.
     auth_event_id: Mapped[str | None] = mapped_column(String(64))
@@ -136,5 +138,10 @@ class SyncState(Base):
     rate_limit: Mapped[str | None] = mapped_column(String(20))
     last_call_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_call_ms: Mapped[int | None] = mapped_column(Integer)
+    #: Records of the last sync that skipped any which could not be stored (an ID longer
+    #: than an ID can be, a value the database refuses): how many, why (the last one), when.
+    skipped_records: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    skipped_reason: Mapped[str | None] = mapped_column(Text)
+    skipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship(back_populates="sync_state")

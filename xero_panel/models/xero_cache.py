@@ -1,6 +1,12 @@
 """The cache of Xero data: contacts (:class:`XeroContact`, :class:`ContactEmail`), sales
 invoices and customer credit notes (:class:`Invoice`) and their payments (:class:`Payment`),
-each row in one :class:`~xero_panel.models.connection.Organisation`."""
+each row in one :class:`~xero_panel.models.connection.Organisation`.
+
+Xero documents no length for most of its text (names, numbers, references, even codes), so
+what Xero sends is stored whole (``Text``) on every database; only the IDs the cache keys on
+have a length (:data:`ID_LENGTH`), and a record with a longer one is skipped and counted
+(:class:`~xero_panel.sync.cache_writer.CacheWriter`).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,16 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Money, UTCDateTime
 
-__all__ = ["ContactEmail", "DocumentKind", "Invoice", "Payment", "XeroContact"]
+__all__ = ["ID_LENGTH", "ContactEmail", "DocumentKind", "Invoice", "Payment", "XeroContact"]
 
+#: The longest Xero ID the cache keys on (Xero's IDs are 36-character GUIDs); a record whose
+#: ID is longer is skipped and counted, not stored.
+ID_LENGTH = 64
 #: The cached document kinds: sales invoices and customer credit notes.
 DocumentKind = Literal["invoice", "credit_note"]
 
@@ -32,15 +41,15 @@ class XeroContact(Base):
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
     )
-    contact_id: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(255))
+    contact_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    name: Mapped[str] = mapped_column(Text)
     #: The name lower-cased with all white space removed, for account matching.
-    name_key: Mapped[str] = mapped_column(String(255))
-    email: Mapped[str | None] = mapped_column(String(320))
-    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    name_key: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, default="ACTIVE")
     is_customer: Mapped[bool] = mapped_column(Boolean, default=False)
     is_supplier: Mapped[bool] = mapped_column(Boolean, default=False)
-    merged_to_contact_id: Mapped[str | None] = mapped_column(String(64))
+    merged_to_contact_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     emails: Mapped[list[ContactEmail]] = relationship(
@@ -62,7 +71,7 @@ class ContactEmail(Base):
         ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
     )
     #: The address lower-cased and stripped.
-    email_key: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(Text)
 
     contact: Mapped[XeroContact] = relationship(back_populates="emails")
 
@@ -87,18 +96,18 @@ class Invoice(Base):
         ForeignKey("xero_panel_organisation.id", ondelete="CASCADE")
     )
     #: ``InvoiceID`` or ``CreditNoteID``.
-    xero_id: Mapped[str] = mapped_column(String(64))
+    xero_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     kind: Mapped[str] = mapped_column(String(20), default="invoice")
     #: Xero's ``Type`` (``ACCREC`` or ``ACCRECCREDIT``).
-    xero_type: Mapped[str] = mapped_column(String(20))
-    number: Mapped[str] = mapped_column(String(255), default="")
-    reference: Mapped[str | None] = mapped_column(String(255))
-    contact_id: Mapped[str] = mapped_column(String(64))
+    xero_type: Mapped[str] = mapped_column(Text)
+    number: Mapped[str] = mapped_column(Text, default="")
+    reference: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     #: Xero's ``Status``: AUTHORISED, PAID, VOIDED, DELETED, DRAFT, SUBMITTED.
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(Text)
     date: Mapped[dt.date] = mapped_column(Date)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
-    currency: Mapped[str] = mapped_column(String(3))
+    currency: Mapped[str] = mapped_column(Text)
     total: Mapped[Decimal] = mapped_column(Money())
     #: ``AmountDue`` for an invoice, ``RemainingCredit`` for a credit note.
     balance: Mapped[Decimal] = mapped_column(Money())
@@ -126,9 +135,9 @@ class Payment(Base):
     invoice_pk: Mapped[int] = mapped_column(
         ForeignKey("xero_panel_invoice.id", ondelete="CASCADE"), index=True
     )
-    payment_id: Mapped[str] = mapped_column(String(64))
+    payment_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     date: Mapped[dt.date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money())
-    reference: Mapped[str | None] = mapped_column(String(255))
+    reference: Mapped[str | None] = mapped_column(Text)
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..matching import email_key, name_key
-from ..models import ContactEmail, Invoice, Payment, XeroContact
+from ..models import ID_LENGTH, ContactEmail, Invoice, Payment, XeroContact
 from ..xero.types import Contact as XeroContactData
 from ..xero.types import CreditNote as XeroCreditNote
 from ..xero.types import Invoice as XeroInvoice
 
-__all__ = ["KINDS", "CacheWriter", "RecordKind", "batches"]
+__all__ = ["KINDS", "CacheWriter", "RecordKind", "batches", "unstorable"]
 
 #: What a sync stores; also the names of :class:`~xero_panel.sync.reading.SyncResult`'s counts.
 RecordKind = Literal["contacts", "invoices", "credit_notes"]
@@ -155,12 +155,28 @@ KINDS: dict[RecordKind, Kind] = {
 }
 
 
+def unstorable(kind: RecordKind, record: Any) -> str | None:
+    """Why the cache cannot store ``record`` (``None``: it can): an ID it keys on longer than
+    :data:`~xero_panel.models.ID_LENGTH`. The same on every database (SQLite would store it,
+    PostgreSQL refuse it)."""
+    ids = [KINDS[kind].key_of(record), str(getattr(record, "contact_id", None) or "")]
+    if any(len(value) > ID_LENGTH for value in ids):
+        return f"a {kind[:-1].replace('_', ' ')} whose ID is longer than {ID_LENGTH} characters"
+    return None
+
+
 class CacheWriter:
-    """Upserts into one organisation's cache."""
+    """Upserts into one organisation's cache.
+
+    A record the cache cannot store (:func:`unstorable`, or a value the database refuses)
+    is skipped and its reason kept in :attr:`skipped`; the rest of the page is stored.
+    """
 
     def __init__(self, session: Session, organisation_id: int) -> None:
         self.session = session
         self.organisation_id = organisation_id
+        #: Why each skipped record could not be stored, in order.
+        self.skipped: list[str] = []
 
     def store(self, kind: RecordKind, records: Sequence[Any]) -> int:
         """Add or update the cached rows of ``records`` (the caller flushes and commits).
@@ -168,7 +184,15 @@ class CacheWriter:
         :return: how many records were stored (those the cache keeps).
         """
         spec = KINDS[kind]
-        wanted = [r for r in records if spec.keep(r)]
+        wanted = []
+        for record in records:
+            if not spec.keep(record):
+                continue
+            reason = unstorable(kind, record)
+            if reason is None:
+                wanted.append(record)
+            else:
+                self.skipped.append(reason)
         if not wanted:
             return 0
         column = getattr(spec.model, spec.key)
@@ -200,13 +224,35 @@ class CacheWriter:
         """Store one page and commit; if another worker inserted the same rows (or replaced
         the same payments) at the same moment, roll back and store them again (they are
         updates now)."""
+        skipped = len(self.skipped)
         try:
-            count = self.store(kind, records)
-            self.session.commit()
-        except (IntegrityError, StaleDataError):
+            try:
+                count = self.store(kind, records)
+                self.session.commit()
+            except (IntegrityError, StaleDataError):
+                self.session.rollback()
+                del self.skipped[skipped:]
+                count = self.store(kind, records)
+                self.session.commit()
+        except DataError:
+            # A value the database refuses: store the page record by record, skipping those.
             self.session.rollback()
-            count = self.store(kind, records)
-            self.session.commit()
+            del self.skipped[skipped:]
+            count = self._one_by_one(kind, records)
+        return count
+
+    def _one_by_one(self, kind: RecordKind, records: Sequence[Any]) -> int:
+        count = 0
+        for record in records:
+            try:
+                with self.session.begin_nested():  # flushed when the block ends
+                    stored = self.store(kind, [record])
+            except DataError as exc:
+                reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+                self.skipped.append(f"{KINDS[kind].key_of(record)}: {reason}"[:300])
+                continue
+            count += stored
+        self.session.commit()
         return count
 
     def unknown_contact_ids(self, contact_ids: Iterable[str]) -> list[str]:

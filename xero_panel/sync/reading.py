@@ -11,15 +11,19 @@ fills in how many Xero calls the sync made, read from the client's
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from ..clock import utcnow
 from ..models import Organisation, SyncState
 from ..xero.client import Page, XeroClient
 from .cache_writer import KINDS, CacheWriter, RecordKind
+
+logger = logging.getLogger("xero_panel.sync")
 
 __all__ = ["ProgressCallback", "SyncKind", "SyncResult", "SyncRun", "Watermark"]
 
@@ -38,6 +42,7 @@ class SyncResult:
     :ivar credit_notes: customer credit notes stored.
     :ivar contacts: contacts stored.
     :ivar removed_contacts: cached contacts deleted because Xero no longer has them.
+    :ivar skipped: records the cache could not store (skipped and counted; the sync went on).
     """
 
     kind: SyncKind
@@ -46,6 +51,7 @@ class SyncResult:
     credit_notes: int = 0
     contacts: int = 0
     removed_contacts: int = 0
+    skipped: int = 0
     fresh_at: dt.datetime | None = None
 
 
@@ -204,8 +210,26 @@ class SyncRun:
             self.contacts_by_id(missing)
 
     def done(self, fresh_at: dt.datetime | None = None) -> SyncResult:
-        """The result, with the Xero calls made since the run began."""
+        """The result, with the Xero calls made since the run began. Records the cache could
+        not store are counted in the organisation's sync state, with the last reason, for
+        the health page."""
         sent = self.client.counter.count(self.tenant_id).sent
         self.result.calls = sent - self._sent_before
         self.result.fresh_at = fresh_at
+        skipped = self.writer.skipped
+        self.result.skipped = len(skipped)
+        if skipped:
+            logger.warning(
+                "%s of organisation %s: %s records could not be stored (%s)",
+                self.result.kind,
+                self.org_id,
+                len(skipped),
+                skipped[-1],
+            )
+            state = self.session.get(SyncState, self.org_id)
+            if state is not None:
+                state.skipped_records = len(skipped)
+                state.skipped_reason = skipped[-1]
+                state.skipped_at = utcnow()
+                self.session.commit()
         return self.result
