@@ -74,3 +74,32 @@ def test_an_in_memory_sqlite_database_is_not_written(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(engine, "begin", lambda: pytest.fail("wrote to a memory database"))
     calls.record("t-1", NOW)
     assert calls.count("t-1").today == 1
+
+
+def test_the_health_page_and_status_read_the_same_calls_today(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without Redis the health page (the web process) said 26 calls today while
+    ``flask xero-panel status`` (another process), the table and Xero said 10: the web
+    process showed its own count when it was larger (raised by Xero's headers, or holding
+    writes that failed while the database was busy)."""
+    from sqlalchemy.exc import OperationalError
+
+    from xero_panel.xero import call_counter
+
+    web, status = counter(engine), counter(engine)
+    real_add = call_counter._add_calls
+    busy = {"left": 3}
+
+    def sometimes_busy(*args: Any) -> None:
+        if busy["left"]:
+            busy["left"] -= 1
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        real_add(*args)
+
+    monkeypatch.setattr(call_counter, "_add_calls", sometimes_busy)
+    for _ in range(3):
+        web.record("t-1", NOW)  # each write fails: kept in the process
+    with web.lock:
+        web.tenant("t-1", NOW).today = 26  # what Xero's X-DayLimit-Remaining may say
+    assert web.count("t-1").today == status.count("t-1").today == 3

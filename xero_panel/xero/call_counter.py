@@ -136,8 +136,10 @@ class DatabaseCallCounter(InProcessCallCounter):
     process on the same database reads the same calls today.
 
     The minute window and :attr:`CallCount.sent` stay this process's own (the rate budget
-    takes its slots in process); :attr:`CallCount.today` is the larger of this process's
-    count and the database's. A write that fails (database busy or unreachable, no app
+    takes its slots in process); :attr:`CallCount.today` is the database's count (plus any
+    of this process's calls it could not write yet), the same in every process. (The rate
+    budget itself also heeds what Xero's ``X-DayLimit-Remaining`` says was used, for
+    example by another app.) A write that fails (database busy or unreachable, no app
     context) is kept and added with the next call; the call itself is never held up for
     longer than a short busy timeout.
 
@@ -167,17 +169,18 @@ class DatabaseCallCounter(InProcessCallCounter):
             self._save()
 
     def count(self, tenant_id: str) -> CallCount:
-        """The calls counted for ``tenant_id``; today's across every process."""
+        """The calls counted for ``tenant_id``; today's are every process's, read from the
+        database after this process's unsaved calls are written, so every process (the health
+        page's, ``flask xero-panel status``'s) reads the same number."""
         with self.lock:
+            self._save()
             mine = super().count(tenant_id)
             day = utc_day(self.clock())
             unsaved = self._unsaved.get((tenant_id, day), 0)
+        if self._shared_engine() is None:
+            return mine
         stored = self._stored(tenant_id, day)
-        return CallCount(
-            today=max(mine.today, stored + unsaved),
-            this_minute=mine.this_minute,
-            sent=mine.sent,
-        )
+        return CallCount(today=stored + unsaved, this_minute=mine.this_minute, sent=mine.sent)
 
     def _shared_engine(self) -> Engine | None:
         try:
