@@ -12,11 +12,13 @@ import pytest
 
 from tests.conftest import REDIS_URL, require_service
 from xero_panel.locks import (
+    LOCK_TTL,
     Flight,
     Held,
     InProcessLocks,
     Locks,
     RedisLocks,
+    keep_alive,
     make_locks,
     single_flight,
 )
@@ -344,3 +346,44 @@ def test_make_locks_redis_with_a_client() -> None:
     assert isinstance(locks, RedisLocks)
     assert (locks.prefix, locks._redis) == ("xp-test-locks:", client)
     client.close()
+
+
+class CountedHeld:
+    """A :class:`Held` that counts its renewals and can be lost."""
+
+    def __init__(self) -> None:
+        self.renewals = 0
+        self.renewed = threading.Event()
+        self.lost = False
+
+    def release(self) -> None:
+        pass
+
+    def extend(self, ttl: float) -> bool:
+        self.renewals += 1
+        if self.renewals >= 3:
+            self.renewed.set()
+        return not self.lost
+
+
+def test_keep_alive_renews_while_the_work_runs_and_stops_after() -> None:
+    """A sync's lock lives LOCK_TTL (30 s) without renewal, so a killed worker's lock is free
+    within 30 s; its living holder renews it every third of that, however long it works."""
+    held = CountedHeld()
+    with keep_alive(held, 0.15):
+        assert held.renewed.wait(30), "not renewed while the work ran"
+    after = held.renewals
+    time.sleep(0.3)  # two renewal periods: none may come once the block has ended
+    assert held.renewals == after
+    assert LOCK_TTL <= 30
+
+
+def test_keep_alive_stops_renewing_a_lost_lock() -> None:
+    held = CountedHeld()
+    held.lost = True
+    with keep_alive(held, 0.15):
+        deadline = time.monotonic() + 30
+        while held.renewals < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+    assert held.renewals == 1  # the first renewal found the lock gone: no more tries

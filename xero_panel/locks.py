@@ -26,7 +26,7 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,14 +35,21 @@ if TYPE_CHECKING:
     from redis.lock import Lock
 
 __all__ = [
+    "LOCK_TTL",
     "Flight",
     "Held",
     "InProcessLocks",
     "Locks",
     "RedisLocks",
+    "keep_alive",
     "make_locks",
     "single_flight",
 ]
+
+#: How long a lock of the sync lives without its holder renewing it: a killed worker's
+#: lock is free again within this many seconds. Holders renew it every third of it
+#: (:func:`keep_alive`), however long their work takes.
+LOCK_TTL = 30.0
 
 
 class Held(Protocol):
@@ -305,6 +312,27 @@ class Flight:
     error: BaseException | None = None
 
 
+@contextlib.contextmanager
+def keep_alive(held: Held, ttl: float) -> Iterator[None]:
+    """Renew ``held`` for ``ttl`` seconds every ``ttl / 3`` seconds while the block runs, from
+    a daemon thread: the lock outlives slow work, and expires within ``ttl`` seconds of its
+    holder's death (a killed process renews nothing)."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(ttl / 3):
+            if not held.extend(ttl):
+                return  # lost (expired and taken): nothing more to renew
+
+    thread = threading.Thread(target=renew, name="xero-panel-lock-renewal", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(1.0)
+
+
 def single_flight(
     locks: Locks,
     name: str,
@@ -324,7 +352,8 @@ def single_flight(
     starts it twice. Every other caller waits up to ``wait`` seconds for the lock to be
     free and returns.
 
-    :param ttl: the lock's time to live: longer than the work can take.
+    :param ttl: the lock's time to live; the flight renews it while the work runs
+        (:func:`keep_alive`), so it expires within ``ttl`` of a killed holder.
     :param run: starts the work (default: a daemon thread); it must call its argument.
     """
     held = locks.try_lock(name, ttl)
@@ -344,7 +373,8 @@ def single_flight(
 
     def flight() -> None:
         try:
-            work()
+            with keep_alive(held, ttl):
+                work()
         except BaseException as exc:  # reported to the leader
             errors.append(exc)
         finally:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..exceptions import XeroPanelError
-from ..locks import Locks
+from ..locks import LOCK_TTL, Locks, keep_alive
 from ..models import Connection, Organisation, SyncState, WebhookEvent
 from ..xero.client import XeroClient
 from ..xero.rate_budget import BACKGROUND_MAX_WAIT
@@ -65,8 +65,8 @@ class SyncJobs:
     :param client_for: the Xero client for an organisation (its connection's tokens).
     :param locks: where the full sync's lock lives (in process or Redis).
     :param page_size: ``XERO_PANEL_SYNC_PAGE_SIZE``.
-    :param lock_ttl: the longest a sync holds its lock without extending it (a killed
-        worker's lock expires after this); the scheduler's single flights use it too.
+    :param lock_ttl: how long a sync's lock lives without its holder renewing it (a killed
+        worker's lock is free again within this); the scheduler's single flights use it too.
     """
 
     def __init__(
@@ -76,7 +76,7 @@ class SyncJobs:
         client_for: Callable[[Organisation], XeroClient],
         locks: Locks,
         page_size: int = 1000,
-        lock_ttl: float = 300.0,
+        lock_ttl: float = LOCK_TTL,
         now: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.session_factory = session_factory
@@ -129,7 +129,6 @@ class SyncJobs:
             return {}
 
         def on_page(done: int, total: int | None) -> None:
-            held.extend(self.lock_ttl)
             if progress is not None:
                 progress(done, total)
 
@@ -145,7 +144,8 @@ class SyncJobs:
             )
 
         try:
-            return self._run(organisation_id, full, record=False) or {}
+            with keep_alive(held, self.lock_ttl):
+                return self._run(organisation_id, full, record=False) or {}
         finally:
             held.release()
 

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..exceptions import XeroPanelError
-from ..locks import Locks, single_flight
+from ..locks import Locks, keep_alive, single_flight
 from ..models import Organisation
 from .freshness import Snapshot, first_sync_wanted, is_stale, read_snapshots, reconcile_due
 from .job_runs import SyncJobs
@@ -383,11 +383,12 @@ class SyncScheduler:
         if held is None:
             return {}
         try:
-            events = self.webhook_retries.due()
-            if not events:
-                return {}
-            # Not due again until this try has ended (it reschedules on failure).
-            self.webhook_retries.hold(events, self.jobs.lock_ttl)
-            return self.run_webhook(events)
+            with keep_alive(held, self.jobs.lock_ttl):
+                events = self.webhook_retries.due()
+                if not events:
+                    return {}
+                # Not due again for a while (the try reschedules them if it fails).
+                self.webhook_retries.hold(events, max(self.jobs.lock_ttl, 300.0))
+                return self.run_webhook(events)
         finally:
             held.release()
