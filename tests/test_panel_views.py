@@ -266,6 +266,32 @@ def test_replace_url_on_panel_full_page_uses_own_params(seeded: Seeded) -> None:
     assert response.headers["HX-Replace-Url"] == f"{PANEL}/contact/1?view=all"
 
 
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        ("http://crm.test//evil.test/x", "/evil.test/x?xp_view=paid"),
+        ("http://crm.test/\\evil.test/x", "/evil.test/x?xp_view=paid"),
+        ("http://crm.test///evil.test", "/evil.test?xp_view=paid"),
+        ("https://evil.test/contacts/1", "/contacts/1?xp_view=paid"),
+    ],
+)
+def test_replace_url_is_always_a_path_of_this_site(
+    seeded: Seeded, current: str, expected: str
+) -> None:
+    response = seeded.get("/contact/1?view=paid", **{"HX-Current-URL": current})
+    assert response.headers["HX-Replace-Url"] == expected
+
+
+@pytest.mark.parametrize(
+    "url", ["//evil.test/x", "/\\evil.test", "https://evil.test/", "contacts", "/a b", ""]
+)
+def test_same_origin_path_refuses_what_leaves_the_site(url: str) -> None:
+    from xero_panel.web.htmx import same_origin_path
+
+    assert same_origin_path(url) is None
+    assert same_origin_path("/contacts/1?xp_view=paid#x") == "/contacts/1?xp_view=paid#x"
+
+
 def test_no_replace_url_without_current_url(seeded: Seeded) -> None:
     assert "HX-Replace-Url" not in seeded.get().headers
 

@@ -8,15 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import LiveDemo, Page, log_in
-from tests.browser.pages import ROW, Demo, open_account, sync_acme
+from tests.browser.pages import ROW, Demo, axe_violations, open_account, sync_acme
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PANEL = "[data-xero-panel]"
 
 
@@ -101,21 +99,6 @@ def test_focus_returns_to_the_control_after_each_swap(page: Page, demo: Demo) ->
         p.locator(f"{PANEL} [data-testid=last-updated]").inner_text().startswith("Updated just now")
     )
     assert page.errors == []
-
-
-def axe_violations(p: Any, include: list[str]) -> list[Any]:
-    if not AXE.exists():  # pragma: no cover - npm ci installs it
-        pytest.fail(f"axe-core is not installed at {AXE}: run npm ci")
-    p.add_script_tag(path=str(AXE))
-    result = p.evaluate(
-        """async (include) => {
-            const r = await axe.run({include: include.map(s => [s])},
-                                    {resultTypes: ['violations']});
-            return r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target)}));
-        }""",
-        include,
-    )
-    return list(result)
 
 
 def test_no_accessibility_violations_in_the_panel(page: Page, demo: Demo) -> None:

@@ -215,7 +215,9 @@ def replace_url(current_url: str, params: PanelParams, panel_path: str) -> str:
     else:
         kept = [(k, v) for k, v in parse_qsl(parts.query, True) if not k.startswith(HOST_PREFIX)]
         pairs = kept + [(HOST_PREFIX + k, v) for k, v in state.items()]
-    return urlunsplit(("", "", parts.path or "/", urlencode(pairs), parts.fragment))
+    # One leading slash: "//evil.test/x" (or "/\\evil.test") would leave the site.
+    path = "/" + parts.path.replace("\\", "/").lstrip("/")
+    return urlunsplit(("", "", path, urlencode(pairs), parts.fragment))
 
 
 def page_past_end_message(page: int, last_page: int) -> str:

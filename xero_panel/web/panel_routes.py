@@ -22,7 +22,7 @@ from ..state import get_state
 from ..sync.state import CacheStatus
 from .blueprint import PAGE_TEMPLATE, PanelError, check_csrf, require_login
 from .csrf import csrf_token
-from .htmx import current_url, is_htmx, render_partial_or_page
+from .htmx import LINKED_EVENT, current_url, is_htmx, render_partial_or_page, trigger
 from .panel_context import PanelContext, cache_status, panel_urls, resolve
 
 PANEL_TEMPLATE = "xero_panel/partials/panel.html"
@@ -249,11 +249,12 @@ def delete_link(
 
 
 def _rerender(record_type: str, record_id: str) -> Response:
+    """The panel after a link changed, telling the page (the health page's coverage)."""
     ctx = resolve(record_type, record_id)
     parsed = read_panel_params(request.values)
     if parsed.error is not None:  # a bad value: the default list, with no error shown
         parsed = ParsedPanelParams.valid(PanelParams())
-    return _render(ctx, parsed, cache_status(ctx))
+    return trigger(_render(ctx, parsed, cache_status(ctx)), LINKED_EVENT)
 
 
 def _int_or_none(value: str | None) -> int | None:
