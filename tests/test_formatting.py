@@ -179,6 +179,13 @@ def test_due_text_paid_on_day_month_in_locale_order() -> None:
     assert due_text(row(due=("paid", None)), Formatter("en_NZ", NOW)) == "Paid"
 
 
+def test_due_text_paid_in_an_earlier_year_says_the_year() -> None:
+    earlier = NOW.date().replace(year=NOW.year - 1, month=12, day=9)
+    paid = row(due=("paid", None), fully_paid_on=earlier, balance=Decimal(0))
+    assert due_text(paid, Formatter("en_NZ", NOW)) == f"Paid 9 Dec {NOW.year - 1}"
+    assert due_text(paid, Formatter("en_US", NOW)) == f"Paid Dec 9, {NOW.year - 1}"
+
+
 def test_credit_note_text_and_label_never_paid() -> None:
     note = row(kind="credit_note", balance=Decimal("20.00"), total=Decimal("50.00"))
     assert credit_note_text(note, Formatter("en_NZ", NOW)) == "$20.00 credit left"

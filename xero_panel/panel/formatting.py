@@ -206,15 +206,30 @@ def status_label(row: InvoiceRow) -> str:
     return STATUS_LABELS[row.status]
 
 
-def empty_message(view: ViewName, *, filtered: bool, record_type: str, no_match: bool) -> str:
+def empty_message(
+    view: ViewName,
+    *,
+    filtered: bool,
+    record_type: str,
+    no_match: bool,
+    age: str | None = None,
+    searched: bool | None = None,
+) -> str:
     """What an empty list says: no Xero customer matches the record, nothing matches the
-    search or dates, or the view is empty."""
+    search or dates, nothing is of the chosen age (``age``: an ageing bucket), or the view
+    is empty. ``searched`` says whether a search or date range is set (default:
+    ``filtered`` without an ``age``)."""
     if no_match:
         return NO_MATCH_MESSAGES.get(record_type, NO_MATCH_MESSAGES["deal"])
-    if filtered:
-        what = "invoices or credit notes" if view == "all" else "invoices"
-        label = "" if view == "all" else VIEW_LABELS[view].lower() + " "
-        return f"No {label}{what} match this search or date range."
+    if searched is None:
+        searched = filtered and age is None
+    what = "invoices or credit notes" if view == "all" else "invoices"
+    label = "" if view == "all" else VIEW_LABELS[view].lower() + " "
+    aged = f" {AGE_PHRASES[age]}" if age in AGE_PHRASES else ""
+    if searched:
+        return f"No {label}{what}{aged} match this search or date range."
+    if aged:
+        return f"No {label}{what}{aged}."
     return EMPTY_VIEW_MESSAGES[view]
 
 
@@ -234,13 +249,19 @@ def days_text(days: int, formatter: Formatter) -> str:
 
 def due_text(row: InvoiceRow, formatter: Formatter) -> str:
     """The row's due information in words: *Due today*, *Due tomorrow*, *Due in 3 days*,
-    *12 days overdue*, *Paid 4 Nov* (*Paid* without a date Xero did not give); ``""`` for
+    *12 days overdue*, *Paid 4 Nov* (*Paid 9 Dec 2025* in an earlier year; *Paid* without
+    a date Xero did not give); ``""`` for
     credit notes and documents without one."""
     if row.due is None:
         return ""
     kind, days = row.due
     if kind == "paid":
-        return f"Paid {formatter.day_month(row.fully_paid_on)}" if row.fully_paid_on else "Paid"
+        paid_on = row.fully_paid_on
+        if paid_on is None:
+            return "Paid"
+        # Without its year, a date of an earlier year reads as one still to come.
+        same_year = paid_on.year == formatter.now.year
+        return f"Paid {formatter.day_month(paid_on) if same_year else formatter.date(paid_on)}"
     if kind == "overdue":
         return f"{days_text(days or 0, formatter)} overdue"
     if days == 0:
@@ -265,6 +286,14 @@ AGE_LABELS = {
     "31-60": "31 to 60 days",
     "61-90": "61 to 90 days",
     "90+": "Over 90 days",
+}
+#: An ageing bucket in a sentence ("No unpaid invoices 31 to 60 days overdue.").
+AGE_PHRASES = {
+    "current": "not yet due",
+    "1-30": "1 to 30 days overdue",
+    "31-60": "31 to 60 days overdue",
+    "61-90": "61 to 90 days overdue",
+    "90+": "over 90 days overdue",
 }
 #: The sorts as the sort control names them.
 SORT_LABELS = {"date": "Newest", "due": "Due date", "balance": "Balance"}

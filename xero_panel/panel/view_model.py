@@ -172,9 +172,12 @@ class PanelView:
 
     @property
     def empty_message(self) -> str:
+        params = self.params
         return empty_message(
-            self.params.view,
-            filtered=self.params.filtered,
+            params.view,
+            filtered=params.filtered,
+            age=params.age,
+            searched=bool(params.q) or params.date_from is not None or params.date_to is not None,
             record_type=self.record_type,
             no_match=self.mode == "no_match",
         )

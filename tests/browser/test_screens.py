@@ -1,0 +1,44 @@
+"""What a rep sees on the panel in the demo (issue 23): what an empty ageing bucket says,
+the address bar after a bad date range, Refresh's "Updated just now" said once, a live
+update's highlight on the whole row, and ageing amounts inside their boxes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.browser.conftest import Page, log_in
+from tests.browser.pages import Demo, open_account
+
+PANEL = "[data-xero-panel]"
+AGE_PHRASES = {
+    "current": "not yet due",
+    "1-30": "1 to 30 days overdue",
+    "31-60": "31 to 60 days overdue",
+    "61-90": "61 to 90 days overdue",
+    "90+": "over 90 days overdue",
+}
+
+
+def wait_settled(page: Any) -> None:
+    page.wait_for_function("!document.querySelector('.htmx-request')")
+    page.wait_for_timeout(150)
+
+
+def test_an_empty_ageing_bucket_says_so_without_a_search(page: Page, demo: Demo) -> None:
+    p = page.page
+    log_in(p, demo.url, "rep@acme.test")
+    open_account(p, demo)
+    empty = p.locator(f"{PANEL} .xp-age[data-count='0']")
+    buckets = [b for b in AGE_PHRASES if p.locator(f"{PANEL} .xp-age[data-bucket='{b}']").count()]
+    if not empty.count():
+        # Every bucket has invoices: open one in the Paid view, where none is unpaid.
+        p.goto(f"{demo.url}/accounts/{demo.big_account}?xp_view=paid&xp_age={buckets[0]}")
+        bucket = buckets[0]
+    else:
+        bucket = str(empty.first.get_attribute("data-bucket"))
+        empty.first.click()
+    p.wait_for_selector(f"{PANEL} [data-testid=panel-empty]")
+    text = p.locator(f"{PANEL} [data-testid=panel-empty]").inner_text()
+    assert "search or date range" not in text
+    assert AGE_PHRASES[bucket] in text
+    assert page.errors == []
