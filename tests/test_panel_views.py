@@ -407,11 +407,13 @@ def test_bad_parameter_whole_page(seeded: Seeded) -> None:
     assert response.status_code == 400 and "<html" in response.get_data(as_text=True)
 
 
-def test_bad_parameter_no_replace_url(seeded: Seeded) -> None:
+def test_bad_parameter_replace_url_holds_what_was_sent(seeded: Seeded) -> None:
     response = seeded.get(
-        "/contact/1?view=late", **{"HX-Current-URL": "http://crm.test/contacts/1"}
+        "/contact/1?from=2026-03-02&to=2026-03-01",
+        **{"HX-Current-URL": "http://crm.test/contacts/1?xp_from=2026-01-01&xp_to=2026-01-31"},
     )
-    assert "HX-Replace-Url" not in response.headers
+    assert response.status_code == 400
+    assert response.headers["HX-Replace-Url"] == "/contacts/1?xp_from=2026-03-02&xp_to=2026-03-01"
 
 
 # -- states -------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.browser.conftest import Page, log_in
-from tests.browser.pages import Demo, open_account
+from tests.browser.pages import ROW, Demo, open_account
 
 PANEL = "[data-xero-panel]"
 AGE_PHRASES = {
@@ -42,3 +42,22 @@ def test_an_empty_ageing_bucket_says_so_without_a_search(page: Page, demo: Demo)
     assert "search or date range" not in text
     assert AGE_PHRASES[bucket] in text
     assert page.errors == []
+
+
+def test_a_bad_date_range_stays_in_the_address_bar(page: Page, demo: Demo) -> None:
+    p = page.page
+    log_in(p, demo.url, "rep@acme.test")
+    open_account(p, demo, "?xp_view=all")
+    day = str(p.locator(ROW).first.get_attribute("data-date"))
+    open_account(p, demo, f"?xp_view=all&xp_from={day}&xp_to={day}")
+    p.fill(f"{PANEL} [data-testid=date-from]", "2021-03-02")
+    p.fill(f"{PANEL} [data-testid=date-to]", "2021-03-01")
+    p.click(f"{PANEL} [data-testid=date-apply]")
+    p.wait_for_selector(f"{PANEL} [data-testid=panel-error]")
+    wait_settled(p)
+    error = p.locator(f"{PANEL} [data-testid=panel-error]").inner_text()
+    assert "xp_from=2021-03-02" in p.url and "xp_to=2021-03-01" in p.url, p.url
+    p.reload()
+    p.wait_for_selector(f"{PANEL} [data-testid=panel-error]")
+    assert p.locator(f"{PANEL} [data-testid=panel-error]").inner_text() == error
+    assert p.locator(ROW).count() == 0

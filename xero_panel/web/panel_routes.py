@@ -14,7 +14,13 @@ from flask import Blueprint, Response, request, url_for
 from flask_login import current_user
 
 from ..matching import find_contact, link_contact, search_contacts, unlink_contact
-from ..panel.params import PanelParams, ParsedPanelParams, read_panel_params, replace_url
+from ..panel.params import (
+    PARAM_NAMES,
+    PanelParams,
+    ParsedPanelParams,
+    read_panel_params,
+    replace_url,
+)
 from ..panel.queries import set_pin
 from ..panel.summaries import record_version
 from ..panel.view_model import PanelView, build_panel_view, panel_locale
@@ -55,7 +61,7 @@ def _render(
         refreshed=refreshed,
     )
     if vm.param_error is not None:
-        template, replace_history = PANEL_TEMPLATE, False
+        template = PANEL_TEMPLATE
     return _respond(vm, template, replace_history, **extra)
 
 
@@ -72,12 +78,20 @@ def _locale(ctx: PanelContext) -> str:
 def _respond(vm: PanelView, template: str, replace_history: bool, **extra: Any) -> Response:
     browser_url = current_url()
     new_url = None
-    if replace_history and is_htmx() and browser_url and vm.status == 200:
+    if replace_history and is_htmx() and browser_url:
         path = url_for("xero_panel.panel", record_type=vm.record_type, record_id=vm.record_id)
-        new_url = replace_url(browser_url, vm.params, path)
+        # After a bad value the address bar holds what was sent, so a reload shows the
+        # same error, not the list of the last good values.
+        state = vm.params if vm.status == 200 else _sent_state()
+        new_url = replace_url(browser_url, state, path)
     return render_partial_or_page(
         template, PAGE_TEMPLATE, status=vm.status, replace_url=new_url, vm=vm, **extra
     )
+
+
+def _sent_state() -> dict[str, str]:
+    """The panel's parameters as the request sent them (non-empty ones)."""
+    return {name: value for name in PARAM_NAMES if (value := request.args.get(name, ""))}
 
 
 def _panel_request(record_type: str, record_id: str, *, post: bool) -> PanelContext | Response:
