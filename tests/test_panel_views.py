@@ -223,7 +223,7 @@ def test_pin_toggle_not_pressed(seeded: Seeded) -> None:
 
 
 def test_last_updated_relative(seeded: Seeded) -> None:
-    assert re.search(r"Last updated <time datetime=\"[^\"]+\">2 min\. ago</time>", seeded.html())
+    assert re.search(r"Last updated <time datetime=\"[^\"]+\">2 minutes ago</time>", seeded.html())
 
 
 def test_vary_hx_request(seeded: Seeded) -> None:

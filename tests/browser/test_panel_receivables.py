@@ -91,13 +91,17 @@ def test_focus_returns_to_the_control_after_each_swap(page: Page, demo: Demo) ->
     wait_settled(p)
     assert focused(p)["testid"] == "refresh"
     p.wait_for_function(
-        "document.querySelector('[data-xero-panel] .xp-alerts').textContent === 'Updated just now'"
+        "document.querySelector('[data-xero-panel] .xp-announce').textContent"
+        " === 'Updated just now'"
     )
-    region = p.locator(f"{PANEL} .xp-alerts")
+    region = p.locator(f"{PANEL} .xp-announce")
     assert region.get_attribute("aria-live") == "polite"
     assert (
         p.locator(f"{PANEL} [data-testid=last-updated]").inner_text().startswith("Updated just now")
     )
+    # Said once on screen: the announcement is heard, not shown a second time.
+    assert p.locator(f"{PANEL} .xp-alerts").inner_text() == ""
+    assert region.evaluate("e => e.getBoundingClientRect().height") <= 1
     assert page.errors == []
 
 

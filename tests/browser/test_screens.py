@@ -61,3 +61,44 @@ def test_a_bad_date_range_stays_in_the_address_bar(page: Page, demo: Demo) -> No
     p.wait_for_selector(f"{PANEL} [data-testid=panel-error]")
     assert p.locator(f"{PANEL} [data-testid=panel-error]").inner_text() == error
     assert p.locator(ROW).count() == 0
+
+
+def highlighted(page: Any) -> list[str]:
+    """What of the first row a live update's highlight leaves out: each visible part of the
+    row whose own colour, or failing that its row's, is not the highlight."""
+    page.evaluate(
+        "document.querySelector('[data-testid=invoice-row]').setAttribute('data-changed', 'true')"
+    )
+    page.wait_for_timeout(700)  # the highlight fades in over .4 s
+    return list(
+        page.evaluate(
+            """() => {
+            const row = document.querySelector('[data-testid=invoice-row]');
+            const want = getComputedStyle(row).getPropertyValue('--xp-changed-bg').trim();
+            const probe = document.createElement('span');
+            probe.style.color = want; document.body.appendChild(probe);
+            const colour = getComputedStyle(probe).color; probe.remove();
+            const out = [];
+            for (const el of row.querySelectorAll('td, td > *')) {
+              if (!el.getClientRects().length || el.closest('[role=tooltip]')) continue;
+              let bg = 'rgba(0, 0, 0, 0)';
+              for (let e = el; e && e !== row.parentElement; e = e.parentElement) {
+                const cs = getComputedStyle(e);  // a box-less element paints no background
+                const b = cs.display === 'contents' ? 'rgba(0, 0, 0, 0)' : cs.backgroundColor;
+                if (b !== 'rgba(0, 0, 0, 0)' && !e.matches('button')) { bg = b; break; }
+              }
+              if (bg !== colour) out.push(el.className || el.tagName);
+            }
+            return out; }"""
+        )
+    )
+
+
+def test_a_live_update_highlights_the_whole_row(page: Page, demo: Demo) -> None:
+    p = page.page
+    log_in(p, demo.url, "rep@acme.test")
+    for width in (1280, 420):
+        p.set_viewport_size({"width": width, "height": 900})
+        open_account(p, demo, "?xp_view=all")
+        p.wait_for_timeout(100)
+        assert highlighted(p) == [], width

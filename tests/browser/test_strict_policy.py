@@ -113,3 +113,5 @@ def test_every_demo_page_under_a_strict_policy(page: Page, own_demo: LiveDemo) -
     check(page, "removed")
     open_first(p, own_demo, "contact")
     check(page, "panel after removal")
+    notice = p.locator(f"{PANEL} [data-testid=panel-notice]").inner_text()
+    assert notice.startswith("Xero is not connected to this CRM account."), notice

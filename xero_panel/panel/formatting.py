@@ -166,7 +166,8 @@ class Formatter:
         return _date(self.locale, value)
 
     def ago(self, when: dt.datetime, *, short: bool = False) -> str:
-        """How long ago ``when`` was: ``2 hours ago``, or ``2 min. ago`` when ``short``."""
+        """How long ago ``when`` was: ``2 hours ago``, or ``2 min. ago`` when ``short``.
+        The panel says it in full on every page, so it reads the same everywhere."""
         # Never "in 3 seconds" (two machines' clocks) nor "in 0 seconds".
         delta = min(when - self.now, dt.timedelta(seconds=-1))
         return format_timedelta(

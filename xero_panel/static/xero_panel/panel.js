@@ -9,7 +9,7 @@
    3. Focus after a swap: back on the control that caused it (view, sort, age, totals, pin,
       Refresh, Clear), or on the first new row after Load more, or (Link, Unlink: the
       control is gone) on the matched contacts or the heading; after Refresh, "Updated just
-      now" is announced in the panel's live region.
+      now" is announced in the panel's hidden status region (it is already on screen).
    4. Live updates: every 15 s while the tab is visible, one small request per open panel
       asks whether the cache changed (204 when not); when it did, the panel is reloaded from
       the cache (never from Xero) and the changed rows carry data-changed for a few seconds.
@@ -119,7 +119,7 @@
     if (target) target.focus();
     if (done.refresh) {
       var updated = panel.querySelector("[data-updated=just-now]");
-      var region = panel.querySelector(".xp-alerts");
+      var region = panel.querySelector(".xp-announce");
       if (updated && region) {
         window.setTimeout(function () { region.textContent = updated.textContent; }, 300);
       }
