@@ -63,7 +63,27 @@ def test_money_english() -> None:
 
 
 def test_money_german() -> None:
-    assert Formatter("de_DE", NOW).money(Decimal("1234.5"), "USD") == "1.234,50\xa0$"
+    assert Formatter("de_DE", NOW).money(Decimal("1234.5"), "USD") == "1.234,50\xa0US$"
+    assert Formatter("de_DE", NOW).money(Decimal("1234.5"), "EUR") == "1.234,50\xa0€"
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "text"),
+    [
+        ("en_US", "NZD", "NZ$333,725.05"),  # a US reader of a NZ organisation
+        ("en_US", "USD", "$333,725.05"),  # the reader's own dollar
+        ("en_NZ", "NZD", "$333,725.05"),
+        ("en_NZ", "USD", "US$333,725.05"),
+        ("en", "NZD", "NZ$333,725.05"),  # no country: no dollar is the reader's own
+        ("en", "USD", "US$333,725.05"),
+        ("en_AU", "AUD", "$333,725.05"),
+        ("en_AU", "CAD", "CAD333,725.05"),  # the locale writes its code
+        ("ja_JP", "USD", "US$333,725.05"),
+        ("ja_JP", "JPY", "￥333,725"),
+    ],
+)
+def test_money_names_its_currency_for_the_viewer(locale: str, currency: str, text: str) -> None:
+    assert Formatter(locale, NOW).money(Decimal("333725.05"), currency) == text
 
 
 def test_money_no_currency_is_blank() -> None:

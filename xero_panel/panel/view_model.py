@@ -27,7 +27,6 @@ from .formatting import (
     VIEW_LABELS,
     Formatter,
     empty_message,
-    organisation_locale,
     plain_amount,
 )
 from .params import (
@@ -348,12 +347,11 @@ def _currencies_on_screen(listing: PanelPage | None) -> int:
 def panel_locale(
     host_locale: str | None, organisations: Sequence[Organisation], default: str
 ) -> str:
-    """The locale of money and dates: the host's when it gives one, else English as written
-    in the (first) organisation's country (``en_NZ``), else ``default``."""
-    if host_locale:
-        return host_locale
-    for organisation in organisations:
-        chosen = organisation_locale(organisation.country_code)
-        if chosen:
-            return chosen
-    return default
+    """The locale of money and dates: the viewer's, as the host's locale selector gives it,
+    else ``default`` (``XERO_PANEL_DEFAULT_LOCALE``). The organisations' country does not
+    choose it: a reader in the US reads dates the US way whatever the organisation.
+
+    .. versionchanged:: 0.3 The organisation's country is no longer a fallback.
+    """
+    del organisations  # kept in the signature for callers written before 0.3
+    return host_locale or default

@@ -66,13 +66,11 @@ def _render(
 
 
 def _locale(ctx: PanelContext) -> str:
-    """The host's locale when it gives one (a locale selector, or a default locale other
-    than plain ``en``), else the organisation's country's English."""
+    """The viewer's locale: the host's locale selector's, else ``XERO_PANEL_DEFAULT_LOCALE``."""
     state = get_state()
-    chosen = state.panel.current_locale()
-    default = state.settings.default_locale
-    host = chosen if chosen and not (chosen == default == "en") else None
-    return panel_locale(host, ctx.organisations, default)
+    return panel_locale(
+        state.panel.current_locale(), ctx.organisations, state.settings.default_locale
+    )
 
 
 def _respond(vm: PanelView, template: str, replace_history: bool, **extra: Any) -> Response:
