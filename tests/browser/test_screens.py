@@ -102,3 +102,37 @@ def test_a_live_update_highlights_the_whole_row(page: Page, demo: Demo) -> None:
         open_account(p, demo, "?xp_view=all")
         p.wait_for_timeout(100)
         assert highlighted(p) == [], width
+
+
+def overflowing_ages(page: Any) -> list[str]:
+    """Ageing boxes whose text runs past their own edge."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('.xp-age')].flatMap(box => {
+                const cs = getComputedStyle(box);  // the text stays inside the padding
+                const edge = box.getBoundingClientRect().right
+                    - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight);
+                return [...box.children].filter(c => {
+                    const text = document.createRange(); text.selectNodeContents(c);
+                    return text.getBoundingClientRect().right > edge + 0.5;
+                }).map(c => c.textContent); })"""
+        )
+    )
+
+
+def test_ageing_amounts_stay_inside_their_boxes(page: Page, demo: Demo) -> None:
+    p = page.page
+    log_in(p, demo.url, "rep@acme.test")
+    for width in (1280, 1000, 700, 420, 320, 0):
+        p.set_viewport_size({"width": width or 1400, "height": 900})
+        open_account(p, demo)
+        if not width:  # a wide panel (1,256 px), as in a full-width host page
+            p.add_style_tag(content="section[data-xero-panel] { width: 1256px !important; }")
+        # The largest amounts a box may hold (a big customer's arrears).
+        p.evaluate(
+            """() => document.querySelectorAll('.xp-age-amount').forEach(
+                (a, i) => { a.textContent = i % 2 ? 'NZ$23,139.96' : 'NZ$1,234,567.89'; })"""
+        )
+        p.wait_for_timeout(100)
+        assert p.locator(".xp-age").count() >= 5
+        assert overflowing_ages(p) == [], width
