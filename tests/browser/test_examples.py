@@ -203,6 +203,9 @@ def test_single_tenant_bootstrap_example(browser: Any, start_example: Any) -> No
     with connected_example(
         browser, start_example, "single_tenant_bootstrap", "manager@example.test"
     ) as (example, _, page):
+        # The plugin's pages in the host's layout, with their own title.
+        page.goto(f"{example.url}/integrations/xero/settings")
+        assert page.title() == "Xero integration · Example CRM"
         # A light-only host on a dark system: the panel follows the page, not the system.
         page.emulate_media(color_scheme="dark")
         open_panel(page, example.url, "[data-testid=customer] >> text=Totara Events Group")
