@@ -292,6 +292,22 @@ def test_same_origin_path_refuses_what_leaves_the_site(url: str) -> None:
     assert same_origin_path("/contacts/1?xp_view=paid#x") == "/contacts/1?xp_view=paid#x"
 
 
+@pytest.mark.parametrize(
+    ("header", "tag", "hidden"),
+    [("", "h2", False), ("3", "h3", False), ("2 hidden", "h2", True), ("9", "h2", False)],
+)
+def test_panel_heading_follows_the_widgets_choice(
+    seeded: Seeded, header: str, tag: str, hidden: bool
+) -> None:
+    page = seeded.get("/contact/1", **{"X-Xero-Panel-Heading": header}).get_data(as_text=True)
+    title = re.search(r'<(h\d) class="(xp-title[^"]*)" id="[^"]+">Xero invoices</\1>', page)
+    assert title is not None
+    assert title.group(1) == tag
+    assert ("xp-visually-hidden" in title.group(2)) == hidden
+    # The choice rides on the panel's own requests (view switches, refresh, live updates).
+    assert ("X-Xero-Panel-Heading" in page) == (header in ("3", "2 hidden"))
+
+
 def test_no_replace_url_without_current_url(seeded: Seeded) -> None:
     assert "HX-Replace-Url" not in seeded.get().headers
 

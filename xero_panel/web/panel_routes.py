@@ -30,6 +30,7 @@ from .blueprint import PAGE_TEMPLATE, PanelError, check_csrf, require_login
 from .csrf import csrf_token
 from .htmx import LINKED_EVENT, current_url, is_htmx, render_partial_or_page, trigger
 from .panel_context import PanelContext, cache_status, panel_urls, resolve
+from .widgets import HEADING_HEADER, current_heading
 
 PANEL_TEMPLATE = "xero_panel/partials/panel.html"
 #: The header of the live update's reload: it reads the cache as it is (never calls Xero).
@@ -83,7 +84,14 @@ def _respond(vm: PanelView, template: str, replace_history: bool, **extra: Any) 
         state = vm.params if vm.status == 200 else _sent_state()
         new_url = replace_url(browser_url, state, path)
     return render_partial_or_page(
-        template, PAGE_TEMPLATE, status=vm.status, replace_url=new_url, vm=vm, **extra
+        template,
+        PAGE_TEMPLATE,
+        status=vm.status,
+        replace_url=new_url,
+        vm=vm,
+        heading=current_heading(),
+        heading_header=HEADING_HEADER,
+        **extra,
     )
 
 
