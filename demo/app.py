@@ -71,6 +71,8 @@ def create_app(
             XERO_PANEL_LOGIN_URL=base,
             XERO_PANEL_IDENTITY_URL=base,
             XERO_PANEL_API_URL=base,
+            # Invoice numbers open the emulator's stand-in for Xero's web app, offline too.
+            XERO_PANEL_DEEP_LINK_URL=base,
         )
     app.config.update({k: v for k, v in os.environ.items() if k.startswith("XERO_PANEL_")})
     if config is not None:

@@ -136,3 +136,18 @@ def test_ageing_amounts_stay_inside_their_boxes(page: Page, demo: Demo) -> None:
         p.wait_for_timeout(100)
         assert p.locator(".xp-age").count() >= 5
         assert overflowing_ages(p) == [], width
+
+
+def test_invoice_numbers_open_the_emulator_not_real_xero(page: Page, demo: Demo) -> None:
+    p = page.page
+    log_in(p, demo.url, "rep@acme.test")
+    open_account(p, demo)
+    link = p.locator(f"{ROW} .xp-cell-number a").first
+    number = link.inner_text()
+    assert str(link.get_attribute("href")).startswith(demo.live.emulator_url + "/")
+    with p.context.expect_page() as opened:
+        link.click()
+    invoice = opened.value
+    invoice.wait_for_load_state()
+    assert invoice.locator("[data-testid=document-number]").inner_text() == number
+    invoice.close()
