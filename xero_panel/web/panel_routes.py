@@ -97,7 +97,7 @@ def _respond(vm: PanelView, template: str, replace_history: bool, **extra: Any) 
 
 def _sent_state() -> dict[str, str]:
     """The panel's parameters as the request sent them (non-empty ones)."""
-    return {name: value for name in PARAM_NAMES if (value := request.args.get(name, ""))}
+    return {name: value for name in PARAM_NAMES if (value := request.values.get(name, ""))}
 
 
 def _panel_request(record_type: str, record_id: str, *, post: bool) -> PanelContext | Response:
