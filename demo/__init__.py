@@ -3,6 +3,8 @@
 One module per part, each importing only those listed before it:
 
 * :mod:`demo.models`: the CRM's tables (CRM accounts, users, accounts, contacts, deals).
+* :mod:`demo.sessions`: sign-ins that *Sign out* ends for good, and the wait after repeated
+  failed sign-ins.
 * :mod:`demo.hooks`: the plugin and what the CRM tells it (records, CRM account, admin).
 * :mod:`demo.seeding`: the demo users and the records that mirror the Xero seed.
 * :mod:`demo.routes` and :mod:`demo.errors`: the CRM's pages and its error pages.

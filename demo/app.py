@@ -16,6 +16,7 @@ from .hooks import csrf, exempt_webhook_from_csrf, login_manager, panel
 from .models import db
 from .routes import register_routes
 from .seeding import remember_seed
+from .sessions import install_throttle
 
 __all__ = ["ROOT", "create_app"]
 
@@ -55,6 +56,9 @@ def create_app(
         # The emulator runs on the same host name; its own session cookie must not
         # overwrite ours (cookies ignore the port).
         SESSION_COOKIE_NAME="xero_panel_demo_session",
+        # Sent on top-level navigation to the CRM, never on another site's POST or frame.
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
         SQLALCHEMY_DATABASE_URI=None,
         XERO_PANEL_CLIENT_ID=DEMO_CLIENT_ID,
         XERO_PANEL_CLIENT_SECRET=DEMO_CLIENT_SECRET,
@@ -67,6 +71,8 @@ def create_app(
             XERO_PANEL_LOGIN_URL=base,
             XERO_PANEL_IDENTITY_URL=base,
             XERO_PANEL_API_URL=base,
+            # Invoice numbers open the emulator's stand-in for Xero's web app, offline too.
+            XERO_PANEL_DEEP_LINK_URL=base,
         )
     app.config.update({k: v for k, v in os.environ.items() if k.startswith("XERO_PANEL_")})
     if config is not None:
@@ -91,6 +97,7 @@ def create_app(
     panel.init_app(app)
     exempt_webhook_from_csrf(app)
 
+    install_throttle(app)
     register_routes(app)
     register_error_handlers(app)
     app.context_processor(_template_globals)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from xero_panel import CRMRecord, XeroPanel
 
 from .models import Account, Contact, Deal, Record, User, db
+from .sessions import session_ended
 
 __all__ = [
     "csrf",
@@ -114,7 +115,9 @@ def is_admin() -> bool:
 
 def _load_user(user_id: str) -> User | None:
     number = _parse_id(user_id)
-    return None if number is None else db.session.get(User, number)
+    if number is None or session_ended():
+        return None
+    return db.session.get(User, number)
 
 
 login_manager.user_loader(_load_user)

@@ -15,6 +15,7 @@ __all__ = [
     "Contact",
     "CrmAccount",
     "Deal",
+    "EndedSession",
     "Record",
     "Role",
     "User",
@@ -113,3 +114,12 @@ class Deal(db.Model):  # type: ignore[name-defined,misc]
 
 #: One of the CRM's record types (the ones the panel is shown on).
 Record = TypeVar("Record", Account, Contact, Deal)
+
+
+class EndedSession(db.Model):  # type: ignore[name-defined,misc]
+    """A sign-in ended by *Sign out*: its session id is refused from then on, so a copy of
+    the (signed, client-side) session cookie stops working too."""
+
+    __tablename__ = "demo_ended_session"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -22,6 +22,7 @@ from werkzeug.security import check_password_hash
 
 from .hooks import owned
 from .models import Account, Contact, Deal, User, db
+from .sessions import end_session, start_session, throttle
 
 __all__ = ["RECORD_PAGES", "RecordPage", "admin_required", "login_required", "register_routes"]
 
@@ -122,20 +123,36 @@ def _login() -> ResponseReturnValue:
     error = None
     email = ""
     status = 200
+    retry_after = 0
     if request.method == "POST":
         email = request.form.get("email", "").strip()
         password = request.form.get("password", "")
-        user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
-        if user is not None and check_password_hash(user.password_hash, password):
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
-        error = "Wrong email or password. Every demo user's password is 'demo'."
-        status = 401
-    return render_template("demo/login.html", error=error, email=email), status
+        retry_after = throttle().wait(email)
+        if retry_after:
+            # Repeated failures: no password is checked until the wait is over.
+            error = f"Too many failed sign-ins for this email. Try again in {retry_after} s."
+            status = 429
+        else:
+            user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+            if user is not None and check_password_hash(user.password_hash, password):
+                throttle().succeeded(email)
+                login_user(user)
+                start_session()
+                return redirect(_safe_next(request.args.get("next")))
+            throttle().failed(email)
+            error = "Wrong email or password. Every demo user's password is 'demo'."
+            status = 401
+    response = current_app.make_response(
+        (render_template("demo/login.html", error=error, email=email), status)
+    )
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _logout() -> ResponseReturnValue:
     logout_user()
+    end_session()  # a copy of the session cookie stops working too
     flash("You are signed out.", "info")
     return redirect(url_for("login"))
 

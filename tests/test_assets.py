@@ -62,3 +62,18 @@ def test_init_app_starts_without_bundled_htmx_when_loaded_elsewhere(
     app.config.update(base_config(f"sqlite:///{tmp_path}/x.db"), XERO_PANEL_HTMX_URL=htmx_url)
     XeroPanel(app, db=SQLAlchemy(app))
     assert EXTENSION_NAME in app.extensions
+
+
+def test_public_custom_properties_are_the_documented_ones() -> None:
+    """panel.css reads one public set of colour properties, ``--xero-panel-*``, and the
+    README and docs/panel.md list exactly those; no doc offers the internal ``--xp-*``."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    css = (root / "xero_panel/static/xero_panel/panel.css").read_text()
+    read = set(re.findall(r"var\((--xero-panel-[a-z-]+)", css))
+    assert len(read) == 13
+    for doc in ("README.md", "docs/panel.md"):
+        text = (root / doc).read_text()
+        assert set(re.findall(r"`(--xero-panel-[a-z-]+)`", text)) == read, doc
+        assert not re.search(r"--xp-[a-z]+:", text), doc

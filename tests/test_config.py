@@ -33,6 +33,7 @@ def test_defaults_read_as_documented() -> None:
     assert settings.rate_limit_per_minute == 60
     assert settings.rate_limit_concurrent == 5
     assert settings.rate_limit_per_day == 5000
+    assert settings.frame_ancestors == "'self'"
 
 
 @pytest.mark.parametrize(
@@ -95,6 +96,18 @@ def test_read_settings_strings_from_environment_converted() -> None:
             "XERO_PANEL_HTTP_TIMEOUT",
             0,
             "XERO_PANEL_HTTP_TIMEOUT must be more than 0 seconds, not 0.",
+        ),
+        (
+            "XERO_PANEL_FRAME_ANCESTORS",
+            "'self'; script-src *",
+            "XERO_PANEL_FRAME_ANCESTORS must be 'self', 'none' or origins such as"
+            " https://crm.example.com, separated by spaces, not \"'self'; script-src *\".",
+        ),
+        (
+            "XERO_PANEL_FRAME_ANCESTORS",
+            "'none' https://a.test",
+            "XERO_PANEL_FRAME_ANCESTORS must be 'self', 'none' or origins such as"
+            " https://crm.example.com, separated by spaces, not \"'none' https://a.test\".",
         ),
         (
             "XERO_PANEL_DEFAULT_LOCALE",

@@ -209,6 +209,26 @@ def test_widget_htmx_url_used_when_configured(make_host: Any, tmp_path: Any) -> 
     assert '<script src="https://cdn.example.test/htmx.js"' in html
 
 
+def test_widget_heading_is_h2_by_default_and_sends_no_header(host: HostApp) -> None:
+    html = widget_html(host, '{{ xero_panel_widget("contact", 42) }}')
+    assert '<h2 class="xp-title" id="xp-title-contact-42">Xero invoices</h2>' in html
+    assert "X-Xero-Panel-Heading" not in html
+
+
+def test_widget_heading_relevelled_and_hidden(host: HostApp) -> None:
+    html = widget_html(
+        host, '{{ xero_panel_widget("contact", 42, heading_level=4, show_heading=False) }}'
+    )
+    assert '<h4 class="xp-title xp-visually-hidden" id="xp-title-contact-42">' in html
+    assert """hx-headers='{"X-Xero-Panel-Heading": "4 hidden"}'""" in html
+
+
+def test_widget_heading_level_checked(host: HostApp) -> None:
+    with host.app.test_request_context("/"), pytest.raises(ValueError) as error:
+        render_template_string('{{ xero_panel_widget("contact", 1, heading_level=1) }}')
+    assert str(error.value) == "xero_panel_widget: heading_level must be 2 to 6, not 1."
+
+
 def test_widget_unknown_record_type_refused(host: HostApp) -> None:
     with host.app.test_request_context("/"), pytest.raises(ValueError) as error:
         render_template_string('{{ xero_panel_widget("invoice", 1) }}')

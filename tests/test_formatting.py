@@ -63,7 +63,27 @@ def test_money_english() -> None:
 
 
 def test_money_german() -> None:
-    assert Formatter("de_DE", NOW).money(Decimal("1234.5"), "USD") == "1.234,50\xa0$"
+    assert Formatter("de_DE", NOW).money(Decimal("1234.5"), "USD") == "1.234,50\xa0US$"
+    assert Formatter("de_DE", NOW).money(Decimal("1234.5"), "EUR") == "1.234,50\xa0€"
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "text"),
+    [
+        ("en_US", "NZD", "NZ$333,725.05"),  # a US reader of a NZ organisation
+        ("en_US", "USD", "$333,725.05"),  # the reader's own dollar
+        ("en_NZ", "NZD", "$333,725.05"),
+        ("en_NZ", "USD", "US$333,725.05"),
+        ("en", "NZD", "NZ$333,725.05"),  # no country: no dollar is the reader's own
+        ("en", "USD", "US$333,725.05"),
+        ("en_AU", "AUD", "$333,725.05"),
+        ("en_AU", "CAD", "CAD333,725.05"),  # the locale writes its code
+        ("ja_JP", "USD", "US$333,725.05"),
+        ("ja_JP", "JPY", "￥333,725"),
+    ],
+)
+def test_money_names_its_currency_for_the_viewer(locale: str, currency: str, text: str) -> None:
+    assert Formatter(locale, NOW).money(Decimal("333725.05"), currency) == text
 
 
 def test_money_no_currency_is_blank() -> None:
@@ -177,6 +197,13 @@ def test_due_text_paid_on_day_month_in_locale_order() -> None:
     assert due_text(paid, Formatter("en_NZ", NOW)) == "Paid 4 Nov"
     assert due_text(paid, Formatter("en_US", NOW)) == "Paid Nov 4"
     assert due_text(row(due=("paid", None)), Formatter("en_NZ", NOW)) == "Paid"
+
+
+def test_due_text_paid_in_an_earlier_year_says_the_year() -> None:
+    earlier = NOW.date().replace(year=NOW.year - 1, month=12, day=9)
+    paid = row(due=("paid", None), fully_paid_on=earlier, balance=Decimal(0))
+    assert due_text(paid, Formatter("en_NZ", NOW)) == f"Paid 9 Dec {NOW.year - 1}"
+    assert due_text(paid, Formatter("en_US", NOW)) == f"Paid Dec 9, {NOW.year - 1}"
 
 
 def test_credit_note_text_and_label_never_paid() -> None:

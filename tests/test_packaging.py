@@ -60,6 +60,8 @@ IN_THE_WHEEL = [
     "xero_panel/templates/xero_panel/partials/panel.html",
     "xero_panel/static/xero_panel/panel.css",
     "xero_panel/static/xero_panel/panel.js",
+    "xero_panel/static/xero_panel/pin.svg",
+    "xero_panel/static/xero_panel/pin-pinned.svg",
     HTMX,
 ]
 IN_THE_SDIST = [

@@ -223,7 +223,7 @@ def test_pin_toggle_not_pressed(seeded: Seeded) -> None:
 
 
 def test_last_updated_relative(seeded: Seeded) -> None:
-    assert re.search(r"Last updated <time datetime=\"[^\"]+\">2 min\. ago</time>", seeded.html())
+    assert re.search(r"Last updated <time datetime=\"[^\"]+\">2 minutes ago</time>", seeded.html())
 
 
 def test_vary_hx_request(seeded: Seeded) -> None:
@@ -264,6 +264,48 @@ def test_replace_url_on_panel_full_page_uses_own_params(seeded: Seeded) -> None:
         **{"HX-Current-URL": f"http://crm.test{PANEL}/contact/1?view=paid&page=2"},
     )
     assert response.headers["HX-Replace-Url"] == f"{PANEL}/contact/1?view=all"
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        ("http://crm.test//evil.test/x", "/evil.test/x?xp_view=paid"),
+        ("http://crm.test/\\evil.test/x", "/evil.test/x?xp_view=paid"),
+        ("http://crm.test///evil.test", "/evil.test?xp_view=paid"),
+        ("https://evil.test/contacts/1", "/contacts/1?xp_view=paid"),
+    ],
+)
+def test_replace_url_is_always_a_path_of_this_site(
+    seeded: Seeded, current: str, expected: str
+) -> None:
+    response = seeded.get("/contact/1?view=paid", **{"HX-Current-URL": current})
+    assert response.headers["HX-Replace-Url"] == expected
+
+
+@pytest.mark.parametrize(
+    "url", ["//evil.test/x", "/\\evil.test", "https://evil.test/", "contacts", "/a b", ""]
+)
+def test_same_origin_path_refuses_what_leaves_the_site(url: str) -> None:
+    from xero_panel.web.htmx import same_origin_path
+
+    assert same_origin_path(url) is None
+    assert same_origin_path("/contacts/1?xp_view=paid#x") == "/contacts/1?xp_view=paid#x"
+
+
+@pytest.mark.parametrize(
+    ("header", "tag", "hidden"),
+    [("", "h2", False), ("3", "h3", False), ("2 hidden", "h2", True), ("9", "h2", False)],
+)
+def test_panel_heading_follows_the_widgets_choice(
+    seeded: Seeded, header: str, tag: str, hidden: bool
+) -> None:
+    page = seeded.get("/contact/1", **{"X-Xero-Panel-Heading": header}).get_data(as_text=True)
+    title = re.search(r'<(h\d) class="(xp-title[^"]*)" id="[^"]+">Xero invoices</\1>', page)
+    assert title is not None
+    assert title.group(1) == tag
+    assert ("xp-visually-hidden" in title.group(2)) == hidden
+    # The choice rides on the panel's own requests (view switches, refresh, live updates).
+    assert ("X-Xero-Panel-Heading" in page) == (header in ("3", "2 hidden"))
 
 
 def test_no_replace_url_without_current_url(seeded: Seeded) -> None:
@@ -381,11 +423,13 @@ def test_bad_parameter_whole_page(seeded: Seeded) -> None:
     assert response.status_code == 400 and "<html" in response.get_data(as_text=True)
 
 
-def test_bad_parameter_no_replace_url(seeded: Seeded) -> None:
+def test_bad_parameter_replace_url_holds_what_was_sent(seeded: Seeded) -> None:
     response = seeded.get(
-        "/contact/1?view=late", **{"HX-Current-URL": "http://crm.test/contacts/1"}
+        "/contact/1?from=2026-03-02&to=2026-03-01",
+        **{"HX-Current-URL": "http://crm.test/contacts/1?xp_from=2026-01-01&xp_to=2026-01-31"},
     )
-    assert "HX-Replace-Url" not in response.headers
+    assert response.status_code == 400
+    assert response.headers["HX-Replace-Url"] == "/contacts/1?xp_from=2026-03-02&xp_to=2026-03-01"
 
 
 # -- states -------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ def readme_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(source)
     (templates / "layout.html").write_text(
+        "<title>{% block title %}{% endblock %} - Donor CRM</title>"
         '<main data-testid="host-layout">{% block content %}{% endblock %}</main>'
     )
     for key, value in {
@@ -117,6 +118,7 @@ def test_the_widget_the_card_and_the_layout_override_render(readme_app: ModuleTy
         page = client.get("/integrations/xero/settings")
     assert page.status_code == 200
     assert b'data-testid="host-layout"' in page.data  # the settings page in the host's layout
+    assert b"<title>Xero integration - Donor CRM</title>" in page.data  # and its title
     with app.test_client(user=USERS[2]) as client:
         assert client.get("/integrations/xero/settings").status_code == 403  # not an admin
 

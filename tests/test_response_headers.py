@@ -69,6 +69,8 @@ def test_every_plugin_response_has_the_headers(seeded: Seeded) -> None:
             continue
         assert response.headers["Cache-Control"] == "private, no-store", where
         assert "HX-Request" in response.headers.get("Vary", ""), where
+        assert response.headers["Content-Security-Policy"] == "frame-ancestors 'self'", where
+        assert response.headers["X-Frame-Options"] == "SAMEORIGIN", where
         walked += 1
     assert walked > 60
     assert {200, 302, 400, 403, 404} <= statuses
@@ -86,3 +88,28 @@ def test_host_pages_are_left_alone(seeded: Seeded) -> None:
     response = seeded.host.client().get("/login")
     assert "X-Content-Type-Options" not in response.headers
     assert "Cache-Control" not in response.headers
+    assert "X-Frame-Options" not in response.headers
+    assert "Content-Security-Policy" not in response.headers
+
+
+def test_framing_origins_set_by_the_host(make_host: Any, tmp_path: Any) -> None:
+    framer = "'self' https://crm.example.com"
+    host = make_host(f"sqlite:///{tmp_path}/h.db", XERO_PANEL_FRAME_ANCESTORS=framer)
+    response = host.client("admin-acme").get("/integrations/xero/settings")
+    assert response.headers["Content-Security-Policy"] == f"frame-ancestors {framer}"
+    assert "X-Frame-Options" not in response.headers
+
+
+def test_a_views_own_policy_is_kept_and_framing_added(host: HostApp) -> None:
+    from flask import Response
+
+    from xero_panel.web.request_guard import secure_headers
+
+    with host.app.test_request_context("/integrations/xero/settings"):
+        response = Response("x")
+        response.headers["Content-Security-Policy"] = "default-src 'self'"
+        secure_headers(response)
+        assert response.headers.getlist("Content-Security-Policy") == [
+            "default-src 'self'",
+            "frame-ancestors 'self'",
+        ]

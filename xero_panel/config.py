@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
+from .framing import frame_ancestors
+
 #: The read-only scopes requested from Xero by default: the granular scopes that apps
 #: created since March 2026 must use. Apps created earlier may set the broad
 #: ``accounting.transactions.read`` instead of the invoices and payments scopes.
@@ -112,6 +114,9 @@ DEFAULTS: dict[str, Any] = {
     #: The locale used to format money and dates when the host gives none
     #: (see :meth:`~xero_panel.XeroPanel.locale_selector`).
     "XERO_PANEL_DEFAULT_LOCALE": "en",
+    #: Who may frame the plugin's pages (CSP ``frame-ancestors``): ``'self'``, ``'none'``
+    #: or origins; ``'self'`` adds ``X-Frame-Options: SAMEORIGIN``, ``'none'`` ``DENY``.
+    "XERO_PANEL_FRAME_ANCESTORS": "'self'",
 }
 
 #: The settings that point at Xero; outside debug and testing they must be ``https``
@@ -158,6 +163,7 @@ class Settings:
     redis_prefix: str = "xero-panel:"
     sync_wait: float = 3.0
     reconcile_interval: int = 86400
+    frame_ancestors: str = "'self'"
 
 
 def apply_defaults(config: dict[str, Any]) -> None:
@@ -240,6 +246,7 @@ def read_settings(config: Mapping[str, Any]) -> Settings:
         reconcile_interval=_int(
             "XERO_PANEL_RECONCILE_INTERVAL", config["XERO_PANEL_RECONCILE_INTERVAL"], minimum=0
         ),
+        frame_ancestors=frame_ancestors(config["XERO_PANEL_FRAME_ANCESTORS"]),
     )
 
 

@@ -20,6 +20,7 @@ import os
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -220,6 +221,27 @@ class XeroBackend(IdentityOperations, ApiOperations):
                 for invoice in tenant.invoices.values():
                     if _online_token(tid, invoice["InvoiceID"]) == token:
                         return tenant, copy.deepcopy(invoice)
+        raise not_found()
+
+    def find_document(
+        self, kind: Kind, document_id: str, short_code: str | None = None
+    ) -> tuple[TenantData, dict[str, Any]]:
+        """An invoice or credit note by its ID in any organisation (only the one whose
+        ``ShortCode`` is ``short_code``, when given), for Xero's deep links.
+
+        :raises ApiError: 404.
+        """
+        try:
+            key = str(uuid.UUID(document_id))
+        except ValueError:
+            raise not_found() from None
+        with self._lock:
+            for tenant in self._tenants.values():
+                if short_code and tenant.organisation.get("ShortCode") != short_code:
+                    continue
+                found = (tenant.invoices if kind == "Invoices" else tenant.credit_notes).get(key)
+                if found is not None:
+                    return tenant, copy.deepcopy(found)
         raise not_found()
 
     # -- changes, faults, stats, webhooks ---------------------------------------------------

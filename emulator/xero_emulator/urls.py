@@ -57,6 +57,14 @@ URL_MAP = Map(
         # Organisation, Contacts, Invoices, CreditNotes [/{id}], Invoices/{id}/OnlineInvoice
         *_rules(accounting.api, _GET, "/api.xro/2.0/<path:rest>"),
         *_rules(accounting.online_invoice, _GET, "/in/<token>"),
+        # go.xero.com: the web app's pages the panel's deep links open
+        *_rules(
+            accounting.deep_link,
+            _GET,
+            "/AccountsReceivable/View.aspx",
+            "/AccountsReceivable/ViewCreditNote.aspx",
+            "/organisationlogin/default.aspx",
+        ),
         # the control endpoints (tests and demos only)
         *_rules(control.stats, _GET, "/_emulator/stats"),
         *_rules(control.reset_stats, _POST, "/_emulator/stats/reset"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +13,25 @@ from sqlalchemy import func, select
 from demo.live import LiveDemo
 
 ROW = "[data-xero-panel] [data-testid=invoice-row]"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Any, include: list[str] | None = None) -> list[Any]:
+    """axe-core's WCAG violations on the page (or inside ``include``'s selectors). axe is
+    evaluated by the driver, not added as a script element, so it runs under any policy."""
+    if not AXE.exists():  # pragma: no cover - npm ci installs it
+        raise AssertionError(f"axe-core is not installed at {AXE}: run npm ci")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        """async (include) => {
+            const r = await axe.run(include ? {include: include.map(s => [s])} : document,
+                                    {resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target)}));
+        }""",
+        include,
+    )
+    return list(result)
 
 
 @dataclass(frozen=True)

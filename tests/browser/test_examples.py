@@ -203,7 +203,14 @@ def test_single_tenant_bootstrap_example(browser: Any, start_example: Any) -> No
     with connected_example(
         browser, start_example, "single_tenant_bootstrap", "manager@example.test"
     ) as (example, _, page):
+        # The plugin's pages in the host's layout, with their own title.
+        page.goto(f"{example.url}/integrations/xero/settings")
+        assert page.title() == "Xero integration · Example CRM"
+        # A light-only host on a dark system: the panel follows the page, not the system.
+        page.emulate_media(color_scheme="dark")
         open_panel(page, example.url, "[data-testid=customer] >> text=Totara Events Group")
+        label = page.locator(".xp-total-label").first
+        assert label.evaluate("e => getComputedStyle(e).color") == "rgb(82, 96, 109)"
         # The host's card frames the panel: the panel draws no border of its own.
         panel = page.locator("section[data-xero-panel]")
         assert panel.evaluate("e => getComputedStyle(e).borderTopWidth") == "0px"
@@ -230,9 +237,14 @@ def test_multi_tenant_tailwind_dark_example(browser: Any, start_example: Any) ->
         context,
         page,
     ):
-        context.add_cookies([{"name": "theme", "value": "dark", "url": example.url}])
+        # Light (no theme cookie) on a dark system stays light: the host says nothing.
+        page.emulate_media(color_scheme="dark")
         open_panel(page, example.url, "[data-testid=contact] >> text=Totara Events Group")
         panel = page.locator("section[data-xero-panel]")
+        assert panel.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 255, 255)"
+        screenshot(page, "example-multi-tenant-tailwind-light-dark-system.png")
+        context.add_cookies([{"name": "theme", "value": "dark", "url": example.url}])
+        open_panel(page, example.url, "[data-testid=contact] >> text=Totara Events Group")
         assert panel.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(31, 41, 51)"
         current = page.locator("[data-view][aria-current]").first
         accent = current.evaluate("e => getComputedStyle(e).backgroundColor")

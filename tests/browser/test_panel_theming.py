@@ -5,8 +5,8 @@ tooltip) is placed in static pages with and without a host framework's reset: Ta
 preflight and Bootstrap 5's reboot (from npm, package-lock.json). Every element's computed
 style must be the same either way (the font family excepted: the panel inherits the host's
 on purpose); and host markup must compute the same with and without the panel's stylesheet.
-Then the dark palette (host class and system preference), the host's custom properties and
-the borderless variant.
+Then the theme, which follows the host page (its color-scheme, class or data attribute; the
+system only when the host opts in), the host's custom properties and the borderless variant.
 """
 
 from __future__ import annotations
@@ -125,19 +125,25 @@ LIGHT, DARK = "rgb(255, 255, 255)", "rgb(31, 41, 51)"
 
 
 @pytest.mark.parametrize(
-    ("html_class", "scheme", "expected"),
+    ("html_class", "host_css", "scheme", "expected"),
     [
-        ("", "light", LIGHT),
-        ("", "dark", DARK),  # prefers-color-scheme
-        ("dark", "light", DARK),  # Tailwind's class
-        ("light", "dark", LIGHT),  # a host that stays light in a dark system
+        ("", "", "light", LIGHT),
+        ("", "", "dark", LIGHT),  # a host that says nothing stays light in a dark system
+        ("dark", "", "light", DARK),  # Tailwind's class
+        ("light", "", "dark", LIGHT),
+        ("", ":root { color-scheme: dark; }", "light", DARK),  # the host's color-scheme
+        ("", ":root { color-scheme: light; }", "dark", LIGHT),
+        ("", ":root { color-scheme: light dark; }", "dark", DARK),  # opted in to the system
+        ("", ":root { color-scheme: light dark; }", "light", LIGHT),
+        ("xp-theme-system", "", "dark", DARK),  # opted in with a class
+        ("xp-theme-system", "", "light", LIGHT),
     ],
 )
-def test_dark_palette(
-    page: Page, panel_html: str, html_class: str, scheme: str, expected: str
+def test_theme_follows_the_host_page(
+    page: Page, panel_html: str, html_class: str, host_css: str, scheme: str, expected: str
 ) -> None:
     page.page.emulate_media(color_scheme=scheme)
-    static_page(page.page, panel_html, PANEL_CSS, html_class=html_class)
+    static_page(page.page, panel_html, PANEL_CSS, host_css, html_class=html_class)
     assert background(page.page) == expected
 
 

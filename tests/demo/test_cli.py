@@ -191,7 +191,7 @@ def test_banner_prints_both_urls_the_users_and_the_xero_logins(seed):
 # -- the package's layout --------------------------------------------------------------------
 
 #: demo/'s modules, each importing only those before it (as demo/__init__.py says).
-DEMO_LAYERS = ["models", "hooks", "seeding", "errors", "routes", "app", "cli", "live"]
+DEMO_LAYERS = ["models", "sessions", "hooks", "seeding", "errors", "routes", "app", "cli", "live"]
 
 
 def test_demo_modules_import_only_modules_above_them():

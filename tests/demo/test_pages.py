@@ -98,6 +98,45 @@ def test_logout_signs_out(client):
     assert client.get("/contacts").status_code == 302
 
 
+def test_session_cookie_is_same_site_lax_and_http_only(client):
+    response = log_in(client, "admin@acme.test")
+    cookie = response.headers["Set-Cookie"]
+    assert "SameSite=Lax" in cookie
+    assert "HttpOnly" in cookie
+
+
+def test_a_copy_of_the_session_cookie_stops_working_at_logout(app, client):
+    log_in(client, "rep@acme.test")
+    copied = client.get_cookie("xero_panel_demo_session").value
+    thief = app.test_client()
+    thief.set_cookie("xero_panel_demo_session", copied)
+    assert thief.get("/contacts").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/contacts")})
+    assert thief.get("/contacts").status_code == 302
+    # Signing in again gives a new sign-in that works.
+    log_in(client, "rep@acme.test")
+    assert client.get("/contacts").status_code == 200
+
+
+def test_repeated_failed_logins_have_to_wait(app, client, clock):
+    for _ in range(3):
+        assert log_in(client, "rep@acme.test", "wrong").status_code == 401
+    # The wait starts: even the right password is not checked until it is over.
+    refused = log_in(client, "rep@acme.test")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "2"
+    assert "Too many failed sign-ins for this email. Try again in 2 s." in refused.get_data(
+        as_text=True
+    )
+    # Other email addresses are not slowed.
+    assert log_in(app.test_client(), "admin@acme.test").status_code == 302
+    clock.advance(seconds=2)
+    assert log_in(client, "rep@acme.test", "wrong").status_code == 401
+    assert log_in(client, "rep@acme.test").headers["Retry-After"] == "4"  # it doubles
+    clock.advance(seconds=4)
+    assert log_in(client, "rep@acme.test").status_code == 302
+
+
 def test_logout_get_not_allowed(client):
     log_in(client, "admin@acme.test")
     assert client.get("/logout").status_code == 405

@@ -86,6 +86,24 @@ def test_match_coverage_lists_unmatched_records_paged_with_link(
     assert 'data-record-type="account" data-record-id="2"' in second
 
 
+def test_match_coverage_names_only_the_record_types_the_crm_has(
+    host: conftest.HostApp, xero: Any
+) -> None:
+    records: dict[str, list[tuple[str, CRMRecord]]] = {
+        "contact": [("1", CRMRecord("Ann", emails=["accounts@totaraeventsgroup.test"]))],
+        "account": [],
+    }
+    host.panel.record_lister(lambda record_type: records[record_type])
+    acme = saved_acme(host, xero)
+    page = acme.get("/integrations/xero/health").text
+    assert "1 of 1 contacts match a Xero contact." in page
+    sentence = page.split('data-testid="match-coverage"')[1].split("</p>")[0].split(">", 1)[1]
+    assert sentence.strip() == "1 of 1 contacts match a Xero contact."
+    records["contact"] = []
+    page = acme.get("/integrations/xero/health").text
+    assert "This CRM account has no contacts or accounts to match yet." in page
+
+
 @pytest.fixture
 def slow(make_host: Any, database_url: str) -> Iterator[SyncHost]:
     h = SyncHost(make_host, database_url, XERO_PANEL_SYNC_WAIT=10, XERO_PANEL_HTTP_TIMEOUT=0.5)

@@ -15,7 +15,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton, format_timedelta
-from babel.numbers import get_currency_symbol
+from babel.numbers import get_currency_symbol, get_territory_currencies
 
 from ..clock import utcnow
 from .params import ViewName
@@ -69,7 +69,8 @@ UNAMBIGUOUS_SYMBOLS_LOCALE = "en_001"
 
 def organisation_locale(country_code: str | None) -> str | None:
     """English as written in the organisation's country (``NZ`` -> ``en_NZ``), when Babel
-    knows it: money and dates in the panel follow it when the host gives no locale."""
+    knows it. The panel no longer formats with it (the viewer's locale applies); kept for
+    hosts whose locale selector wants it."""
     code = (country_code or "").strip().upper()
     if len(code) != 2 or not code.isalpha():
         return None
@@ -104,24 +105,44 @@ def _patterns(locale: str) -> tuple[Locale, Any, Any, Any]:
 
 
 @functools.lru_cache(maxsize=8192)
-def _money(locale: str, currency: str, amount: Decimal, disambiguate: bool) -> str:
-    """An amount in a currency for a locale: Babel's currency pattern, remembered (a panel
+def _money(locale: str, currency: str, amount: Decimal, many: bool) -> str:
+    """An amount in a currency for a locale: Babel's currency pattern, with a symbol that
+    names the currency without doubt (:func:`_unambiguous_symbol`), remembered (a panel
     shows the same amounts again on every view of a record)."""
     parsed, pattern, _, _ = _patterns(locale)
     text = str(pattern.apply(amount, parsed, currency=currency, currency_digits=True))
-    if disambiguate:
-        symbol = _unambiguous_symbol(locale, currency)
-        if symbol is not None:
-            text = text.replace("$", symbol, 1)
+    symbol = _unambiguous_symbol(locale, currency, many)
+    if symbol is not None:
+        text = text.replace(get_currency_symbol(currency, locale=locale), symbol, 1)
     return text
 
 
+#: Symbols that several currencies share in some locale: ``$`` (USD, NZD, AUD, CAD, ...),
+#: ``¥`` (JPY, CNY), ``kr`` (SEK, NOK, DKK, ISK), ``Fr.`` (CHF and others).
+SHARED_SYMBOLS = frozenset({"$", "¥", "kr", "kr.", "Kr", "Kr.", "Fr.", "fr."})
+
+
 @functools.lru_cache(maxsize=512)
-def _unambiguous_symbol(locale: str, currency: str) -> str | None:
-    """The symbol to put for a bare ``$`` (``None``: the locale's is not bare)."""
+def _unambiguous_symbol(locale: str, currency: str, many: bool) -> str | None:
+    """The symbol to write instead of the locale's own (``None``: keep it). A shared symbol
+    (``$``) is kept only for the viewer's own currency (USD in ``en_US``, NZD in ``en_NZ``)
+    and only when no other currency is on screen (``many``); else the currency's own symbol
+    (``NZ$``, ``US$``, ``A$``), or its ISO code where it has none."""
     own = get_currency_symbol(currency, locale=locale)
+    if own not in SHARED_SYMBOLS or (not many and currency == _home_currency(locale)):
+        return None
     better = get_currency_symbol(currency, locale=UNAMBIGUOUS_SYMBOLS_LOCALE)
-    return (better if better != "$" else currency) if own == "$" else None
+    return better if better not in SHARED_SYMBOLS else currency
+
+
+@functools.lru_cache(maxsize=64)
+def _home_currency(locale: str) -> str | None:
+    """The currency of the locale's country (``NZD`` for ``en_NZ``; none for ``en``)."""
+    territory = Locale.parse(locale).territory
+    if not territory:
+        return None
+    currencies = get_territory_currencies(territory, tender=True)
+    return str(currencies[0]) if currencies else None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -144,13 +165,14 @@ class Formatter:
     ) -> None:
         self.locale = normalise_locale(locale)
         self.now = now or utcnow()
-        #: With more than one currency on screen, a bare ``$`` says which dollar.
+        #: With more than one currency on screen, even the viewer's own ``$`` says which.
         self.disambiguate = currencies > 1
         self._locale, _, _, self._decimal = _patterns(self.locale)
 
     def money(self, amount: Decimal, currency: str) -> str:
-        """``$1,234.50`` for NZD in ``en_NZ`` (``NZ$1,234.50`` when other currencies are on
-        screen), ``1.234,50 NZ$`` in ``de_DE``."""
+        """An amount whose currency no viewer can mistake: ``$1,234.50`` for NZD in ``en_NZ``
+        (``NZ$1,234.50`` when other currencies are on screen), ``NZ$1,234.50`` in ``en_US``
+        and ``en``, ``1.234,50 NZ$`` in ``de_DE``."""
         if not currency:
             return ""
         return _money(self.locale, currency, amount, self.disambiguate)
@@ -166,7 +188,8 @@ class Formatter:
         return _date(self.locale, value)
 
     def ago(self, when: dt.datetime, *, short: bool = False) -> str:
-        """How long ago ``when`` was: ``2 hours ago``, or ``2 min. ago`` when ``short``."""
+        """How long ago ``when`` was: ``2 hours ago``, or ``2 min. ago`` when ``short``.
+        The panel says it in full on every page, so it reads the same everywhere."""
         # Never "in 3 seconds" (two machines' clocks) nor "in 0 seconds".
         delta = min(when - self.now, dt.timedelta(seconds=-1))
         return format_timedelta(
@@ -196,15 +219,30 @@ def status_label(row: InvoiceRow) -> str:
     return STATUS_LABELS[row.status]
 
 
-def empty_message(view: ViewName, *, filtered: bool, record_type: str, no_match: bool) -> str:
+def empty_message(
+    view: ViewName,
+    *,
+    filtered: bool,
+    record_type: str,
+    no_match: bool,
+    age: str | None = None,
+    searched: bool | None = None,
+) -> str:
     """What an empty list says: no Xero customer matches the record, nothing matches the
-    search or dates, or the view is empty."""
+    search or dates, nothing is of the chosen age (``age``: an ageing bucket), or the view
+    is empty. ``searched`` says whether a search or date range is set (default:
+    ``filtered`` without an ``age``)."""
     if no_match:
         return NO_MATCH_MESSAGES.get(record_type, NO_MATCH_MESSAGES["deal"])
-    if filtered:
-        what = "invoices or credit notes" if view == "all" else "invoices"
-        label = "" if view == "all" else VIEW_LABELS[view].lower() + " "
-        return f"No {label}{what} match this search or date range."
+    if searched is None:
+        searched = filtered and age is None
+    what = "invoices or credit notes" if view == "all" else "invoices"
+    label = "" if view == "all" else VIEW_LABELS[view].lower() + " "
+    aged = f" {AGE_PHRASES[age]}" if age in AGE_PHRASES else ""
+    if searched:
+        return f"No {label}{what}{aged} match this search or date range."
+    if aged:
+        return f"No {label}{what}{aged}."
     return EMPTY_VIEW_MESSAGES[view]
 
 
@@ -224,13 +262,19 @@ def days_text(days: int, formatter: Formatter) -> str:
 
 def due_text(row: InvoiceRow, formatter: Formatter) -> str:
     """The row's due information in words: *Due today*, *Due tomorrow*, *Due in 3 days*,
-    *12 days overdue*, *Paid 4 Nov* (*Paid* without a date Xero did not give); ``""`` for
+    *12 days overdue*, *Paid 4 Nov* (*Paid 9 Dec 2025* in an earlier year; *Paid* without
+    a date Xero did not give); ``""`` for
     credit notes and documents without one."""
     if row.due is None:
         return ""
     kind, days = row.due
     if kind == "paid":
-        return f"Paid {formatter.day_month(row.fully_paid_on)}" if row.fully_paid_on else "Paid"
+        paid_on = row.fully_paid_on
+        if paid_on is None:
+            return "Paid"
+        # Without its year, a date of an earlier year reads as one still to come.
+        same_year = paid_on.year == formatter.now.year
+        return f"Paid {formatter.day_month(paid_on) if same_year else formatter.date(paid_on)}"
     if kind == "overdue":
         return f"{days_text(days or 0, formatter)} overdue"
     if days == 0:
@@ -255,6 +299,14 @@ AGE_LABELS = {
     "31-60": "31 to 60 days",
     "61-90": "61 to 90 days",
     "90+": "Over 90 days",
+}
+#: An ageing bucket in a sentence ("No unpaid invoices 31 to 60 days overdue.").
+AGE_PHRASES = {
+    "current": "not yet due",
+    "1-30": "1 to 30 days overdue",
+    "31-60": "31 to 60 days overdue",
+    "61-90": "61 to 90 days overdue",
+    "90+": "over 90 days overdue",
 }
 #: The sorts as the sort control names them.
 SORT_LABELS = {"date": "Newest", "due": "Due date", "balance": "Balance"}

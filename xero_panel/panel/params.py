@@ -203,19 +203,22 @@ def host_params(args: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def replace_url(current_url: str, params: PanelParams, panel_path: str) -> str:
+def replace_url(current_url: str, params: PanelParams | Mapping[str, str], panel_path: str) -> str:
     """The host page's URL with the panel's state in ``xp_*`` parameters (defaults left
     out, the page's other parameters kept). On the panel's own full page, its own
-    parameters are used instead."""
+    parameters are used instead. ``params`` may also be the values as they were sent
+    (after a bad one, so that a reload shows the same answer)."""
     parts = urlsplit(current_url)
-    state = params.state()
+    state = params.state() if isinstance(params, PanelParams) else dict(params)
     if parts.path == panel_path:
         kept = [(k, v) for k, v in parse_qsl(parts.query, True) if k not in (*PARAM_NAMES, "page")]
         pairs = kept + list(state.items())
     else:
         kept = [(k, v) for k, v in parse_qsl(parts.query, True) if not k.startswith(HOST_PREFIX)]
         pairs = kept + [(HOST_PREFIX + k, v) for k, v in state.items()]
-    return urlunsplit(("", "", parts.path or "/", urlencode(pairs), parts.fragment))
+    # One leading slash: "//evil.test/x" (or "/\\evil.test") would leave the site.
+    path = "/" + parts.path.replace("\\", "/").lstrip("/")
+    return urlunsplit(("", "", path, urlencode(pairs), parts.fragment))
 
 
 def page_past_end_message(page: int, last_page: int) -> str:

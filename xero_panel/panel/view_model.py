@@ -27,7 +27,6 @@ from .formatting import (
     VIEW_LABELS,
     Formatter,
     empty_message,
-    organisation_locale,
     plain_amount,
 )
 from .notices import RepNotice, rep_notice
@@ -180,9 +179,12 @@ class PanelView:
 
     @property
     def empty_message(self) -> str:
+        params = self.params
         return empty_message(
-            self.params.view,
-            filtered=self.params.filtered,
+            params.view,
+            filtered=params.filtered,
+            age=params.age,
+            searched=bool(params.q) or params.date_from is not None or params.date_to is not None,
             record_type=self.record_type,
             no_match=self.mode == "no_match",
         )
@@ -353,12 +355,11 @@ def _currencies_on_screen(listing: PanelPage | None) -> int:
 def panel_locale(
     host_locale: str | None, organisations: Sequence[Organisation], default: str
 ) -> str:
-    """The locale of money and dates: the host's when it gives one, else English as written
-    in the (first) organisation's country (``en_NZ``), else ``default``."""
-    if host_locale:
-        return host_locale
-    for organisation in organisations:
-        chosen = organisation_locale(organisation.country_code)
-        if chosen:
-            return chosen
-    return default
+    """The locale of money and dates: the viewer's, as the host's locale selector gives it,
+    else ``default`` (``XERO_PANEL_DEFAULT_LOCALE``). The organisations' country does not
+    choose it: a reader in the US reads dates the US way whatever the organisation.
+
+    .. versionchanged:: 0.3 The organisation's country is no longer a fallback.
+    """
+    del organisations  # kept in the signature for callers written before 0.3
+    return host_locale or default

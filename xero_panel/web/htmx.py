@@ -31,9 +31,21 @@ def is_htmx() -> bool:
 
 
 def current_url() -> str | None:
-    """The browser's URL when htmx made the request (``HX-Current-URL``), else ``None``."""
+    """The browser's URL when htmx made the request (``HX-Current-URL``), else ``None``.
+    Only its path and query are ever used (:func:`same_origin_path`)."""
     url = htmx_details().current_url
     return url if isinstance(url, str) and url else None
+
+
+def same_origin_path(url: str | None) -> str | None:
+    """``url`` when it is a path on this site (``/contacts/7?xp_view=paid``), else ``None``:
+    never a scheme, a host, or a path a browser reads as one (``//evil.test/x``,
+    ``/\\evil.test``), so ``HX-Replace-Url`` cannot leave the site."""
+    if not url or not url.startswith("/") or url[1:2] in ("/", "\\"):
+        return None
+    if any(ord(c) < 0x21 or c == "\\" for c in url):
+        return None
+    return url
 
 
 #: The htmx request headers the plugin reads (checked by the request guard).
@@ -57,6 +69,17 @@ def current_url_problem() -> str | None:
     return None
 
 
+#: The event a panel's answer fires when a record's link to a Xero contact changed (the
+#: health page's match coverage listens for it).
+LINKED_EVENT = "xero-panel-linked"
+
+
+def trigger(response: R, event: str) -> R:
+    """Fire ``event`` on the page once htmx has the answer (``HX-Trigger``)."""
+    response.headers["HX-Trigger"] = event
+    return response
+
+
 def add_vary(response: R) -> R:
     """Mark a response that differs with and without htmx, so caches keep both (every
     plugin response gets it from the request guard's ``secure_headers``)."""
@@ -78,7 +101,8 @@ def render_partial_or_page(
 
     :param retarget: a CSS selector htmx swaps the answer into instead (``HX-Retarget``).
     :param reswap: how htmx swaps it (``HX-Reswap``).
-    :param replace_url: the URL htmx puts in the address bar (``HX-Replace-Url``).
+    :param replace_url: the URL htmx puts in the address bar (``HX-Replace-Url``); sent
+        only when it is a path of this site (:func:`same_origin_path`).
     """
     template = partial if is_htmx() else page
     response = htmx_response(
@@ -86,7 +110,7 @@ def render_partial_or_page(
         status,
         retarget=retarget,
         reswap=reswap,
-        replace_url=replace_url,
+        replace_url=same_origin_path(replace_url),
     )
     assert isinstance(response, Response)
     return add_vary(response)

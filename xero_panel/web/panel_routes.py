@@ -16,7 +16,13 @@ from flask_login import current_user
 from ..clock import utcnow
 from ..matching import find_contact, link_contact, search_contacts, unlink_contact
 from ..panel.notices import updated_just_now
-from ..panel.params import PanelParams, ParsedPanelParams, read_panel_params, replace_url
+from ..panel.params import (
+    PARAM_NAMES,
+    PanelParams,
+    ParsedPanelParams,
+    read_panel_params,
+    replace_url,
+)
 from ..panel.queries import set_pin
 from ..panel.summaries import record_version
 from ..panel.view_model import PanelView, build_panel_view, panel_locale
@@ -24,8 +30,9 @@ from ..state import get_state
 from ..sync.state import CacheStatus
 from .blueprint import PAGE_TEMPLATE, PanelError, check_csrf, require_login
 from .csrf import csrf_token
-from .htmx import current_url, is_htmx, render_partial_or_page
+from .htmx import LINKED_EVENT, current_url, is_htmx, render_partial_or_page, trigger
 from .panel_context import PanelContext, cache_for_view, panel_urls, resolve
+from .widgets import HEADING_HEADER, current_heading
 
 PANEL_TEMPLATE = "xero_panel/partials/panel.html"
 #: The header of the live update's reload: it reads the cache as it is (never calls Xero).
@@ -57,29 +64,42 @@ def _render(
         refreshed=refreshed,
     )
     if vm.param_error is not None:
-        template, replace_history = PANEL_TEMPLATE, False
+        template = PANEL_TEMPLATE
     return _respond(vm, template, replace_history, **extra)
 
 
 def _locale(ctx: PanelContext) -> str:
-    """The host's locale when it gives one (a locale selector, or a default locale other
-    than plain ``en``), else the organisation's country's English."""
+    """The viewer's locale: the host's locale selector's, else ``XERO_PANEL_DEFAULT_LOCALE``."""
     state = get_state()
-    chosen = state.panel.current_locale()
-    default = state.settings.default_locale
-    host = chosen if chosen and not (chosen == default == "en") else None
-    return panel_locale(host, ctx.organisations, default)
+    return panel_locale(
+        state.panel.current_locale(), ctx.organisations, state.settings.default_locale
+    )
 
 
 def _respond(vm: PanelView, template: str, replace_history: bool, **extra: Any) -> Response:
     browser_url = current_url()
     new_url = None
-    if replace_history and is_htmx() and browser_url and vm.status == 200:
+    if replace_history and is_htmx() and browser_url:
         path = url_for("xero_panel.panel", record_type=vm.record_type, record_id=vm.record_id)
-        new_url = replace_url(browser_url, vm.params, path)
+        # After a bad value the address bar holds what was sent, so a reload shows the
+        # same error, not the list of the last good values.
+        state = vm.params if vm.status == 200 else _sent_state()
+        new_url = replace_url(browser_url, state, path)
     return render_partial_or_page(
-        template, PAGE_TEMPLATE, status=vm.status, replace_url=new_url, vm=vm, **extra
+        template,
+        PAGE_TEMPLATE,
+        status=vm.status,
+        replace_url=new_url,
+        vm=vm,
+        heading=current_heading(),
+        heading_header=HEADING_HEADER,
+        **extra,
     )
+
+
+def _sent_state() -> dict[str, str]:
+    """The panel's parameters as the request sent them (non-empty ones)."""
+    return {name: value for name in PARAM_NAMES if (value := request.values.get(name, ""))}
 
 
 def _panel_request(record_type: str, record_id: str, *, post: bool) -> PanelContext | Response:
@@ -252,11 +272,12 @@ def delete_link(
 
 
 def _rerender(record_type: str, record_id: str) -> Response:
+    """The panel after a link changed, telling the page (the health page's coverage)."""
     ctx = resolve(record_type, record_id)
     parsed = read_panel_params(request.values)
     if parsed.error is not None:  # a bad value: the default list, with no error shown
         parsed = ParsedPanelParams.valid(PanelParams())
-    return _render(ctx, parsed, cache_for_view(ctx))
+    return trigger(_render(ctx, parsed, cache_for_view(ctx)), LINKED_EVENT)
 
 
 def _int_or_none(value: str | None) -> int | None:

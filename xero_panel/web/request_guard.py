@@ -33,6 +33,8 @@ from flask import Blueprint, Flask, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
+from ..framing import frame_headers
+from ..state import get_state
 from .htmx import add_vary, current_url_problem, request_headers
 
 #: The biggest webhook delivery read. Xero batches events into one delivery, each event
@@ -127,13 +129,22 @@ def _bound_streamed_body(limit: int) -> None:
 
 def secure_headers(response: BaseResponse) -> BaseResponse:
     """``Cache-Control: private, no-store`` (the plugin's pages and partials show invoices
-    and settings), ``X-Content-Type-Options: nosniff`` and the htmx ``Vary`` on every
-    plugin response; static files keep their own caching."""
+    and settings), ``X-Content-Type-Options: nosniff``, the htmx ``Vary`` and the framing
+    headers (``XERO_PANEL_FRAME_ANCESTORS``: CSP ``frame-ancestors`` and
+    ``X-Frame-Options``) on every plugin response; static files keep their own caching."""
     response.headers["X-Content-Type-Options"] = "nosniff"
     if request.endpoint == _STATIC_ENDPOINT:
         return response
     response.headers["Cache-Control"] = _NO_STORE
     response.headers.pop("Expires", None)
+    for name, value in frame_headers(get_state().settings.frame_ancestors).items():
+        if name == "Content-Security-Policy":
+            # A policy of the view's own stays; ours is added as a second one (a browser
+            # enforces every policy it is sent).
+            if "frame-ancestors" not in response.headers.get(name, ""):
+                response.headers.add(name, value)
+        else:
+            response.headers.setdefault(name, value)
     return add_vary(response)
 
 

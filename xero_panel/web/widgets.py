@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from flask import g, render_template, url_for
+from flask import g, render_template, request, url_for
 from markupsafe import Markup
 
 from ..connections import get_connection
@@ -43,20 +45,64 @@ def _assets_once() -> bool:
     return True
 
 
-def xero_panel_widget(record_type: str, record_id: object) -> Markup:
+#: The request header that carries the widget's heading choice to the panel's requests
+#: (set on the container and the panel with ``hx-headers``, so every swap keeps it).
+HEADING_HEADER = "X-Xero-Panel-Heading"
+_HEADING = re.compile(r"([2-6])( hidden)?")
+
+
+@dataclass(frozen=True)
+class Heading:
+    """The panel's "Xero invoices" heading: its level, and whether it is only for screen
+    readers (``hidden``: it still names the panel, so a host's own heading may say it).
+
+    :meta private:
+    """
+
+    level: int = 2
+    hidden: bool = False
+
+    @property
+    def header(self) -> str:
+        """The header value (``""`` for the default, which sends none)."""
+        if self == Heading():
+            return ""
+        return f"{self.level}{' hidden' if self.hidden else ''}"
+
+
+def current_heading() -> Heading:
+    """The heading the current panel request asks for (the default when none or bad).
+
+    :meta private:
+    """
+    match = _HEADING.fullmatch(request.headers.get(HEADING_HEADER, ""))
+    return Heading(int(match.group(1)), bool(match.group(2))) if match else Heading()
+
+
+def xero_panel_widget(
+    record_type: str, record_id: object, *, heading_level: int = 2, show_heading: bool = True
+) -> Markup:
     """Render the lazily loading panel container for a CRM record.
 
     Use it in the host's detail templates: ``{{ xero_panel_widget("contact", contact.id) }}``.
     The first widget on a page also brings the panel's stylesheet, its script and, unless
     ``XERO_PANEL_HTMX_URL`` is ``"none"``, htmx.
 
+    :param heading_level: the level of the panel's "Xero invoices" heading, 2 to 6 (``<h2>``
+        by default), to fit the host page's outline.
+    :param show_heading: ``False`` hides the heading from view (screen readers still hear it
+        and it still names the panel), for a host that puts its own heading on the card.
+
     .. versionadded:: 0.1
+    .. versionchanged:: 0.3 ``heading_level`` and ``show_heading``.
     """
     if record_type not in RECORD_TYPES:
         raise ValueError(
             f"xero_panel_widget: record_type must be one of {', '.join(RECORD_TYPES)},"
             f" not {record_type!r}."
         )
+    if heading_level not in range(2, 7):
+        raise ValueError(f"xero_panel_widget: heading_level must be 2 to 6, not {heading_level!r}.")
     get_state()
     # The template is autoescaped, so its output is safe markup.
     return Markup(  # noqa: S704
@@ -66,6 +112,8 @@ def xero_panel_widget(record_type: str, record_id: object) -> Markup:
             record_id=str(record_id),
             include_assets=_assets_once(),
             htmx_src=htmx_script_url(),
+            heading=Heading(heading_level, not show_heading),
+            heading_header=HEADING_HEADER,
         )
     )
 

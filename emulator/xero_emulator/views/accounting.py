@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
 from .. import queries
@@ -27,7 +29,7 @@ from .http import html, issuer_of, json, pause_or_drop, problem, text
 if TYPE_CHECKING:
     from ..backend import XeroBackend
 
-__all__ = ["api", "online_invoice"]
+__all__ = ["api", "deep_link", "online_invoice"]
 
 _RESOURCES = {name.lower(): name for name in ENDPOINT_SCOPES}
 _PROVIDER_NAME = "Xero Emulator"
@@ -147,3 +149,32 @@ def online_invoice(emu: XeroBackend, request: Request, token: str) -> Response:
     except ApiError:
         return text(_NOT_FOUND, 404)
     return html(pages.online_invoice_page(tenant, invoice))
+
+
+#: Xero's web app paths the panel's deep links open, and the query parameter naming the
+#: document (``{base}/AccountsReceivable/View.aspx?InvoiceID=...``).
+_DEEP_LINKS: dict[str, tuple[Kind, str]] = {
+    "/accountsreceivable/view.aspx": ("Invoices", "invoiceid"),
+    "/accountsreceivable/viewcreditnote.aspx": ("CreditNotes", "creditnoteid"),
+}
+
+
+def deep_link(emu: XeroBackend, request: Request) -> Response:
+    """Xero's web app as the panel's invoice links open it, so a demo works offline:
+    ``/AccountsReceivable/View.aspx?InvoiceID=``, ``/ViewCreditNote.aspx?creditNoteID=``,
+    and ``/organisationlogin/default.aspx?shortcode=&redirecturl=`` (which switches to the
+    organisation first, as Xero's does). Answers a page with the document, or 404."""
+    path, args, short_code = request.path, request.args, None
+    if path.lower() == "/organisationlogin/default.aspx":
+        short_code = args.get("shortcode") or None
+        target = urlsplit(args.get("redirecturl", ""))
+        path, args = target.path, MultiDict(parse_qsl(target.query))
+    found = _DEEP_LINKS.get(path.lower())
+    lowered = {k.lower(): v for k, v in args.items()}
+    if found is None or not lowered.get(found[1]):
+        return text(_NOT_FOUND, 404)
+    try:
+        tenant, document = emu.find_document(found[0], lowered[found[1]], short_code)
+    except ApiError:
+        return text(_NOT_FOUND, 404)
+    return html(pages.online_invoice_page(tenant, document))

@@ -129,19 +129,23 @@ def error_page(message: str) -> str:
 
 
 def online_invoice_page(tenant: TenantData, invoice: Mapping[str, Any]) -> str:
-    """The page an ``OnlineInvoiceUrl`` points at: organisation, number, contact, amounts."""
+    """The page an ``OnlineInvoiceUrl`` (or a deep link into Xero's web app) points at:
+    organisation, number, contact, amounts. A credit note says so."""
+    credit = "CreditNoteID" in invoice
     return str(
         Markup(
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Invoice {n}</title>"
-            "</head><body><h1>{org}</h1><p>Invoice <strong>{n}</strong> for {contact}</p>"
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{kind} {n}</title>"
+            "</head><body><h1>{org}</h1><p>{kind} <strong data-testid='document-number'>{n}"
+            "</strong> for {contact}</p>"
             "<p>Total {cur} {total}, amount due {cur} {due}</p><p>Status {status}</p></body></html>"
         ).format(
-            n=invoice.get("InvoiceNumber", ""),
+            kind="Credit note" if credit else "Invoice",
+            n=invoice.get("CreditNoteNumber" if credit else "InvoiceNumber", ""),
             org=tenant.organisation.get("Name", tenant.tenant_name),
             contact=invoice["Contact"].get("Name", ""),
             cur=invoice.get("CurrencyCode", ""),
             total=invoice.get("Total", ""),
-            due=invoice.get("AmountDue", ""),
+            due=invoice.get("RemainingCredit" if credit else "AmountDue", ""),
             status=invoice.get("Status", ""),
         )
     )

@@ -7,13 +7,26 @@
    2. Escape hides an open payments tooltip (WCAG 1.4.13: content on hover or focus can be
       dismissed); it shows again when the pointer or focus comes back.
    3. Focus after a swap: back on the control that caused it (view, sort, age, totals, pin,
-      Refresh, Clear), or on the first new row after Load more; after Refresh, "Updated just
-      now" is announced in the panel's live region.
+      Refresh, Clear), or on the first new row after Load more, or (Link, Unlink: the
+      control is gone) on the matched contacts or the heading; after Refresh, "Updated just
+      now" is announced in the panel's hidden status region (it is already on screen).
    4. Live updates: every 15 s while the tab is visible, one small request per open panel
       asks whether the cache changed (204 when not); when it did, the panel is reloaded from
-      the cache (never from Xero) and the changed rows carry data-changed for a few seconds. */
+      the cache (never from Xero) and the changed rows carry data-changed for a few seconds.
+   5. htmx writes an inline <style> for its request indicators, which a strict style-src
+      'self' refuses: panel.css carries the same rules, and htmx is told to leave it out
+      (set here when htmx is already loaded, else by an htmx-config meta element that htmx
+      reads when the page is ready; a host's own htmx-config meta is left as it is). */
 (function () {
   "use strict";
+  if (window.htmx) {
+    window.htmx.config.includeIndicatorStyles = false;
+  } else if (!document.querySelector('meta[name="htmx-config"]')) {
+    var meta = document.createElement("meta");
+    meta.name = "htmx-config";
+    meta.content = '{"includeIndicatorStyles":false}';
+    document.head.appendChild(meta);
+  }
   document.addEventListener("htmx:beforeSwap", function (event) {
     var source = event.target;
     if (!source || !source.closest || !source.closest("[data-xero-panel]")) return;
@@ -100,16 +113,26 @@
       if (active && active !== document.body && active.isConnected && !done.live) return;
       if (done.live && !(done.hadFocus)) return;
       target = panel.querySelector(done.key) || (panel.matches(done.key) ? panel : null);
+      // The control is gone (Link, Unlink): the panel's new state, not the page's body.
+      if (!target && !done.live) target = landing(panel);
     }
     if (target) target.focus();
     if (done.refresh) {
       var updated = panel.querySelector("[data-updated=just-now]");
-      var region = panel.querySelector(".xp-alerts");
+      var region = panel.querySelector(".xp-announce");
       if (updated && region) {
         window.setTimeout(function () { region.textContent = updated.textContent; }, 300);
       }
     }
   });
+
+  /* Where focus lands when the control that caused a swap is not in the new panel: what
+     the panel now says about its match, else its heading (focusable from script only). */
+  function landing(panel) {
+    var spot = panel.querySelector("[data-testid=matched-contacts]") || panel.querySelector(".xp-title");
+    if (spot && !spot.hasAttribute("tabindex")) spot.setAttribute("tabindex", "-1");
+    return spot;
+  }
 
   function forget() { pending = null; }
   document.addEventListener("htmx:responseError", forget);
