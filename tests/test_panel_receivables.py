@@ -24,6 +24,8 @@ from tests.panel_app import (
 from tests.panel_fixtures import Cache
 from xero_panel.models import Invoice, Organisation
 from xero_panel.state import get_state
+from xero_panel.sync.scheduling import CacheOnlyScheduler
+from xero_panel.sync.state import read_cache_status, record_success
 
 D = dt.timedelta(days=1)
 
@@ -338,10 +340,25 @@ def test_live_reload_and_version_check_never_ask_the_sync(seeded: Seeded) -> Non
     assert counting.asked == 1
 
 
-def test_refresh_says_updated_just_now(seeded: Seeded) -> None:
+class CallsXeroOnRefresh(CacheOnlyScheduler):
+    """A scheduler whose *Refresh* makes one call that succeeds (recorded as any is)."""
+
+    def refresh_record(self, session: Any, organisations: Any, *, contact_ids: Any) -> Any:
+        for organisation in organisations:
+            record_success(session, organisation.id, seconds=0.2)
+        session.commit()
+        return read_cache_status(session, [o.id for o in organisations])
+
+
+def test_refresh_says_updated_just_now_only_after_a_call_completed(seeded: Seeded) -> None:
     client = seeded.host.client("rep-acme")
     token = token_of(client)
-    response = client.post(f"{PANEL}/contact/1/refresh", headers={**HX_, "X-CSRFToken": token})
+    refresh = f"{PANEL}/contact/1/refresh"
+    # No call made (this scheduler never calls Xero): nothing was updated.
+    response = client.post(refresh, headers={**HX_, "X-CSRFToken": token})
+    assert response.status_code == 200 and "Updated just now" not in response.text
+    get_state(seeded.host.app).scheduler = CallsXeroOnRefresh()
+    response = client.post(refresh, headers={**HX_, "X-CSRFToken": token})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'data-updated="just-now">Updated just now<' in page

@@ -69,10 +69,17 @@ def test_full_sync_killed_by_sigkill_resumes_at_the_next_page(
     assert state.status == "running"
     assert (state.resume_phase, state.resume_page) == resume
     assert state.full_sync_completed_at is None
+    total_before = state.progress_total or 0
     host.emulator.reset_stats()
 
+    totals: list[int | None] = []
     with host.app.app_context():
-        counts = host.scheduler.run_full_sync(host.org_id)
+        counts = host.scheduler.run_full_sync(
+            host.org_id, progress=lambda done, total: totals.append(total)
+        )
+    # The progress total never drops below what it was when the worker died (it went
+    # 159 -> 130 -> 154: the phases done before the restart were forgotten).
+    assert all(t is None or t >= total_before for t in totals), (total_before, totals)
 
     phase, pages = resume
     by_endpoint = host.calls()["by_endpoint"]

@@ -3,6 +3,7 @@ in place of tests/conftest.py's), for the tests in this folder."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,3 +33,6 @@ def host_fixture(
     host = make_host(database_url, **emulator_settings(xero))
     yield host
     wait_for_background_jobs(host.app)  # a sync Save started ends before its tables go
+    for thread in threading.enumerate():  # and so do the refreshes views started
+        if thread.name.startswith("xero-panel-") and thread is not threading.current_thread():
+            thread.join(30)

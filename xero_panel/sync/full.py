@@ -18,7 +18,7 @@ from ..exceptions import XeroPanelError
 from ..models import Organisation, SyncState
 from ..xero.client import Page, XeroClient
 from .reading import Progress, ProgressCallback, SyncResult, SyncRun, Watermark
-from .state import get_sync_state, record_failure, record_success
+from .state import cached_counts, get_sync_state, record_failure, record_success
 
 __all__ = ["CREDIT_NOTES_WHERE", "INVOICES_WHERE", "PHASES", "full_sync"]
 
@@ -157,6 +157,13 @@ def full_sync(
             plan.pages + 1,
         )
     tracker = Progress(progress, state, done=state.progress_done if resumed else 0)
+    if resumed is not None:
+        # The phases done before the restart are not read again: their part of the total is
+        # what the cache holds of them, so the total stays what it was before the restart.
+        cached = cached_counts(session, run.org_id)
+        for phase in ("contacts", "invoices"):
+            if not plan.runs(phase):
+                tracker.totals[phase] = cached[phase]
     named: set[str] = set()
 
     def read_documents(
