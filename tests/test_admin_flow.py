@@ -23,10 +23,12 @@ from tests.admin_support import (
     tenants,
     wait_for_background_jobs,
 )
+from tests.clock import Clock
 from tests.conftest import HostApp
 from tests.emulator.helpers import control
 from tests.xero_flow import csrf_from, emulator_settings, grant_at_xero, path_of, serving
 from xero_panel.models import Connection, Organisation, Pin, SyncState
+from xero_panel.web.admin_common import WATCH_FOR
 
 
 @pytest.fixture(scope="module")
@@ -289,7 +291,10 @@ def test_settings_page_polls_and_shows_progress_while_syncing(
     assert 'hx-trigger="every 2s"' in page
 
 
-def test_settings_page_stops_polling_when_sync_done(connected_host: HostApp, admin: Any) -> None:
+def test_settings_page_stops_polling_when_sync_done(
+    clock: Clock, connected_host: HostApp, admin: Any
+) -> None:
+    clock.advance(seconds=WATCH_FOR + 1)  # past the minute the page follows a Save
     set_sync_state(
         connected_host,
         status="failed",
@@ -300,3 +305,26 @@ def test_settings_page_stops_polling_when_sync_done(connected_host: HostApp, adm
     assert "Last sync 2026-11-21 09:30 UTC" in page
     assert "Xero could not be reached." in page
     assert "every 2s" not in page
+    assert 'data-watching="false"' in page
+
+
+def test_admin_pages_follow_a_sync_an_admin_started(
+    clock: Clock, connected_host: HostApp, admin: Any
+) -> None:
+    """After Save the integration page said "0 invoices ... Last full sync never" until a
+    reload; *Refresh now* promised progress it never showed. The organisations' health now
+    reloads itself every 2 s for a minute after an admin starts a sync (and while a first
+    sync runs), on the integration and the health page."""
+    clock.advance(seconds=WATCH_FOR + 1)
+    assert 'data-watching="false"' in admin.get(SETTINGS).text
+    token = csrf_from(admin.get(SETTINGS).text)
+    page = admin.post(
+        "/integrations/xero/refresh", data={"csrf_token": token}, follow_redirects=True
+    ).text
+    assert "the figures below follow it as it runs" in page
+    for url in (SETTINGS, "/integrations/xero/health"):
+        followed = admin.get(url).text
+        assert 'data-watching="true"' in followed
+        assert 'hx-select="#xp-org-health"' in followed and 'hx-trigger="every 2s"' in followed
+    clock.advance(seconds=WATCH_FOR + 1)
+    assert 'data-watching="false"' in admin.get(SETTINGS).text

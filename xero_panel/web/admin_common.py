@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import redirect, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from ..clock import utcnow
+from ..health import OrganisationHealth
 from .blueprint import PanelError, check_csrf, current_viewer, require_login
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,6 +49,28 @@ def message(text: str, level: str = "info") -> None:
     """Show ``text`` on the settings page's next view."""
     kept = [*session.get(MESSAGES_SESSION_KEY, []), [text[:MAX_MESSAGE_LENGTH], level]]
     session[MESSAGES_SESSION_KEY] = kept[-MAX_MESSAGES:]
+
+
+#: Until when (epoch seconds) the admin pages follow a sync an admin started (Save,
+#: *Refresh now*): the organisations' health reloads itself every 2 s meanwhile.
+WATCH_SESSION_KEY = "xero_panel_watch_until"
+#: How long the pages follow a sync an admin started, in seconds.
+WATCH_FOR = 60.0
+
+
+def watch_syncs() -> None:
+    """Make the admin pages follow the sync just started for the next :data:`WATCH_FOR`
+    seconds."""
+    session[WATCH_SESSION_KEY] = utcnow().timestamp() + WATCH_FOR
+
+
+def watching(rows: Iterable[OrganisationHealth]) -> bool:
+    """Whether the admin pages should reload the organisations' health: a first sync runs,
+    or an admin started a sync in the last minute."""
+    if any(row.state.reason == "first-sync" for row in rows):
+        return True
+    until = session.get(WATCH_SESSION_KEY)
+    return isinstance(until, int | float) and until > utcnow().timestamp()
 
 
 def to_settings() -> BaseResponse:

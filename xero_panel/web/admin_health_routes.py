@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..health import COVERAGE_TYPES, match_coverage, organisation_health
 from ..state import get_state
-from .admin_common import admin_only, to_settings
+from .admin_common import admin_only, to_settings, watching
 from .blueprint import Viewer, connection_of
 from .htmx import add_vary
 
@@ -50,6 +50,7 @@ def health_page(viewer: Viewer) -> BaseResponse:
                 "xero_panel/health.html",
                 connection=connection,
                 rows=rows,
+                watch_health=watching(rows),
                 coverage=coverage,
                 settings=state.settings,
             )

@@ -21,7 +21,14 @@ from ..models import Connection, SyncState
 from ..state import get_state
 from ..sync.state import record_failure, record_success
 from . import admin_health_routes, admin_remove_routes
-from .admin_common import MESSAGES_SESSION_KEY, admin_only, message, to_settings
+from .admin_common import (
+    MESSAGES_SESSION_KEY,
+    admin_only,
+    message,
+    to_settings,
+    watch_syncs,
+    watching,
+)
 from .blueprint import PanelError, Viewer, connection_of
 from .csrf import csrf_token
 from .htmx import add_vary
@@ -49,6 +56,11 @@ def settings_page(viewer: Viewer) -> BaseResponse:
         )
     }
     messages = [tuple(m) for m in session.pop(MESSAGES_SESSION_KEY, [])]
+    health_rows = (
+        organisation_health(db_session, connection, state.backends.counter)
+        if connection is not None
+        else []
+    )
     response = make_response(
         render_template(
             "xero_panel/settings.html",
@@ -57,11 +69,8 @@ def settings_page(viewer: Viewer) -> BaseResponse:
             sync_states=sync_states,
             offered=offered_tenants(connection) if connection else set(),
             used_elsewhere=tenants_used_elsewhere(db_session, viewer.crm_account),
-            health_rows=(
-                organisation_health(db_session, connection, state.backends.counter)
-                if connection is not None
-                else []
-            ),
+            health_rows=health_rows,
+            watch_health=watching(health_rows),
             settings=state.settings,
             messages=messages,
             viewer=viewer,
@@ -110,6 +119,7 @@ def save(viewer: Viewer) -> BaseResponse:
     except ConnectRefused as exc:
         raise PanelError(400, str(exc)) from None
     names = ", ".join(o.name for o in saved.chosen)
+    watch_syncs()
     if saved.first_sync:
         starting = ", ".join(o.name for o in saved.first_sync)
         message(
@@ -164,7 +174,8 @@ def refresh_now(viewer: Viewer) -> BaseResponse:
     scheduler = get_state().scheduler
     for organisation in [o for o in connection.organisations if o.selected]:
         scheduler.start_refresh(organisation.id)
-    message("A sync with Xero has started; this page shows its progress.")
+    watch_syncs()
+    message("A refresh with Xero has started; the figures below follow it as it runs.")
     return to_settings()
 
 
