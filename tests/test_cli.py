@@ -52,6 +52,8 @@ def test_sync_failure_exits_1(h: SyncHost) -> None:
     result = run(h, "sync")
     assert result.exit_code == 1
     assert "failed: Xero answered HTTP 503." in result.output
+    status = run(h, "status").output  # the state the health page shows
+    assert "state:           xero-error: Xero answers with errors since" in status
 
 
 def test_status_shows_each_organisation(h: SyncHost) -> None:
@@ -63,6 +65,7 @@ def test_status_shows_each_organisation(h: SyncHost) -> None:
     assert "cached:          30 invoices, 4 credit notes, 7 contacts" in result.output
     assert "calls today:     5" in result.output  # 1 at connect + 4 for the full sync
     assert "errors:          none" in result.output
+    assert "state:           ok: Working: Xero last answered at" in result.output
 
 
 def test_status_before_any_sync(h: SyncHost) -> None:

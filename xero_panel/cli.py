@@ -24,9 +24,11 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .clock import utcnow
+from .health import admin_status
 from .models import Connection, Organisation, SyncState
 from .schema_cli import db_cli
 from .state import get_state
+from .sync.org_state import state_of
 from .sync.scheduling import Scheduler
 from .sync.state import cached_counts
 
@@ -133,7 +135,12 @@ def status_command(account: str | None) -> None:
         # Only the organisations in use: those an admin ticked and saved. A grant may cover
         # more organisations than the CRM account uses; those are never synced.
         query = (
-            select(Organisation, Connection.crm_account, Connection.status)
+            select(
+                Organisation,
+                Connection.crm_account,
+                Connection.status,
+                Connection.reconnect_started_at,
+            )
             .join(Connection)
             .where(Organisation.selected.is_(True))
             .order_by(Connection.crm_account, Organisation.name, Organisation.id)
@@ -144,8 +151,9 @@ def status_command(account: str | None) -> None:
         if not rows:
             click.echo("No Xero organisations are in use.")
             return
-        for organisation, crm_account, connection_status in rows:
+        for organisation, crm_account, connection_status, reconnecting in rows:
             sync_state = session.get(SyncState, organisation.id)
+            org_state = state_of(connection_status, reconnecting, sync_state)
             counts = cached_counts(session, organisation.id)
             calls = state.backends.counter.count(organisation.tenant_id)
             status = sync_state.status if sync_state is not None else "never synced"
@@ -155,6 +163,7 @@ def status_command(account: str | None) -> None:
                 status += f"/{total} records)" if total is not None else " records)"
             click.echo(f"{organisation.name} [{organisation.tenant_id}]")
             click.echo(f"  CRM account:     {crm_account} ({connection_status})")
+            click.echo(f"  state:           {org_state.reason}: {admin_status(org_state)}")
             click.echo(f"  sync:            {status}")
             click.echo(
                 "  last sync:       "
