@@ -15,6 +15,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from ..models import Invoice, Organisation, Pin
+from .payment_rules import PaymentBehaviour
 from .view_rules import DueKind, RowStatus, due_info, row_status, today_in
 
 ZERO = Decimal("0.00")
@@ -130,6 +131,8 @@ class PanelPage:
     aging: tuple[AgeAmount, ...] = ()
     #: The live update's fingerprint of the record's documents and pins.
     version: str = ""
+    #: How the record's customers pay (``None`` when the panel does not show it).
+    payments: PaymentBehaviour | None = None
 
     @property
     def last_page(self) -> int:
