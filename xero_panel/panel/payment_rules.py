@@ -22,6 +22,8 @@ Plain SQLAlchemy (no Flask), and never a call to Xero: the cache already holds e
   rounded as above: ``slower`` when 3 days or more longer, ``faster`` when 3 days or more
   shorter, else ``steady``; ``none`` when either period has fewer than 3 invoices.
 - Fewer than 3 invoices in the last 12 months: not enough history for the line's figures.
+- **Expected payment**: an unpaid sales invoice's row shows Xero's ``ExpectedPaymentDate``
+  when the organisation has set one; nothing is predicted.
 """
 
 from __future__ import annotations
@@ -40,7 +42,16 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..models import Invoice, Organisation
-from .view_rules import PAID_IN_FULL, SALES_INVOICE, BoundOrganisation, Condition, today_in
+from .view_rules import (
+    LISTED,
+    PAID_IN_FULL,
+    SALES_INVOICE,
+    UNPAID,
+    BoundOrganisation,
+    Condition,
+    rule_holds,
+    today_in,
+)
 
 #: The line's ``data-trend``.
 Trend = Literal["faster", "slower", "steady", "none"]
@@ -60,6 +71,17 @@ HAS_FULLY_PAID_ON = Condition(
 )
 #: The invoices the figures count (in a period).
 PAID_INVOICE: tuple[Condition, ...] = (SALES_INVOICE, *PAID_IN_FULL, HAS_FULLY_PAID_ON)
+
+
+#: The rows that show Xero's expected payment date (when it has one): unpaid sales invoices.
+EXPECTED_PAYMENT_RULE: tuple[Condition, ...] = (SALES_INVOICE, LISTED, UNPAID)
+
+
+def expected_payment(invoice: Invoice, today: dt.date) -> dt.date | None:
+    """The date the row says the organisation expects payment on, if any."""
+    if not rule_holds(EXPECTED_PAYMENT_RULE, invoice, today):
+        return None
+    return invoice.expected_payment_on
 
 
 class DaysBetween(FunctionElement[int]):

@@ -23,11 +23,14 @@ from ..models import Organisation
 from ..sync.state import CacheStatus
 from .formatting import (
     AGE_LABELS,
+    PAYMENT_PERIOD_LABEL,
     SORT_LABELS,
     VIEW_LABELS,
     Formatter,
+    PaymentText,
     empty_message,
     organisation_locale,
+    payment_text,
     plain_amount,
 )
 from .params import (
@@ -96,6 +99,7 @@ class PanelView:
     age_labels: ClassVar[dict[str, str]] = AGE_LABELS
     default_view: ClassVar[ViewName] = DEFAULT_VIEW
     poll_every: ClassVar[str] = POLL_EVERY
+    payment_period_label: ClassVar[str] = PAYMENT_PERIOD_LABEL
 
     inputs: PanelInputs
     mode: PanelMode
@@ -243,6 +247,13 @@ class PanelView:
         return tuple(t for t in self.listing.totals if t.credit > 0)
 
     @property
+    def payment_behaviour(self) -> PaymentText | None:
+        """How the record's customers pay, in words (``None``: not shown)."""
+        if self.listing is None or self.listing.payments is None:
+            return None
+        return payment_text(self.listing.payments, self.fmt)
+
+    @property
     def aging(self) -> tuple[AgeAmount, ...]:
         return self.listing.aging if self.listing is not None else ()
 
@@ -299,8 +310,10 @@ def build_panel_view(
     page_size: int,
     now: dt.datetime | None = None,
     refreshed: bool = False,
+    payment_behaviour: bool = False,
 ) -> PanelView:
-    """The panel's view model: its display mode and, when it shows the list, the page of rows.
+    """The panel's view model: its display mode and, when it shows the list, the page of rows
+    (and, with ``payment_behaviour``, how the record's customers pay).
 
     A ``page`` past the last one is a parameter error (status 400), like a bad value.
     """
@@ -315,6 +328,7 @@ def build_panel_view(
             record=inputs.record,
             page_size=page_size,
             now=now,
+            payments=payment_behaviour,
             **params.query(),
         )
         if params.page > listing.last_page:
