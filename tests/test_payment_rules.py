@@ -298,3 +298,27 @@ def test_months_before(day: dt.date, months: int, expected: dt.date) -> None:
 )
 def test_average_rounds_halves_up(total: int, count: int, expected: int | None) -> None:
     assert average(total, count) == expected
+
+
+# -- the demo's sample seed ------------------------------------------------------------------
+
+
+def test_sample_seed_has_a_customer_of_each_trend(session: Session) -> None:
+    from xero_emulator import sample_seed
+    from xero_emulator.sample_seed import PAYMENT_HABITS
+
+    from tests.panel_fixtures import load_tenant
+
+    day = dt.date(2026, 7, 1)
+    tenant = sample_seed(day)["tenants"][0]  # Kiwi Garden Supplies, the demo's Acme
+    b = new_books(session, ("Pacific/Auckland",))
+    load_tenant(session, b.orgs[0], tenant)
+    now = dt.datetime(2026, 7, 1, 3, tzinfo=dt.UTC)  # 1 July in New Zealand
+    ids = {c["Name"]: c["ContactID"] for c in tenant["Contacts"]}
+    trends = {}
+    for name in PAYMENT_HABITS:
+        keys = [(b.orgs[0].id, ids[name])]
+        summary = record_summary(session, b.orgs, keys, now=now, payments=True)
+        assert summary.payments is not None and summary.payments.paid_count == 5
+        trends[name] = summary.payments.trend
+    assert sorted(trends.values()) == ["faster", "slower", "steady"]
