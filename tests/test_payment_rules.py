@@ -218,6 +218,33 @@ def test_an_hour_later_in_utc_moves_only_the_utc_window(books: Books, session: S
     assert (summary.payments.paid_count, summary.payments.earlier_count) == (10, 4)
 
 
+@pytest.mark.parametrize(
+    ("now", "recent", "earlier"),
+    [
+        # 23:59 on 21 November in Auckland (NZDT, UTC+13): today is still the 21st there.
+        (dt.datetime(2026, 11, 21, 10, 59, tzinfo=dt.UTC), {"nz-year-ago"}, set()),
+        # A minute later it is the 22nd: nz-today counts, nz-year-ago moves a year back.
+        (dt.datetime(2026, 11, 21, 11, 0, tzinfo=dt.UTC), {"nz-today"}, {"nz-year-ago"}),
+    ],
+)
+def test_either_side_of_midnight_in_auckland(
+    books: Books, now: dt.datetime, recent: set[str], earlier: set[str]
+) -> None:
+    nz = books.orgs[0]
+    today = today_in(nz, now)
+    found = {
+        name: period_of(invoice, today)
+        for name, invoice in books.invoices.items()
+        if invoice.organisation_id == nz.id
+    }
+    assert {n for n, p in found.items() if p == 0} & {"nz-today", "nz-year-ago"} == recent
+    assert {n for n, p in found.items() if p == 1} & {"nz-today", "nz-year-ago"} == earlier
+    nz_keys = [k for k in books.keys if k[0] == nz.id]
+    summary = record_summary(books.session, [nz], nz_keys, now=now, payments=True)
+    assert summary.payments is not None
+    assert summary.payments.paid_count == sum(1 for p in found.values() if p == 0) == 8
+
+
 def test_without_payments_the_summary_has_none(books: Books) -> None:
     summary = record_summary(books.session, books.orgs, books.keys, now=NOW)
     assert summary.payments is None
