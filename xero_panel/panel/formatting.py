@@ -294,16 +294,18 @@ class PaymentText:
 
 
 def payment_text(behaviour: PaymentBehaviour, fmt: Formatter) -> PaymentText:
-    """ "Pays in 24 days on average (12 of 18 on time; late ones 9 days late)" and "slower
-    than the year before", or "Not enough payment history yet (2 invoices paid)"."""
+    """The line's words: "Pays in 24 days on average (12 of 18 on time; late ones 9 days
+    late)" and "slower than the year before", or "Not enough payment history yet (2 invoices
+    paid)"."""
     b = behaviour
     if not b.enough_history or b.avg_days_to_pay is None:
         what = "invoice" if b.paid_count == 1 else "invoices"
         text = f"Not enough payment history yet ({fmt.count(b.paid_count)} {what} paid)"
     else:
         paid = f"{fmt.count(b.on_time_count)} of {fmt.count(b.paid_count)} on time"
-        late = "" if b.avg_days_late is None else f"; late ones {days_text(b.avg_days_late, fmt)}"
-        late += " late" if late else ""
+        late = ""
+        if b.avg_days_late is not None:
+            late = f"; late ones {days_text(b.avg_days_late, fmt)} late"
         text = f"Pays in {days_text(b.avg_days_to_pay, fmt)} on average ({paid}{late})"
     figures = {
         "paid-count": b.paid_count,
