@@ -215,3 +215,27 @@ def test_read_settings_plain_http_allowed_in_debug_or_testing(flag: str) -> None
 )
 def test_read_settings_https_or_loopback_accepted(url: str) -> None:
     assert read_settings(config(XERO_PANEL_IDENTITY_URL=url)).identity_url == url
+
+
+def test_payment_behaviour_is_on_by_default() -> None:
+    assert read_settings(config()).payment_behaviour is True
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        *[(False, False), ("false", False), ("0", False), ("OFF", False), (0, False)],
+        *[(True, True), ("true", True), ("1", True), (" on ", True), (1, True)],
+    ],
+)
+def test_payment_behaviour_from_the_environment(value: Any, expected: bool) -> None:
+    settings = read_settings(config(XERO_PANEL_PAYMENT_BEHAVIOUR=value))
+    assert settings.payment_behaviour is expected
+
+
+def test_payment_behaviour_refuses_other_values() -> None:
+    with pytest.raises(ValueError) as error:
+        read_settings(config(XERO_PANEL_PAYMENT_BEHAVIOUR="maybe"))
+    assert str(error.value) == (
+        "XERO_PANEL_PAYMENT_BEHAVIOUR must be true or false (or 1/0, on/off), not 'maybe'."
+    )

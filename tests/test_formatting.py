@@ -11,10 +11,12 @@ from xero_panel.panel.formatting import (
     due_text,
     normalise_locale,
     organisation_locale,
+    payment_text,
     plain_amount,
     status_label,
     status_notes,
 )
+from xero_panel.panel.payment_rules import PaymentBehaviour
 from xero_panel.panel.rows import InvoiceRow, PaymentRow
 
 NOW = dt.datetime(2026, 11, 21, 11, 30, tzinfo=dt.UTC)
@@ -248,3 +250,77 @@ def test_several_currencies_say_which_dollar() -> None:
     assert au.money(Decimal("5"), "AUD") == "A$5.00"
     us = Formatter("en", NOW, currencies=2)
     assert us.money(Decimal("16112.9"), "USD") == "US$16,112.90"
+
+
+def test_status_notes_say_the_expected_payment_date() -> None:
+    expected = row(expected_payment_on=dt.date(2026, 12, 12))
+    assert status_notes(expected, Formatter("en_NZ", NOW)) == ["Expected 12 Dec"]
+    assert status_notes(expected, Formatter("en_US", NOW)) == ["Expected Dec 12"]
+
+
+def behaviour(**fields: object) -> PaymentBehaviour:
+    base: dict[str, object] = {
+        "paid_count": 18,
+        "on_time_count": 12,
+        "avg_days_to_pay": 24,
+        "avg_days_late": 9,
+        "trend": "slower",
+    }
+    return PaymentBehaviour(**{**base, **fields})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fields", "text", "trend"),
+    [
+        (
+            {},
+            "Pays in 24 days on average (12 of 18 on time; late ones 9 days late)",
+            "slower than the year before",
+        ),
+        (
+            {"on_time_count": 18, "avg_days_late": None, "trend": "faster"},
+            "Pays in 24 days on average (18 of 18 on time)",
+            "faster than the year before",
+        ),
+        (
+            {"avg_days_to_pay": 1, "avg_days_late": 1, "trend": "steady"},
+            "Pays in 1 day on average (12 of 18 on time; late ones 1 day late)",
+            "about as fast as the year before",
+        ),
+        (
+            {"trend": "none"},
+            "Pays in 24 days on average (12 of 18 on time; late ones 9 days late)",
+            "",
+        ),
+        (
+            {"paid_count": 2, "on_time_count": 1, "avg_days_to_pay": 5, "trend": "none"},
+            "Not enough payment history yet (2 invoices paid)",
+            "",
+        ),
+        (
+            {"paid_count": 1, "on_time_count": 1, "avg_days_late": None, "trend": "none"},
+            "Not enough payment history yet (1 invoice paid)",
+            "",
+        ),
+        (
+            {"paid_count": 0, "on_time_count": 0, "avg_days_to_pay": None, "trend": "none"},
+            "Not enough payment history yet (0 invoices paid)",
+            "",
+        ),
+    ],
+)
+def test_payment_text(fields: dict[str, object], text: str, trend: str) -> None:
+    said = payment_text(behaviour(**fields), Formatter("en_NZ", NOW))
+    assert (said.text, said.trend_text) == (text, trend)
+
+
+def test_payment_text_data_attributes_are_plain_and_empty_for_none() -> None:
+    said = payment_text(behaviour(avg_days_late=None, paid_count=1234), Formatter("de_DE", NOW))
+    assert said.data == {
+        "paid-count": "1234",
+        "avg-days-to-pay": "24",
+        "on-time-count": "12",
+        "avg-days-late": "",
+        "trend": "slower",
+    }
+    assert "(12 of 1.234 on time" in said.text  # digits in the locale's grouping

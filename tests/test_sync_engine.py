@@ -208,6 +208,20 @@ def test_incremental_sync_stores_a_voided_invoice(world: World) -> None:
     assert world.count(Invoice.xero_id == invoice["InvoiceID"], Invoice.status == "VOIDED") == 1
 
 
+def test_incremental_sync_stores_the_expected_payment_date(world: World) -> None:
+    world.full()
+    invoice = first_invoice(world, Status="AUTHORISED", Payments=[])
+    world.emulator.apply_change(
+        "Invoices",
+        world.tenant_id,
+        {"InvoiceID": invoice["InvoiceID"], "ExpectedPaymentDate": "2026-12-12"},
+    )
+    world.incremental()
+    with world.session() as session:
+        row = session.scalars(select(Invoice).where(Invoice.xero_id == invoice["InvoiceID"])).one()
+        assert row.expected_payment_on == dt.date(2026, 12, 12)
+
+
 def test_incremental_sync_moves_the_watermark(world: World) -> None:
     world.full()
     before = world.state().invoices_modified_since

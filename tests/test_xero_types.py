@@ -101,6 +101,16 @@ def test_parse_invoice_dates_are_calendar_dates() -> None:
     assert type(invoice.date) is date
 
 
+def test_parse_invoice_expected_payment_date_is_a_calendar_date() -> None:
+    data = {**example("invoices_list")["Invoices"][2]}
+    data["ExpectedPaymentDate"] = "/Date(1765497600000+0000)/"  # 2025-12-12T00:00Z
+    assert parse_invoice(data).expected_payment_on == date(2025, 12, 12)
+
+
+def test_parse_invoice_expected_payment_date_absent_is_none() -> None:
+    assert _invoices()["INV-0003"].expected_payment_on is None
+
+
 def test_parse_invoice_updated_at_exact_utc() -> None:
     assert _invoices()["INV-0002"].updated_at == datetime(
         2018, 11, 2, 16, 36, 32, 690000, tzinfo=UTC

@@ -117,6 +117,8 @@ DEFAULTS: dict[str, Any] = {
     #: Who may frame the plugin's pages (CSP ``frame-ancestors``): ``'self'``, ``'none'``
     #: or origins; ``'self'`` adds ``X-Frame-Options: SAMEORIGIN``, ``'none'`` ``DENY``.
     "XERO_PANEL_FRAME_ANCESTORS": "'self'",
+    #: Show reps how the record's customers pay (days to pay, on time, trend) on the panel.
+    "XERO_PANEL_PAYMENT_BEHAVIOUR": True,
 }
 
 #: The settings that point at Xero; outside debug and testing they must be ``https``
@@ -164,6 +166,7 @@ class Settings:
     sync_wait: float = 3.0
     reconcile_interval: int = 86400
     frame_ancestors: str = "'self'"
+    payment_behaviour: bool = True
 
 
 def apply_defaults(config: dict[str, Any]) -> None:
@@ -247,6 +250,9 @@ def read_settings(config: Mapping[str, Any]) -> Settings:
             "XERO_PANEL_RECONCILE_INTERVAL", config["XERO_PANEL_RECONCILE_INTERVAL"], minimum=0
         ),
         frame_ancestors=frame_ancestors(config["XERO_PANEL_FRAME_ANCESTORS"]),
+        payment_behaviour=_bool(
+            "XERO_PANEL_PAYMENT_BEHAVIOUR", config["XERO_PANEL_PAYMENT_BEHAVIOUR"]
+        ),
     )
 
 
@@ -257,9 +263,7 @@ def _text(key: str, value: Any) -> str:
 
 
 def _optional_text(key: str, value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return _text(key, value)
+    return None if value is None or value == "" else _text(key, value)
 
 
 def _words(key: str, value: Any) -> list[str]:
@@ -318,9 +322,7 @@ def _loopback(host: str | None) -> bool:
 
 
 def _optional_url(key: str, value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return _url(key, value)
+    return None if value is None or value == "" else _url(key, value)
 
 
 def _optional_redis_url(value: Any) -> str | None:
@@ -367,6 +369,12 @@ def _int(key: str, value: Any, minimum: int = 0, maximum: int | None = None) -> 
         upper = f" and at most {maximum}" if maximum is not None else ""
         raise ValueError(f"{key} must be at least {minimum}{upper}, not {number}.")
     return number
+
+
+def _bool(key: str, value: Any) -> bool:
+    if (word := str(value).strip().lower()) not in ("true", "1", "on", "false", "0", "off"):
+        raise ValueError(f"{key} must be true or false (or 1/0, on/off), not {value!r}.")
+    return word in ("true", "1", "on")
 
 
 def _float(key: str, value: Any) -> float:

@@ -260,6 +260,22 @@ class SampleBuilder:
         self.invoices.append(invoice)
         return invoice
 
+    def paid_after(
+        self, contact: dict[str, Any], date_offset: int, days: int, terms: int
+    ) -> dict[str, Any]:
+        """A sales invoice dated ``date_offset`` days from today, due ``terms`` days later,
+        paid in one payment ``days`` after its date (Xero's FullyPaidOnDate that day)."""
+        invoice = self.invoice(
+            contact, "paid", date_offset=date_offset, due_offset=date_offset + terms
+        )
+        paid_on = format_ms_date(self.ms(self.day(date_offset + days)))
+        (payment, *_) = invoice["Payments"]
+        payment.pop("Reference", None)
+        payment.update(Date=paid_on, Amount=invoice["Total"])
+        invoice.update(Payments=[payment], FullyPaidOnDate=paid_on)
+        invoice["UpdatedDateUTC"] = self.updated(self.day(date_offset + days))
+        return invoice
+
     def payments(
         self, amount: Decimal, parts: int, start: dt.date, end: dt.date
     ) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from .sample_builder import SampleBuilder, day_of
 from .sample_data import ORGS, SAMPLE_PASSWORDS, SAMPLE_TENANT_IDS, SUPPLIERS
-from .xero_json import ms_from_datetime
+from .xero_json import format_ms_date, ms_from_datetime
 
 __all__ = ["SAMPLE_PASSWORDS", "SAMPLE_TENANT_IDS", "sample_seed"]
 
@@ -107,6 +107,7 @@ def _build_tenant(make: SampleBuilder, big_customer: bool) -> dict[str, Any]:
             make.credit_note(contact, "ACCRECCREDIT", Decimal("50.00"), allocate_to=invoice)
             applied += 1
     make.credit_note(suppliers[0], "ACCPAYCREDIT", Decimal("46.00"))
+    _payment_habits(make, customers[0], trends=big_customer)
     _finish(make)
     org = make.org
     return {
@@ -141,6 +142,39 @@ def _build_tenant(make: SampleBuilder, big_customer: bool) -> dict[str, Any]:
         "Invoices": make.invoices,
         "CreditNotes": make.credit_notes,
     }
+
+
+#: Customers whose payment history shows each trend on the panel: days to pay of their
+#: invoices in the last 12 months and in the year before (terms: 20 days).
+PAYMENT_HABITS = {
+    "Kowhai Bakery Ltd": ([12, 14, 10, 13, 11], [35, 38, 33, 36, 40]),  # faster
+    "Rata Joinery Ltd": ([34, 31, 38, 29, 33], [12, 15, 10, 14, 13]),  # slower
+    "Tawa Florists Ltd": ([19, 22, 18, 21, 20], [20, 21, 19, 22, 18]),  # steady
+}
+
+
+def _payment_habits(make: SampleBuilder, first: dict[str, Any], *, trends: bool) -> None:
+    """Xero's expected payment date on a few unpaid invoices and, with ``trends`` (the first
+    organisation), a customer of each payment trend (drawn last, so the rest of the seed is
+    what it was before them)."""
+    for name, (recent, earlier) in PAYMENT_HABITS.items() if trends else ():
+        customer = make.contact(name)
+        make.currency_of[customer["ContactID"]] = (make.org.currency, Decimal("1.000000"))
+        customer["DefaultCurrency"] = make.org.currency
+        for n, days in enumerate(recent):
+            make.paid_after(customer, -40 - 60 * n - days, days, 20)
+        for n, days in enumerate(earlier):
+            make.paid_after(customer, -400 - 60 * n - days, days, 20)
+        make.invoice(customer, "open", date_offset=-5, due_offset=15)
+    unpaid = [
+        i
+        for i in make.invoices
+        if i["Contact"]["ContactID"] == first["ContactID"]
+        and i["Type"] == "ACCREC"
+        and i["Status"] == "AUTHORISED"
+    ]
+    for invoice, days in zip(unpaid, (5, 12), strict=False):
+        invoice["ExpectedPaymentDate"] = format_ms_date(make.ms(make.day(days)))
 
 
 def _finish(make: SampleBuilder) -> None:

@@ -249,3 +249,42 @@ def test_sample_seed_updated_dates_not_in_future(sample):
 
 def test_sample_seed_loads_into_emulator(sample):
     assert len(Emulator(sample).tenant_ids) == 3
+
+
+def test_seed_expected_and_fully_paid_dates_served_as_xero_dates():
+    seed = seed_with_invoices(
+        {
+            "Type": "ACCREC",
+            "Contact": {"ContactID": ANA["ContactID"]},
+            "Date": "2026-11-01",
+            "Status": "AUTHORISED",
+            "Total": 10,
+            "ExpectedPaymentDate": "2026-12-12",
+        },
+        {
+            "Type": "ACCREC",
+            "Contact": {"ContactID": ANA["ContactID"]},
+            "Date": "2026-10-01",
+            "Status": "PAID",
+            "Total": 10,
+            "Payments": [{"PaymentID": "p-1", "Date": "2026-10-20", "Amount": 10}],
+            "FullyPaidOnDate": "2026-10-21",  # Xero's own date wins over the payments'
+        },
+    )
+    emu = Emulator(seed)
+    unpaid, paid = emu.tenant(seed["tenants"][0]["tenantId"]).invoices.values()
+    assert unpaid["ExpectedPaymentDate"] == "/Date(1797033600000+0000)/"  # 2026-12-12
+    assert paid["FullyPaidOnDate"] == "/Date(1792540800000+0000)/"  # 2026-10-21
+
+
+def test_sample_seed_sets_a_few_expected_payment_dates_on_unpaid_invoices(sample):
+    expected = [i for i in all_invoices(sample) if "ExpectedPaymentDate" in i]
+    assert 3 <= len(expected) <= 10
+    assert all(i["Status"] == "AUTHORISED" and i["AmountDue"] > 0 for i in expected)
+
+
+def test_sample_seed_fully_paid_dates_match_the_last_payment(sample):
+    for invoice in all_invoices(sample):
+        if invoice["Status"] == "PAID" and invoice["Payments"]:
+            last = max(parse_xero_date(p["Date"]) for p in invoice["Payments"])
+            assert parse_xero_date(invoice["FullyPaidOnDate"]) == last

@@ -114,6 +114,9 @@ class Invoice(Base):
     amount_paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     amount_credited: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     fully_paid_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: Xero's ``ExpectedPaymentDate``: the date the organisation expects an unpaid invoice
+    #: to be paid, when it has set one (never predicted by the plugin).
+    expected_payment_on: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     payments: Mapped[list[Payment]] = relationship(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from babel.numbers import get_currency_symbol, get_territory_currencies
 
 from ..clock import utcnow
 from .params import ViewName
+from .payment_rules import PERIOD_MONTHS, PaymentBehaviour, Trend
 from .rows import InvoiceRow
 from .view_rules import RowStatus
 
@@ -247,11 +249,14 @@ def empty_message(
 
 
 def status_notes(row: InvoiceRow, formatter: Formatter) -> list[str]:
-    """What the status adds: how many payments were made (the due text says how late)."""
+    """What the status adds: how many payments were made (the due text says how late), and
+    when the organisation expects payment, if it told Xero ("Expected 12 Dec")."""
     notes: list[str] = []
     paid = len(row.payments)
     if row.kind == "invoice" and row.status in ("partially-paid", "overdue", "open") and paid:
         notes.append(f"{formatter.count(paid)} payment{'s' if paid != 1 else ''} so far")
+    if row.expected_payment_on is not None:
+        notes.append(f"Expected {formatter.day_month(row.expected_payment_on)}")
     return notes
 
 
@@ -310,3 +315,50 @@ AGE_PHRASES = {
 }
 #: The sorts as the sort control names them.
 SORT_LABELS = {"date": "Newest", "due": "Due date", "balance": "Balance"}
+
+#: The trend in words, after the figures (nothing for ``none``).
+TREND_LABELS: dict[Trend, str] = {
+    "faster": "faster than the year before",
+    "slower": "slower than the year before",
+    "steady": "about as fast as the year before",
+    "none": "",
+}
+
+
+@dataclass(frozen=True)
+class PaymentText:
+    """How the record's customers pay, as the panel's line says it; ``data`` holds the HTML
+    contract's ``data-*`` values (``""`` for a figure there is none of)."""
+
+    text: str
+    trend_text: str
+    data: dict[str, str]
+
+
+def payment_text(behaviour: PaymentBehaviour, fmt: Formatter) -> PaymentText:
+    """The line's words: "Pays in 24 days on average (12 of 18 on time; late ones 9 days
+    late)" and "slower than the year before", or "Not enough payment history yet (2 invoices
+    paid)"."""
+    b = behaviour
+    if not b.enough_history or b.avg_days_to_pay is None:
+        what = "invoice" if b.paid_count == 1 else "invoices"
+        text = f"Not enough payment history yet ({fmt.count(b.paid_count)} {what} paid)"
+    else:
+        paid = f"{fmt.count(b.on_time_count)} of {fmt.count(b.paid_count)} on time"
+        late = ""
+        if b.avg_days_late is not None:
+            late = f"; late ones {days_text(b.avg_days_late, fmt)} late"
+        text = f"Pays in {days_text(b.avg_days_to_pay, fmt)} on average ({paid}{late})"
+    figures = {
+        "paid-count": b.paid_count,
+        "avg-days-to-pay": b.avg_days_to_pay,
+        "on-time-count": b.on_time_count,
+        "avg-days-late": b.avg_days_late,
+        "trend": b.trend,
+    }
+    data = {name: "" if value is None else str(value) for name, value in figures.items()}
+    return PaymentText(text, TREND_LABELS[b.trend], data)
+
+
+#: What the line's figures cover, before them.
+PAYMENT_PERIOD_LABEL = f"Last {PERIOD_MONTHS} months:"

@@ -60,6 +60,7 @@ def panel_page(
     page: int = 1,
     page_size: int = 25,
     now: dt.datetime | None = None,
+    payments: bool = False,
 ) -> PanelPage:
     """One page of a view of the record's invoices in the ``sort`` order (newest first by
     default), narrowed to an ageing bucket by ``age``, with the record's summary (totals,
@@ -71,6 +72,7 @@ def panel_page(
 
     :param contacts: ``(organisation_id, ContactID)`` pairs the record matched.
     :param now: the clock ("today" per organisation); default the current time.
+    :param payments: also work out how the record's customers pay (in the summary's query).
 
     A ``page`` past the last one gives no rows (the caller decides whether that is an
     error: compare with :attr:`PanelPage.last_page`).
@@ -88,7 +90,9 @@ def panel_page(
         date_to is not None,
     )
     values = record_values(organisations, contacts, record, now)
-    summary = record_summary(session, organisations, contacts, record=record, now=now)
+    summary = record_summary(
+        session, organisations, contacts, record=record, now=now, payments=payments
+    )
     found, count = read_page(
         session, shape, values, q=q, date_from=date_from, date_to=date_to, page=(page, page_size)
     )
@@ -106,6 +110,7 @@ def panel_page(
         totals=summary.totals,
         aging=summary.aging,
         version=summary.version,
+        payments=summary.payments,
     )
 
 

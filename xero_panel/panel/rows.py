@@ -15,6 +15,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from ..models import Invoice, Organisation, Pin
+from .payment_rules import PaymentBehaviour, expected_payment
 from .view_rules import DueKind, RowStatus, due_info, row_status, today_in
 
 ZERO = Decimal("0.00")
@@ -69,6 +70,8 @@ class InvoiceRow:
     #: Credit notes, overpayments and prepayments applied (Xero's ``AmountCredited``).
     amount_credited: Decimal = ZERO
     fully_paid_on: dt.date | None = None
+    #: Xero's expected payment date, on unpaid invoices that have one.
+    expected_payment_on: dt.date | None = None
     #: The due information (``view_rules.due_info``): paid, due in N days, N days overdue.
     due: tuple[DueKind, int | None] | None = None
     #: Changes whenever the cached document changes (live updates mark changed rows).
@@ -130,6 +133,8 @@ class PanelPage:
     aging: tuple[AgeAmount, ...] = ()
     #: The live update's fingerprint of the record's documents and pins.
     version: str = ""
+    #: How the record's customers pay (``None`` when the panel does not show it).
+    payments: PaymentBehaviour | None = None
 
     @property
     def last_page(self) -> int:
@@ -213,6 +218,7 @@ def make_row(
         pinned=pinned,
         amount_credited=invoice.amount_credited or ZERO,
         fully_paid_on=invoice.fully_paid_on,
+        expected_payment_on=expected_payment(invoice, today),
         due=due_info(invoice, today),
         version=_version(invoice),
         key=invoice.id,

@@ -1,8 +1,9 @@
 """The record's summary from the local cache: the totals with what they include, the
-ageing strip and the live update's fingerprint.
+ageing strip, how the customer pays and the live update's fingerprint.
 
 Plain SQLAlchemy (no Flask), and never a call to Xero; the whole summary is one query
-whatever the number of invoices. What each part adds up is stated in :mod:`.view_rules`.
+whatever the number of invoices. What each part adds up is stated in :mod:`.view_rules`
+and, for how the customer pays, :mod:`.payment_rules`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..clock import utcnow
 from ..models import Invoice, Organisation, Pin
+from .payment_rules import (
+    PaymentBehaviour,
+    add_sums,
+    payment_behaviour,
+    period_values,
+    sum_columns,
+)
 from .rows import ZERO, AgeAmount, CurrencyTotal, RecordRef
 from .view_rules import (
     AGE_BUCKETS,
@@ -84,7 +92,7 @@ def record_values(
 ) -> dict[str, Any]:
     """The values of the bound parameters of the record's statements: its organisations
     (ids and "today"), its contacts and the record itself."""
-    values = bound_values(organisations, now)
+    values = bound_values(organisations, now) | period_values(organisations, now)
     for i, (organisation_id, ids) in enumerate(contact_groups(contacts)):
         values[f"contact_org_{i}"] = organisation_id
         values[f"contact_ids_{i}"] = ids
@@ -106,6 +114,8 @@ class RecordSummary:
     aging: tuple[AgeAmount, ...]
     #: Changes when a document of the record or its pins change (16 hex characters).
     version: str
+    #: How the record's customers pay (``None`` when not asked for).
+    payments: PaymentBehaviour | None = None
 
 
 def record_summary(
@@ -115,10 +125,13 @@ def record_summary(
     *,
     record: RecordRef | None = None,
     now: dt.datetime | None = None,
+    payments: bool = False,
 ) -> RecordSummary:
     """The record's totals, ageing strip and fingerprint in one query, whatever the number
     of invoices: its documents grouped by currency and ageing bucket (the bucket worked out
-    in SQL, on each organisation's "today"), beside the count of its pins.
+    in SQL, on each organisation's "today"), beside the count of its pins. With
+    ``payments``, the same query also adds up how the record's customers pay
+    (:mod:`.payment_rules`).
 
     *Total paid* and *Total unpaid* add up the record's listed invoices (not narrowed by
     view, search or dates; credit notes excluded), with what they include (paid on still
@@ -128,7 +141,7 @@ def record_summary(
     """
     now = now or utcnow()
     statement = _summary_statement(
-        len(organisations), len(contact_groups(contacts)), record is not None
+        len(organisations), len(contact_groups(contacts)), record is not None, payments
     )
     values = record_values(organisations, contacts, record, now)
     rows = session.execute(statement, values).all()
@@ -137,11 +150,14 @@ def record_summary(
         totals=_totals(groups),
         aging=_aging(groups),
         version=_fingerprint(groups, rows[0].pins, rows[0].last_pin),
+        payments=payment_behaviour(add_sums(g._mapping for g in groups)) if payments else None,
     )
 
 
 @functools.lru_cache(maxsize=64)
-def _summary_statement(organisations: int, groups: int, with_pins: bool) -> Select[Any]:
+def _summary_statement(
+    organisations: int, groups: int, with_pins: bool, with_payments: bool = False
+) -> Select[Any]:
     """The summary's statement for a shape of record (how many organisations and contact
     groups), built once and run with bound values."""
     invoice = rule_condition(TOTALS_RULE)
@@ -162,6 +178,7 @@ def _summary_statement(organisations: int, groups: int, with_pins: bool) -> Sele
         "aged": (aged, Invoice.balance),
     }
     counted = {"invoices": invoice, "listed": rule_condition((LISTED,)), "aged_count": aged}
+    shares = sum_columns(organisations) if with_payments else {}
     documents = (
         select(
             Invoice.currency,
@@ -171,6 +188,7 @@ def _summary_statement(organisations: int, groups: int, with_pins: bool) -> Sele
             Invoice.updated_at,
             *(case((when, column)).label(name) for name, (when, column) in summed.items()),
             *(case((when, 1), else_=0).label(name) for name, when in counted.items()),
+            *(share.label(name) for name, share in shares.items()),
         )
         .where(contacts_condition(groups), rule_condition((DOCUMENT,)))
         .subquery()
@@ -180,7 +198,7 @@ def _summary_statement(organisations: int, groups: int, with_pins: bool) -> Sele
         select(
             c.currency,
             c.bucket,
-            *(func.sum(c[name]).label(name) for name in (*summed, *counted)),
+            *(func.sum(c[name]).label(name) for name in (*summed, *counted, *shares)),
             func.count().label("documents"),
             func.max(c.updated_at).label("updated_at"),
             func.sum(c.balance).label("balance"),

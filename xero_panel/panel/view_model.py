@@ -23,10 +23,13 @@ from ..models import Organisation
 from ..sync.state import CacheStatus
 from .formatting import (
     AGE_LABELS,
+    PAYMENT_PERIOD_LABEL,
     SORT_LABELS,
     VIEW_LABELS,
     Formatter,
+    PaymentText,
     empty_message,
+    payment_text,
     plain_amount,
 )
 from .notices import RepNotice, rep_notice
@@ -96,6 +99,7 @@ class PanelView:
     age_labels: ClassVar[dict[str, str]] = AGE_LABELS
     default_view: ClassVar[ViewName] = DEFAULT_VIEW
     poll_every: ClassVar[str] = POLL_EVERY
+    payment_period_label: ClassVar[str] = PAYMENT_PERIOD_LABEL
 
     inputs: PanelInputs
     mode: PanelMode
@@ -253,6 +257,13 @@ class PanelView:
         return tuple(t for t in self.listing.totals if t.credit > 0)
 
     @property
+    def payment_behaviour(self) -> PaymentText | None:
+        """How the record's customers pay, in words (``None``: not shown)."""
+        if self.listing is None or self.listing.payments is None:
+            return None
+        return payment_text(self.listing.payments, self.fmt)
+
+    @property
     def aging(self) -> tuple[AgeAmount, ...]:
         return self.listing.aging if self.listing is not None else ()
 
@@ -309,8 +320,10 @@ def build_panel_view(
     page_size: int,
     now: dt.datetime | None = None,
     refreshed: bool = False,
+    payment_behaviour: bool = False,
 ) -> PanelView:
-    """The panel's view model: its display mode and, when it shows the list, the page of rows.
+    """The panel's view model: its display mode and, when it shows the list, the page of rows
+    (and, with ``payment_behaviour``, how the record's customers pay).
 
     A ``page`` past the last one is a parameter error (status 400), like a bad value.
     """
@@ -325,6 +338,7 @@ def build_panel_view(
             record=inputs.record,
             page_size=page_size,
             now=now,
+            payments=payment_behaviour,
             **params.query(),
         )
         if params.page > listing.last_page:

@@ -85,6 +85,7 @@ def _invoice(i: XeroInvoice) -> dict[str, Any]:
         amount_paid=i.amount_paid,
         amount_credited=i.amount_credited,
         fully_paid_on=i.fully_paid_on,
+        expected_payment_on=i.expected_payment_on,
     )
 
 

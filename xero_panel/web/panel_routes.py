@@ -61,6 +61,7 @@ def _render(
         locale=_locale(ctx),
         csrf_token=csrf_token(),
         page_size=state.settings.page_size,
+        payment_behaviour=state.settings.payment_behaviour,
         refreshed=refreshed,
     )
     if vm.param_error is not None:

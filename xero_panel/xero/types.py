@@ -231,6 +231,7 @@ class Invoice:
     :ivar number: ``InvoiceNumber`` (``""`` when Xero has none, e.g. some bills).
     :ivar date: the invoice date (a calendar date, never shifted by a timezone).
     :ivar fully_paid_on: ``FullyPaidOnDate`` once the invoice is paid.
+    :ivar expected_payment_on: ``ExpectedPaymentDate``, when the organisation has set one.
     :ivar updated_at: ``UpdatedDateUTC``, aware UTC.
     :ivar payments: the invoice's payments (instalments), in Xero's order.
     """
@@ -252,6 +253,7 @@ class Invoice:
     updated_at: datetime
     reference: str | None
     payments: tuple[Payment, ...]
+    expected_payment_on: dt.date | None = None
 
 
 def _document_fields(d: Mapping[str, Any], what: str, types: Any) -> dict[str, Any]:
@@ -280,6 +282,7 @@ def parse_invoice(d: Mapping[str, Any]) -> Invoice:
         amount_paid=decimal(d, "AmountPaid"),
         amount_credited=decimal(d, "AmountCredited"),
         fully_paid_on=opt_date(d, "FullyPaidOnDate"),
+        expected_payment_on=opt_date(d, "ExpectedPaymentDate"),
         payments=tuple(parse_payment(p) for p in d.get("Payments") or ()),
     )
 
