@@ -158,7 +158,13 @@ def _payment_habits(make: SampleBuilder, first: dict[str, Any], *, trends: bool)
     organisation), a customer of each payment trend (drawn last, so the rest of the seed is
     what it was before them)."""
     for name, (recent, earlier) in PAYMENT_HABITS.items() if trends else ():
-        customer = make.contact(name)
+        # Drawn from a generator of its own: the contact (its people, their emails) must not
+        # depend on how many invoices were drawn before it, which depends on the day.
+        drawing, make.rng = make.rng, random.Random(name)
+        try:
+            customer = make.contact(name)
+        finally:
+            make.rng = drawing
         make.currency_of[customer["ContactID"]] = (make.org.currency, Decimal("1.000000"))
         customer["DefaultCurrency"] = make.org.currency
         for n, days in enumerate(recent):
