@@ -40,6 +40,12 @@ def worker_app() -> Any:
     scheduler = host.app.extensions["xero_panel"].scheduler
     if "XP_SCALE_LOCK_TTL" in env:  # how soon a killed worker's locks expire
         scheduler.jobs.lock_ttl = float(env["XP_SCALE_LOCK_TTL"])
+    if "XP_SCALE_WORKER_GONE_AFTER" in env:  # how soon RQ forgets a killed worker
+        from xero_panel.sync import rq_worker
+
+        rq_worker.SyncWorker.gone_after = int(env["XP_SCALE_WORKER_GONE_AFTER"])
+        rq_worker.SyncWorker.beat_every = rq_worker.SyncWorker.gone_after / 3
+        rq_worker.MAINTENANCE_EVERY = rq_worker.SyncWorker.gone_after
     if "XP_SCALE_WEBHOOK_RETRY_BASE" in env:
         scheduler.webhook_retries.base = float(env["XP_SCALE_WEBHOOK_RETRY_BASE"])
     return host.app

@@ -138,14 +138,20 @@ def test_rq_worker_killed_mid_sync_resumes_by_itself(
 ) -> None:
     """An RQ worker (``flask xero-panel worker``) SIGKILLed mid-invoices: once its lock has
     expired, the next panel view notices the dead sync and queues it again; a new worker
-    resumes at the next page, and the cache then equals Xero's data."""
+    resumes at the next page, and the cache then equals Xero's data. RQ forgets the dead
+    worker, and files its job as failed, soon after its heartbeat lapses (3 s here, 30 s in
+    production), not after the job's timeout (an hour)."""
     from tests.scale_support import Scale
 
     s = Scale(
         make_host,
         postgres_url,
         N_INVOICES,
-        worker_env={"XP_SCALE_PAGE_SIZE": str(PAGE), "XP_SCALE_LOCK_TTL": "2"},
+        worker_env={
+            "XP_SCALE_PAGE_SIZE": str(PAGE),
+            "XP_SCALE_LOCK_TTL": "2",
+            "XP_SCALE_WORKER_GONE_AFTER": "3",
+        },
         XERO_PANEL_SYNC_PAGE_SIZE=PAGE,
     )
     h = s.h
@@ -159,6 +165,8 @@ def test_rq_worker_killed_mid_sync_resumes_by_itself(
             return state.resume_phase == "invoices" and state.resume_page >= 3
 
         s.wait_for(mid_invoices, 30)
+        dead = rq_workers(s)
+        assert len(dead) == 1 and dead[0].get_state() == "busy"
         s.worker.send_signal(signal.SIGKILL)
         s.worker.wait(10)
         # The emulator finishes answering the killed worker's request (in its 250 ms
@@ -182,5 +190,35 @@ def test_rq_worker_killed_mid_sync_resumes_by_itself(
         with h.app.app_context():
             cached = cached_truth(h.host.db.engine, h.org_id)
         assert cached == xero_truth(h.emulator_server.url, EmulatorTokens(h.emulator), h.tenant_id)
+
+        def dead_one_forgotten() -> bool:
+            names = {w.name for w in rq_workers(s)}
+            return dead[0].name not in names and rq_registries(s) == (0, 1)
+
+        s.wait_for(dead_one_forgotten, 30)
+        assert len(rq_workers(s)) == 1  # the new one
     finally:
         s.close()
+
+
+def rq_workers(s: Any) -> list[Any]:
+    """The RQ workers listed for the scale host's queue."""
+    from rq import Queue, Worker
+
+    return list(Worker.all(queue=Queue(s.queue, connection=redis_connection())))
+
+
+def rq_registries(s: Any) -> tuple[int, int]:
+    """How many of the queue's jobs RQ holds as started, and as failed."""
+    from rq import Queue
+
+    queue = Queue(s.queue, connection=redis_connection())
+    return queue.started_job_registry.count, queue.failed_job_registry.count
+
+
+def redis_connection() -> Any:
+    import redis
+
+    from tests.conftest import REDIS_URL
+
+    return redis.Redis.from_url(REDIS_URL)

@@ -193,11 +193,13 @@ def worker_command(burst: bool) -> None:
             "XERO_PANEL_REDIS_URL is not set: without Redis, sync jobs run in threads of the"
             " web process and need no worker."
         )
-    from rq import Queue, SimpleWorker
+    from rq import Queue
+
+    from .sync.rq_worker import SyncWorker
 
     connection = state.backends.redis
     queue = Queue(settings.rq_queue, connection=connection)
     click.echo(f"xero-panel worker for {current_app.name} on queue {settings.rq_queue!r}")
-    # SimpleWorker runs jobs in this process, inside this app context (no fork, so the
+    # SyncWorker runs jobs in this process, inside this app context (no fork, so the
     # database engine's pooled connections are never shared with a child).
-    SimpleWorker([queue], connection=connection).work(burst=burst, with_scheduler=False)
+    SyncWorker([queue], connection=connection).work(burst=burst, with_scheduler=False)

@@ -6,7 +6,7 @@ one of two ways:
 * ``flask --app yourapp xero-panel worker`` (recommended): an RQ worker on
   ``XERO_PANEL_RQ_QUEUE`` inside the app's context, so every job finds the app as
   ``current_app``.
-* ``XERO_PANEL_APP=yourapp:create_app rq worker -w rq.worker.SimpleWorker --url
+* ``XERO_PANEL_APP=yourapp:create_app rq worker -w xero_panel.sync.rq_worker.SyncWorker --url
   redis://... xero-panel``: a plain ``rq worker``; each job imports the app named by
   ``XERO_PANEL_APP`` (``module:attribute``, an app or a factory taking no arguments) once
   and runs inside its app context.
