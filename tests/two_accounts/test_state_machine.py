@@ -1,10 +1,10 @@
 """A stateful property test of what reps and admins see while Xero fails and recovers.
 
 Hypothesis drives Acme's rep and admin against the emulator with faults injected and cleared
-(dropped connections, 500, 503, 429 for the minute and for the day, the grant revoked), the
-clock moved, Xero changing an invoice and sending its webhook, and the rep (view, *Refresh*)
-and admin (*Test connection*, *Refresh now*, *Reconnect* + *Save*) acting in any order.
-After every step:
+(dropped connections, 500, 503, 429 for the minute and for the day, slow answers, the grant
+revoked), the clock moved, Xero changing an invoice and sending its webhook, and the rep
+(view, *Refresh*) and admin (*Test connection*, *Refresh now*, *Reconnect* + *Save*) acting
+in any order. After every step:
 
 * the rep's panel has at most one notice, its ``data-reason`` is the admin's ``data-state``
   for the organisation (or there is no notice and the state is ``ok``), and no rep-facing text
@@ -58,6 +58,7 @@ from tests.xero_flow import csrf_from, emulator_settings
 from xero_panel.models import Invoice, SyncState
 from xero_panel.records import CRMRecord
 from xero_panel.state import get_state
+from xero_panel.sync import state as sync_state
 from xero_panel.web.webhook_routes import signature_of
 from xero_panel.xero.client import XeroClient
 
@@ -69,7 +70,11 @@ FAULTS = {
     "503": {"endpoint": "Invoices", "status": 503},
     "429-minute": {"endpoint": "Invoices", "status": 429},
     "429-day": {"endpoint": "Invoices", "status": 429, "detail": "day"},
+    # Every call answered after SLOW_AFTER + 0.3 s (SLOW_CALL is lowered to SLOW_AFTER).
+    "slow": {"delay_ms": 600},
 }
+#: The test's threshold for a slow Xero answer (the plugin's SLOW_CALL is 5 s).
+SLOW_AFTER = 0.3
 #: The emulator's Retry-After on a 429.
 RETRY_AFTER = 60
 WEBHOOK_KEY = "state-machine-webhook-key"
@@ -289,6 +294,7 @@ def run_machine(
         clock.advance(seconds=seconds)
 
     get_state(host.app).backends.budget._sleep = time_passes  # type: ignore[attr-defined]
+    monkeypatch.setattr(sync_state, "SLOW_CALL", SLOW_AFTER)  # a slow Xero in 0.6 s, not 5
     monkeypatch.setitem(XeroClient.__init__.__kwdefaults__, "sleep", time_passes)
     acme = host.client("admin-acme")
     connect(acme, tenants=[SUPPLIES])
