@@ -16,7 +16,9 @@ from xero_panel.schema import context_options
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, **context_options())
+    context.configure(
+        connection=connection, **context_options(sqlite=connection.dialect.name == "sqlite")
+    )
     with context.begin_transaction():
         context.run_migrations()
 
