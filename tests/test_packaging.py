@@ -124,8 +124,12 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Where the wheel built from the tree went, and where ``python -m build`` put the
     sdist and the wheel built from it."""
     tree, via_sdist = tmp_path_factory.mktemp("tree"), tmp_path_factory.mktemp("sdist")
-    built(ROOT, tree, "--wheel")
-    built(ROOT, via_sdist)
+    for out, args in [(tree, ["--wheel"]), (via_sdist, [])]:
+        result = build(ROOT, out, *args)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        # "clean": no warning from the build (hatchling's about files or metadata).
+        assert "warning" not in output.lower(), output
     return tree, via_sdist
 
 
