@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +30,7 @@ from tests.test_migrations import (
     enforce_sqlite_foreign_keys,
     snapshot,
 )
+from tests.test_readme_embedding import blocks as readme_blocks
 from xero_panel import models as m
 from xero_panel import schema
 from xero_panel.crypto import TokenCipher
@@ -126,6 +130,61 @@ def test_a_0_1_host_upgrades_as_the_readme_says_keeping_every_row_pin_link_and_t
         paid = session.scalars(sa.select(m.Invoice).filter_by(number="INV-0002")).one()
         assert (paid.total, paid.balance) == (Decimal("2300.50"), Decimal("1300.25"))
         assert sorted(p.amount for p in paid.payments) == [Decimal("500.00"), Decimal("500.25")]
+
+
+def test_the_readmes_own_app_upgrades_a_0_1_database_with_the_readmes_command(
+    database_0_1: str, tmp_path: Path
+) -> None:
+    """What a 0.1 host following only the README does: its ``app.py`` (the Embedding
+    section's, whose ``create_app()`` calls ``db.create_all()``), the settings in the
+    environment, and ``flask --app app xero-panel db upgrade`` in a shell."""
+    before = rows_of(database_0_1)
+    (tmp_path / "app.py").write_text("\n".join(readme_blocks("python")))
+    env = {
+        **os.environ,
+        "FLASK_SECRET_KEY": "readme",
+        "FLASK_SQLALCHEMY_DATABASE_URI": database_0_1,
+        "XERO_PANEL_CLIENT_ID": "client",
+        "XERO_PANEL_CLIENT_SECRET": "secret",
+        "XERO_PANEL_ENCRYPTION_KEYS": DUMP.FIXTURE_KEY,
+    }
+
+    def flask(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", "xero-panel", "db", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    try:
+        upgraded = flask("upgrade")
+        assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+        assert upgraded.stdout.splitlines() == [
+            "adopted the tables db.create_all() made, at revision 0001",
+            f"xero-panel tables: 0001 -> {schema.head()}",
+        ]
+        assert flask("check").stdout.strip() == f"up to date at {schema.head()}"
+        assert_rows_kept(before, rows_of(database_0_1))
+        engine = sa.create_engine(database_0_1)
+        try:
+            with engine.connect() as connection:
+                token = connection.scalar(
+                    sa.select(m.Connection.token_ciphertext).filter_by(crm_account="acme")
+                )
+            assert differences(engine) == []
+        finally:
+            engine.dispose()
+        assert TokenCipher([DUMP.FIXTURE_KEY]).decrypt(token)["access_token"] == (
+            "fixture-access-0.1"
+        )
+    finally:
+        engine = sa.create_engine(database_0_1)
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP TABLE IF EXISTS contact"))  # the README's model
+        engine.dispose()
 
 
 def test_a_0_1_database_on_sqlite_survives_a_failed_upgrade_and_the_retry(
