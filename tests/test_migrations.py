@@ -31,8 +31,10 @@ from xero_panel import models as m
 from xero_panel import schema
 from xero_panel.crypto import TokenCipher
 from xero_panel.models import Base
+from xero_panel.schema import migrate
 from xero_panel.schema.adoption import fingerprint as fingerprint_of
 from xero_panel.schema.adoption import fingerprint_at
+from xero_panel.schema.base import context_options
 from xero_panel.schema.commands import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +76,7 @@ def plugin_tables(engine: sa.Engine) -> set[str]:
 def differences(engine: sa.Engine) -> list[Any]:
     """What Alembic's autogenerate would change to make the database match the models."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts=schema.context_options())
+        context = MigrationContext.configure(connection, opts=context_options())
         return list(compare_metadata(context, Base.metadata))
 
 
@@ -405,7 +407,7 @@ def test_sqlite_foreign_keys_are_off_while_migrating_and_restored_after() -> Non
     def foreign_keys(connection: sa.Connection) -> Any:
         return connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
 
-    with schema._connected(engine) as connection:
+    with migrate._connected(engine) as connection:
         assert foreign_keys(connection) == 0
     with engine.connect() as connection:
         assert foreign_keys(connection) == 1
@@ -570,6 +572,19 @@ def oldest_set_warnings() -> list[str]:
         if entry.startswith("ignore:'")
         for option in ("-W", entry)
     ]
+
+
+def test_schema_main_still_works_and_says_where_it_went(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.warns(DeprecationWarning) as warned:
+        main = schema.main
+    assert str(warned[0].message) == (
+        "xero_panel.schema.main is deprecated and will be removed in 0.3.0: run"
+        " python -m xero_panel.schema, or call xero_panel.schema.commands.main"
+    )
+    assert main(["heads"]) == 0
+    assert capsys.readouterr().out.strip() == schema.head()
+    with pytest.raises(AttributeError):
+        schema.nothing_here  # noqa: B018
 
 
 SCHEMA_MODULE = [sys.executable, "-W", "error", *oldest_set_warnings(), "-m", "xero_panel.schema"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
-from xero_panel.schema import context_options
+from xero_panel.schema.base import context_options
 
 
 def _run(connection: Connection) -> None:

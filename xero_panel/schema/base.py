@@ -44,7 +44,7 @@ def context_options(sqlite: bool = False) -> dict[str, Any]:
     Each revision runs in a transaction of its own, together with the version table's
     update, so a revision that fails leaves the database at the one before. On SQLite
     that needs Alembic told that its DDL is transactional (it is, once the connection
-    really begins a transaction: see ``xero_panel.schema.connected``).
+    really begins a transaction: see ``xero_panel.schema.migrate``).
 
     :meta private:
     """

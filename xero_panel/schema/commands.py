@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from ..extras import create_engine
-from . import SchemaError, adopt, check, current, downgrade, head, stamp, upgrade
+from .base import SchemaError, head
+from .migrate import adopt, check, current, downgrade, stamp, upgrade
 
 __all__ = ["main", "run_command"]
 
