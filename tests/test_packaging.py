@@ -385,3 +385,21 @@ def test_the_0_2_0_wheel_installs_over_0_1_and_pip_reports_0_2_0(
     assert version == "0.2.0"
     assert "xero_panel/schema/__main__.py" in files
     assert "xero_panel/models.py" not in files  # 0.1's files went with it
+
+
+def test_readme_says_how_to_install_before_and_after_an_index_release() -> None:
+    """It said only ``pip install xero-panel``, which finds nothing before a release; how
+    to build was under Development, after the Makefile and hatch_build.py."""
+    readme = (ROOT / "README.md").read_text()
+    installing = readme[readme.index("### Installing") : readme.index("### Supported versions")]
+    version = xero_panel.__version__
+    for step in [
+        f'pip install "xero-panel=={version}"',  # after the release
+        "npm ci",  # the build copies htmx from node_modules (hatch_build.py)
+        "python -m build",
+        f"xero_panel-{version}-py3-none-any.whl",  # the wheel file
+        f"xero_panel-{version}.tar.gz",  # the sdist
+        "#subdirectory=emulator",  # a git URL, for the emulator
+    ]:
+        assert step in installing, step
+    assert readme.index("### Installing") < readme.index("### Database tables")
