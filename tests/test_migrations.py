@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import tomllib
 import zipfile
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -30,6 +31,11 @@ from xero_panel import models as m
 from xero_panel import schema
 from xero_panel.crypto import TokenCipher
 from xero_panel.models import Base
+from xero_panel.schema import migrate
+from xero_panel.schema.adoption import fingerprint as fingerprint_of
+from xero_panel.schema.adoption import fingerprint_at
+from xero_panel.schema.base import context_options
+from xero_panel.schema.commands import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 Rows = dict[str, list[dict[str, Any]]]
@@ -70,7 +76,7 @@ def plugin_tables(engine: sa.Engine) -> set[str]:
 def differences(engine: sa.Engine) -> list[Any]:
     """What Alembic's autogenerate would change to make the database match the models."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts=schema.context_options())
+        context = MigrationContext.configure(connection, opts=context_options())
         return list(compare_metadata(context, Base.metadata))
 
 
@@ -210,6 +216,100 @@ def test_every_revision_upgrades_to_the_newest_with_every_row_kept(
     assert differences(engine) == []
 
 
+@pytest.mark.parametrize("revision", schema.revisions())
+def test_every_revision_with_the_tables_create_all_adds_is_adopted_and_upgraded(
+    engine: sa.Engine, revision: str
+) -> None:
+    """A host built like the README's (``db.create_all()`` in ``create_app()``) that
+    installs a newer release runs ``create_all()`` before ``db upgrade``: the tables added
+    since sit beside the older ones, in the models' shape."""
+    schema.upgrade(engine, revision)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"DROP TABLE {schema.VERSION_TABLE}"))
+    Base.metadata.create_all(engine)
+    fill_every_table(engine)
+    before = snapshot(engine)
+
+    adopted = schema.adopt(engine)
+    # That revision, or a later one whose tables these are exactly (0004 with the call
+    # table create_all() made is 0005's schema).
+    assert adopted == revision or fingerprint_at(adopted) == fingerprint(engine)
+    assert schema.upgrade(engine) == schema.head()
+
+    assert_rows_kept(before, snapshot(engine))
+    assert differences(engine) == []
+
+
+def fingerprint(engine: sa.Engine) -> Any:
+    with engine.connect() as connection:
+        return fingerprint_of(connection)
+
+
+def test_stamping_the_old_revision_with_newer_tables_beside_it_upgrades(
+    engine: sa.Engine,
+) -> None:
+    """The advice the refusal used to give (``db stamp 0001``, ``db upgrade``) failed on
+    ``DuplicateTable: relation "xero_panel_call_day" already exists``."""
+    schema.upgrade(engine, "0001")
+    Base.metadata.create_all(engine)
+    schema.stamp(engine, "0001")
+    assert schema.upgrade(engine) == schema.head()
+    assert differences(engine) == []
+
+
+def fail_on(engine: sa.Engine, statement_start: str) -> Callable[..., None]:
+    def fail(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(statement_start.upper()):
+            raise RuntimeError(f"injected failure before: {statement.strip()[:60]}")
+
+    sa.event.listen(engine, "before_cursor_execute", fail)
+    return fail
+
+
+def columns(engine: sa.Engine, table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+
+
+def test_sqlite_revision_failing_half_way_leaves_the_one_before_and_a_retry_succeeds(
+    tmp_path: Path,
+) -> None:
+    """Revision 0002 alters two tables. It used to commit the first table's new columns
+    before failing on the second, so it stayed at 0001 and every retry failed with
+    "duplicate column name: last_error_at"."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/host.db")
+    enforce_sqlite_foreign_keys(engine)
+    schema.upgrade(engine, "0001")
+    fill_every_table(engine)
+    before = snapshot(engine)
+    at_0001 = columns(engine, "xero_panel_connection")
+    fail = fail_on(engine, "ALTER TABLE xero_panel_organisation")
+
+    with pytest.raises(RuntimeError, match="injected failure"):
+        schema.upgrade(engine)
+
+    assert schema.current(engine) == "0001"
+    assert columns(engine, "xero_panel_connection") == at_0001  # nothing of 0002 kept
+    assert snapshot(engine) == before
+    sa.event.remove(engine, "before_cursor_execute", fail)
+    assert schema.upgrade(engine) == schema.head()
+    assert_rows_kept(before, snapshot(engine))
+    assert differences(engine) == []
+    with engine.connect() as connection:  # foreign keys back on after the failure too
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_a_failing_revision_keeps_the_revisions_before_it(engine: sa.Engine) -> None:
+    """Each revision commits on its own: a failure in 0005 keeps 0002 to 0004 done."""
+    schema.upgrade(engine, "0001")
+    fail = fail_on(engine, "CREATE TABLE xero_panel_call_day")
+    with pytest.raises(RuntimeError, match="injected failure"):
+        schema.upgrade(engine)
+    assert schema.current(engine) == "0004"
+    sa.event.remove(engine, "before_cursor_execute", fail)
+    assert schema.upgrade(engine) == schema.head()
+
+
 def add_one_of_everything(session: Any, cipher: TokenCipher) -> None:
     """A CRM account with a row in every table, as the running plugin writes them."""
     when = dt.datetime(2026, 11, 1, 12, 30, tzinfo=dt.UTC)
@@ -282,7 +382,7 @@ def test_tables_matching_no_revision_are_not_adopted(engine: sa.Engine) -> None:
     with pytest.raises(schema.SchemaError, match="match none of its revisions"):
         schema.upgrade(engine)
     assert schema.current(engine) is None
-    assert schema.run_command(engine, "upgrade") == 1  # the message, not a traceback
+    assert run_command(engine, "upgrade") == 1  # the message, not a traceback
 
 
 def test_check_fails_until_the_database_is_at_the_newest_revision(engine: sa.Engine) -> None:
@@ -307,7 +407,7 @@ def test_sqlite_foreign_keys_are_off_while_migrating_and_restored_after() -> Non
     def foreign_keys(connection: sa.Connection) -> Any:
         return connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
 
-    with schema._connected(engine) as connection:
+    with migrate._connected(engine) as connection:
         assert foreign_keys(connection) == 0
     with engine.connect() as connection:
         assert foreign_keys(connection) == 1
@@ -410,26 +510,94 @@ def test_flask_commands_adopt_upgrade_and_report(
     assert checked.exit_code == 1 and "flask xero-panel db upgrade" in checked.output
     upgraded = run("upgrade")
     assert upgraded.exit_code == 0, upgraded.output
-    # db.create_all() made the models' tables: the newest revision's.
+    # db.create_all() made the models' tables: adopted at the oldest revision that has
+    # them (later ones change nothing adoption compares, such as 0009's constraint name).
+    oldest = next(r for r in schema.revisions() if fingerprint_at(r) == fingerprint_at("head"))
     assert upgraded.output.splitlines() == [
-        f"adopted the tables db.create_all() made, at revision {schema.head()}",
-        f"xero-panel tables: {schema.head()} -> {schema.head()}",
+        f"adopted the tables db.create_all() made, at revision {oldest}",
+        f"xero-panel tables: {oldest} -> {schema.head()}",
     ]
     assert run("current").output.strip() == schema.head()
     assert run("check").exit_code == 0
-    assert run("upgrade").output.strip().endswith(f"{schema.head()} -> {schema.head()}")
+    assert run("upgrade").output.strip().endswith(f"already at {schema.head()}, nothing to do")
     assert run("downgrade", "base").exit_code == 0
     with host.app.app_context():
         assert plugin_tables(host.db.engine) == {schema.VERSION_TABLE}
     assert run("stamp", schema.head()).output.strip() == f"stamped at {schema.head()}"
 
 
+def test_upgrade_to_an_older_revision_says_it_is_past_it(host: HostApp) -> None:
+    """Was "0005 -> 0005" with exit status 0: nothing done, and nothing said."""
+    runner = host.app.test_cli_runner()
+    assert runner.invoke(args=["xero-panel", "db", "upgrade"]).exit_code == 0
+    older = schema.revisions()[2]
+
+    result = runner.invoke(args=["xero-panel", "db", "upgrade", older])
+
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"xero-panel's tables are at revision {schema.head()}, already past {older}:"
+        f" nothing to upgrade (to take them back, downgrade to {older})"
+    )
+    with host.app.app_context():
+        assert schema.current(host.db.engine) == schema.head()
+
+
+def test_commands_name_the_revisions_there_are(engine: sa.Engine) -> None:
+    with pytest.raises(schema.SchemaError) as error:
+        schema.upgrade(engine, "0042")
+    assert str(error.value) == (
+        f"xero-panel has no revision '0042': its revisions are 0001 to {schema.head()}"
+        " (or head, or base)"
+    )
+    assert run_command(engine, "downgrade", "0042") == 1
+    assert run_command(engine, "stamp", "nope") == 1
+    assert schema.current(engine) is None
+
+
+def test_downgrade_to_a_newer_revision_says_it_is_before_it(engine: sa.Engine) -> None:
+    schema.upgrade(engine, "0002")
+    with pytest.raises(schema.SchemaError, match="at revision 0002, before 0004"):
+        schema.downgrade(engine, "0004")
+    assert schema.current(engine) == "0002"
+
+
+def oldest_set_warnings() -> list[str]:
+    """pyproject's filters for what Flask-WTF 1.1 uses of Flask 2.3 (constraints-min.txt),
+    which a host on those versions sees at every import too: ``-W`` options for them."""
+    filters = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    return [
+        option
+        for entry in filters["ini_options"]["filterwarnings"]
+        if entry.startswith("ignore:'")
+        for option in ("-W", entry)
+    ]
+
+
+def test_schema_main_still_works_and_says_where_it_went(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.warns(DeprecationWarning) as warned:
+        main = schema.main
+    assert str(warned[0].message) == (
+        "xero_panel.schema.main is deprecated and will be removed in 0.3.0: run"
+        " python -m xero_panel.schema, or call xero_panel.schema.commands.main"
+    )
+    assert main(["heads"]) == 0
+    assert capsys.readouterr().out.strip() == schema.head()
+    with pytest.raises(AttributeError):
+        schema.nothing_here  # noqa: B018
+
+
+SCHEMA_MODULE = [sys.executable, "-W", "error", *oldest_set_warnings(), "-m", "xero_panel.schema"]
+
+
 def test_python_m_schema_works_without_flask_app(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/host.db"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
+        # -W error: runpy's "found in sys.modules" RuntimeWarning printed on every run when
+        # the entry point was xero_panel/schema.py itself.
         return subprocess.run(
-            [sys.executable, "-m", "xero_panel.schema", "--database-url", url, *args],
+            [*SCHEMA_MODULE, "--database-url", url, *args],
             capture_output=True,
             text=True,
             cwd=tmp_path,
@@ -437,6 +605,7 @@ def test_python_m_schema_works_without_flask_app(tmp_path: Path) -> None:
 
     upgraded = run("upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
+    assert upgraded.stderr == ""
     assert upgraded.stdout.strip() == f"xero-panel tables: none -> {schema.head()}"
     assert run("current").stdout.strip() == schema.head()
     assert run("check").returncode == 0

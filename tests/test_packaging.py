@@ -1,17 +1,21 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import xero_emulator
 
+import xero_panel
 from tests.packaging_support import build, built
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +76,9 @@ IN_THE_SDIST = [
     "package-lock.json",
     "hatch_build.py",
     "scripts/copy_htmx.py",
+    "scripts/dump_0_1_database.py",
+    "tests/fixtures/xero_panel_0_1.sqlite.sql",
+    "tests/fixtures/xero_panel_0_1.postgresql.sql",
     "tests/conftest.py",
     "tests/test_packaging.py",
     "tests/packaging_support.py",
@@ -116,12 +123,24 @@ def no_emulator_nor_node_modules(names: set[str]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def artefacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
+def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Where the wheel built from the tree went, and where ``python -m build`` put the
+    sdist and the wheel built from it."""
+    tree, via_sdist = tmp_path_factory.mktemp("tree"), tmp_path_factory.mktemp("sdist")
+    for out, args in [(tree, ["--wheel"]), (via_sdist, [])]:
+        result = build(ROOT, out, *args)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        # "clean": no warning from the build (hatchling's about files or metadata).
+        assert "warning" not in output.lower(), output
+    return tree, via_sdist
+
+
+@pytest.fixture(scope="module")
+def artefacts(dists: tuple[Path, Path]) -> dict[str, dict[str, bytes]]:
     """The wheel built from the tree, the sdist, and the wheel built from the sdist (what
     pip does with an sdist; ``python -m build`` with no flags does the same)."""
-    tree, via_sdist = tmp_path_factory.mktemp("tree"), tmp_path_factory.mktemp("sdist")
-    built(ROOT, tree, "--wheel")
-    built(ROOT, via_sdist)
+    tree, via_sdist = dists
     return {
         "wheel": wheel_files(next(tree.glob("xero_panel-*.whl"))),
         "sdist": sdist_files(next(via_sdist.glob("xero_panel-*.tar.gz"))),
@@ -247,3 +266,140 @@ def test_build_without_node_modules_refuses_a_stale_copy(tmp_path: Path) -> None
         "xero_panel/static/xero_panel/htmx.min.js is htmx 1.9.0 but package-lock.json pins"
         f" {locked_htmx_version()}: run 'npm ci', then build again."
     )
+
+
+# -- the release: one version, clean metadata, an upgrade from 0.1 --------------------------
+
+
+def metadata_version(files: dict[str, bytes], name: str) -> str:
+    found = re.search(rb"^Version: (.+)$", files[name], re.M)
+    assert found is not None, name
+    return found.group(1).decode().strip()
+
+
+@pytest.mark.parametrize("kind", ["wheel", "sdist", "wheel from sdist"])
+def test_artefact_version_is_the_package_version(
+    artefacts: dict[str, dict[str, bytes]], kind: str
+) -> None:
+    files = artefacts[kind]
+    names = set(files)
+    meta = "PKG-INFO" if kind == "sdist" else f"{dist_info(names)}/METADATA"
+    assert metadata_version(files, meta) == xero_panel.__version__
+    if kind != "sdist":
+        assert dist_info(names) == f"xero_panel-{xero_panel.__version__}.dist-info"
+
+
+def test_this_release_is_0_2_0_and_the_emulator_is_released_with_it() -> None:
+    assert xero_panel.__version__ == "0.2.0"
+    assert xero_emulator.__version__ == xero_panel.__version__
+
+
+def test_the_changelog_has_a_section_for_this_release() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    sections = re.findall(r"^## (.+)$", changelog, re.M)
+    assert sections[0] == "Unreleased"
+    assert re.fullmatch(
+        rf"{re.escape(xero_panel.__version__)} - \d{{4}}-\d{{2}}-\d{{2}}", sections[1]
+    )
+    assert re.search(r"^### Upgrading from 0\.1$", changelog, re.M)
+    assert re.match(r"0\.1\.0 - ", sections[-1])
+
+
+def test_readme_status_names_this_release() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert f"**Status: {xero_panel.__version__}" in readme
+
+
+def test_twine_check_passes_on_every_artefact(dists: tuple[Path, Path], tmp_path: Path) -> None:
+    """What a package index checks before it takes an upload (the README renders)."""
+    built(ROOT / "emulator", tmp_path)
+    files = [*dists[0].glob("*.whl"), *dists[1].iterdir(), *tmp_path.iterdir()]
+    assert len(files) == 5
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASSED") == 5, result.stdout
+
+
+#: xero-panel 0.1: the last commit before its tables became migrations (see CHANGELOG.md).
+RELEASE_0_1 = "6e4e8ca"
+
+
+def build_0_1(out: Path, work: Path) -> Path:
+    """0.1's wheel, built from its commit as it stands (its version says 0.1.0.dev0)."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", RELEASE_0_1],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(work, filter="data")
+    # 0.1 built with flit_core<4; the one installed here builds it the same way.
+    result = build(work, out, "--wheel", "--skip-dependency-check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return next(out.glob("xero_panel-*.whl"))
+
+
+@pytest.mark.timeout(300)
+def test_the_0_2_0_wheel_installs_over_0_1_and_pip_reports_0_2_0(
+    dists: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """With HEAD still at 0.1.0.dev0, pip said "already installed with the same version"
+    and kept 0.1's files."""
+    old = build_0_1(tmp_path / "dist-0.1", tmp_path / "src-0.1")
+    new = next(dists[0].glob("xero_panel-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+
+    def pip(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [python, "-m", "pip", "--disable-pip-version-check", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def installed() -> tuple[str, set[str]]:
+        shown = pip("show", "--files", "xero-panel")
+        assert shown.returncode == 0, shown.stderr
+        version = re.search(r"^Version: (.+)$", shown.stdout, re.M)
+        assert version is not None
+        return version.group(1), {line.strip() for line in shown.stdout.splitlines()}
+
+    # No dependencies: the test is about xero-panel's own files and version.
+    assert pip("install", "--no-deps", "--no-index", str(old)).returncode == 0
+    version, files = installed()
+    assert version.startswith("0.1.0") and "xero_panel/models.py" in files
+
+    upgraded = pip("install", "--no-deps", "--no-index", str(new))
+
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert "Successfully installed xero-panel-0.2.0" in upgraded.stdout
+    version, files = installed()
+    assert version == "0.2.0"
+    assert "xero_panel/schema/__main__.py" in files
+    assert "xero_panel/models.py" not in files  # 0.1's files went with it
+
+
+def test_readme_says_how_to_install_before_and_after_an_index_release() -> None:
+    """It said only ``pip install xero-panel``, which finds nothing before a release; how
+    to build was under Development, after the Makefile and hatch_build.py."""
+    readme = (ROOT / "README.md").read_text()
+    installing = readme[readme.index("### Installing") : readme.index("### Supported versions")]
+    version = xero_panel.__version__
+    for step in [
+        f'pip install "xero-panel=={version}"',  # after the release
+        "npm ci",  # the build copies htmx from node_modules (hatch_build.py)
+        "python -m build",
+        f"xero_panel-{version}-py3-none-any.whl",  # the wheel file
+        f"xero_panel-{version}.tar.gz",  # the sdist
+        "#subdirectory=emulator",  # a git URL, for the emulator
+    ]:
+        assert step in installing, step
+    assert readme.index("### Installing") < readme.index("### Database tables")

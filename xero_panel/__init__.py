@@ -13,7 +13,10 @@ from .exceptions import (
 from .extension import XeroPanel
 from .records import CRMRecord
 
-__version__ = "0.1.0.dev0"
+#: The release. Written here only: the wheel and the sdist take it from this line
+#: (``[tool.hatch.version]`` in pyproject.toml), and the emulator's distribution, released
+#: with it, carries the same (tests/test_packaging.py checks all three).
+__version__ = "0.2.0"
 
 __all__ = [
     "AuthExpired",

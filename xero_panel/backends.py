@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from .config import Settings
+from .extras import require
 from .locks import Locks, make_locks
 from .oauth import RefreshLock
 from .sync.runners import Execute, Runner, make_runner
@@ -67,14 +68,16 @@ class Backends:
 def make_backends(settings: Settings, engine: Callable[[], Engine] | None = None) -> Backends:
     """Build the backends the settings ask for.
 
+    :raises ~xero_panel.extras.MissingExtra: ``XERO_PANEL_REDIS_URL`` is set without the
+        ``redis`` extra installed (the message says ``pip install "xero-panel[redis]"``).
     :param engine: returns the host's database engine. Without Redis, the call counter adds
         each call to the database through it, so that every process (``flask xero-panel
         status`` too) reads the same calls today; without it the count stays in the process.
     """
     client: Any = None
     if settings.redis_url is not None:
-        import redis
-
+        redis = require("redis", "XERO_PANEL_REDIS_URL")
+        require("rq", "XERO_PANEL_REDIS_URL")  # the background sync's queue
         client = redis.Redis.from_url(settings.redis_url)
     prefix = settings.redis_prefix
     limits = BudgetOptions(

@@ -23,7 +23,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import Engine
 
-from . import schema
+from .schema.commands import run_command
 
 __all__ = ["db_cli"]
 
@@ -32,7 +32,7 @@ db_cli = AppGroup("db", help="xero-panel's tables: upgrade them, show their revi
 
 def _run(name: str, revision: str | None = None) -> None:
     engine: Engine = current_app.extensions["sqlalchemy"].engine
-    status = schema.run_command(engine, name, revision)
+    status = run_command(engine, name, revision)
     if status:
         raise click.exceptions.Exit(status)
 

@@ -19,7 +19,9 @@ The core imports werkzeug and markupsafe, never Flask.
 
 from __future__ import annotations
 
-__version__ = "0.1.0.dev0"
+# flit reads the emulator's version from this line; it is released with xero-panel, at the
+# same version (tests/test_packaging.py).
+__version__ = "0.2.0"
 
 from .backend import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER
 from .emulator import Emulator

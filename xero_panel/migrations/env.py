@@ -12,11 +12,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
-from xero_panel.schema import context_options
+from xero_panel.schema.base import context_options
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, **context_options())
+    context.configure(
+        connection=connection, **context_options(sqlite=connection.dialect.name == "sqlite")
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -6,7 +6,8 @@ Create Date: 2026-11-25
 
 Without Redis, the call counter adds each call to this table as it is made, so that
 ``flask xero-panel status`` (another process) shows the calls the web and worker processes
-made today. A new table: no existing row changes, and the downgrade drops it.
+made today. A new table: no existing row changes, and the downgrade drops it. A
+database adopted with this table already made by ``db.create_all()`` keeps it as it is.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ TABLE = "xero_panel_call_day"
 
 
 def upgrade() -> None:
+    if sa.inspect(op.get_bind()).has_table(TABLE):
+        # db.create_all() of a newer release made it beside the older tables (adoption
+        # checked it has the models' columns and indexes): nothing to create.
+        return
     op.create_table(
         TABLE,
         sa.Column("id", sa.Integer(), nullable=False),
