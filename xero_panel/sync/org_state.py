@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, get_args
 
 from ..models import SyncState
 
@@ -48,6 +48,7 @@ __all__ = [
     "worst",
 ]
 
+#: The states, the most pressing last: a panel over several organisations shows the worst.
 Reason = Literal[
     "ok",
     "first-sync",
@@ -55,20 +56,11 @@ Reason = Literal[
     "unreachable",
     "xero-error",
     "rate-limited",
-    "needs-reconnect",
     "reconnecting",
+    "needs-reconnect",
 ]
-#: The states, the most pressing last: a panel over several organisations shows the worst.
-REASONS: tuple[Reason, ...] = (
-    "ok",
-    "first-sync",
-    "slow",
-    "unreachable",
-    "xero-error",
-    "rate-limited",
-    "reconnecting",
-    "needs-reconnect",
-)
+#: :data:`Reason`'s values, in its order (the most pressing last).
+REASONS: tuple[Reason, ...] = get_args(Reason)
 #: A call Xero took longer than this many seconds to answer makes the state ``slow``.
 SLOW_CALL = 5.0
 #: Seconds after a failed call before a view's retry, doubling with each failure in a row up
