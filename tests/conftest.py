@@ -31,6 +31,7 @@ from tests.clock_shift import xp_clock_shift
 from tests.panel_app import Seeded
 from xero_panel import CRMRecord, XeroPanel
 from xero_panel.models import Base
+from xero_panel.sync.runners import ThreadRunner
 
 REQUIRE_SERVICES = os.environ.get("XP_TEST_REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get(
@@ -255,6 +256,10 @@ def make_host() -> Iterator[Callable[..., HostApp]]:
 
     yield make
     for host in built:
+        state = host.app.extensions.get("xero_panel")
+        runner = getattr(getattr(state, "scheduler", None), "runner", None)
+        if isinstance(runner, ThreadRunner):  # no retry fires into the next test
+            runner.cancel_later()
         with host.app.app_context():
             host.db.session.remove()
             host.db.drop_all()

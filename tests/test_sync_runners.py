@@ -65,6 +65,18 @@ def test_thread_runner_wait_idle_times_out() -> None:
     assert runner.wait_idle(30) is True
 
 
+def test_thread_runner_cancels_the_jobs_it_has_not_started() -> None:
+    ran: list[Any] = []
+    runner = ThreadRunner(lambda job, args: ran.append((job, args)))
+    runner.submit_later(30, "webhook_retry")
+    pending = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+    assert pending
+    runner.cancel_later()
+    for timer in pending:  # a cancelled timer ends at once; a 30 s one would not
+        timer.join(10)
+    assert not any(t.is_alive() for t in pending) and ran == []
+
+
 def test_make_runner_threads_without_redis() -> None:
     seen: list[tuple[str, Any, str]] = []
     entered: list[str] = []

@@ -42,7 +42,7 @@ class Runner(Protocol):
         ...
 
 
-def _later(delay: float, submit: Callable[[], None]) -> None:
+def _later(delay: float, submit: Callable[[], None]) -> threading.Timer:
     def fire() -> None:
         try:
             submit()
@@ -52,6 +52,7 @@ def _later(delay: float, submit: Callable[[], None]) -> None:
     timer = threading.Timer(max(0.0, delay), fire)
     timer.daemon = True
     timer.start()
+    return timer
 
 
 class ThreadRunner:
@@ -70,6 +71,7 @@ class ThreadRunner:
         self._context = context
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._timers: list[threading.Timer] = []
 
     def submit(self, job: JobName, *args: Any) -> None:
         """Start ``job(*args)`` in a new daemon thread."""
@@ -89,7 +91,18 @@ class ThreadRunner:
 
     def submit_later(self, delay: float, job: JobName, *args: Any) -> None:
         """Start ``job(*args)`` in a new daemon thread in about ``delay`` seconds."""
-        _later(delay, lambda: self.submit(job, *args))
+        timer = _later(delay, lambda: self.submit(job, *args))
+        with self._lock:
+            self._timers = [t for t in self._timers if t.is_alive()]
+            self._timers.append(timer)
+
+    def cancel_later(self) -> None:
+        """Cancel the jobs :meth:`submit_later` has not started yet (when the app goes away,
+        e.g. at the end of a test; what they would have retried, the next sweep finds)."""
+        with self._lock:
+            timers, self._timers = self._timers, []
+        for timer in timers:
+            timer.cancel()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every job started so far has ended (for tests and the CLI).
