@@ -68,9 +68,10 @@ def test_thread_runner_wait_idle_times_out() -> None:
 def test_thread_runner_cancels_the_jobs_it_has_not_started() -> None:
     ran: list[Any] = []
     runner = ThreadRunner(lambda job, args: ran.append((job, args)))
+    before = set(threading.enumerate())
     runner.submit_later(30, "webhook_retry")
-    pending = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
-    assert pending
+    pending = [t for t in set(threading.enumerate()) - before if isinstance(t, threading.Timer)]
+    assert len(pending) == 1
     runner.cancel_later()
     for timer in pending:  # a cancelled timer ends at once; a 30 s one would not
         timer.join(10)
