@@ -16,14 +16,7 @@ from flask import render_template_string
 from flask_login import FlaskLoginClient, UserMixin
 from werkzeug.security import generate_password_hash
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-SECTION = README[
-    README.index("## Embedding the panel in your CRM") : README.index("### Database tables")
-]
-
-
-def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", SECTION, flags=re.S)
+from tests.readme_support import README, SECTION, blocks, write_readme_app
 
 
 class User(UserMixin):
@@ -38,18 +31,7 @@ EMAILS = {1: "boss@one.test", 2: "rep@one.test", 3: "boss@two.test"}
 @pytest.fixture
 def readme_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The README's app.py, imported from a fresh folder with the README's environment."""
-    (tmp_path / "app.py").write_text("\n".join(blocks("python")))
-    templates = tmp_path / "templates"
-    for source in blocks("jinja"):
-        named = re.match(r"\{# (templates/\S+) #\}\n", source)
-        if named:
-            target = tmp_path / named.group(1)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(source)
-    (templates / "layout.html").write_text(
-        "<title>{% block title %}{% endblock %} - Donor CRM</title>"
-        '<main data-testid="host-layout">{% block content %}{% endblock %}</main>'
-    )
+    write_readme_app(tmp_path)
     for key, value in {
         "FLASK_SECRET_KEY": "readme",
         "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/crm.db",

@@ -46,7 +46,7 @@ from .identity import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from .sample_seed import sample_seed
 from .server import EmulatorServer
 
-__all__ = ["XERO_HOSTS", "XeroForTests", "call", "route_xero_to", "running"]
+__all__ = ["XERO_HOSTS", "XeroForTests", "call", "consent", "route_xero_to", "running"]
 
 #: The hosts real Xero uses; each request's path and query go to the emulator unchanged.
 XERO_HOSTS = ("login.xero.com", "identity.xero.com", "api.xero.com")
@@ -123,32 +123,42 @@ class XeroForTests:
         password: str,
         tenants: list[str] | None = None,
     ) -> str:
-        """Play the Xero user: sign in on the emulator's page for ``authorize_url`` (where
-        the host's *Connect to Xero* redirected) and allow access to ``tenants`` (default:
-        every organisation offered).
+        """:func:`consent` on this emulator's pages."""
+        return consent(authorize_url, email, password, tenants)
 
-        :returns: the URL Xero sends the browser back to (the host's callback, with ``code``
-            and ``state``).
-        """
-        import requests
 
-        endpoint = urljoin(authorize_url, "/identity/connect/authorize")
-        with requests.Session() as browser:
-            login = browser.get(authorize_url, timeout=10)
-            login.raise_for_status()
-            form = dict(_hidden_fields(login.text), email=email, password=password)
-            page = browser.post(endpoint, data=form, timeout=10)
-            page.raise_for_status()
-            answer: dict[str, Any] = dict(_hidden_fields(page.text), action="allow")
-            answer["tenant"] = (
-                tenants
-                if tenants is not None
-                else re.findall(r"name='tenant' value='([^']+)'", page.text)
-            )
-            back = browser.post(endpoint, data=answer, allow_redirects=False, timeout=10)
-            if back.status_code not in (302, 303):
-                raise AssertionError(f"Xero's consent did not redirect: {back.text[:500]}")
-            return str(back.headers["Location"])
+def consent(
+    authorize_url: str,
+    email: str,
+    password: str,
+    tenants: list[str] | None = None,
+) -> str:
+    """Play the Xero user: sign in on the emulator's page for ``authorize_url`` (where the
+    host's *Connect to Xero* redirected) and allow access to ``tenants`` (default: every
+    organisation offered). Works with any emulator served over HTTP.
+
+    :returns: the URL Xero sends the browser back to (the host's callback, with ``code`` and
+        ``state``).
+    """
+    import requests
+
+    endpoint = urljoin(authorize_url, "/identity/connect/authorize")
+    with requests.Session() as browser:
+        login = browser.get(authorize_url, timeout=10)
+        login.raise_for_status()
+        form = dict(_hidden_fields(login.text), email=email, password=password)
+        page = browser.post(endpoint, data=form, timeout=10)
+        page.raise_for_status()
+        answer: dict[str, Any] = dict(_hidden_fields(page.text), action="allow")
+        answer["tenant"] = (
+            tenants
+            if tenants is not None
+            else re.findall(r"name='tenant' value='([^']+)'", page.text)
+        )
+        back = browser.post(endpoint, data=answer, allow_redirects=False, timeout=10)
+        if back.status_code not in (302, 303):
+            raise AssertionError(f"Xero's consent did not redirect: {back.text[:500]}")
+        return str(back.headers["Location"])
 
 
 def _hidden_fields(html: str) -> dict[str, str]:
