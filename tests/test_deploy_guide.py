@@ -389,3 +389,34 @@ def test_the_deploy_guide_runs_as_written(
         if answer.status_code != 200:
             failures.append(f"{panel}: {answer.status_code}")
     assert failures == [], d.logs()
+
+
+def test_the_guides_db_command_leaves_the_demos_database_alone(tmp_path: Path) -> None:
+    """docs/deploy.md's `flask xero-panel db` against the demo, as written: the demo's
+    database keeps its data (python demo_app.py would rebuild it)."""
+    import demo_app
+
+    guide = (ROOT / "docs/deploy.md").read_text()
+    (command,) = re.findall(
+        r"^flask --app \"demo_app:create_app\(.*\" xero-panel db current", guide, re.M
+    )
+    url = f"sqlite:///{tmp_path}/demo.sqlite3"
+    app = demo_app.create_app({"SQLALCHEMY_DATABASE_URI": url})
+    demo_app.rebuild_database(app)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        users = conn.scalar(sa.text("SELECT count(*) FROM demo_user"))
+        conn.execute(sa.text("UPDATE demo_user SET name = 'kept' WHERE id = 1"))
+        conn.commit()
+    command = re.sub(r"'postgresql\+psycopg://[^']*'", repr(url), command)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XERO_PANEL_", "FLASK_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
+    result = subprocess.run(
+        ["sh", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=WAIT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == "none\n"  # tables made by create_all(): no revision recorded
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM demo_user")) == users > 0
+        assert conn.scalar(sa.text("SELECT name FROM demo_user WHERE id = 1")) == "kept"
+    engine.dispose()
