@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -42,9 +43,62 @@ def test_sync_full_rereads_everything(h: SyncHost) -> None:
     assert h.calls()["calls"] == 4
 
 
-def test_sync_other_account_has_nothing(h: SyncHost) -> None:
-    result = run(h, "sync", "--account", "globex")
-    assert result.output == "No active Xero organisations to sync.\n"
+def test_sync_unknown_account_is_a_usage_error(h: SyncHost) -> None:
+    result = run(h, "sync", "--account", "nobody")
+    assert result.exit_code == 2
+    assert "No CRM account 'nobody' has connected Xero here" in result.output
+    assert h.calls()["calls"] == 0
+
+
+def test_sync_unknown_organisation_is_a_usage_error(h: SyncHost) -> None:
+    result = run(h, "sync", "--organisation", "no-such-tenant")
+    assert result.exit_code == 2
+    assert "No Xero organisation 'no-such-tenant' is known here" in result.output
+
+
+def test_sync_one_organisation_by_tenant_id(h: SyncHost) -> None:
+    result = run(h, "sync", "--organisation", h.tenant_id)
+    assert result.exit_code == 0, result.output
+    assert "30 invoices" in result.output
+
+
+def test_status_unknown_account_is_a_usage_error(h: SyncHost) -> None:
+    for args in (["--account", "nobody"], ["--json", "--account", "nobody"]):
+        result = run(h, "status", *args)
+        assert result.exit_code == 2
+        assert "No CRM account 'nobody' has connected Xero here" in result.output
+
+
+def test_status_json_all_ok_exits_0(h: SyncHost) -> None:
+    h.full_sync()
+    result = run(h, "status", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] is True
+    (org,) = report["organisations"]
+    assert org["organisation"] == "Bench Garden Ltd"
+    assert org["tenant_id"] == h.tenant_id
+    assert org["state"] == "ok"
+    assert org["ok"] is True
+    assert org["sync"] == "idle"
+    assert org["cached"] == {"invoices": 30, "credit_notes": 4, "contacts": 7}
+    assert org["calls_today"] == 5
+    assert org["error"] is None
+    assert org["last_full_sync"] is not None
+
+
+def test_status_exits_1_when_an_organisation_needs_attention(h: SyncHost) -> None:
+    h.emulator.add_fault({"endpoint": "Organisation", "status": 503})
+    run(h, "sync")
+    text = run(h, "status")
+    assert text.exit_code == 1
+    assert "state:           xero-error" in text.output
+    result = run(h, "status", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["ok"] is False
+    assert [o["state"] for o in report["organisations"]] == ["xero-error"]
+    assert report["organisations"][0]["error"] == "Xero answered HTTP 503."
 
 
 def test_sync_failure_exits_1(h: SyncHost) -> None:

@@ -117,7 +117,8 @@ def test_init_app_twice_refused(tmp_path: Any) -> None:
 
 
 def test_init_app_missing_key_fails_at_start(tmp_path: Any) -> None:
-    app, db = bare_app(tmp_path, XERO_PANEL_CLIENT_ID=None)
+    # Outside TESTING: a host's own tests may start without it (tests/test_credentials.py).
+    app, db = bare_app(tmp_path, XERO_PANEL_CLIENT_ID=None, TESTING=False)
     with pytest.raises(RuntimeError, match=r"^XERO_PANEL_CLIENT_ID is not set"):
         XeroPanel(app, db=db)
 

@@ -14,15 +14,9 @@ import pytest
 from cryptography.fernet import Fernet
 from flask import render_template_string
 from flask_login import FlaskLoginClient, UserMixin
+from werkzeug.security import generate_password_hash
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-SECTION = README[
-    README.index("## Embedding the panel in your CRM") : README.index("### Database tables")
-]
-
-
-def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", SECTION, flags=re.S)
+from tests.readme_support import README, SECTION, blocks, write_readme_app
 
 
 class User(UserMixin):
@@ -31,23 +25,13 @@ class User(UserMixin):
 
 
 USERS = {1: User(1, 1, True), 2: User(2, 1, False), 3: User(3, 2, True)}
+EMAILS = {1: "boss@one.test", 2: "rep@one.test", 3: "boss@two.test"}
 
 
 @pytest.fixture
 def readme_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The README's app.py, imported from a fresh folder with the README's environment."""
-    (tmp_path / "app.py").write_text("\n".join(blocks("python")))
-    templates = tmp_path / "templates"
-    for source in blocks("jinja"):
-        named = re.match(r"\{# (templates/\S+) #\}\n", source)
-        if named:
-            target = tmp_path / named.group(1)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(source)
-    (templates / "layout.html").write_text(
-        "<title>{% block title %}{% endblock %} - Donor CRM</title>"
-        '<main data-testid="host-layout">{% block content %}{% endblock %}</main>'
-    )
+    write_readme_app(tmp_path)
     for key, value in {
         "FLASK_SECRET_KEY": "readme",
         "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/crm.db",
@@ -68,8 +52,17 @@ def readme_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]
 def make(module: ModuleType) -> Any:
     app = module.create_app()
     app.test_client_class = FlaskLoginClient
-    module.login_manager.user_loader(lambda user_id: USERS.get(int(user_id)))
     with app.app_context():
+        module.db.session.add_all(
+            module.User(
+                id=u.id,
+                email=EMAILS[u.id],
+                password_hash=generate_password_hash("pw", method="pbkdf2:sha256:1000"),
+                tenant_id=u.tenant_id,
+                is_manager=u.is_manager,
+            )
+            for u in USERS.values()
+        )
         module.db.session.add_all(
             [
                 module.Contact(id=1, tenant_id=1, owner_id=1, name="Kat", email="k@x.test"),
@@ -126,3 +119,90 @@ def test_the_widget_the_card_and_the_layout_override_render(readme_app: ModuleTy
 def test_one_name_for_the_layout_override() -> None:
     assert "admin_base.html" not in README
     assert "templates/xero_panel/base.html" in SECTION
+
+
+def csrf_of(html: bytes) -> str:
+    found = re.search(rb'name="csrf_token" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1).decode()
+
+
+def test_signing_in_on_the_login_page_opens_the_panel(readme_app: ModuleType) -> None:
+    app = make(readme_app)
+    with app.test_client() as client:
+        panel_url = "/integrations/xero/panel/contact/2"
+        # Logged out: the plugin sends the browser to the host's login page.
+        assert client.get(panel_url).headers["Location"].startswith("/login")
+        page = client.get(f"/login?next={panel_url}")
+        assert page.status_code == 200
+        wrong = client.post(
+            "/login",
+            data={"email": "rep@one.test", "password": "no", "csrf_token": csrf_of(page.data)},
+        )
+        assert wrong.status_code == 200  # the form again, not signed in
+        signed_in = client.post(
+            f"/login?next={panel_url}",
+            data={"email": "rep@one.test", "password": "pw", "csrf_token": csrf_of(page.data)},
+        )
+        assert signed_in.status_code == 302
+        assert signed_in.headers["Location"] == panel_url
+        # The README's user loader finds the rep: the panel answers, not 500.
+        assert client.get(panel_url).status_code == 200
+        assert client.get("/integrations/xero/panel/contact/1").status_code == 404  # a manager's
+        assert client.get("/").data == b"Signed in as rep@one.test"
+
+
+def test_login_sends_only_to_this_site(readme_app: ModuleType) -> None:
+    app = make(readme_app)
+    with app.test_client() as client:
+        token = csrf_of(client.get("/login").data)
+        for target in ("https://evil.test/", "//evil.test/", "/\\evil.test/"):
+            response = client.post(
+                f"/login?next={target}",
+                data={"email": "rep@one.test", "password": "pw", "csrf_token": token},
+            )
+            assert response.headers["Location"] == "/", target
+
+
+def test_login_form_needs_its_csrf_token(readme_app: ModuleType) -> None:
+    app = make(readme_app)
+    with app.test_client() as client:
+        response = client.post("/login", data={"email": "rep@one.test", "password": "pw"})
+    assert response.status_code == 400
+
+
+def without_xero_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("XERO_PANEL_CLIENT_ID", "XERO_PANEL_CLIENT_SECRET", "XERO_PANEL_ENCRYPTION_KEYS"):
+        monkeypatch.delenv(key)
+
+
+def test_a_hosts_tests_start_without_xero_credentials(
+    readme_app: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Testing your host with xero-panel": TESTING on, no Xero app, and the app starts."""
+    without_xero_credentials(monkeypatch)
+    monkeypatch.setenv("FLASK_TESTING", "true")
+    app = make(readme_app)
+    with app.test_client(user=USERS[1]) as client:
+        page = client.get("/integrations/xero/settings")
+        assert page.status_code == 200
+        assert b'data-testid="connection-status" data-status="not_configured"' in page.data
+        assert b"Xero is not configured: set XERO_PANEL_CLIENT_ID" in page.data
+        assert b'data-testid="connect-xero"' not in page.data
+        token = csrf_of(client.get("/login").data)  # one token per session, Flask-WTF's
+        refused = client.post("/integrations/xero/connect", data={"csrf_token": token})
+        assert refused.status_code == 400
+        assert b"Xero is not configured" in refused.data
+        # The panel itself answers as for any account that has not connected Xero.
+        assert client.get("/integrations/xero/panel/contact/1").status_code == 200
+
+
+def test_outside_tests_missing_credentials_stop_the_start(
+    readme_app: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without_xero_credentials(monkeypatch)
+    with pytest.raises(RuntimeError) as error:
+        readme_app.create_app()
+    assert str(error.value) == (
+        "XERO_PANEL_CLIENT_ID is not set: xero-panel needs it to connect to Xero."
+    )

@@ -2,20 +2,26 @@
 
 =====================================================  ===========================================
 ``flask xero-panel sync [--full] [--account KEY]``      sync every active organisation now (a full
-                                                       sync with a progress bar with ``--full``, or
+``[--organisation TENANT_ID]``                         sync with a progress bar with ``--full``, or
                                                        when the first one never completed;
                                                        otherwise incremental)
-``flask xero-panel status``                            per organisation in use: last sync,
-                                                       invoices cached, Xero calls made today
+``flask xero-panel status [--json] [--account KEY]``   per organisation in use: state, last sync,
+``[--organisation TENANT_ID]``                         invoices cached, Xero calls made today
                                                        (by every process), errors
 ``flask xero-panel worker [--burst]``                  an RQ worker for the sync jobs, inside the
                                                        app (needs ``XERO_PANEL_REDIS_URL``)
 =====================================================  ===========================================
+
+Exit codes, for scripts and monitors: 0 when all went well (``status``: every organisation's
+state is ``ok``), 1 when something needs attention (a sync failed; ``status``: an organisation
+is in any other state), 2 for a usage error (an unknown option, or an ``--account`` or
+``--organisation`` that names nothing in use), with a message on stderr.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import click
@@ -37,17 +43,50 @@ __all__ = ["xero_panel_cli"]
 xero_panel_cli = AppGroup("xero-panel", help="xero-panel: sync Xero data and show its status.")
 xero_panel_cli.add_command(db_cli)
 
+_ACCOUNT = click.option("--account", metavar="KEY", help="Only this CRM account's organisations.")
+_ORGANISATION = click.option(
+    "--organisation", metavar="TENANT_ID", help="Only this Xero organisation (its tenant id)."
+)
 
-def _organisations(session: Any, account: str | None) -> list[Organisation]:
+
+def _narrow(query: Any, session: Any, account: str | None, organisation: str | None) -> Any:
+    """``query`` narrowed to ``--account`` and ``--organisation``; a value that names no CRM
+    account or organisation known here is a usage error (exit 2), not an empty answer."""
+    if account is not None:
+        known = session.scalar(select(Connection.id).where(Connection.crm_account == account))
+        if known is None:
+            raise click.UsageError(
+                f"No CRM account {account!r} has connected Xero here"
+                " (the key is the one your account_resolver returns)."
+            )
+        query = query.where(Connection.crm_account == account)
+    if organisation is not None:
+        known = session.scalar(
+            select(Organisation.id).where(Organisation.tenant_id == organisation)
+        )
+        if known is None:
+            raise click.UsageError(
+                f"No Xero organisation {organisation!r} is known here"
+                " (give its tenant id, as `flask xero-panel status` shows it)."
+            )
+        query = query.where(Organisation.tenant_id == organisation)
+    return query
+
+
+def _organisations(
+    session: Any, account: str | None, organisation: str | None
+) -> list[Organisation]:
     query = (
         select(Organisation)
         .join(Connection)
         .where(Connection.status == "active", Organisation.selected.is_(True))
         .order_by(Connection.crm_account, Organisation.name, Organisation.id)
     )
-    if account is not None:
-        query = query.where(Connection.crm_account == account)
-    return list(session.scalars(query))
+    return list(session.scalars(_narrow(query, session, account, organisation)))
+
+
+def _iso(when: dt.datetime | None) -> str | None:
+    return when.isoformat() if when is not None else None
 
 
 def _age(when: dt.datetime | None) -> str:
@@ -65,15 +104,16 @@ def _age(when: dt.datetime | None) -> str:
 
 @xero_panel_cli.command("sync")
 @click.option("--full", is_flag=True, help="Re-read everything (also reconciles).")
-@click.option("--account", metavar="KEY", help="Only this CRM account's organisations.")
-def sync_command(full: bool, account: str | None) -> None:
+@_ACCOUNT
+@_ORGANISATION
+def sync_command(full: bool, account: str | None, organisation: str | None) -> None:
     """Sync the cache with Xero now."""
     state = get_state()
     scheduler = state.scheduler
     with state.session_factory() as session:
         targets = [
             (o.id, o.name, o.sync_state is None or o.sync_state.full_sync_completed_at is None)
-            for o in _organisations(session, account)
+            for o in _organisations(session, account, organisation)
         ]
     if not targets:
         click.echo("No active Xero organisations to sync.")
@@ -126,10 +166,8 @@ def _full_with_bar(scheduler: Scheduler, organisation_id: int, name: str) -> dic
     return counts
 
 
-@xero_panel_cli.command("status")
-@click.option("--account", metavar="KEY", help="Only this CRM account's organisations.")
-def status_command(account: str | None) -> None:
-    """Show each organisation's sync status."""
+def _status_rows(account: str | None, organisation: str | None) -> list[dict[str, Any]]:
+    """One dict per organisation in use: what ``status`` prints, and its ``--json`` form."""
     state = get_state()
     with state.session_factory() as session:
         # Only the organisations in use: those an admin ticked and saved. A grant may cover
@@ -145,41 +183,74 @@ def status_command(account: str | None) -> None:
             .where(Organisation.selected.is_(True))
             .order_by(Connection.crm_account, Organisation.name, Organisation.id)
         )
-        if account is not None:
-            query = query.where(Connection.crm_account == account)
-        rows = session.execute(query).all()
-        if not rows:
-            click.echo("No Xero organisations are in use.")
-            return
-        for organisation, crm_account, connection_status, reconnecting in rows:
-            sync_state = session.get(SyncState, organisation.id)
+        rows = session.execute(_narrow(query, session, account, organisation)).all()
+        found = []
+        for org, crm_account, connection_status, reconnecting in rows:
+            sync_state = session.get(SyncState, org.id)
             org_state = state_of(connection_status, reconnecting, sync_state)
-            counts = cached_counts(session, organisation.id)
-            calls = state.backends.counter.count(organisation.tenant_id)
-            status = sync_state.status if sync_state is not None else "never synced"
+            sync = sync_state.status if sync_state is not None else "never synced"
             if sync_state is not None and sync_state.status == "running":
                 total = sync_state.progress_total
-                status += f" ({sync_state.phase or 'starting'}, {sync_state.progress_done}"
-                status += f"/{total} records)" if total is not None else " records)"
-            click.echo(f"{organisation.name} [{organisation.tenant_id}]")
-            click.echo(f"  CRM account:     {crm_account} ({connection_status})")
-            click.echo(f"  state:           {org_state.reason}: {admin_status(org_state)}")
-            click.echo(f"  sync:            {status}")
-            click.echo(
-                "  last sync:       "
-                + _age(sync_state.fresh_at if sync_state is not None else None)
+                sync += f" ({sync_state.phase or 'starting'}, {sync_state.progress_done}"
+                sync += f"/{total} records)" if total is not None else " records)"
+            found.append(
+                {
+                    "organisation": org.name,
+                    "tenant_id": org.tenant_id,
+                    "crm_account": crm_account,
+                    "connection": connection_status,
+                    "state": org_state.reason,
+                    "ok": org_state.ok,
+                    "message": admin_status(org_state),
+                    "since": _iso(org_state.since),
+                    "sync": sync,
+                    "last_sync": _iso(sync_state.fresh_at if sync_state else None),
+                    "last_full_sync": _iso(
+                        sync_state.full_sync_completed_at if sync_state else None
+                    ),
+                    "cached": cached_counts(session, org.id),
+                    "calls_today": state.backends.counter.count(org.tenant_id).today,
+                    "error": sync_state.last_error if sync_state is not None else None,
+                }
             )
-            click.echo(
-                "  last full sync:  "
-                + _age(sync_state.full_sync_completed_at if sync_state is not None else None)
-            )
-            click.echo(
-                f"  cached:          {counts['invoices']} invoices,"
-                f" {counts['credit_notes']} credit notes, {counts['contacts']} contacts"
-            )
-            click.echo(f"  calls today:     {calls.today}")
-            error = sync_state.last_error if sync_state is not None else None
-            click.echo(f"  errors:          {error or 'none'}")
+    return found
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value is not None else None
+
+
+@xero_panel_cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, for monitors.")
+@_ACCOUNT
+@_ORGANISATION
+def status_command(as_json: bool, account: str | None, organisation: str | None) -> None:
+    """Show each organisation's state and sync status.
+
+    Exits 0 when every organisation is ok, 1 when one needs attention, 2 on a usage error.
+    """
+    rows = _status_rows(account, organisation)
+    attention = [row for row in rows if not row["ok"]]
+    if as_json:
+        click.echo(json.dumps({"ok": not attention, "organisations": rows}, sort_keys=True))
+    elif not rows:
+        click.echo("No Xero organisations are in use.")
+    for row in rows if not as_json else []:
+        cached = row["cached"]
+        click.echo(f"{row['organisation']} [{row['tenant_id']}]")
+        click.echo(f"  CRM account:     {row['crm_account']} ({row['connection']})")
+        click.echo(f"  state:           {row['state']}: {row['message']}")
+        click.echo(f"  sync:            {row['sync']}")
+        click.echo(f"  last sync:       {_age(_when(row['last_sync']))}")
+        click.echo(f"  last full sync:  {_age(_when(row['last_full_sync']))}")
+        click.echo(
+            f"  cached:          {cached['invoices']} invoices,"
+            f" {cached['credit_notes']} credit notes, {cached['contacts']} contacts"
+        )
+        click.echo(f"  calls today:     {row['calls_today']}")
+        click.echo(f"  errors:          {row['error'] or 'none'}")
+    if attention:
+        raise SystemExit(1)
 
 
 @xero_panel_cli.command("worker")

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
+from .credentials import with_credentials
 from .framing import frame_ancestors
 
 #: The read-only scopes requested from Xero by default: the granular scopes that apps
@@ -130,8 +131,6 @@ XERO_URL_KEYS = (
     "XERO_PANEL_DEEP_LINK_URL",
 )
 
-_REQUIRED = ("XERO_PANEL_CLIENT_ID", "XERO_PANEL_CLIENT_SECRET", "XERO_PANEL_ENCRYPTION_KEYS")
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -167,6 +166,7 @@ class Settings:
     reconcile_interval: int = 86400
     frame_ancestors: str = "'self'"
     payment_behaviour: bool = True
+    xero_configured: bool = True
 
 
 def apply_defaults(config: dict[str, Any]) -> None:
@@ -178,7 +178,7 @@ def apply_defaults(config: dict[str, Any]) -> None:
 def read_settings(config: Mapping[str, Any]) -> Settings:
     """Read and check the ``XERO_PANEL_*`` keys of a Flask config.
 
-    :raises RuntimeError: a required key is missing.
+    :raises RuntimeError: a required key is missing (see :mod:`xero_panel.credentials`).
     :raises ValueError: a key is unknown or its value is not valid; the message names the key.
     """
     unknown = sorted(k for k in config if k.startswith("XERO_PANEL_") and k not in DEFAULTS)
@@ -187,9 +187,7 @@ def read_settings(config: Mapping[str, Any]) -> Settings:
             f"Unknown setting {unknown[0]}: xero-panel has no such key."
             " See the configuration reference for the keys it reads."
         )
-    for key in _REQUIRED:
-        if not config.get(key):
-            raise RuntimeError(f"{key} is not set: xero-panel needs it to connect to Xero.")
+    config, xero_configured = with_credentials(config)  # stand-ins only with TESTING
 
     scopes = tuple(_words("XERO_PANEL_SCOPES", config["XERO_PANEL_SCOPES"]))
     if "offline_access" not in scopes:
@@ -253,6 +251,7 @@ def read_settings(config: Mapping[str, Any]) -> Settings:
         payment_behaviour=_bool(
             "XERO_PANEL_PAYMENT_BEHAVIOUR", config["XERO_PANEL_PAYMENT_BEHAVIOUR"]
         ),
+        xero_configured=xero_configured,
     )
 
 

@@ -8,6 +8,9 @@ one layout override (templates/xero_panel/base.html) and the widget call.
     pip install xero-panel                   # into this example's own virtualenv
     XERO_PANEL_CLIENT_ID=... XERO_PANEL_CLIENT_SECRET=... XERO_PANEL_ENCRYPTION_KEYS=... \
     FLASK_SECRET_KEY=... flask --app app run
+
+Its own tests (tests/) need no Xero app: TESTING on, and the emulator in-process from
+xero-emulator's pytest fixture (pip install xero-emulator pytest; then pytest tests).
 """
 
 from __future__ import annotations

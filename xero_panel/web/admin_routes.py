@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..clock import utcnow
 from ..connect_flow import ConnectRefused, PendingConnect
 from ..connections import offered_tenants, tenants_used_elsewhere
+from ..credentials import NOT_CONFIGURED
 from ..exceptions import XeroPanelError
 from ..health import LIMITS, organisation_health
 from ..models import Connection, SyncState
@@ -72,6 +73,7 @@ def settings_page(viewer: Viewer) -> BaseResponse:
             health_rows=health_rows,
             watch_health=watching(health_rows),
             settings=state.settings,
+            not_configured=NOT_CONFIGURED,
             messages=messages,
             viewer=viewer,
             xp_csrf_token=csrf_token(),
@@ -83,6 +85,8 @@ def settings_page(viewer: Viewer) -> BaseResponse:
 @admin_only
 def connect(viewer: Viewer) -> BaseResponse:
     """Send the admin to Xero's sign-in and consent page (the connect's first step)."""
+    if not get_state().settings.xero_configured:
+        raise PanelError(400, NOT_CONFIGURED)
     url, pending = get_state().connect_flow().begin(viewer.crm_account, _redirect_uri())
     session[_OAUTH_SESSION_KEY] = pending.as_dict()
     return redirect(url)
