@@ -202,3 +202,22 @@ def test_jitter_shortens_by_at_most_a_tenth_and_differs_per_organisation() -> No
     assert all(3600 * (1 - JITTER) <= s <= 3600 for s in spread)
     assert len(spread) > 40
     assert jittered(3600, 7) == jittered(3600, 7)
+
+
+def test_health_page_says_each_organisations_mode(clock: Clock, hooked: SyncHost) -> None:
+    from tests.conftest import USERS
+
+    admin = hooked.app.test_client(user=USERS["admin-acme"])
+
+    def said() -> str:
+        page = admin.get("/integrations/xero/health")
+        assert page.status_code == 200
+        return page.text
+
+    assert 'data-mode="polling">polling: no webhook received yet<' in said()
+    deliver(hooked)
+    began = clock.now
+    clock.advance(minutes=20)
+    assert f'data-mode="webhooks">mode: webhooks since {began:%Y-%m-%d %H:%M} UTC<' in said()
+    clock.advance(hours=3)
+    assert 'data-mode="polling">polling: no webhook for 3 hours<' in said()

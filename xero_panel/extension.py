@@ -23,7 +23,6 @@ from .sync.webhook_retries import WebhookRetries
 from .web import admin_routes, panel_routes, webhook_routes
 from .web.blueprint import make_blueprint
 from .web.widgets import xero_panel_marketplace_card, xero_panel_widget
-from .webhook_settings import read_webhook_settings
 from .xero.client import XeroClient
 
 if TYPE_CHECKING:
@@ -40,7 +39,6 @@ def _make_scheduler(app: Flask, state: PanelState) -> SyncScheduler:
     """The app's :class:`~xero_panel.sync.scheduler.SyncScheduler` and its collaborators, on
     the app's settings and backends, running background work inside the app's context."""
     settings = state.settings
-    webhooks = read_webhook_settings(app.config)
 
     def client_for(organisation: Organisation) -> XeroClient:
         return state.client_for(organisation.connection_id)
@@ -63,10 +61,8 @@ def _make_scheduler(app: Flask, state: PanelState) -> SyncScheduler:
         ttl=float(settings.cache_ttl),
         wait=settings.sync_wait,
         reconcile_interval=float(settings.reconcile_interval),
-        webhook_modes=WebhookModes(
-            enabled=settings.webhook_key is not None,
-            quiet_after=float(webhooks.quiet_after),
-            reconcile_interval=float(webhooks.reconcile_interval),
+        webhook_modes=WebhookModes.from_config(
+            app.config, enabled=settings.webhook_key is not None
         ),
     )
 

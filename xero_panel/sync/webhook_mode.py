@@ -29,14 +29,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ..models import WebhookTenant
+from ..webhook_settings import read_webhook_settings
 
 __all__ = ["JITTER", "Mode", "WebhookModes", "jittered", "mode_of", "record_failure"]
 
@@ -134,6 +135,12 @@ class WebhookModes:
     enabled: bool = False
     quiet_after: float = 10800.0
     reconcile_interval: float = 3600.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], *, enabled: bool) -> WebhookModes:
+        """The rules of an app's config (``enabled``: whether a webhook key is set)."""
+        webhooks = read_webhook_settings(config)
+        return cls(enabled, float(webhooks.quiet_after), float(webhooks.reconcile_interval))
 
     def mode(self, heard: WebhookTenant | None, now: dt.datetime) -> Mode:
         """:func:`mode_of` with these settings."""
