@@ -213,10 +213,9 @@ class SyncScheduler:
         if fetch := force_contacts and bool(wanted):
             finished = self._fetch_contacts(org_id, wanted, force=True)
         ttl, behind = self.webhook_modes.freshness(snap.webhooks, org_id, self.now(), self.ttl)
-        if stale := is_stale(snap, self.now(), ttl):
-            finished = (
-                self._refresh(org_id, ttl, 0.0 if behind else self.wait) or behind
-            ) and finished
+        if stale := is_stale(snap, self.now(), ttl):  # behind: the view does not wait
+            done = self._refresh(org_id, ttl, 0.0 if behind else self.wait)
+            finished = (done or behind) and finished
         if reconcile := reconcile_due(snap, self.now(), self.reconcile_interval):
             self.start_reconcile(org_id)
         if not (fetch or stale or reconcile):

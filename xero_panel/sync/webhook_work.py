@@ -84,14 +84,13 @@ class WebhookWork:
         (:func:`~xero_panel.sync.webhook_mode.record_failure`), and a retry job is set for
         the soonest next try."""
         outcome = self.jobs.run_webhook(events)
-        delays = []
-        for failed, problem in outcome.failed:
-            delays.append(self.retries.failed(failed, problem))
-            tenants = [str(e.get("tenantId", "")) for e in failed]
-            record_failure(self.session_factory, tenants, problem, self.now())
+        delays = [self.retries.failed(failed, problem) for failed, problem in outcome.failed]
         soonest = min((d for d in delays if d is not None), default=None)
         if soonest is not None:
             self.runner().submit_later(soonest, "webhook_retry")
+        for failed, problem in outcome.failed:
+            tenants = [str(e.get("tenantId", "")) for e in failed]
+            record_failure(self.session_factory, tenants, problem, self.now())
         return outcome.counts
 
     def run_retry(self) -> dict[str, int]:
