@@ -96,7 +96,11 @@ def test_next_delivery_after_quiet_starts_webhook_mode_again(
     assert mode(hooked) == Mode("webhooks", clock.now)
 
 
-def test_failing_webhook_fetch_falls_back_to_polling(clock: Clock, hooked: SyncHost) -> None:
+def test_failing_webhook_fetch_falls_back_to_polling(
+    clock: Clock, hooked: SyncHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The failed fetch's retry timer (30 s of real time) would outlive the test.
+    monkeypatch.setattr(hooked.scheduler.runner, "submit_later", lambda *job: None)
     deliver(hooked)
     hooked.emulator.add_fault({"endpoint": "Invoices", "status": 500, "times": 20})
     clock.advance(minutes=1)
