@@ -225,3 +225,32 @@ def test_health_page_says_each_organisations_mode(clock: Clock, hooked: SyncHost
     assert f'data-mode="webhooks">mode: webhooks since {began:%Y-%m-%d %H:%M} UTC<' in said()
     clock.advance(hours=3)
     assert 'data-mode="polling">polling: no webhook for 3 hours<' in said()
+
+
+def test_webhook_settings_defaults() -> None:
+    from xero_panel.webhook_settings import read_webhook_settings
+
+    assert read_webhook_settings({}) == read_webhook_settings(
+        {"XERO_PANEL_WEBHOOK_QUIET_AFTER": "10800", "XERO_PANEL_WEBHOOK_RECONCILE_INTERVAL": 3600}
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("soon", "XERO_PANEL_WEBHOOK_QUIET_AFTER must be a whole number of seconds, not 'soon'."),
+        (True, "XERO_PANEL_WEBHOOK_QUIET_AFTER must be a whole number of seconds, not True."),
+        (59, "XERO_PANEL_WEBHOOK_QUIET_AFTER must be at least 60 seconds, not 59."),
+    ],
+)
+def test_webhook_settings_checked(value: Any, message: str) -> None:
+    from xero_panel.webhook_settings import read_webhook_settings
+
+    with pytest.raises(ValueError) as error:
+        read_webhook_settings({"XERO_PANEL_WEBHOOK_QUIET_AFTER": value})
+    assert str(error.value) == message
+
+
+def test_bad_webhook_setting_stops_init_app(make_host: Callable[..., Any], tmp_path: Any) -> None:
+    with pytest.raises(ValueError, match="XERO_PANEL_WEBHOOK_RECONCILE_INTERVAL"):
+        make_host(f"sqlite:///{tmp_path}/bad.db", XERO_PANEL_WEBHOOK_RECONCILE_INTERVAL="hourly")
