@@ -227,7 +227,12 @@ class SyncHost:
             n_invoices, n_contacts=6, tenant_id=config.pop("tenant_id", None)
         )
         self.tenant_id = self.seed["tenants"][0]["tenantId"]
-        self.emulator = Emulator(self.seed, control_enabled=True, webhook_key=webhook_key)
+        self.emulator = Emulator(
+            self.seed,
+            control_enabled=True,
+            webhook_key=webhook_key,
+            access_token_ttl=config.pop("access_token_ttl", 1800),  # hours-long clock moves
+        )
         self.emulator_server = self.emulator.serve()
         url = self.emulator_server.url
         settings = {

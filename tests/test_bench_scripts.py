@@ -180,6 +180,17 @@ def test_bench_sync_prints_json_last(tmp_path: Path) -> None:
     assert size["warm_calls"] == 0 and size["refresh_calls"] == 1
 
 
+def test_bench_webhook_ingest_prints_json_last() -> None:
+    run = run_script(
+        "benchmarks/bench_webhook_ingest.py", "--events", "300", "--repeat", "2", "--no-save"
+    )
+    assert run.returncode == 0, run.stderr
+    figures = last_json(run.stdout)
+    assert figures["events"] == 300 and figures["events_stored"] == 2 * 300 + 2 * 150
+    assert figures["concurrent_s"]["statuses"] == [200, 200]
+    assert set(figures["one_delivery_s"]) == {"median", "max", "target"}
+
+
 def _stub_wrk(tmp_path: Path, non2xx: int) -> Path:
     """A stand-in for wrk that reports a run like wrk's ``done`` hook would."""
     report = {

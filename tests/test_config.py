@@ -12,8 +12,10 @@ from xero_panel.config import DEFAULT_SCOPES, DEFAULTS, read_settings
 
 def test_defaults_every_key_documented_in_config_module() -> None:
     import xero_panel.config
+    import xero_panel.webhook_settings
 
-    source = Path(xero_panel.config.__file__).read_text()
+    modules = (xero_panel.config, xero_panel.webhook_settings)
+    source = "\n".join(Path(m.__file__ or "").read_text() for m in modules)
     for key in DEFAULTS:
         assert f'"{key}"' in source
         comment_line = source.split(f'"{key}"')[0].rstrip().splitlines()[-1]

@@ -347,6 +347,7 @@ def add_one_of_everything(session: Any, cipher: TokenCipher) -> None:
                 event_date="2026-11-01T12:30:00.000",
             ),
             m.CallDay(tenant_id="t-1", day="2026-11-01", calls=3),
+            m.WebhookTenant(tenant_id="t-1", last_delivery_at=when, arriving_since=when),
         ]
     )
     session.commit()

@@ -260,7 +260,7 @@ def test_webhook_answers_503_until_its_events_are_stored(
     def database_down(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(h.scheduler.webhook_retries, "store", database_down)
+    monkeypatch.setattr(h.scheduler.webhook_work, "store", database_down)
     response = post(h, body)
     assert response.status_code == 503  # Xero delivers it again
     assert events_stored(h) == 0

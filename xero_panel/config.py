@@ -1,12 +1,10 @@
 """Every ``XERO_PANEL_*`` setting, its default, and the frozen :class:`Settings` read from them.
 
 :meth:`~xero_panel.XeroPanel.init_app` sets each default with ``app.config.setdefault``, then
-reads the config once into :class:`Settings`. Any mistake (a missing required key, a value of
-the wrong type, an unknown ``XERO_PANEL_*`` key, which is usually a typo) raises at start-up
-with a message that names the key, never on the first request.
-
-Values may be given as strings (for example copied from environment variables): numbers and
-booleans are converted, and lists may be comma- or space-separated strings.
+reads the config once into :class:`Settings`; any mistake (a missing required key, a bad value,
+an unknown ``XERO_PANEL_*`` key, usually a typo) raises at start-up naming the key. Values may
+be strings (as from environment variables): numbers and booleans are converted, and lists may
+be comma- or space-separated strings.
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ from cryptography.fernet import Fernet
 
 from .credentials import with_credentials
 from .framing import frame_ancestors
+from .webhook_settings import WEBHOOK_DEFAULTS
 
 #: The read-only scopes requested from Xero by default: the granular scopes that apps
 #: created since March 2026 must use. Apps created earlier may set the broad
@@ -120,6 +119,7 @@ DEFAULTS: dict[str, Any] = {
     "XERO_PANEL_FRAME_ANCESTORS": "'self'",
     #: Show reps how the record's customers pay (days to pay, on time, trend) on the panel.
     "XERO_PANEL_PAYMENT_BEHAVIOUR": True,
+    **WEBHOOK_DEFAULTS,  # webhook-first freshness: webhook_settings.py
 }
 
 #: The settings that point at Xero; outside debug and testing they must be ``https``

@@ -18,6 +18,7 @@ from .state import EXTENSION_NAME, PanelState, get_state
 from .sync.job_runs import SyncJobs
 from .sync.runners import Execute, Runner
 from .sync.scheduler import SyncScheduler
+from .sync.webhook_mode import WebhookModes
 from .sync.webhook_retries import WebhookRetries
 from .web import admin_routes, panel_routes, webhook_routes
 from .web.blueprint import make_blueprint
@@ -60,6 +61,9 @@ def _make_scheduler(app: Flask, state: PanelState) -> SyncScheduler:
         ttl=float(settings.cache_ttl),
         wait=settings.sync_wait,
         reconcile_interval=float(settings.reconcile_interval),
+        webhook_modes=WebhookModes.from_config(
+            app.config, enabled=settings.webhook_key is not None
+        ),
     )
 
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .clock import utcnow
 from .matching import match_record
-from .models import Connection, Organisation, SyncState, WebhookEvent
+from .models import Connection, Organisation, SyncState, WebhookEvent, WebhookTenant
 from .records import CRMRecord
 from .sync.org_state import OrgState, state_of
 from .sync.state import cached_counts
+from .sync.webhook_mode import Mode, WebhookModes
 from .xero.call_counter import CallCounter
 
 #: The record types whose match coverage the page shows (deals match through these).
@@ -44,6 +46,8 @@ class OrganisationHealth:
     skipped_records: int = 0
     skipped_reason: str | None = None
     skipped_at: dt.datetime | None = None
+    #: How its cache is kept fresh: webhooks (since when) or polling (and why).
+    mode: Mode | None = None
 
     @property
     def status_text(self) -> str:
@@ -55,9 +59,14 @@ def organisation_health(
     session: Session,
     connection: Connection,
     counter: CallCounter,
+    *,
+    modes: WebhookModes | None = None,
 ) -> list[OrganisationHealth]:
     """The numbers of each organisation the CRM account uses. The call counts are those of
-    the one call counter every Xero call goes through (the rate budget records each call)."""
+    the one call counter every Xero call goes through (the rate budget records each call).
+
+    :param modes: the webhook-first rules, to say each organisation's mode (none: not said).
+    """
     rows = []
     for organisation in sorted(
         (o for o in connection.organisations if o.selected), key=lambda o: (o.name, o.id)
@@ -77,6 +86,7 @@ def organisation_health(
         ):
             error, error_at = connection.last_error, connection.last_error_at
         org_state = state_of(connection.status, connection.reconnect_started_at, state)
+        heard = session.get(WebhookTenant, organisation.tenant_id) if modes else None
         rows.append(
             OrganisationHealth(
                 organisation=organisation,
@@ -94,6 +104,7 @@ def organisation_health(
                 skipped_records=state.skipped_records if state else 0,
                 skipped_reason=state.skipped_reason if state else None,
                 skipped_at=state.skipped_at if state else None,
+                mode=modes.mode(heard, utcnow()) if modes else None,
             )
         )
     return rows

@@ -23,7 +23,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from .base import Base, Money, UTCDateTime
-from .bookkeeping import CallDay, WebhookEvent
+from .bookkeeping import CallDay, WebhookEvent, WebhookTenant
 from .connection import Connection, ConnectionStatus, Organisation, SyncState
 from .crm_records import Pin, RecordLink
 from .xero_cache import ID_LENGTH, ContactEmail, DocumentKind, Invoice, Payment, XeroContact
@@ -45,6 +45,7 @@ __all__ = [
     "SyncState",
     "UTCDateTime",
     "WebhookEvent",
+    "WebhookTenant",
     "XeroContact",
     "mirror_tables_into",
 ]

@@ -1,5 +1,6 @@
 """The sync's bookkeeping: webhook events received (:class:`WebhookEvent`, also the queue
-of their retries) and Xero calls counted per tenant and day (:class:`CallDay`)."""
+of their retries), when each tenant's webhooks were last heard (:class:`WebhookTenant`) and
+Xero calls counted per tenant and day (:class:`CallDay`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..clock import utcnow
 from .base import Base, UTCDateTime
 
-__all__ = ["CallDay", "WebhookEvent"]
+__all__ = ["CallDay", "WebhookEvent", "WebhookTenant"]
 
 
 class WebhookEvent(Base):
@@ -34,6 +35,26 @@ class WebhookEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookTenant(Base):
+    """How one tenant's webhooks stand: the last accepted delivery that named it, since when
+    they have been arriving, and the last failure (see :mod:`xero_panel.sync.webhook_mode`).
+
+    One row per tenant some CRM account uses, written by the webhook route; the row
+    :data:`~xero_panel.sync.webhook_ingest.UNKNOWN_TENANTS` counts the events dropped because
+    no CRM account uses their organisation.
+    """
+
+    __tablename__ = "xero_panel_webhook_tenant"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_delivery_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Since when deliveries have arrived without a gap past the quiet threshold or a failure.
+    arriving_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    failure: Mapped[str | None] = mapped_column(Text)
+    dropped_events: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CallDay(Base):

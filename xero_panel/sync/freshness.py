@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Connection, Organisation, SyncState
+from ..models import Connection, Organisation, SyncState, WebhookTenant
 from .org_state import retry_due
 
 __all__ = [
@@ -49,14 +49,24 @@ class Snapshot:
     reconciled_at: dt.datetime | None
     #: The row read (``None``: never synced), for the cache's status when nothing changes.
     sync_state: SyncState | None = None
+    #: How the tenant's webhooks stand (``None``: no delivery named it yet), for its mode
+    #: (:mod:`~xero_panel.sync.webhook_mode`).
+    webhooks: WebhookTenant | None = None
 
 
 def read_snapshots(session: Session, organisation_ids: Sequence[int]) -> list[Snapshot]:
     """The snapshots of these organisations (one statement; unknown ids are left out)."""
     rows = session.execute(
-        select(Organisation.id, Connection.status, Connection.reconnect_started_at, SyncState)
+        select(
+            Organisation.id,
+            Connection.status,
+            Connection.reconnect_started_at,
+            SyncState,
+            WebhookTenant,
+        )
         .join(Connection, Organisation.connection_id == Connection.id)
         .outerjoin(SyncState, SyncState.organisation_id == Organisation.id)
+        .outerjoin(WebhookTenant, WebhookTenant.tenant_id == Organisation.tenant_id)
         .where(Organisation.id.in_(list(organisation_ids)))
     ).all()
     return [
@@ -72,8 +82,9 @@ def read_snapshots(session: Session, organisation_ids: Sequence[int]) -> list[Sn
             last_error_at=state.last_error_at if state else None,
             reconciled_at=state.reconciled_at if state else None,
             sync_state=state,
+            webhooks=heard,
         )
-        for org_id, status, reconnecting, state in rows
+        for org_id, status, reconnecting, state, heard in rows
     ]
 
 

@@ -18,6 +18,8 @@ view, by these rules (each stated in :mod:`~xero_panel.sync.freshness`):
   :attr:`~xero_panel.sync.state.CacheStatus.needs_reconnect` follows the connection's status.
 * **Reconcile when due.** A view of an organisation last reconciled more than
   ``XERO_PANEL_RECONCILE_INTERVAL`` seconds ago queues a reconciliation.
+* **Webhook-first.** While an organisation's webhooks arrive, its TTL is the catch-up
+  interval and the catch-up runs in the background (:mod:`~xero_panel.sync.webhook_mode`).
 
 The admin page's *Save* calls :meth:`SyncScheduler.start_full_sync` and *Refresh now*
 :meth:`SyncScheduler.start_refresh`; webhooks call :meth:`SyncScheduler.start_webhook`. They
@@ -47,14 +49,17 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..exceptions import XeroPanelError
-from ..locks import Locks, keep_alive, single_flight
+from ..locks import Locks, single_flight
 from ..models import Organisation
 from .freshness import Snapshot, first_sync_wanted, is_stale, read_snapshots, reconcile_due
 from .job_runs import SyncJobs
 from .reading import ProgressCallback
 from .runners import Execute, JobName, Runner, ThreadRunner
 from .state import CacheStatus, get_sync_state, read_cache_status, status_of
-from .webhook_retries import SWEEP_EVERY, WebhookRetries
+from .webhook_ingest import Ingested
+from .webhook_mode import WebhookModes
+from .webhook_retries import WebhookRetries
+from .webhook_work import WebhookWork
 
 __all__ = ["MakeRunner", "SyncScheduler"]
 
@@ -84,6 +89,7 @@ class SyncScheduler:
     :param ttl: ``XERO_PANEL_CACHE_TTL``.
     :param wait: ``XERO_PANEL_SYNC_WAIT``: how long a view waits for a refresh.
     :param reconcile_interval: ``XERO_PANEL_RECONCILE_INTERVAL`` (``0``: never by itself).
+    :param webhook_modes: the webhook-first rules (default: webhooks off, always polling).
     """
 
     def __init__(
@@ -99,7 +105,9 @@ class SyncScheduler:
         wait: float = 3.0,
         reconcile_interval: float = 86400.0,
         now: Callable[[], dt.datetime] = utcnow,
+        webhook_modes: WebhookModes | None = None,
     ) -> None:
+        self.webhook_modes = webhook_modes or WebhookModes()
         self.session_factory = session_factory
         self.jobs = jobs
         self.webhook_retries = webhook_retries
@@ -113,6 +121,15 @@ class SyncScheduler:
             self.runner: Runner = ThreadRunner(self.execute, context)
         else:
             self.runner = make_runner(self.execute)
+        self.webhook_work = WebhookWork(
+            session_factory=session_factory,
+            jobs=jobs,
+            retries=webhook_retries,
+            modes=self.webhook_modes,
+            locks=locks,
+            runner=lambda: self.runner,
+            now=lambda: self.now(),
+        )
 
     # -- what the panel asks ---------------------------------------------------------------
 
@@ -195,8 +212,10 @@ class SyncScheduler:
             return _CHANGED if finished else _WAITING
         if fetch := force_contacts and bool(wanted):
             finished = self._fetch_contacts(org_id, wanted, force=True)
-        if stale := is_stale(snap, self.now(), self.ttl):
-            finished = self._refresh(org_id) and finished
+        ttl, behind = self.webhook_modes.freshness(snap.webhooks, org_id, self.now(), self.ttl)
+        if stale := is_stale(snap, self.now(), ttl):  # behind: the view does not wait
+            done = self._refresh(org_id, ttl, 0.0 if behind else self.wait)
+            finished = (done or behind) and finished
         if reconcile := reconcile_due(snap, self.now(), self.reconcile_interval):
             self.start_reconcile(org_id)
         if not (fetch or stale or reconcile):
@@ -212,20 +231,20 @@ class SyncScheduler:
 
         threading.Thread(target=run, name="xero-panel-flight", daemon=True).start()
 
-    def _refresh(self, organisation_id: int) -> bool:
+    def _refresh(self, organisation_id: int, ttl: float, wait: float) -> bool:
         def still_needed() -> bool:
             snap = self._snapshot(organisation_id)
             return (
                 snap is not None
                 and snap.connection_status == "active"
-                and is_stale(snap, self.now(), self.ttl)
+                and is_stale(snap, self.now(), ttl)
             )
 
         flight = single_flight(
             self.locks,
             f"refresh:{organisation_id}",
             lambda: self.jobs.run_incremental(organisation_id),
-            wait=self.wait,
+            wait=wait,
             ttl=self.jobs.lock_ttl,
             still_needed=still_needed,
             run=self._spawn,
@@ -309,9 +328,9 @@ class SyncScheduler:
 
     def store_webhook_events(
         self, session: Session, events: Sequence[Mapping[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """Store the new events in the retry queue (:meth:`WebhookRetries.store`)."""
-        return self.webhook_retries.store(session, events)
+    ) -> Ingested:
+        """Store a delivery (:meth:`WebhookWork.store`)."""
+        return self.webhook_work.store(session, events)
 
     def start_webhook(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Refresh the records these (new) webhook events name, in the background."""
@@ -319,22 +338,8 @@ class SyncScheduler:
             self.runner.submit("webhook", [dict(e) for e in events])
 
     def sweep_webhooks(self) -> bool:
-        """Queue a retry job if some stored event is due (at most every
-        :data:`~xero_panel.sync.webhook_retries.SWEEP_EVERY` seconds, across workers).
-        Never raises.
-
-        :return: whether a job was queued.
-        """
-        try:
-            if not self.locks.claim("webhook-sweep", SWEEP_EVERY):
-                return False
-            if not self.webhook_retries.due(limit=1):
-                return False
-            self.runner.submit("webhook_retry")
-            return True
-        except Exception:
-            logger.exception("Could not look for webhook events to retry")
-            return False
+        """Queue a retry job if some stored event is due (:meth:`WebhookWork.sweep`)."""
+        return self.webhook_work.sweep()
 
     # -- the jobs ------------------------------------------------------------------------
 
@@ -366,29 +371,9 @@ class SyncScheduler:
         return self.jobs.run_refresh(organisation_id)
 
     def run_webhook(self, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-        """Fetch what the events name; events whose fetch failed are counted in the retry
-        queue, and a retry job is set for the soonest next try."""
-        outcome = self.jobs.run_webhook(events)
-        delays = [
-            self.webhook_retries.failed(failed, problem) for failed, problem in outcome.failed
-        ]
-        soonest = min((d for d in delays if d is not None), default=None)
-        if soonest is not None:
-            self.runner.submit_later(soonest, "webhook_retry")
-        return outcome.counts
+        """Fetch what the events name (:meth:`WebhookWork.run`)."""
+        return self.webhook_work.run(events)
 
     def run_webhook_retry(self) -> dict[str, int]:
-        """Try again every due webhook event (one such job at a time)."""
-        held = self.locks.try_lock("webhook-retry", self.jobs.lock_ttl)
-        if held is None:
-            return {}
-        try:
-            with keep_alive(held, self.jobs.lock_ttl):
-                events = self.webhook_retries.due()
-                if not events:
-                    return {}
-                # Not due again for a while (the try reschedules them if it fails).
-                self.webhook_retries.hold(events, max(self.jobs.lock_ttl, 300.0))
-                return self.run_webhook(events)
-        finally:
-            held.release()
+        """Try again every due webhook event (:meth:`WebhookWork.run_retry`)."""
+        return self.webhook_work.run_retry()

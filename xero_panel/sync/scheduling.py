@@ -14,14 +14,18 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from ..clock import utcnow
 from ..models import Organisation
 from .reading import ProgressCallback
 from .runners import JobName
 from .state import CacheStatus, read_cache_status
-from .webhook_retries import BACKOFF_BASE, record_new_events
+from .webhook_ingest import Ingested, store_delivery
+from .webhook_mode import WebhookModes
+from .webhook_retries import BACKOFF_BASE
 
 __all__ = ["CacheOnlyScheduler", "Scheduler"]
 
+_QUIET_AFTER = WebhookModes().quiet_after
 _NEVER_CALLS_XERO = "This app's xero-panel scheduler is cache-only: it never calls Xero."
 
 
@@ -76,10 +80,12 @@ class Scheduler(Protocol):
 
     def store_webhook_events(
         self, session: Session, events: Sequence[Mapping[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """Store the events not seen before, each due for a retry should its fetch not
-        happen, commit, and return them. Database errors propagate (the route answers 503
-        and Xero delivers again)."""
+    ) -> Ingested:
+        """Store the events not seen before of tenants some CRM account uses, each due for
+        a retry should its fetch not happen, note the delivery, count the events dropped,
+        commit; say which events were new
+        (:func:`~xero_panel.sync.webhook_ingest.store_delivery`). Database errors propagate
+        (the route answers 503 and Xero delivers again)."""
         ...
 
     def start_webhook(self, events: Sequence[Mapping[str, Any]]) -> None:
@@ -139,8 +145,10 @@ class CacheOnlyScheduler:
 
     def store_webhook_events(
         self, session: Session, events: Sequence[Mapping[str, Any]]
-    ) -> list[dict[str, Any]]:
-        return record_new_events(session, events, BACKOFF_BASE)
+    ) -> Ingested:
+        return store_delivery(
+            session, events, now=utcnow(), retry_after=BACKOFF_BASE, quiet_after=_QUIET_AFTER
+        )
 
     def start_webhook(self, events: Sequence[Mapping[str, Any]]) -> None:
         return None

@@ -2,10 +2,11 @@
 :data:`MAX_ATTEMPTS` tries have failed.
 
 The webhook route stores each new event (``xero_panel_webhook_event``) before it answers
-200, with ``next_attempt_at`` a little ahead: the stored rows are the queue. The job that
-fetches an event's resource marks it processed; when Xero fails it counts the attempt and
-sets the next one ``min(base * 2 ** (attempts - 1), cap)`` seconds later
-(:func:`retry_delay`), and the scheduler asks the runner to run ``webhook_retry`` then. What
+200 (:mod:`~xero_panel.sync.webhook_ingest`), with ``next_attempt_at`` a little ahead: the
+stored rows are the queue. The job that fetches an event's resource marks it processed;
+when Xero fails it counts the attempt and sets the next one
+``min(base * 2 ** (attempts - 1), cap)`` seconds later (:func:`retry_delay`), and the
+scheduler asks the runner to run ``webhook_retry`` then. What
 a lost timer or a dead worker would drop is picked up by the scheduler's ``sweep_webhooks``,
 which panel views and webhook deliveries call (it queries at most every :data:`SWEEP_EVERY`
 seconds). :class:`WebhookRetries` keeps this queue; the scheduler runs it.
@@ -129,11 +130,6 @@ class WebhookRetries:
         self.base = base
         self.cap = cap
         self.limit = limit
-
-    def store(self, session: Session, events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Store the new events, each due for a retry :attr:`base` seconds from now unless
-        processed by then (:func:`record_new_events`)."""
-        return record_new_events(session, events, self.base)
 
     def failed(self, events: Sequence[Mapping[str, Any]], problem: str) -> float | None:
         """Count a failed try of these events and schedule the next one (or give up).

@@ -6,11 +6,13 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import redirect, request, session, url_for
+from flask import current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..clock import utcnow
 from ..health import OrganisationHealth
+from ..state import PanelState
+from ..sync.webhook_mode import WebhookModes
 from .blueprint import PanelError, check_csrf, current_viewer, require_login
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,3 +77,10 @@ def watching(rows: Iterable[OrganisationHealth]) -> bool:
 
 def to_settings() -> BaseResponse:
     return redirect(url_for("xero_panel.settings_page"))
+
+
+def webhook_modes(state: PanelState) -> WebhookModes:
+    """The app's webhook-first rules, for the health rows' mode (webhooks or polling)."""
+    return WebhookModes.from_config(
+        current_app.config, enabled=state.settings.webhook_key is not None
+    )

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..health import COVERAGE_TYPES, match_coverage, organisation_health
 from ..state import get_state
-from .admin_common import admin_only, to_settings, watching
+from .admin_common import admin_only, to_settings, watching, webhook_modes
 from .blueprint import Viewer, connection_of
 from .htmx import add_vary
 
@@ -24,7 +24,9 @@ def health_page(viewer: Viewer) -> BaseResponse:
     connection = connection_of(viewer.crm_account)
     if connection is None:
         return to_settings()
-    rows = organisation_health(session, connection, state.backends.counter)
+    rows = organisation_health(
+        session, connection, state.backends.counter, modes=webhook_modes(state)
+    )
     listed = {t: state.panel.list_records(t) for t in COVERAGE_TYPES}
     coverage = None
     if all(records is not None for records in listed.values()):

@@ -29,6 +29,7 @@ from .admin_common import (
     to_settings,
     watch_syncs,
     watching,
+    webhook_modes,
 )
 from .blueprint import PanelError, Viewer, connection_of
 from .csrf import csrf_token
@@ -58,7 +59,9 @@ def settings_page(viewer: Viewer) -> BaseResponse:
     }
     messages = [tuple(m) for m in session.pop(MESSAGES_SESSION_KEY, [])]
     health_rows = (
-        organisation_health(db_session, connection, state.backends.counter)
+        organisation_health(
+            db_session, connection, state.backends.counter, modes=webhook_modes(state)
+        )
         if connection is not None
         else []
     )

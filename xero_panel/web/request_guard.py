@@ -37,9 +37,12 @@ from ..framing import frame_headers
 from ..state import get_state
 from .htmx import add_vary, current_url_problem, request_headers
 
-#: The biggest webhook delivery read. Xero batches events into one delivery, each event
-#: about 350 bytes of JSON, so 1 MiB holds about 3,000 events.
-WEBHOOK_MAX_BYTES = 1024 * 1024
+#: The biggest webhook delivery read: 10 MiB. Xero batches events into one delivery, each
+#: about 330 bytes of JSON; after a bulk import or a replay of stored events one delivery
+#: carries thousands (5,000 are about 1.6 MB), and a refused one is retried for 24 hours and
+#: then disables the webhook. 10 MiB holds about 30,000 events and still bounds what one
+#: request makes the app read and parse (the limit is checked before the signature).
+WEBHOOK_MAX_BYTES = 10 * 1024 * 1024
 #: The biggest body of any other plugin request: its forms hold a CSRF token, a few ids and
 #: the panel's parameters, well under 2 KiB.
 FORM_MAX_BYTES = 16 * 1024

@@ -80,18 +80,22 @@ def webhook() -> Response:
     scheduler = state.scheduler
     try:
         with state.session_factory() as session:
-            fresh = scheduler.store_webhook_events(session, events)
+            stored = scheduler.store_webhook_events(session, events)
     except SQLAlchemyError:
         # Not stored: Xero delivers again what is not answered 2xx.
         logger.exception("Could not store a webhook delivery; answering 503 so Xero retries")
         return _empty(503)
+    if stored.dropped:
+        logger.warning(
+            "Dropped %s webhook events of organisations no CRM account uses", stored.dropped
+        )
     try:
-        if fresh:
-            scheduler.start_webhook(fresh)
+        if stored.fresh:
+            scheduler.start_webhook(stored.fresh)
         scheduler.sweep_webhooks()  # earlier events whose retry is due
     except Exception:
         # Stored: the retry sweep hands these to the background once they are due.
-        logger.exception("Could not queue the fetch of %s webhook events", len(fresh))
+        logger.exception("Could not queue the fetch of %s webhook events", len(stored.fresh))
     return _empty(200)
 
 
