@@ -21,6 +21,7 @@ from .locks import Locks, make_locks
 from .oauth import RefreshLock
 from .sync.runners import Execute, Runner, make_runner
 from .xero.call_counter import CallCounter, DatabaseCallCounter
+from .xero.call_kinds import Shares
 from .xero.rate_budget import BudgetOptions, InProcessRateBudget, RateBudget
 from .xero.redis_rate_budget import RedisRateBudget
 
@@ -81,6 +82,8 @@ def make_backends(settings: Settings, engine: Callable[[], Engine] | None = None
         per_minute=settings.rate_limit_per_minute,
         per_day=settings.rate_limit_per_day,
         concurrent=settings.rate_limit_concurrent,
+        shares=Shares(settings.budgets.background_reserve, settings.budgets.interactive_reserve),
+        app_per_minute=settings.budgets.app_per_minute,
     )
     budget: RateBudget
     if client is not None:

@@ -140,7 +140,8 @@ def admin_status(state: OrgState) -> str:
             if state.retry_at is not None
             else ""
         )
-        return f"Xero's {limit} for this organisation was reached{since}{resume}."
+        whose = "" if state.limit == "appminute" else " for this organisation"
+        return f"Xero's {limit}{whose} was reached{since}{resume}."
     if state.reason == "needs-reconnect":
         return f"Xero stopped accepting this connection{since}: press Reconnect, then Save."
     if state.reason == "reconnecting":
