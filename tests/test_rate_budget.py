@@ -481,6 +481,7 @@ def test_redis_keys_under_prefix_and_expire(
         f"{redis_prefix}:rate:app:minute",
         f"{redis_prefix}:rate:{{{A}}}:day:2023-11-14",
         f"{redis_prefix}:rate:{{{A}}}:minute",
+        f"{redis_prefix}:rate:{{{A}}}:minute:interactive",
         f"{redis_prefix}:rate:{{{A}}}:sent",
     ]
     assert all(redis_client.ttl(k) > 0 for k in keys)

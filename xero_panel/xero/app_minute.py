@@ -26,6 +26,7 @@ class AppMinute:
         # What Xero last said was used, and when: it counts until a span has passed.
         self._observed = 0
         self._observed_at = float("-inf")
+        self._since_observed = 0  # calls recorded since Xero last said
         #: Clock time before which no call may start (a 429 ``appminute``), or ``None``.
         self.blocked_until: float | None = None
 
@@ -38,8 +39,7 @@ class AppMinute:
         self._trim(now)
         if self._observed_at <= now - self.span:
             return len(self._calls)
-        since = sum(1 for t in self._calls if t > self._observed_at)
-        return max(len(self._calls), self._observed + since)
+        return max(len(self._calls), self._observed + self._since_observed)
 
     def wait(self, now: float, ceiling: int) -> float:
         """Seconds until a call may start under ``ceiling`` (0 when it may now)."""
@@ -56,11 +56,13 @@ class AppMinute:
     def record(self, now: float) -> None:
         """Count one call made now."""
         self._calls.append(now)
+        self._since_observed += 1
 
     def observe(self, remaining: int, per_minute: int, now: float) -> None:
         """Xero says ``remaining`` of the app's ``per_minute`` are left."""
         self._observed = max(0, per_minute - remaining)
         self._observed_at = now
+        self._since_observed = 0
 
     def block(self, until: float) -> None:
         """A 429 ``appminute``: no call of any tenant before ``until``."""

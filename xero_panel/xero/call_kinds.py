@@ -13,14 +13,16 @@ kind           what makes the call                              tenant's minute 
 ``full``       a full sync (first sync, *Refresh now*, CLI)     minus 10         80%
 =============  ===============================================  ===============  ============
 
-"minus reserve" is ``XERO_PANEL_RATE_BACKGROUND_RESERVE`` (20 of Xero's 60): a rep's
-refresh loop, or many reps viewing, leave that many calls of each organisation's minute for
-webhook fetches and syncs. Reconciliations and full syncs leave
+Refreshes and views together (the ``interactive`` share) may make at most the minute's
+calls less ``XERO_PANEL_RATE_BACKGROUND_RESERVE`` (20 of Xero's 60): a rep's refresh loop, or
+many reps viewing, leave that many calls of each organisation's minute for webhook fetches
+and syncs. Reconciliations and full syncs together (the ``bulk`` share) leave
 ``XERO_PANEL_RATE_INTERACTIVE_RESERVE`` (10) for webhooks, refreshes and views, so a first
 full sync of a large organisation runs at the budget's pace (50 a minute) without making a
-rep's *Refresh* wait a minute. Of the app's minute (Xero's 10,000 calls across every
-organisation) background work yields first: full syncs and reconciliations stop at 80% of
-it, view refreshes at 90%, webhooks and refreshes may use all of it.
+rep's *Refresh* wait a minute. Every kind also stays within the whole minute. Of the app's
+minute (Xero's 10,000 calls across every organisation) background work yields first: full
+syncs and reconciliations stop at 80% of it, view refreshes at 90%, webhooks and refreshes
+may use all of it.
 
 On top of the shares, a call waits while a call of a higher priority is waiting for the same
 organisation (or for the app's minute), so the next free slot goes to the most urgent
@@ -38,12 +40,16 @@ __all__ = [
     "CALL_KINDS",
     "PRIORITY",
     "CallKind",
+    "ShareName",
     "Shares",
     "Waiters",
 ]
 
 #: Who a call is for; see the module's table.
 CallKind = Literal["webhook", "refresh", "view", "reconcile", "full"]
+#: The shares of a tenant's minute: refreshes and views are ``interactive``, reconciliations
+#: and full syncs ``bulk``; webhook fetches are limited only by the whole minute.
+ShareName = Literal["webhook", "interactive", "bulk"]
 #: Every kind, most urgent first.
 CALL_KINDS: tuple[CallKind, ...] = ("webhook", "refresh", "view", "reconcile", "full")
 #: Lower is more urgent.
@@ -71,12 +77,22 @@ class Shares:
     background_reserve: int = 0
     interactive_reserve: int = 0
 
-    def minute_ceiling(self, kind: CallKind, per_minute: int) -> int:
-        """How many calls may be in the tenant's minute window when a ``kind`` call starts
-        (at least 1, so every kind makes progress)."""
+    def share(self, kind: CallKind) -> ShareName:
+        """Which share of the minute a ``kind`` call counts against."""
         if kind in ("refresh", "view"):
-            return max(1, per_minute - self.background_reserve)
+            return "interactive"
         if kind in ("reconcile", "full"):
+            return "bulk"
+        return "webhook"
+
+    def share_ceiling(self, kind: CallKind, per_minute: int) -> int:
+        """How many calls of ``kind``'s share may be in the tenant's minute window when a
+        ``kind`` call starts (at least 1, so every kind makes progress). All kinds together
+        stay within ``per_minute`` as well."""
+        share = self.share(kind)
+        if share == "interactive":
+            return max(1, per_minute - self.background_reserve)
+        if share == "bulk":
             return max(1, per_minute - self.interactive_reserve)
         return per_minute
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -272,6 +273,7 @@ class InProcessRateBudget(_BudgetBase):
         self._lock = self._counter.lock
         self._tenants: dict[str, InProcessRateBudget._Tenant] = {}
         self._waiters = Waiters()
+        self._shares: dict[tuple[str, str], deque[float]] = {}
         self._app = AppMinute(self.span)
 
     @property
@@ -297,6 +299,7 @@ class InProcessRateBudget(_BudgetBase):
                 return refused
             self._waiters.forget(token)
             self._counter.record(tenant_id, now)
+            self._share(tenant_id, kind, now).append(now)
             self._app.record(now)
             self._state(tenant_id, now).in_flight.add(token)
             return None
@@ -317,17 +320,28 @@ class InProcessRateBudget(_BudgetBase):
             _APP, token, kind, now
         ):
             return "queued", 0.0
-        ceiling = self.shares.minute_ceiling(kind, self.per_minute)
-        if len(calls.minute) >= ceiling:
-            # Room appears when enough of the oldest calls have left the window.
-            oldest = calls.minute[len(calls.minute) - ceiling]
-            return "minute", max(0.0, oldest + self.span - now)
+        share = self._share(tenant_id, kind, now)
+        for window, ceiling in (
+            (calls.minute, self.per_minute),
+            (share, self.shares.share_ceiling(kind, self.per_minute)),
+        ):
+            if len(window) >= ceiling:
+                # Room appears when enough of the oldest calls have left the window.
+                oldest = window[len(window) - ceiling]
+                return "minute", max(0.0, oldest + self.span - now)
         app_wait = self._app.wait(now, self.shares.app_ceiling(kind, self.app_per_minute))
         if app_wait > 0:
             return "appminute", app_wait
         if len(state.in_flight) >= self.concurrent:
             return "concurrent", 0.0
         return None
+
+    def _share(self, tenant_id: str, kind: CallKind, now: float) -> deque[float]:
+        """The times of the calls in the window that count against ``kind``'s share."""
+        window = self._shares.setdefault((tenant_id, self.shares.share(kind)), deque())
+        while window and window[0] <= now - self.span:
+            window.popleft()
+        return window
 
     def _release(self, tenant_id: str, token: str) -> None:
         with self._lock:

@@ -23,10 +23,11 @@ __all__ = ["RedisRateBudget"]
 # not, so on Redis Cluster they must be placed on the tenants' node (see the class docs).
 # KEYS: 1 minute zset (member -> call time), 2 day counter, 3 slots zset (member -> expiry),
 #       4 block hash {until, problem}, 5 sent counter, 6 waiting zset (rank:token -> until),
-#       7 app minute zset, 8 app observed hash {used, at}, 9 app block hash, 10 app waiting
-# ARGV: 1 now, 2 span (window + margin), 3 minute ceiling of this kind, 4 per_day,
+#       7 app minute zset, 8 app observed hash {used, at, since}, 9 app block hash, 10 app waiting,
+#       11 this kind's share zset (member -> call time)
+# ARGV: 1 now, 2 span (window + margin), 3 per_minute, 4 per_day,
 #       5 concurrent, 6 slot_ttl, 7 token, 8 day_ttl, 9 rank, 10 app ceiling of this kind,
-#       11 seconds a refused call stays noted as waiting beyond its wait
+#       11 seconds a refused call stays noted as waiting beyond its wait, 12 share ceiling
 _ACQUIRE_LUA = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -63,13 +64,16 @@ end
 if outranked(KEYS[6]) or outranked(KEYS[10]) then
   return refuse('queued', 0, KEYS[6])
 end
-local ceiling = tonumber(ARGV[3])
-local count = redis.call('ZCARD', KEYS[1])
-if count >= ceiling then
-  local oldest = redis.call('ZRANGE', KEYS[1], count - ceiling, count - ceiling, 'WITHSCORES')
-  local wait = tonumber(oldest[2]) + window - now
-  if wait < 0 then wait = 0 end
-  return refuse('minute', wait, KEYS[6])
+redis.call('ZREMRANGEBYSCORE', KEYS[11], '-inf', now - window)
+for _, pair in ipairs({{KEYS[1], tonumber(ARGV[3])}, {KEYS[11], tonumber(ARGV[12])}}) do
+  local count = redis.call('ZCARD', pair[1])
+  if count >= pair[2] then
+    local idx = count - pair[2]
+    local oldest = redis.call('ZRANGE', pair[1], idx, idx, 'WITHSCORES')
+    local wait = tonumber(oldest[2]) + window - now
+    if wait < 0 then wait = 0 end
+    return refuse('minute', wait, KEYS[6])
+  end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - window)
 local app_ceiling = tonumber(ARGV[10])
@@ -78,7 +82,7 @@ local used = app_count
 local seen_at = tonumber(redis.call('HGET', KEYS[8], 'at') or '')
 if seen_at ~= nil and seen_at > now - window then
   local seen = tonumber(redis.call('HGET', KEYS[8], 'used') or '0')
-  seen = seen + redis.call('ZCOUNT', KEYS[7], '(' .. seen_at, '+inf')
+  seen = seen + tonumber(redis.call('HGET', KEYS[8], 'since') or '0')
   if seen > used then used = seen end
 end
 if used >= app_ceiling then
@@ -101,6 +105,9 @@ redis.call('ZREM', KEYS[6], me)
 redis.call('ZREM', KEYS[10], me)
 redis.call('ZADD', KEYS[1], now, ARGV[7])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+redis.call('ZADD', KEYS[11], now, ARGV[7])
+redis.call('PEXPIRE', KEYS[11], math.ceil(window * 1000) + 1000)
+if seen_at ~= nil then redis.call('HINCRBY', KEYS[8], 'since', 1) end
 redis.call('ZADD', KEYS[7], now, ARGV[7])
 redis.call('PEXPIRE', KEYS[7], math.ceil(window * 1000) + 1000)
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), ARGV[7])
@@ -138,7 +145,7 @@ end
 if ARGV[11] ~= '' then
   local used = tonumber(ARGV[12]) - tonumber(ARGV[11])
   if used < 0 then used = 0 end
-  redis.call('HSET', KEYS[4], 'used', tostring(used), 'at', tostring(now))
+  redis.call('HSET', KEYS[4], 'used', tostring(used), 'at', tostring(now), 'since', '0')
   redis.call('PEXPIRE', KEYS[4], math.ceil(window * 1000) + 1000)
 end
 if ARGV[7] ~= '' then
@@ -169,8 +176,9 @@ class RedisRateBudget(_BudgetBase):
     """A rate budget in Redis, shared by every worker on every host.
 
     Keys are ``<prefix>rate:{<tenant_id>}:minute|day:<YYYY-MM-DD>|sent|slots|block|waiting``
-    (the first three are the :class:`~xero_panel.xero.call_counter.RedisCallCounter`'s), and
-    for the app-wide minute ``<prefix>rate:app:minute|observed|block|waiting``. The scripts
+    and ``...:minute:webhook|interactive|bulk`` (the calls of each share; the first three
+    are the :class:`~xero_panel.xero.call_counter.RedisCallCounter`'s), and for the app-wide
+    minute ``<prefix>rate:app:minute|observed|block|waiting``. The scripts
     touch a tenant's keys and the app's together, so on Redis Cluster (where a script's keys
     must share a slot) keep the plugin on a single Redis or a single-shard cluster. Each
     concurrency slot is stored with an expiry (``slot_ttl``), so a worker that dies mid-call
@@ -223,11 +231,15 @@ class RedisRateBudget(_BudgetBase):
     def _try_take(self, tenant_id: str, token: str, kind: CallKind) -> tuple[str, float] | None:
         now = self._clock()
         result = self._acquire_script(
-            keys=[*self._keys(tenant_id, now), *self._app_keys()],
+            keys=[
+                *self._keys(tenant_id, now),
+                *self._app_keys(),
+                f"{self._counter.tenant_key(tenant_id)}:minute:{self.shares.share(kind)}",
+            ],
             args=[
                 repr(now),
                 repr(self.span),
-                self.shares.minute_ceiling(kind, self.per_minute),
+                self.per_minute,
                 self.per_day,
                 self.concurrent,
                 repr(self.slot_ttl),
@@ -236,6 +248,7 @@ class RedisRateBudget(_BudgetBase):
                 PRIORITY[kind],
                 self.shares.app_ceiling(kind, self.app_per_minute),
                 repr(4 * self.poll_interval + 1.0),
+                self.shares.share_ceiling(kind, self.per_minute),
             ],
         )
         problem, wait = (_text(v) for v in result)
