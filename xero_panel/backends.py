@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from .config import Settings
 from .locks import Locks, make_locks
 from .oauth import RefreshLock
+from .sync.refresh_gate import RefreshGate, make_refresh_gate
 from .sync.runners import Execute, Runner, make_runner
 from .xero.call_counter import CallCounter, DatabaseCallCounter
 from .xero.call_kinds import Shares
@@ -38,6 +39,7 @@ class Backends:
     :ivar budget: the per-tenant rate budget every Xero call of the app goes through.
     :ivar refresh_lock: the lock token refreshes take.
     :ivar rq_queue: the RQ queue of background jobs (with Redis).
+    :ivar refresh_gate: the fair use of reps' *Refresh* (in flight, cooldown, per user).
     """
 
     redis: Any
@@ -46,6 +48,7 @@ class Backends:
     budget: RateBudget
     refresh_lock: RefreshLock
     rq_queue: str
+    refresh_gate: RefreshGate
 
     @property
     def counter(self) -> CallCounter:
@@ -99,4 +102,10 @@ def make_backends(settings: Settings, engine: Callable[[], Engine] | None = None
         budget=budget,
         refresh_lock=RefreshLock(client, prefix=prefix),
         rq_queue=settings.rq_queue,
+        refresh_gate=make_refresh_gate(
+            client,
+            prefix,
+            cooldown=settings.budgets.refresh_cooldown,
+            per_user=settings.budgets.refresh_per_user,
+        ),
     )
