@@ -327,3 +327,21 @@ def test_app_minute_shared_by_two_processes_through_redis(
     assert sum(r["refused"] for r in results) == 10
     calls, limited, _ = _stats(emulator)
     assert (calls, limited) == (20, 0)
+
+
+def test_admin_reads_the_app_wide_limit_as_what_it_is() -> None:
+    import datetime as dt
+
+    from xero_panel.health import admin_status
+    from xero_panel.sync.org_state import OrgState
+
+    when = dt.datetime(2026, 12, 4, 10, 0, tzinfo=dt.UTC)
+    state = OrgState(
+        "rate-limited", since=when, retry_at=when + dt.timedelta(seconds=42), limit="appminute"
+    )
+    assert admin_status(state) == (
+        "Xero's app-wide limit of calls a minute (all organisations together) was reached"
+        " since 2026-12-04 10:00 UTC; calls resume at 10:00:42 UTC."
+    )
+    minute = OrgState("rate-limited", since=when, limit="minute")
+    assert "for this organisation" in admin_status(minute)

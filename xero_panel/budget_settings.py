@@ -16,11 +16,10 @@ __all__ = ["BUDGET_DEFAULTS", "BudgetSettings", "read_budget_settings"]
 
 BUDGET_DEFAULTS: dict[str, Any] = {
     #: Calls of each organisation's minute that reps' refreshes and panel views may not use:
-    #: kept for webhook fetches, reconciliations and full syncs (below
-    #: ``XERO_PANEL_RATE_LIMIT_PER_MINUTE``).
+    #: kept for webhook fetches, reconciliations and full syncs (0 to 59).
     "XERO_PANEL_RATE_BACKGROUND_RESERVE": 20,
     #: Calls of each organisation's minute that reconciliations and full syncs may not use:
-    #: kept for webhook fetches, refreshes and views (below the per-minute limit).
+    #: kept for webhook fetches, refreshes and views (0 to 59).
     "XERO_PANEL_RATE_INTERACTIVE_RESERVE": 10,
     #: Calls a minute the app may make across every organisation (Xero's app-wide limit,
     #: 10,000); background work yields first as it nears.
@@ -48,9 +47,10 @@ class BudgetSettings:
     refresh_per_user: int = 6
 
 
-def read_budget_settings(config: Mapping[str, Any], per_minute: int) -> BudgetSettings:
-    """Check and read the budget keys; ``per_minute`` is the checked
-    ``XERO_PANEL_RATE_LIMIT_PER_MINUTE`` that each reserve must stay below.
+def read_budget_settings(config: Mapping[str, Any]) -> BudgetSettings:
+    """Check and read the budget keys. A reserve is below Xero's 60; with
+    ``XERO_PANEL_RATE_LIMIT_PER_MINUTE`` lowered below a reserve, each kind of call still gets
+    one call a minute (:class:`~xero_panel.xero.call_kinds.Shares`).
 
     :raises ValueError: a value is not valid; the message names the key.
     """
@@ -59,8 +59,8 @@ def read_budget_settings(config: Mapping[str, Any], per_minute: int) -> BudgetSe
         return whole_number(key, config.get(key, BUDGET_DEFAULTS[key]), minimum, maximum)
 
     return BudgetSettings(
-        background_reserve=get("XERO_PANEL_RATE_BACKGROUND_RESERVE", 0, per_minute - 1),
-        interactive_reserve=get("XERO_PANEL_RATE_INTERACTIVE_RESERVE", 0, per_minute - 1),
+        background_reserve=get("XERO_PANEL_RATE_BACKGROUND_RESERVE", 0, 59),
+        interactive_reserve=get("XERO_PANEL_RATE_INTERACTIVE_RESERVE", 0, 59),
         app_per_minute=get("XERO_PANEL_APP_RATE_LIMIT_PER_MINUTE", 1, 10_000),
         refresh_cooldown=get("XERO_PANEL_REFRESH_COOLDOWN", 0, 3600),
         refresh_per_user=get("XERO_PANEL_REFRESH_PER_USER_PER_MINUTE", 0, 600),

@@ -257,7 +257,7 @@ def read_settings(config: Mapping[str, Any]) -> Settings:
         payment_behaviour=_bool(
             "XERO_PANEL_PAYMENT_BEHAVIOUR", config["XERO_PANEL_PAYMENT_BEHAVIOUR"]
         ),
-        budgets=read_budget_settings(config, int(config["XERO_PANEL_RATE_LIMIT_PER_MINUTE"])),
+        budgets=read_budget_settings(config),
     )
 
 

@@ -44,6 +44,9 @@ class OrganisationHealth:
     skipped_records: int = 0
     skipped_reason: str | None = None
     skipped_at: dt.datetime | None = None
+    #: Its share of the calls every organisation the plugin serves made today (0 to 1;
+    #: ``None`` before the first call of the day).
+    share_today: float | None = None
 
     @property
     def status_text(self) -> str:
@@ -57,7 +60,11 @@ def organisation_health(
     counter: CallCounter,
 ) -> list[OrganisationHealth]:
     """The numbers of each organisation the CRM account uses. The call counts are those of
-    the one call counter every Xero call goes through (the rate budget records each call)."""
+    the one call counter every Xero call goes through (the rate budget records each call).
+    The share of calls today is of every organisation the plugin serves (one count read per
+    organisation in its tables)."""
+    everyone = session.scalars(select(Organisation.tenant_id).distinct()).all()
+    app_today = sum(counter.count(tenant).today for tenant in everyone)
     rows = []
     for organisation in sorted(
         (o for o in connection.organisations if o.selected), key=lambda o: (o.name, o.id)
@@ -94,6 +101,7 @@ def organisation_health(
                 skipped_records=state.skipped_records if state else 0,
                 skipped_reason=state.skipped_reason if state else None,
                 skipped_at=state.skipped_at if state else None,
+                share_today=calls.today / app_today if app_today else None,
             )
         )
     return rows
