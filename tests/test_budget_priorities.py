@@ -345,3 +345,35 @@ def test_admin_reads_the_app_wide_limit_as_what_it_is() -> None:
     )
     minute = OrgState("rate-limited", since=when, limit="minute")
     assert "for this organisation" in admin_status(minute)
+
+
+def test_a_full_sync_at_the_budgets_pace_leaves_refreshes_their_calls(
+    two_tenants: tuple[Emulator, Any, list[str]],
+) -> None:
+    """A full sync of 120 calls runs at 50 a minute (waiting on the injected clock, no 429),
+    and each time it waits a rep's refresh of the same organisation is answered at once."""
+    emulator, server, (tenant, _other) = two_tenants
+    fake = FakeTime(emulator)
+    refreshed: list[bool] = []
+    tokens = EmulatorTokens(emulator)
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds)
+        try:
+            rep.organisation(tenant)
+            refreshed.append(True)
+        except RateLimited:
+            refreshed.append(False)
+
+    budget = InProcessRateBudget(clock=fake.clock, sleep=sleep, shares=FAIR)
+    rep = make_client(server.url, tokens, budget=budget, fake=fake, max_wait=0)
+    sync = make_client(server.url, tokens, budget=budget, fake=fake, max_wait=70)
+    sync.kind = "full"
+    started = fake.clock()
+    for _ in range(120):
+        sync.organisation(tenant)
+    assert refreshed and all(refreshed)
+    minutes = (fake.clock() - started) / SPAN
+    assert 2 <= minutes < 3  # 120 calls at 50 a minute: two full waits
+    calls, limited, _ = _stats(emulator)
+    assert (calls, limited) == (120 + len(refreshed), 0)
