@@ -30,6 +30,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -462,7 +463,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--burst", type=int, default=1500)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--drain-timeout", type=float, default=300.0)
-    parser.add_argument("--database-url", default="sqlite:///benchmarks/results/fleet.sqlite")
+    parser.add_argument(
+        "--database-url",
+        default=f"sqlite:///{tempfile.gettempdir()}/xp-bench-fleet.sqlite",
+        help="where the cache is made afresh (its plugin tables are dropped first)",
+    )
     parser.add_argument("--quick", action="store_true", help="a tiny run (the tests' size)")
     parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
