@@ -16,6 +16,8 @@ Xero's 429s by problem, webhook -> cache p50/p95, how old a view's data was, the
 share of calls one organisation took, and events a second per worker count. It fails
 loudly when the cache does not hold every change it claims to have fetched.
 
+The RQ jobs are in `fleet_jobs.py`, the emulator process in `fleet_emulator.py`.
+
 What it leaves out: the webhook route itself (signature, storage; another benchmark's
 business) and the panel's HTML; the jobs call the plugin's engine (``sync_by_ids``,
 ``incremental_sync``) with the plugin's client and budget.
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import random
 import subprocess
@@ -39,231 +40,10 @@ from contextlib import suppress
 from typing import Any
 
 from bench_common import ROOT, BenchmarkFailed, check, finish, percentile, progress, run_main
+from fleet_emulator import Fleet
+from fleet_jobs import HIGH, LOW, worker_main
 
-from tests import _seed_parts as parts
-
-OWNER = parts.OWNER
 REDIS_URL = os.environ.get("XP_BENCH_REDIS", "redis://127.0.0.1:6379/0")
-HIGH, LOW = "high", "low"
-
-
-# -- the emulator: N organisations in a process of its own -----------------------------------
-
-
-def fleet_seed(n_orgs: int, invoices: int, seed: int = 5) -> dict[str, Any]:
-    """N small organisations (4 customers, ``invoices`` sales invoices each), one owner."""
-    rng = random.Random(seed)
-    tenants = []
-    for n in range(n_orgs):
-        contacts = [
-            {
-                "ContactID": parts.new_id(rng),
-                "Name": f"Customer {n}-{i}",
-                "EmailAddress": f"c{i}@org{n}.test",
-                "ContactStatus": "ACTIVE",
-                "IsCustomer": True,
-                "UpdatedDateUTC": parts.xero_ms(parts_today(), i),
-            }
-            for i in range(4)
-        ]
-        docs = [
-            parts.sales_invoice(
-                rng,
-                f"INV-{i:05d}",
-                contacts[i % 4]["ContactID"],
-                parts_today(),
-                status="AUTHORISED",
-                total=100.0 + i,
-                payments=[],
-                updated_seconds=60 + i,
-            )
-            for i in range(invoices)
-        ]
-        one = parts.one_tenant_seed(parts.new_id(rng), contacts, docs, [])
-        one["tenants"][0]["tenantName"] = one["tenants"][0]["Organisation"]["Name"] = f"Org {n}"
-        tenants.append(one["tenants"][0])
-    seed_doc = parts.one_tenant_seed("x", [], [], [])
-    seed_doc["tenants"] = tenants
-    seed_doc["users"][0]["tenants"] = [t["tenantId"] for t in tenants]
-    return seed_doc
-
-
-def parts_today() -> Any:
-    import datetime as dt
-
-    return dt.date(2026, 7, 1)
-
-
-def _serve(conn: Any, n_orgs: int, invoices: int, app_limit: int) -> None:
-    from xero_emulator import Emulator
-
-    seed = fleet_seed(n_orgs, invoices)
-    books = {t["tenantId"]: [i["InvoiceID"] for i in t["Invoices"]] for t in seed["tenants"]}
-    emulator = Emulator(seed, limits={"app_per_minute": app_limit})
-    server = emulator.serve()
-    conn.send({"url": server.url, "books": books})
-    while True:
-        command, args = conn.recv()
-        if command == "stop":
-            break
-        if command == "tokens":
-            conn.send(emulator.issue_tokens(user_email=OWNER))
-        elif command == "stats":
-            conn.send(emulator.stats()["tenants"])
-        elif command == "touch":
-            tenant, invoice, marker = args
-            emulator.apply_change(
-                "Invoices", tenant, {"InvoiceID": invoice, "Reference": marker}, fire_webhook=False
-            )
-            conn.send(None)
-    server.shutdown()
-
-
-class Fleet:
-    """The emulator process; commands over a pipe, one at a time."""
-
-    def __init__(self, n_orgs: int, invoices: int, app_limit: int) -> None:
-        ctx = multiprocessing.get_context("fork")
-        self._conn, child = ctx.Pipe()
-        self._lock = threading.Lock()
-        self._process = ctx.Process(
-            target=_serve, args=(child, n_orgs, invoices, app_limit), daemon=True
-        )
-        self._process.start()
-        check(self._conn.poll(600), "the emulator did not start within 10 minutes")
-        info = self._conn.recv()
-        self.url: str = info["url"]
-        self.books: dict[str, list[str]] = info["books"]
-
-    def ask(self, command: str, args: Any = None) -> Any:
-        with self._lock:
-            self._conn.send((command, args))
-            check(self._conn.poll(60), f"the emulator did not answer {command!r}")
-            return self._conn.recv()
-
-    def stop(self) -> None:
-        with suppress(OSError):
-            self._conn.send(("stop", None))
-        self._process.join(10)
-        if self._process.is_alive():
-            self._process.kill()
-
-
-# -- the jobs the RQ workers run (module functions, imported by name) ----------------------
-
-_WORLD: dict[str, Any] = {}
-
-
-def _world() -> dict[str, Any]:
-    if _WORLD:
-        return _WORLD
-    import redis
-    import requests
-    from sqlalchemy import create_engine, select
-
-    from xero_panel.models import Organisation
-    from xero_panel.xero.call_kinds import Shares
-    from xero_panel.xero.redis_rate_budget import RedisRateBudget
-
-    env = os.environ
-    client = redis.Redis.from_url(env["XP_FLEET_REDIS"])
-    prefix = env["XP_FLEET_PREFIX"]
-    engine = create_engine(env["XP_FLEET_DB"])
-    with engine.connect() as db:
-        orgs = dict(db.execute(select(Organisation.tenant_id, Organisation.id)).tuples().all())
-    session = requests.Session()
-
-    def count_429(response: Any, *args: Any, **kwargs: Any) -> None:
-        if response.status_code == 429:
-            problem = response.headers.get("X-Rate-Limit-Problem") or "unknown"
-            client.hincrby(f"{prefix}bench:429", problem, 1)
-
-    session.hooks["response"].append(count_429)
-    _WORLD.update(
-        redis=client,
-        prefix=prefix,
-        engine=engine,
-        orgs=orgs,
-        session=session,
-        budget=RedisRateBudget(
-            client,
-            prefix,
-            shares=Shares(background_reserve=20, interactive_reserve=10),
-            app_per_minute=int(env["XP_FLEET_APP_LIMIT"]),
-        ),
-    )
-    return _WORLD
-
-
-class _Tokens:
-    def access_token(self) -> str:
-        return os.environ["XP_FLEET_TOKEN"]
-
-    def refresh_access_token(self, rejected: str) -> str:
-        return os.environ["XP_FLEET_TOKEN"]
-
-
-def _client(kind: str) -> Any:
-    from xero_panel.xero.client import XeroClient
-
-    world = _world()
-    client = XeroClient(
-        tokens=_Tokens(),
-        budget=world["budget"],
-        api_url=os.environ["XP_FLEET_API"],
-        session=world["session"],
-        max_wait=300,
-    )
-    client.kind = kind  # type: ignore[assignment]
-    return client
-
-
-def webhook_job(tenant: str, invoice: str, t0: float, marker: str) -> None:
-    """What the webhook route's background fetch does: the named invoice, by ID."""
-    from sqlalchemy.orm import Session
-
-    from xero_panel.sync import engine
-
-    world = _world()
-    with Session(world["engine"]) as session:
-        engine.sync_by_ids(
-            session, world["orgs"][tenant], _client("webhook"), invoice_ids=[invoice]
-        )
-    done = time.time()
-    world["redis"].rpush(f"{world['prefix']}bench:done", json.dumps([t0, done, marker]))
-
-
-def view_job(tenant: str, asked: float, ttl: float) -> None:
-    """A rep's view: an incremental refresh of its organisation at most once per ``ttl``
-    (across workers), then how old the data the rep sees is."""
-    from sqlalchemy.orm import Session
-
-    from xero_panel.models import SyncState
-    from xero_panel.sync import engine
-
-    world = _world()
-    org_id = world["orgs"][tenant]
-    if world["redis"].set(f"{world['prefix']}bench:ttl:{tenant}", 1, nx=True, px=int(ttl * 1000)):
-        with Session(world["engine"]) as session:
-            engine.incremental_sync(session, org_id, _client("view"))
-    with Session(world["engine"]) as session:
-        state = session.get(SyncState, org_id)
-        fresh = state.fresh_at.timestamp() if state and state.fresh_at else None
-    age = time.time() - fresh if fresh is not None else -1.0
-    world["redis"].rpush(f"{world['prefix']}bench:views", json.dumps([asked, age]))
-
-
-def worker_main() -> None:
-    """``--worker``: an RQ worker on the high then the low queue, no fork per job."""
-    import redis
-    from rq import Queue, SimpleWorker
-
-    import xero_panel.sync.engine  # noqa: F401  (imported before the first job is timed)
-
-    _world()
-    client = redis.Redis.from_url(os.environ["XP_FLEET_REDIS"])
-    queues = [Queue(f"{os.environ['XP_FLEET_QUEUE']}-{q}", connection=client) for q in (HIGH, LOW)]
-    SimpleWorker(queues, connection=client).work(logging_level="WARNING")
 
 
 # -- the driver ---------------------------------------------------------------------------
@@ -348,7 +128,7 @@ def run_phase(args: argparse.Namespace, fleet: Fleet, env: dict[str, str], worke
             if stop.is_set():
                 break
             tenant, invoice, marker = change(tag, sent)
-            queues[HIGH].enqueue("bench_fleet.webhook_job", tenant, invoice, time.time(), marker)
+            queues[HIGH].enqueue("fleet_jobs.webhook_job", tenant, invoice, time.time(), marker)
             sent += 1
         return sent
 
@@ -360,7 +140,7 @@ def run_phase(args: argparse.Namespace, fleet: Fleet, env: dict[str, str], worke
             if delay > 0:
                 time.sleep(delay)
             queues[LOW].enqueue(
-                "bench_fleet.view_job", rng.choice(tenants), time.time(), args.view_ttl
+                "fleet_jobs.view_job", rng.choice(tenants), time.time(), args.view_ttl
             )
             n += 1
 
@@ -392,7 +172,7 @@ def run_phase(args: argparse.Namespace, fleet: Fleet, env: dict[str, str], worke
     changes = [change(f"b{workers}", n) for n in range(args.burst)]
     burst_started = time.time()
     for tenant, invoice, marker in changes:
-        queues[HIGH].enqueue("bench_fleet.webhook_job", tenant, invoice, time.time(), marker)
+        queues[HIGH].enqueue("fleet_jobs.webhook_job", tenant, invoice, time.time(), marker)
     burst = len(changes)
     drain(client, queues, prefix, burst, args.drain_timeout)
     sampling.set()
