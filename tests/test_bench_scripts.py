@@ -243,3 +243,44 @@ def test_bench_panel_fails_loudly_on_error_answers(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert "BENCHMARK FAILED: 3 answers" in run.stderr
     assert not run.stdout.strip().splitlines()[-1].startswith("{")
+
+
+FLEET_KEYS = {
+    "orgs",
+    "app_limit_per_minute",
+    "calls_peak_per_minute",
+    "calls_peak_vs_app_limit",
+    "rate_limited_by_problem",
+    "largest_org_share",
+    "changes_verified",
+    "phases",
+}
+
+
+@pytest.mark.redis
+@pytest.mark.timeout(240)
+def test_bench_fleet_quick_prints_its_figures_as_the_last_json_line() -> None:
+    from tests.conftest import REDIS_URL
+
+    require_service("Redis", REDIS_URL, 6379)
+    run = run_script("benchmarks/bench_fleet.py", "--quick", "--no-save", timeout=200)
+    assert run.returncode == 0, run.stderr
+    figures = last_json(run.stdout)
+    assert set(figures) >= FLEET_KEYS
+    assert figures["orgs"] == 6
+    assert set(figures["phases"]) == {"1", "2"}
+    assert figures["changes_verified"] > 0
+    assert figures["calls_peak_per_minute"] > 0
+    for phase in figures["phases"].values():
+        assert phase["events"] > 0 and phase["burst_events"] == 20
+        assert phase["events_per_s"] > 0 and phase["webhook_p95_s"] >= phase["webhook_p50_s"]
+
+
+def test_bench_fleet_fails_loudly_when_the_cache_lacks_a_change(tmp_path: Path) -> None:
+    import bench_fleet
+
+    tenant = "11111111-1111-1111-1111-111111111111"
+    engine = bench_fleet.setup_cache(f"sqlite:///{tmp_path}/fleet.sqlite", [tenant])
+    expected = {(tenant, "22222222-2222-2222-2222-222222222222"): "w1-0"}
+    with pytest.raises(bench_common.BenchmarkFailed, match="does not hold 1 of the 1 changes"):
+        bench_fleet.verify_cache(engine, expected)

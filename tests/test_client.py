@@ -901,7 +901,9 @@ class SpyBudget:
         self.inner = InProcessRateBudget()
         self.counter = self.inner.counter
 
-    def acquire(self, tenant_id: str, *, max_wait: float) -> AbstractContextManager[None]:
+    def acquire(
+        self, tenant_id: str, *, max_wait: float, kind: str = "refresh"
+    ) -> AbstractContextManager[None]:
         spy = self
 
         class Slot(AbstractContextManager[None]):

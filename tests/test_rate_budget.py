@@ -478,8 +478,10 @@ def test_redis_keys_under_prefix_and_expire(
     _call(budget)
     keys = sorted(k.decode() for k in redis_client.scan_iter(match=f"{redis_prefix}:*"))
     assert keys == [
+        f"{redis_prefix}:rate:app:minute",
         f"{redis_prefix}:rate:{{{A}}}:day:2023-11-14",
         f"{redis_prefix}:rate:{{{A}}}:minute",
+        f"{redis_prefix}:rate:{{{A}}}:minute:interactive",
         f"{redis_prefix}:rate:{{{A}}}:sent",
     ]
     assert all(redis_client.ttl(k) > 0 for k in keys)

@@ -20,8 +20,10 @@ from .config import Settings
 from .extras import require
 from .locks import Locks, make_locks
 from .oauth import RefreshLock
+from .sync.refresh_gate import RefreshGate, make_refresh_gate
 from .sync.runners import Execute, Runner, make_runner
 from .xero.call_counter import CallCounter, DatabaseCallCounter
+from .xero.call_kinds import Shares
 from .xero.rate_budget import BudgetOptions, InProcessRateBudget, RateBudget
 from .xero.redis_rate_budget import RedisRateBudget
 
@@ -38,6 +40,7 @@ class Backends:
     :ivar budget: the per-tenant rate budget every Xero call of the app goes through.
     :ivar refresh_lock: the lock token refreshes take.
     :ivar rq_queue: the RQ queue of background jobs (with Redis).
+    :ivar refresh_gate: the fair use of reps' *Refresh* (in flight, cooldown, per user).
     """
 
     redis: Any
@@ -46,6 +49,7 @@ class Backends:
     budget: RateBudget
     refresh_lock: RefreshLock
     rq_queue: str
+    refresh_gate: RefreshGate
 
     @property
     def counter(self) -> CallCounter:
@@ -84,6 +88,8 @@ def make_backends(settings: Settings, engine: Callable[[], Engine] | None = None
         per_minute=settings.rate_limit_per_minute,
         per_day=settings.rate_limit_per_day,
         concurrent=settings.rate_limit_concurrent,
+        shares=Shares(settings.budgets.background_reserve, settings.budgets.interactive_reserve),
+        app_per_minute=settings.budgets.app_per_minute,
     )
     budget: RateBudget
     if client is not None:
@@ -99,4 +105,10 @@ def make_backends(settings: Settings, engine: Callable[[], Engine] | None = None
         budget=budget,
         refresh_lock=RefreshLock(client, prefix=prefix),
         rq_queue=settings.rq_queue,
+        refresh_gate=make_refresh_gate(
+            client,
+            prefix,
+            cooldown=settings.budgets.refresh_cooldown,
+            per_user=settings.budgets.refresh_per_user,
+        ),
     )

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
+from .budget_settings import BUDGET_DEFAULTS, BudgetSettings, read_budget_settings
 from .credentials import with_credentials
 from .framing import frame_ancestors
+from .setting_checks import whole_number as _int
 from .webhook_settings import WEBHOOK_DEFAULTS
 
 #: The read-only scopes requested from Xero by default: the granular scopes that apps
@@ -120,6 +122,7 @@ DEFAULTS: dict[str, Any] = {
     #: Show reps how the record's customers pay (days to pay, on time, trend) on the panel.
     "XERO_PANEL_PAYMENT_BEHAVIOUR": True,
     **WEBHOOK_DEFAULTS,  # webhook-first freshness: webhook_settings.py
+    **BUDGET_DEFAULTS,  # the budgets' keys (xero_panel/budget_settings.py)
 }
 
 #: The settings that point at Xero; outside debug and testing they must be ``https``
@@ -167,6 +170,7 @@ class Settings:
     frame_ancestors: str = "'self'"
     payment_behaviour: bool = True
     xero_configured: bool = True
+    budgets: BudgetSettings = field(default_factory=BudgetSettings)
 
 
 def apply_defaults(config: dict[str, Any]) -> None:
@@ -252,6 +256,7 @@ def read_settings(config: Mapping[str, Any]) -> Settings:
             "XERO_PANEL_PAYMENT_BEHAVIOUR", config["XERO_PANEL_PAYMENT_BEHAVIOUR"]
         ),
         xero_configured=xero_configured,
+        budgets=read_budget_settings(config),
     )
 
 
@@ -355,19 +360,6 @@ def _path(value: Any) -> str:
             f"XERO_PANEL_HTMX_URL must be a URL, an absolute path, '' or 'none', not {value!r}."
         )
     return text
-
-
-def _int(key: str, value: Any, minimum: int = 0, maximum: int | None = None) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{key} must be a whole number, not {value!r}.")
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{key} must be a whole number, not {value!r}.") from None
-    if number < minimum or (maximum is not None and number > maximum):
-        upper = f" and at most {maximum}" if maximum is not None else ""
-        raise ValueError(f"{key} must be at least {minimum}{upper}, not {number}.")
-    return number
 
 
 def _bool(key: str, value: Any) -> bool:

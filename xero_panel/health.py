@@ -48,6 +48,9 @@ class OrganisationHealth:
     skipped_at: dt.datetime | None = None
     #: How its cache is kept fresh: webhooks (since when) or polling (and why).
     mode: Mode | None = None
+    #: Its share of the calls every organisation the plugin serves made today (0 to 1;
+    #: ``None`` before the first call of the day).
+    share_today: float | None = None
 
     @property
     def status_text(self) -> str:
@@ -65,8 +68,13 @@ def organisation_health(
     """The numbers of each organisation the CRM account uses. The call counts are those of
     the one call counter every Xero call goes through (the rate budget records each call).
 
+    The share of calls today is of every organisation the plugin serves (one count read per
+    organisation in its tables).
+
     :param modes: the webhook-first rules, to say each organisation's mode (none: not said).
     """
+    everyone = session.scalars(select(Organisation.tenant_id).distinct()).all()
+    app_today = sum(counter.count(tenant).today for tenant in everyone)
     rows = []
     for organisation in sorted(
         (o for o in connection.organisations if o.selected), key=lambda o: (o.name, o.id)
@@ -105,6 +113,7 @@ def organisation_health(
                 skipped_reason=state.skipped_reason if state else None,
                 skipped_at=state.skipped_at if state else None,
                 mode=modes.mode(heard, utcnow()) if modes else None,
+                share_today=calls.today / app_today if app_today else None,
             )
         )
     return rows
@@ -151,7 +160,8 @@ def admin_status(state: OrgState) -> str:
             if state.retry_at is not None
             else ""
         )
-        return f"Xero's {limit} for this organisation was reached{since}{resume}."
+        whose = "" if state.limit == "appminute" else " for this organisation"
+        return f"Xero's {limit}{whose} was reached{since}{resume}."
     if state.reason == "needs-reconnect":
         return f"Xero stopped accepting this connection{since}: press Reconnect, then Save."
     if state.reason == "reconnecting":

@@ -13,7 +13,14 @@ from ..sync.org_state import Reason
 from ..sync.state import CacheStatus
 from .formatting import Formatter
 
-__all__ = ["RepNotice", "rep_notice", "updated_just_now"]
+#: What reps read after a press of *Refresh* answered from the cache: the record's cooldown,
+#: or the user's limit (:mod:`xero_panel.sync.refresh_gate`).
+_REFUSED = {
+    "cooldown": "This record was refreshed from Xero a moment ago; {cached}.",
+    "user-limit": "You have refreshed often in the last minute; {cached}.",
+}
+
+__all__ = ["RepNotice", "refresh_notice", "rep_notice", "updated_just_now"]
 
 #: What reps read for each state in trouble; ``{cached}`` is the cache's age.
 _SENTENCES: dict[Reason, str] = {
@@ -53,11 +60,14 @@ def rep_notice(
         return None
     if reason == "first-sync":
         return RepNotice("first-sync", "")
-    if status.fresh_at is not None:
-        cached = f"showing invoices as of {fmt.ago(status.fresh_at)}"
-    else:
-        cached = "showing the invoices stored so far"
-    return RepNotice(reason, _SENTENCES[reason].format(cached=cached))
+    return RepNotice(reason, _SENTENCES[reason].format(cached=_cached(status, fmt)))
+
+
+def _cached(status: CacheStatus | None, fmt: Formatter) -> str:
+    """What the panel shows meanwhile: the cache's age."""
+    if status is not None and status.fresh_at is not None:
+        return f"showing invoices as of {fmt.ago(status.fresh_at)}"
+    return "showing the invoices stored so far"
 
 
 def updated_just_now(status: CacheStatus | None, asked: dt.datetime) -> bool:
@@ -71,3 +81,21 @@ def updated_just_now(status: CacheStatus | None, asked: dt.datetime) -> bool:
         and state.last_call_at is not None
         and state.last_call_at >= asked
     )
+
+
+def refresh_notice(
+    verdict: str, retry_at: dt.datetime, status: CacheStatus | None, fmt: Formatter
+) -> RepNotice:
+    """The panel's one notice after a press of *Refresh* that was answered from the cache
+    (``verdict``: ``cooldown`` or ``user-limit``): why, the cache's age, and when *Refresh*
+    works again. When the organisation is in trouble its notice stays (same reason) and
+    says when *Refresh* works again too; else the reason is ``rate-limited``."""
+    from babel.dates import format_timedelta
+
+    wait = max(retry_at - fmt.now, dt.timedelta(seconds=1))
+    again = f"Refresh works again {format_timedelta(wait, add_direction=True, locale=fmt.locale)}."
+    trouble = rep_notice(status, fmt)
+    if trouble is not None and trouble.text:
+        return RepNotice(trouble.reason, f"{trouble.text} {again}")
+    refused = _REFUSED[verdict].format(cached=_cached(status, fmt))
+    return RepNotice("rate-limited", f"{refused} {again}")

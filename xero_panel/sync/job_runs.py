@@ -23,6 +23,7 @@ from ..clock import utcnow
 from ..exceptions import XeroPanelError
 from ..locks import LOCK_TTL, Locks, keep_alive
 from ..models import Connection, Organisation, SyncState, WebhookEvent
+from ..xero.call_kinds import CallKind
 from ..xero.client import XeroClient
 from ..xero.rate_budget import BACKGROUND_MAX_WAIT
 from . import engine
@@ -94,13 +95,16 @@ class SyncJobs:
                 raise LookupError(f"No organisation {organisation_id}")
             yield session, organisation, self.client_for(organisation)
 
-    def _run(self, organisation_id: int, sync: _Sync, *, record: bool) -> dict[str, int] | None:
+    def _run(
+        self, organisation_id: int, sync: _Sync, *, record: bool, kind: CallKind
+    ) -> dict[str, int] | None:
         """Run ``sync`` on the organisation: its counts, ``{}`` when there is no such
         organisation, ``None`` when Xero failed. With ``record``, the outcome of its calls
         is recorded in the sync state (the engine's full, incremental and reconcile syncs
-        record it themselves)."""
+        record it themselves). ``kind`` is who the calls are for at the rate budget."""
         try:
             with self._working(organisation_id) as (session, organisation, client):
+                client.kind = kind
                 try:
                     result = sync(session, organisation, client)
                 except XeroPanelError as exc:
@@ -145,7 +149,7 @@ class SyncJobs:
 
         try:
             with keep_alive(held, self.lock_ttl):
-                return self._run(organisation_id, full, record=False) or {}
+                return self._run(organisation_id, full, record=False, kind="full") or {}
         finally:
             held.release()
 
@@ -155,15 +159,18 @@ class SyncJobs:
         def incremental(s: Session, o: Organisation, c: XeroClient) -> SyncResult:
             return engine.incremental_sync(s, o, c, page_size=self.page_size, now=self.now)
 
-        return self._run(organisation_id, incremental, record=False) or {}
+        return self._run(organisation_id, incremental, record=False, kind="view") or {}
 
-    def run_contacts(self, organisation_id: int, contact_ids: Sequence[str]) -> dict[str, int]:
-        """Run a targeted sync of these contacts now (Xero trouble is recorded)."""
+    def run_contacts(
+        self, organisation_id: int, contact_ids: Sequence[str], *, kind: CallKind = "view"
+    ) -> dict[str, int]:
+        """Run a targeted sync of these contacts now (Xero trouble is recorded); ``kind`` is
+        ``refresh`` for a rep's *Refresh*, ``view`` for a view's fetch."""
 
         def contacts(s: Session, o: Organisation, c: XeroClient) -> SyncResult:
             return engine.sync_contacts(s, o, c, contact_ids, page_size=self.page_size)
 
-        return self._run(organisation_id, contacts, record=True) or {}
+        return self._run(organisation_id, contacts, record=True, kind=kind) or {}
 
     def run_reconcile(self, organisation_id: int) -> dict[str, int]:
         """Run a reconciliation now (Xero trouble is recorded, not raised)."""
@@ -172,7 +179,7 @@ class SyncJobs:
             _paging_through_everything(c)
             return engine.reconcile(s, o, c, page_size=self.page_size, now=self.now)
 
-        return self._run(organisation_id, reconcile, record=False) or {}
+        return self._run(organisation_id, reconcile, record=False, kind="reconcile") or {}
 
     def run_refresh(self, organisation_id: int) -> dict[str, int]:
         """*Refresh now*: the first full sync if it never completed, else an incremental
@@ -214,7 +221,7 @@ class SyncJobs:
 
             problem: str | None = None
             for organisation_id in self._active_organisations(tenant_id):
-                counts = self._run(organisation_id, by_ids, record=True)
+                counts = self._run(organisation_id, by_ids, record=True, kind="webhook")
                 if counts is None:
                     problem = self._problem(organisation_id)
                     continue

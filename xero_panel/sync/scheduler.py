@@ -275,7 +275,9 @@ class SyncScheduler:
         return single_flight(
             self.locks,
             f"contacts:{organisation_id}:{digest}",
-            lambda: self.jobs.run_contacts(organisation_id, wanted),
+            lambda: self.jobs.run_contacts(
+                organisation_id, wanted, kind="refresh" if force else "view"
+            ),
             wait=self.wait,
             ttl=self.jobs.lock_ttl,
             still_needed=still_needed,

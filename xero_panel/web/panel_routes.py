@@ -7,6 +7,7 @@ plugin's blueprint.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,8 @@ from flask_login import current_user
 
 from ..clock import utcnow
 from ..matching import find_contact, link_contact, search_contacts, unlink_contact
-from ..panel.notices import updated_just_now
+from ..panel.formatting import Formatter
+from ..panel.notices import refresh_notice, updated_just_now
 from ..panel.params import (
     PARAM_NAMES,
     PanelParams,
@@ -128,14 +130,52 @@ def panel(record_type: str, record_id: str) -> Response:
 
 
 def refresh(record_type: str, record_id: str) -> Response:
-    """*Refresh*: a targeted sync of the record's contacts, then the panel again."""
-    return _show_panel(record_type, record_id, refresh=True)
-
-
-def _show_panel(record_type: str, record_id: str, *, refresh: bool) -> Response:
-    ctx = _panel_request(record_type, record_id, post=refresh)
+    """*Refresh*: a targeted sync of the record's contacts, then the panel again; within
+    the fair use of :mod:`~xero_panel.sync.refresh_gate`: a press while the record's refresh
+    is in flight joins it, a press within the record's cooldown or past the user's limit
+    shows the cache with one notice saying when *Refresh* works again (no Xero call)."""
+    ctx = _panel_request(record_type, record_id, post=True)
     if isinstance(ctx, Response):
         return ctx
+    parsed = read_panel_params(request.values)
+    if parsed.error is not None:  # a bad parameter: nothing is asked of the sync
+        return _render(ctx, parsed, None)
+    if not ctx.organisations:
+        return _show_panel(record_type, record_id, refresh=True, ctx=ctx)
+    state = get_state()
+    gate = state.backends.refresh_gate
+    record = f"{ctx.ref.crm_account}:{ctx.ref.record_type}:{ctx.ref.record_id}"
+    user = f"{ctx.ref.crm_account}:{current_user.get_id()}"
+    turn = gate.ask(record, user)
+    if turn.verdict == "go":
+        try:
+            return _show_panel(record_type, record_id, refresh=True, ctx=ctx)
+        finally:
+            gate.finish(record)
+    if turn.verdict == "join":
+        gate.wait_finished(record, state.settings.sync_wait)
+    cache = cache_for_view(ctx, cache_only=True)
+    if turn.verdict == "join":
+        started = _utc(turn.last_at) if turn.last_at is not None else utcnow()
+        return _render(ctx, parsed, cache, refreshed=updated_just_now(cache, started))
+    assert turn.retry_at is not None
+    fmt = Formatter(_locale(ctx))
+    notice = refresh_notice(turn.verdict, _utc(turn.retry_at), cache, fmt)
+    return _render(ctx, parsed, cache, refresh_refused=notice)
+
+
+def _utc(epoch: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC)
+
+
+def _show_panel(
+    record_type: str, record_id: str, *, refresh: bool, ctx: PanelContext | None = None
+) -> Response:
+    if ctx is None:
+        found = _panel_request(record_type, record_id, post=refresh)
+        if isinstance(found, Response):
+            return found
+        ctx = found
     parsed = read_panel_params(request.values if refresh else request.args)
     if parsed.error is not None:  # a bad parameter: nothing is asked of the sync
         return _render(ctx, parsed, None)

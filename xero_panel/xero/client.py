@@ -18,6 +18,7 @@ from urllib.parse import quote
 import requests
 
 from .call_counter import CallCounter
+from .call_kinds import CallKind
 from .paging import ID_BATCH_SIZE, ListQuery, Page, Pager
 from .rate_budget import InProcessRateBudget, RateBudget
 from .transport import TokenSource
@@ -106,6 +107,10 @@ class XeroClient(Pager):
         self._clock = clock
         self._session = session if session is not None else requests.Session()
         self._rng = rng if rng is not None else random.Random()
+        #: Who the calls are for (:mod:`~xero_panel.xero.call_kinds`): their share of each
+        #: minute and their priority at the budget. Interactive by default; the sync's jobs
+        #: set it for background work.
+        self.kind: CallKind = "refresh"
         #: How long Xero took to answer the last HTTP call, in seconds (time waiting for the
         #: budget or a Retry-After excluded); ``None`` before the first.
         self.last_call_seconds: float | None = None

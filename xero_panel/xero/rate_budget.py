@@ -32,20 +32,22 @@ from __future__ import annotations
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol, TypedDict, Unpack
 
-from ..exceptions import RateLimited
+from .app_minute import AppMinute
 from .call_counter import CallCounter, InProcessCallCounter
+from .call_kinds import CallKind, Shares, Waiters
+from .rate_headers import learn, rate_limited, seconds_until_utc_midnight
 
 __all__ = [
     "ARRIVAL_MARGIN",
     "BudgetOptions",
     "BudgetUsage",
+    "CallKind",
     "InProcessRateBudget",
     "LimitName",
     "RateBudget",
@@ -61,7 +63,11 @@ ARRIVAL_MARGIN = 1.0
 BACKGROUND_MAX_WAIT = 60.0 + ARRIVAL_MARGIN + 5.0
 
 #: Which limit stopped a call; the same names Xero uses in ``X-Rate-Limit-Problem``.
-LimitName = Literal["minute", "day", "concurrent"]
+LimitName = Literal["minute", "day", "concurrent", "appminute"]
+#: The app-wide limit of calls a minute across every tenant (Xero's: 10,000).
+APP_PER_MINUTE = 10_000
+#: The waiters' scope of the app-wide minute (tenant ids are UUIDs, so it cannot clash).
+_APP = "*app*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +95,13 @@ class RateBudget(Protocol):
         """Where this budget counts the calls it lets through."""
         ...
 
-    def acquire(self, tenant_id: str, *, max_wait: float) -> AbstractContextManager[None]:
+    def acquire(
+        self, tenant_id: str, *, max_wait: float, kind: CallKind = "refresh"
+    ) -> AbstractContextManager[None]:
         """A context manager that takes one call (and one concurrency slot) for ``tenant_id``
         when entered, waiting up to ``max_wait`` seconds for room, and frees the slot on exit.
+        ``kind`` says who the call is for: its share of the minutes and its priority
+        (:mod:`~xero_panel.xero.call_kinds`).
 
         :raises RateLimited: when there is no room within ``max_wait``; ``retry_after`` says
             how long until there should be, ``problem`` which limit it was.
@@ -109,75 +119,6 @@ class RateBudget(Protocol):
         ...
 
 
-def seconds_until_utc_midnight(now: float) -> float:
-    """Seconds from ``now`` (epoch seconds) until the next UTC day starts."""
-    current = datetime.fromtimestamp(now, UTC)
-    midnight = datetime(current.year, current.month, current.day, tzinfo=UTC) + timedelta(days=1)
-    return max(0.0, midnight.timestamp() - now)
-
-
-@dataclass(frozen=True, slots=True)
-class _Learned:
-    """What one response's headers told us."""
-
-    min_remaining: int | None
-    day_remaining: int | None
-    retry_after: float | None
-    problem: str | None
-
-
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return max(0, int(str(value).strip()))
-    except ValueError:
-        return None
-
-
-def _retry_after(value: str | None, now: float) -> float | None:
-    """``Retry-After`` in seconds, from either delta-seconds or an HTTP date."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
-
-
-def _learn(headers: Mapping[str, str], now: float) -> _Learned:
-    lower = {str(k).lower(): str(v) for k, v in headers.items()}
-    return _Learned(
-        min_remaining=_int_header(lower, "x-minlimit-remaining"),
-        day_remaining=_int_header(lower, "x-daylimit-remaining"),
-        retry_after=_retry_after(lower.get("retry-after"), now),
-        problem=(lower.get("x-rate-limit-problem") or "").strip().lower() or None,
-    )
-
-
-def _rate_limited(problem: str, retry_after: float) -> RateLimited:
-    what = {
-        "minute": "60-calls-a-minute",
-        "day": "daily",
-        "concurrent": "concurrent-calls",
-    }.get(problem, problem)
-    seconds = max(1, round(retry_after + 0.4999))
-    return RateLimited(
-        f"The {what} Xero rate budget for this organisation is used up; try again in {seconds} s.",
-        retry_after=retry_after,
-        problem=problem,
-    )
-
-
 class BudgetOptions(TypedDict, total=False):
     """The limits and timing every rate budget takes (as keyword arguments).
 
@@ -190,6 +131,8 @@ class BudgetOptions(TypedDict, total=False):
     :ivar clock: returns the time in epoch seconds; also decides the UTC day.
     :ivar sleep: how to wait (tests pass a fake that advances their clock).
     :ivar poll_interval: how often to look for a free concurrency slot.
+    :ivar shares: how each minute is divided between kinds of call (default: no reserves).
+    :ivar app_per_minute: calls allowed across every tenant in any ``window`` (Xero: 10,000).
     """
 
     per_minute: int
@@ -200,6 +143,8 @@ class BudgetOptions(TypedDict, total=False):
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     poll_interval: float
+    shares: Shares
+    app_per_minute: int
 
 
 class _BudgetBase(ABC):
@@ -216,7 +161,14 @@ class _BudgetBase(ABC):
         self.poll_interval = options.get("poll_interval", 0.05)
         self._clock = options.get("clock", time.time)
         self._sleep = options.get("sleep", time.sleep)
-        if self.per_minute < 1 or self.per_day < 1 or self.concurrent < 1:
+        self.shares = options.get("shares", Shares())
+        self.app_per_minute = options.get("app_per_minute", APP_PER_MINUTE)
+        if (
+            self.per_minute < 1
+            or self.app_per_minute < 1
+            or self.per_day < 1
+            or self.concurrent < 1
+        ):
             raise ValueError("rate budget limits must be at least 1")
         if self.window <= 0 or self.poll_interval <= 0:
             raise ValueError("window and poll_interval must be positive")
@@ -224,54 +176,67 @@ class _BudgetBase(ABC):
             raise ValueError("margin must not be negative")
 
     @abstractmethod
-    def _try_take(self, tenant_id: str, token: str) -> tuple[str, float] | None:
-        """Take a slot and return ``None``, or return (problem, seconds until worth retrying)."""
+    def _try_take(self, tenant_id: str, token: str, kind: CallKind) -> tuple[str, float] | None:
+        """Take a slot and return ``None``, or return (problem, seconds until worth retrying)
+        and note the call as waiting (``queued``: a more urgent call waits first)."""
 
     @abstractmethod
     def _release(self, tenant_id: str, token: str) -> None:
         """Free the concurrency slot ``token`` holds."""
 
-    def acquire(self, tenant_id: str, *, max_wait: float) -> AbstractContextManager[None]:
+    @abstractmethod
+    def _give_up(self, tenant_id: str, token: str) -> None:
+        """``token`` stops waiting without a slot."""
+
+    def acquire(
+        self, tenant_id: str, *, max_wait: float, kind: CallKind = "refresh"
+    ) -> AbstractContextManager[None]:
         """Return a context manager that takes one call for ``tenant_id`` on entry (waiting up
         to ``max_wait`` s) and frees its concurrency slot on exit; see :class:`RateBudget`.
 
         Waits whose length is known (minute window, ``Retry-After``, the day's end) that would
         go past ``max_wait`` raise at once instead of sleeping first. A full set of concurrency
-        slots is polled every ``poll_interval`` s.
+        slots, or a more urgent call waiting first, is polled every ``poll_interval`` s.
         """
-        return _Slot(self, tenant_id, max_wait)
+        return _Slot(self, tenant_id, max_wait, kind)
 
-    def _take(self, tenant_id: str, token: str, max_wait: float) -> None:
+    def _take(self, tenant_id: str, token: str, max_wait: float, kind: CallKind) -> None:
         waited = 0.0
         while True:
-            refused = self._try_take(tenant_id, token)
+            refused = self._try_take(tenant_id, token, kind)
             if refused is None:
                 return
             problem, wait = refused
-            if problem == "concurrent":
+            if problem in ("concurrent", "queued"):
                 wait = self.poll_interval
             # Never spin: a refusal always costs at least a millisecond of waiting.
             wait = max(wait, 0.001)
             if waited + wait > max_wait:
-                raise _rate_limited(problem, wait)
+                self._give_up(tenant_id, token)
+                raise rate_limited("minute" if problem == "queued" else problem, wait)
             self._sleep(wait)
             waited += wait
+
+    def _waiting_until(self, now: float, wait: float) -> float:
+        """Until when a refused call counts as waiting: its wait, a few polls, a second."""
+        return now + max(wait, 0.0) + 4 * self.poll_interval + 1.0
 
 
 class _Slot(AbstractContextManager[None]):
     """One call's hold on a budget: taken on ``__enter__``, concurrency slot freed on exit."""
 
-    def __init__(self, budget: _BudgetBase, tenant_id: str, max_wait: float) -> None:
+    def __init__(self, budget: _BudgetBase, tenant_id: str, max_wait: float, kind: CallKind):
         self._budget = budget
         self._tenant_id = tenant_id
         self._max_wait = max_wait
+        self._kind = kind
         self._token: str | None = None
 
     def __enter__(self) -> None:
         if self._token is not None:
             raise RuntimeError("a rate budget slot can be entered only once")
         token = uuid.uuid4().hex
-        self._budget._take(self._tenant_id, token, self._max_wait)
+        self._budget._take(self._tenant_id, token, self._max_wait, self._kind)
         self._token = token
 
     def __exit__(self, *exc_info: object) -> None:
@@ -307,6 +272,9 @@ class InProcessRateBudget(_BudgetBase):
         self._counter.window = max(self._counter.window, self.span)
         self._lock = self._counter.lock
         self._tenants: dict[str, InProcessRateBudget._Tenant] = {}
+        self._waiters = Waiters()
+        self._shares: dict[tuple[str, str], deque[float]] = {}
+        self._app = AppMinute(self.span)
 
     @property
     def counter(self) -> InProcessCallCounter:
@@ -321,39 +289,80 @@ class InProcessRateBudget(_BudgetBase):
             state.blocked_until = None
         return state
 
-    def _try_take(self, tenant_id: str, token: str) -> tuple[str, float] | None:
+    def _try_take(self, tenant_id: str, token: str, kind: CallKind) -> tuple[str, float] | None:
         with self._lock:
             now = self._clock()
-            state = self._state(tenant_id, now)
-            calls = self._counter.tenant(tenant_id, now)
-            if state.blocked_until is not None:
-                return state.blocked_problem, state.blocked_until - now
-            if calls.today >= self.per_day:
-                return "day", seconds_until_utc_midnight(now)
-            if len(calls.minute) >= self.per_minute:
-                # Room appears when enough of the oldest calls have left the window.
-                oldest = calls.minute[len(calls.minute) - self.per_minute]
-                return "minute", max(0.0, oldest + self.span - now)
-            if len(state.in_flight) >= self.concurrent:
-                return "concurrent", 0.0
+            refused = self._refusal(tenant_id, token, kind, now)
+            if refused is not None:
+                scope = _APP if refused[0] == "appminute" else tenant_id
+                self._waiters.wait(scope, token, kind, self._waiting_until(now, refused[1]))
+                return refused
+            self._waiters.forget(token)
             self._counter.record(tenant_id, now)
-            state.in_flight.add(token)
+            self._share(tenant_id, kind, now).append(now)
+            self._app.record(now)
+            self._state(tenant_id, now).in_flight.add(token)
             return None
+
+    def _refusal(
+        self, tenant_id: str, token: str, kind: CallKind, now: float
+    ) -> tuple[str, float] | None:
+        """Why a ``kind`` call may not start now, or ``None``. Under the lock."""
+        state = self._state(tenant_id, now)
+        calls = self._counter.tenant(tenant_id, now)
+        if state.blocked_until is not None:
+            return state.blocked_problem, state.blocked_until - now
+        if (app_blocked := self._app.blocked(now)) is not None:
+            return "appminute", app_blocked
+        if calls.today >= self.per_day:
+            return "day", seconds_until_utc_midnight(now)
+        if self._waiters.outranked(tenant_id, token, kind, now) or self._waiters.outranked(
+            _APP, token, kind, now
+        ):
+            return "queued", 0.0
+        share = self._share(tenant_id, kind, now)
+        for window, ceiling in (
+            (calls.minute, self.per_minute),
+            (share, self.shares.share_ceiling(kind, self.per_minute)),
+        ):
+            if len(window) >= ceiling:
+                # Room appears when enough of the oldest calls have left the window.
+                oldest = window[len(window) - ceiling]
+                return "minute", max(0.0, oldest + self.span - now)
+        app_wait = self._app.wait(now, self.shares.app_ceiling(kind, self.app_per_minute))
+        if app_wait > 0:
+            return "appminute", app_wait
+        if len(state.in_flight) >= self.concurrent:
+            return "concurrent", 0.0
+        return None
+
+    def _share(self, tenant_id: str, kind: CallKind, now: float) -> deque[float]:
+        """The times of the calls in the window that count against ``kind``'s share."""
+        window = self._shares.setdefault((tenant_id, self.shares.share(kind)), deque())
+        while window and window[0] <= now - self.span:
+            window.popleft()
+        return window
 
     def _release(self, tenant_id: str, token: str) -> None:
         with self._lock:
             self._tenants[tenant_id].in_flight.discard(token)
 
+    def _give_up(self, tenant_id: str, token: str) -> None:
+        with self._lock:
+            self._waiters.forget(token)
+
     def observe(self, tenant_id: str, headers: Mapping[str, str]) -> None:
         """Lower the budget to what Xero says is left, and block on ``Retry-After``.
 
         ``X-MinLimit-Remaining: n`` adds calls dated now until at most ``n`` are left in the
-        window; ``X-DayLimit-Remaining: n`` raises today's count to ``per_day - n``. A
-        ``Retry-After`` blocks the tenant for that long (the later block wins).
+        window; ``X-DayLimit-Remaining: n`` raises today's count to ``per_day - n``;
+        ``X-AppMinLimit-Remaining: n`` counts the app's minute as ``app_per_minute - n``
+        used. A ``Retry-After`` blocks the tenant for that long (the later block wins), or
+        with the problem ``appminute`` every tenant.
         """
         with self._lock:
             now = self._clock()
-            learned = _learn(headers, now)
+            learned = learn(headers, now)
             state = self._state(tenant_id, now)
             calls = self._counter.tenant(tenant_id, now)
             if learned.min_remaining is not None:
@@ -361,9 +370,13 @@ class InProcessRateBudget(_BudgetBase):
                 calls.minute.extend([now] * max(0, missing))
             if learned.day_remaining is not None:
                 calls.today = max(calls.today, self.per_day - learned.day_remaining)
+            if learned.app_remaining is not None:
+                self._app.observe(learned.app_remaining, self.app_per_minute, now)
             if learned.retry_after is not None:
                 until = now + learned.retry_after
-                if state.blocked_until is None or until > state.blocked_until:
+                if learned.problem == "appminute":
+                    self._app.block(until)
+                elif state.blocked_until is None or until > state.blocked_until:
                     state.blocked_until = until
                     state.blocked_problem = learned.problem or "minute"
 

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..exceptions import AuthExpired, RateLimited, XeroAPIError, XeroUnavailable
+from .call_kinds import CallKind
 from .dates import loads_json
 from .rate_budget import RateBudget
 
@@ -100,6 +101,7 @@ class Sender:
     backoff_base: float
     last_call_seconds: float | None
     backoff_cap: float
+    kind: CallKind
     _tokens: TokenSource
     _budget: RateBudget
     _sleep: Callable[[float], None]
@@ -172,7 +174,8 @@ class Sender:
         started_wait = self._clock()
         if tenant_id is not None:
             request_headers["xero-tenant-id"] = tenant_id
-            slot = self._budget.acquire(tenant_id, max_wait=max(0.0, self.max_wait - tries.waited))
+            wait = max(0.0, self.max_wait - tries.waited)
+            slot = self._budget.acquire(tenant_id, max_wait=wait, kind=self.kind)
         response: requests.Response | None = None
         with slot:
             started = self._clock()
@@ -268,8 +271,13 @@ class Sender:
         retry_after = _retry_after_seconds(response, problem)
         tries.throttled += 1
         if tries.throttled > self.max_retries or tries.waited + retry_after > self.max_wait:
+            limit = (
+                "app-wide limit (calls a minute across all organisations)"
+                if problem == "appminute"
+                else f"{problem or 'rate'} limit for this organisation"
+            )
             raise RateLimited(
-                f"Xero's {problem or 'rate'} limit for this organisation was reached; "
+                f"Xero's {limit} was reached; "
                 f"try again in {max(1, round(retry_after + 0.4999))} s.",
                 retry_after=retry_after,
                 problem=problem,
