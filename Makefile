@@ -7,7 +7,7 @@
 #   make test CLOCK_SHIFT_DAYS=400   the suite with every Python process's wall clock moved
 #                   400 days ahead (.ci/run does this for test-min); the install steps keep the
 #                   real clock
-.PHONY: demo test test-min bootstrap bootstrap-min lint
+.PHONY: demo test test-min test-min-suite bootstrap bootstrap-min lint
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -30,7 +30,10 @@ test: bootstrap lint
 # The oldest set runs every test but the in-browser ones, which check the panel's HTML, CSS
 # and JavaScript (the same bytes whatever the Python packages), then the example hosts in
 # Chromium, which install the built wheel with these versions.
-test-min: bootstrap-min
+test-min: bootstrap-min test-min-suite
+
+# test-min without installing (.ci/run installs first, then runs it beside `make test`).
+test-min-suite:
 	scripts/install_chromium.sh
 	XP_CLOCK_SHIFT_DAYS=$(CLOCK_SHIFT_DAYS) XP_TEST_CONSTRAINTS=constraints-min.txt .venv-min/bin/pytest -m "not browser" $(PYTEST_ARGS)
 	XP_CLOCK_SHIFT_DAYS=$(CLOCK_SHIFT_DAYS) XP_TEST_CONSTRAINTS=constraints-min.txt .venv-min/bin/pytest tests/browser/test_examples.py $(PYTEST_ARGS)

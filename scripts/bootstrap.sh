@@ -14,7 +14,13 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 # npm first: building xero-panel (the editable install too) copies htmx from node_modules
 # into xero_panel/static/xero_panel/ (hatch_build.py) and stops when it is missing.
-npm ci --no-audit --no-fund --loglevel=error
+# `npm ci` starts from an empty node_modules, so skip it when node_modules was installed from
+# this very lockfile (a second virtualenv's bootstrap, or a test run that started meanwhile).
+stamp=node_modules/.xero-panel-lock
+if ! cmp -s package-lock.json "$stamp"; then
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   -c "$constraints" -e ".[dev,redis,postgres]" -e ./emulator
 # Every Python process of the test virtualenv imports tests/clock_shift/xp_clock_shift.py at
