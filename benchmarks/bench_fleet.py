@@ -128,7 +128,9 @@ def run_phase(args: argparse.Namespace, fleet: Fleet, env: dict[str, str], worke
             if stop.is_set():
                 break
             tenant, invoice, marker = change(tag, sent)
-            queues[HIGH].enqueue("fleet_jobs.webhook_job", tenant, invoice, time.time(), marker)
+            queues[HIGH].enqueue(
+                "fleet_jobs.webhook_job", tenant, invoice, time.monotonic(), marker
+            )
             sent += 1
         return sent
 
@@ -170,9 +172,9 @@ def run_phase(args: argparse.Namespace, fleet: Fleet, env: dict[str, str], worke
     # The burst: changes made first, then their fetches queued at once and drained.
     client.delete(f"{prefix}bench:done")
     changes = [change(f"b{workers}", n) for n in range(args.burst)]
-    burst_started = time.time()
+    burst_started = time.monotonic()
     for tenant, invoice, marker in changes:
-        queues[HIGH].enqueue("fleet_jobs.webhook_job", tenant, invoice, time.time(), marker)
+        queues[HIGH].enqueue("fleet_jobs.webhook_job", tenant, invoice, time.monotonic(), marker)
     burst = len(changes)
     drain(client, queues, prefix, burst, args.drain_timeout)
     sampling.set()
