@@ -54,7 +54,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import (
-    RESULTS,
     EmulatorProcess,
     SQLCounter,
     big_customer_name,
@@ -69,6 +68,7 @@ from bench_common import (
     run_main,
 )
 from bench_host import PANEL_PATH, USER_ID, connect, create_app
+from bench_plans import plans
 from bench_schema import SCHEMA_NAME, Schema
 
 SEARCH = "INV-00001"
@@ -132,22 +132,6 @@ def panel_requests(search: str) -> list[tuple[str, str]]:
     return out
 
 
-def explain(app: Any, statements: list[tuple[str, Any]]) -> str:
-    """``EXPLAIN ANALYZE`` of each SELECT, as text."""
-    db = app.extensions["bench_db"]
-    out = []
-    with app.app_context(), db.engine.connect() as conn:
-        for statement, parameters in statements:
-            if not statement.lstrip().upper().startswith("SELECT"):
-                continue
-            plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
-            out.append(statement.strip())
-            out.append(f"-- parameters: {parameters!r}")
-            out.extend(row[0] for row in plan)
-            out.append("")
-    return "\n".join(out)
-
-
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     if args.reuse_schema:
         return reuse(args)
@@ -173,9 +157,19 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 def measure(args: argparse.Namespace, emulator: EmulatorProcess, schema: Schema) -> dict[str, Any]:
     from cryptography.fernet import Fernet
 
-    n = args.invoices
     key = Fernet.generate_key().decode()
     app = create_app(schema.url, emulator.url, customer=big_customer_name(), encryption_key=key)
+    try:
+        return sync_and_time(args, emulator, schema, app, key)
+    finally:  # a failed run too: its connections must not outlive it (nor block a DROP)
+        with app.app_context():
+            app.extensions["bench_db"].engine.dispose()
+
+
+def sync_and_time(
+    args: argparse.Namespace, emulator: EmulatorProcess, schema: Schema, app: Any, key: str
+) -> dict[str, Any]:
+    n = args.invoices
     org_id = connect(app, emulator.issue_tokens())
     check(cache_count(app, org_id) == 0, "the cache is not empty before the cold sync")
     from xero_panel.state import get_state
@@ -240,7 +234,9 @@ def measure(args: argparse.Namespace, emulator: EmulatorProcess, schema: Schema)
         "unchanged_refresh_calls": refresh_calls,
     }
     if postgres:
-        figures["all_view_explain_ms"] = plans(app, args, captured)
+        figures["all_view_explain_ms"] = plans(
+            app, captured, result_name(args) if args.save else None
+        )
     if schema.keep:
         schema.write_kept(
             invoices=n,
@@ -249,8 +245,6 @@ def measure(args: argparse.Namespace, emulator: EmulatorProcess, schema: Schema)
             organisation_id=org_id,
             encryption_key=key,
         )
-    with app.app_context():
-        db.engine.dispose()
     return figures
 
 
@@ -291,7 +285,7 @@ def reuse(args: argparse.Namespace) -> dict[str, Any]:
             "cached_documents": held,
             **panel,
             "load_average_1min": round(os.getloadavg()[0], 2),
-            "all_view_explain_ms": plans(app, args, captured),
+            "all_view_explain_ms": plans(app, captured, result_name(args) if args.save else None),
         }
         return figures
     finally:
@@ -342,24 +336,6 @@ def time_panel(
         "warm_view_calls": warm_calls,
     }
     return client, figures, captured
-
-
-def plans(
-    app: Any, args: argparse.Namespace, captured: dict[str, list[tuple[str, Any]]]
-) -> list[float]:
-    """The plans of the *All* view and of a search (written next to the results unless
-    ``--no-save``); returns the execution time of each of the *All* view's SELECTs."""
-    text = "\n".join(
-        f"==== view {name} ====\n{explain(app, captured[name])}" for name in ("all", "search")
-    )
-    check("Execution Time" in text, "EXPLAIN gave no plan")
-    if args.save:
-        path = RESULTS / f"{result_name(args)}-explain.txt"
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        progress(f"plans written to {path.name}")
-    all_view = text.split("==== view search ====")[0]
-    return [float(m) for m in re.findall(r"Execution Time: ([0-9.]+) ms", all_view)]
 
 
 def result_name(args: argparse.Namespace) -> str:
