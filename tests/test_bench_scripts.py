@@ -9,6 +9,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,118 @@ def test_bench_scale_fails_loudly_when_the_cache_lacks_invoices(
     monkeypatch.setattr(bench_scale, "cached_documents", lambda n: n + 100)
     with pytest.raises(bench_common.BenchmarkFailed, match="the cache holds 51 documents"):
         bench_scale.main(["--invoices", "50", "--big", "30", "--repeat", "1", "--no-save"])
+
+
+def schema_exists(name: str) -> bool:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as conn:
+            found = conn.scalar(
+                sa.text("SELECT count(*) FROM pg_namespace WHERE nspname = :n"), {"n": name}
+            )
+            return bool(found)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def kept_name() -> Iterator[str]:
+    """A schema name for ``--keep-schema``; the schema is dropped after the test."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    require_service("PostgreSQL", POSTGRES_URL, 5432)
+    name = f"xp_bench_kept_{uuid.uuid4().hex[:8]}"
+    yield name
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    engine.dispose()
+
+
+SMALL = ["--invoices", "50", "--big", "30", "--repeat", "2", "--no-save"]
+
+
+@pytest.mark.postgres
+def test_a_kept_schema_is_timed_again_without_emulator_or_sync(
+    kept_name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import xero_panel
+
+    database = ["--database-url", POSTGRES_URL]
+    # The loading run in a process of its own, as the lead runs it; the reuse runs in this one.
+    run = run_script("benchmarks/bench_scale.py", *SMALL, *database, "--keep-schema", kept_name)
+    assert run.returncode == 0, run.stderr
+    kept = last_json(run.stdout)
+    assert kept["cached_documents"] == 51
+    assert schema_exists(kept_name)
+
+    def no_emulator(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a reuse run started the emulator")
+
+    monkeypatch.setattr(bench_scale, "EmulatorProcess", no_emulator)
+    bench_scale.main([*SMALL, *database, "--reuse-schema", kept_name])
+    out = capsys.readouterr().out
+    figures = last_json(out)
+    plugin = str(Path(xero_panel.__file__).resolve().parent)
+    assert f"# plugin imported: {plugin}" in out
+    assert figures["plugin"] == plugin
+    assert figures["reused_schema"] == kept_name
+    assert figures["cached_documents"] == 51
+    assert figures["warm_view_calls"] == 0
+    assert figures["panel_sql_statements"] == kept["panel_sql_statements"]
+    assert set(figures["panel_view_p95_ms"]) == {*bench_scale.VIEWS, "search"}
+    assert figures["panel_p95_ms"] >= figures["panel_p50_ms"] > 0
+    # connection, record link, contact, sync state, summary, page: one plan each.
+    assert len(figures["all_view_explain_ms"]) == 6
+    assert not {"cold_sync_calls", "unchanged_refresh_calls"} & set(figures)
+    assert schema_exists(kept_name), "a reuse run dropped the schema it reused"
+
+    with pytest.raises(bench_common.BenchmarkFailed, match="holds 50 invoices' books, not"):
+        bench_scale.main([*SMALL[2:], "--invoices", "60", *database, "--reuse-schema", kept_name])
+    monkeypatch.setattr(bench_scale, "cached_documents", lambda n: n + 100)
+    with pytest.raises(bench_common.BenchmarkFailed, match="cache holds 51 documents, not 150"):
+        bench_scale.main([*SMALL, *database, "--reuse-schema", kept_name])
+    assert schema_exists(kept_name)
+
+
+@pytest.mark.postgres
+def test_reuse_fails_loudly_without_a_kept_schema(kept_name: str) -> None:
+    database = ["--database-url", POSTGRES_URL]
+    with pytest.raises(bench_common.BenchmarkFailed, match="there is no schema"):
+        bench_scale.main([*SMALL, *database, "--reuse-schema", kept_name])
+    assert not schema_exists(kept_name), "a failed reuse run created the schema"
+
+
+@pytest.mark.postgres
+def test_a_kept_run_that_fails_leaves_no_schema(
+    kept_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench_scale, "cached_documents", lambda n: n + 100)
+    with pytest.raises(bench_common.BenchmarkFailed, match="the cache holds 51 documents"):
+        bench_scale.main([*SMALL, "--database-url", POSTGRES_URL, "--keep-schema", kept_name])
+    assert not schema_exists(kept_name)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--keep-schema", "kept"],  # no PostgreSQL
+        ["--reuse-schema", "kept"],
+        ["--database-url", "postgresql://x/y", "--keep-schema", 'x"; DROP'],
+        ["--database-url", "postgresql://x/y", "--keep-schema", "1st"],
+        ["--database-url", "postgresql://x/y", "--keep-schema", "a", "--reuse-schema", "a"],
+        ["--database-url", "postgresql://x/y", "--reuse-schema", "a", "--latency-ms", "5"],
+        ["--tag", "../x"],
+    ],
+)
+def test_bench_scale_refuses_bad_schema_options(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        bench_scale.parse(argv)
+    assert exited.value.code == 2
 
 
 def test_a_failed_benchmark_exits_1_with_its_reason_and_no_figures(
