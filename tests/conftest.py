@@ -113,6 +113,34 @@ def postgres_url() -> Iterator[str]:
         engine.dispose()
 
 
+@pytest.fixture
+def own_postgres_url() -> Iterator[str]:
+    """Like ``postgres_url`` but a schema of this test's own, dropped after it: for a test
+    that compares every table there is (whatever another test left in the run's schema)."""
+    require_service("PostgreSQL", POSTGRES_URL, 5432)
+    schema = f"xp_own_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def own_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """``database_url`` with :func:`own_postgres_url` for PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/test.db"
+    url = request.getfixturevalue("own_postgres_url")
+    assert isinstance(url, str)
+    return url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     """Each test that uses it runs on SQLite and on PostgreSQL."""

@@ -70,6 +70,12 @@ def load_0_1(url: str) -> None:
 
 
 @pytest.fixture
+def database_url(own_database_url: str) -> str:
+    """A database of this test's own: adoption compares every table there is."""
+    return own_database_url
+
+
+@pytest.fixture
 def database_0_1(database_url: str) -> Iterator[str]:
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:

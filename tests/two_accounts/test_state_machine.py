@@ -325,9 +325,15 @@ def _record_nine(monkeypatch: Any) -> None:
 
 @pytest.mark.timeout(900)
 def test_what_reps_and_admins_see_follows_xero(
-    clock: Clock, make_host: Any, database_url: str, xero: Any, monkeypatch: pytest.MonkeyPatch
+    clock: Clock,
+    make_host: Any,
+    own_database_url: str,
+    xero: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    host = make_host(database_url, XERO_PANEL_WEBHOOK_KEY=WEBHOOK_KEY, **emulator_settings(xero))
+    host = make_host(
+        own_database_url, XERO_PANEL_WEBHOOK_KEY=WEBHOOK_KEY, **emulator_settings(xero)
+    )
     run_machine(host, xero, clock, Threads(host.app), monkeypatch)
 
 
@@ -337,13 +343,13 @@ def test_what_reps_and_admins_see_follows_xero(
 def test_what_reps_and_admins_see_follows_xero_with_redis_and_rq(
     clock: Clock,
     make_host: Any,
-    postgres_url: str,
+    own_postgres_url: str,
     redis_prefix: str,
     xero: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     host = make_host(
-        postgres_url,
+        own_postgres_url,
         XERO_PANEL_WEBHOOK_KEY=WEBHOOK_KEY,
         XERO_PANEL_REDIS_URL=REDIS_URL,
         XERO_PANEL_REDIS_PREFIX=f"{redis_prefix}:",
