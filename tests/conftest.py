@@ -93,14 +93,11 @@ def require_service(name: str, url: str, default_port: int) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a schema of its own for this test run,
-    so parallel runs on one server never see each other's tables."""
+def _postgres_schema(prefix: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a new schema, dropped (with what is in it) at
+    the end."""
     require_service("PostgreSQL", POSTGRES_URL, 5432)
-    import sqlalchemy as sa
-
-    schema = f"xp_test_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(POSTGRES_URL)
     with engine.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
@@ -111,24 +108,20 @@ def postgres_url() -> Iterator[str]:
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a schema of its own for this test run,
+    so parallel runs on one server never see each other's tables."""
+    yield from _postgres_schema("xp_test")
 
 
 @pytest.fixture
 def own_postgres_url() -> Iterator[str]:
     """Like ``postgres_url`` but a schema of this test's own, dropped after it: for a test
     that compares every table there is (whatever another test left in the run's schema)."""
-    require_service("PostgreSQL", POSTGRES_URL, 5432)
-    schema = f"xp_own_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(POSTGRES_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    yield from _postgres_schema("xp_own")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
