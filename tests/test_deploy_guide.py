@@ -157,10 +157,12 @@ def csrf_of(html: str) -> str:
 
 @pytest.fixture
 def deployment(
-    tmp_path: Path, postgres_url: str, redis_client: Any, redis_prefix: str
+    tmp_path: Path, own_postgres_url: str, redis_client: Any, redis_prefix: str
 ) -> Iterator[tuple[Deployment, str, str, sa.Engine]]:
     """The README's app.py in a folder, the emulator running, the environment of the guide;
-    yields the deployment, the web URL, the emulator's URL and an engine on the database."""
+    yields the deployment, the web URL, the emulator's URL and an engine on the database.
+    The database is a PostgreSQL schema of this test's own: the app's host tables (``user``,
+    ``contact``) would otherwise stay behind for the tests that compare every table."""
     write_readme_app(tmp_path)
     web_port, emulator_port = free_port(), free_port()
     web, emulator_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{emulator_port}"
@@ -173,7 +175,7 @@ def deployment(
         "BIND": f"127.0.0.1:{web_port}",
         "WEB_CONCURRENCY": "2",
         "FLASK_SECRET_KEY": secrets.token_hex(32),
-        "FLASK_SQLALCHEMY_DATABASE_URI": postgres_url,
+        "FLASK_SQLALCHEMY_DATABASE_URI": own_postgres_url,
         "FLASK_SQLALCHEMY_ENGINE_OPTIONS": json.dumps(
             {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}
         ),
@@ -209,7 +211,7 @@ def deployment(
             ]
         ),
     )
-    engine = sa.create_engine(postgres_url)
+    engine = sa.create_engine(own_postgres_url)
     try:
         yield d, web, emulator_url, engine
     finally:

@@ -48,6 +48,13 @@ def enforce_sqlite_foreign_keys(engine: sa.Engine) -> None:
 
 
 @pytest.fixture
+def database_url(own_database_url: str) -> str:
+    """A database of each test's own: these tests compare every table there is, so a table
+    another test left in the run's shared schema must not count."""
+    return own_database_url
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[sa.Engine]:
     """The database, with foreign keys enforced: a revision that copies a table on SQLite
     (batch mode) must not lose the rows that refer to it."""
