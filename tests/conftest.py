@@ -25,6 +25,7 @@ from flask import Flask
 from flask_login import FlaskLoginClient, LoginManager, UserMixin
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from tests.clock import RUN_START, Clock
 from tests.clock_shift import xp_clock_shift
@@ -115,6 +116,28 @@ def postgres_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a schema of its own for this test run,
     so parallel runs on one server never see each other's tables."""
     yield from _postgres_schema("xp_test")
+
+
+@pytest.fixture(autouse=True)
+def shared_schema_left_empty(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test on the run's shared PostgreSQL schema leaves no table in it: a table left
+    behind would be counted by the tests that compare every table. Autouse fixtures are
+    set up first and so torn down last, after the test's own fixtures dropped theirs."""
+    yield
+    if "postgres_url" not in request.fixturenames:
+        return
+    engine = sa.create_engine(request.getfixturevalue("postgres_url"), poolclass=NullPool)
+    try:
+        left = sorted(sa.inspect(engine).get_table_names())
+        with engine.begin() as conn:  # only the test that left them fails, not the ones after
+            for table in left:
+                conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+    finally:
+        engine.dispose()
+    assert not left, (
+        f"{request.node.nodeid} left {left} in the run's shared PostgreSQL schema: drop "
+        "them at teardown, or use own_postgres_url for a schema of the test's own"
+    )
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests._sync_support import db_engine
-from xero_panel.models import CallDay
+from xero_panel.models import Base, CallDay
 from xero_panel.xero.call_counter import DatabaseCallCounter, utc_day
 
 NOW = 1_795_000_000.0  # a fixed moment, so the UTC day is known
@@ -23,6 +23,7 @@ def counter(engine: Any) -> DatabaseCallCounter:
 def engine(database_url: str) -> Iterator[Any]:
     engine = db_engine(database_url)
     yield engine
+    Base.metadata.drop_all(engine)
     engine.dispose()
 
 
