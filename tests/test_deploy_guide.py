@@ -84,14 +84,16 @@ def free_port() -> int:
         return port
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
+def wait_for(
+    check: Callable[[], Any], what: str, timeout: float = WAIT, *, logs: Callable[[], str] = str
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         result = check()
         if result:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(f"waited {timeout} s for {what}")
+            pytest.fail(f"waited {timeout} s for {what}\n{logs()}")
         time.sleep(0.1)
 
 
@@ -155,6 +157,25 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def start_emulator(d: Deployment, webhook_url: str, webhook_key: str) -> str:
+    """Start the emulator and wait until it answers; its URL. A port free a moment ago can be
+    taken by another suite on the machine before the emulator binds it: then it exits, and
+    another port is tried."""
+    for _ in range(3):
+        port = free_port()
+        command = [sys.executable, "-m", "xero_emulator", "--port", str(port), "--enable-control"]
+        command += ["--webhook-url", webhook_url, "--webhook-key", webhook_key]
+        emulator, url = d.start("emulator", shlex.join(command)), f"http://127.0.0.1:{port}"
+
+        def up_or_gone(emulator: subprocess.Popen[bytes] = emulator, url: str = url) -> bool:
+            return emulator.poll() is not None or answers(f"{url}/")
+
+        wait_for(up_or_gone, "the emulator", logs=d.logs)
+        if emulator.poll() is None:
+            return url
+    pytest.fail(f"the emulator did not start\n{d.logs()}")
+
+
 @pytest.fixture
 def deployment(
     tmp_path: Path, own_postgres_url: str, redis_client: Any, redis_prefix: str
@@ -164,8 +185,8 @@ def deployment(
     The database is a PostgreSQL schema of this test's own: the app's host tables (``user``,
     ``contact``) would otherwise stay behind for the tests that compare every table."""
     write_readme_app(tmp_path)
-    web_port, emulator_port = free_port(), free_port()
-    web, emulator_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{emulator_port}"
+    web_port = free_port()
+    web = f"http://127.0.0.1:{web_port}"
     webhook_key, control_token = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("XERO_PANEL_", "FLASK_"))},
@@ -185,32 +206,15 @@ def deployment(
         "XERO_PANEL_REDIS_URL": REDIS_URL,
         "XERO_PANEL_WEBHOOK_KEY": webhook_key,
         # The emulator stands in for Xero; its own prefix and queue keep parallel runs apart.
-        "XERO_PANEL_LOGIN_URL": emulator_url,
-        "XERO_PANEL_IDENTITY_URL": emulator_url,
-        "XERO_PANEL_API_URL": emulator_url,
         "XERO_PANEL_REDIS_PREFIX": f"{redis_prefix}:",
         "XERO_PANEL_RQ_QUEUE": redis_prefix,
         # Pages of 50: a first sync of several pages, to kill the worker in the middle.
         "XERO_PANEL_SYNC_PAGE_SIZE": "50",
     }
     d = Deployment(tmp_path, env)
-    d.start(
-        "emulator",
-        shlex.join(
-            [
-                sys.executable,
-                "-m",
-                "xero_emulator",
-                "--port",
-                str(emulator_port),
-                "--enable-control",
-                "--webhook-url",
-                f"{web}/integrations/xero/webhooks",
-                "--webhook-key",
-                webhook_key,
-            ]
-        ),
-    )
+    emulator_url = start_emulator(d, f"{web}/integrations/xero/webhooks", webhook_key)
+    for name in ("LOGIN", "IDENTITY", "API"):
+        env[f"XERO_PANEL_{name}_URL"] = emulator_url
     engine = sa.create_engine(own_postgres_url)
     try:
         yield d, web, emulator_url, engine
@@ -272,8 +276,7 @@ def test_the_deploy_guide_runs_as_written(
         )
     gunicorn = d.start("web")
     worker = d.start("worker")
-    wait_for(lambda: answers(f"{web}/login"), "gunicorn")
-    wait_for(lambda: answers(f"{emulator_url}/"), "the emulator")
+    wait_for(lambda: answers(f"{web}/login"), "gunicorn", logs=d.logs)
     assert len(children(gunicorn.pid)) == 2, d.logs()  # WEB_CONCURRENCY workers
 
     # Sign in, and connect Xero through the OAuth pages. Each request may reach either
