@@ -158,22 +158,17 @@ def csrf_of(html: str) -> str:
 
 
 def start_emulator(d: Deployment, webhook_url: str, webhook_key: str) -> str:
-    """Start the emulator and wait until it answers; its URL. A port free a moment ago can be
-    taken by another suite on the machine before the emulator binds it: then it exits, and
-    another port is tried."""
-    for _ in range(3):
-        port = free_port()
-        command = [sys.executable, "-m", "xero_emulator", "--port", str(port), "--enable-control"]
-        command += ["--webhook-url", webhook_url, "--webhook-key", webhook_key]
-        emulator, url = d.start("emulator", shlex.join(command)), f"http://127.0.0.1:{port}"
-
-        def up_or_gone(emulator: subprocess.Popen[bytes] = emulator, url: str = url) -> bool:
-            return emulator.poll() is not None or answers(f"{url}/")
-
-        wait_for(up_or_gone, "the emulator", logs=d.logs)
-        if emulator.poll() is None:
-            return url
-    pytest.fail(f"the emulator did not start\n{d.logs()}")
+    """Start the emulator and wait until it answers; its URL. If it exits instead, the test
+    fails at once with its log."""
+    port = free_port()
+    command = [sys.executable, "-m", "xero_emulator", "--port", str(port), "--enable-control"]
+    # "--webhook-key=...": a random key may start with "-", which argparse takes for an option.
+    command += ["--webhook-url", webhook_url, f"--webhook-key={webhook_key}"]
+    emulator, url = d.start("emulator", shlex.join(command)), f"http://127.0.0.1:{port}"
+    wait_for(lambda: emulator.poll() is not None or answers(f"{url}/"), "the emulator", logs=d.logs)
+    if emulator.poll() is not None:
+        pytest.fail(f"the emulator exited\n{d.logs()}")
+    return url
 
 
 @pytest.fixture
