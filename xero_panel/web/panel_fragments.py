@@ -30,7 +30,7 @@ from ..panel.view_rules import today_in
 from ..state import get_state
 from ..sync.state import CacheStatus
 from .csrf import csrf_token
-from .htmx import add_vary, same_origin_path
+from .htmx import add_vary, is_htmx, same_origin_path
 from .panel_context import PanelContext
 from .widgets import Heading
 
@@ -72,6 +72,7 @@ def fragment_key_for(
         _plugin_version(),
         _templates_hash(current_app._get_current_object()),  # type: ignore[attr-defined]
         template,
+        is_htmx(),  # else the whole page around it
         request.script_root,
         settings.deep_link_url,
         settings.page_size,
@@ -126,7 +127,7 @@ def _templates_hash(app: Flask) -> str:
         return known
     env = app.jinja_env
     digest = hashlib.sha256()
-    names = env.list_templates(filter_func=lambda name: name.startswith("xero_panel/partials/"))
+    names = env.list_templates(filter_func=lambda name: name.startswith("xero_panel/"))
     for name in sorted(names):
         source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
         digest.update(name.encode() + b"\0" + source.encode() + b"\0")

@@ -58,13 +58,13 @@ def _render(
     """Build the view model for the parsed parameters and the cache's status, and render
     it (the panel's template for a bad parameter, whatever ``template`` says).
 
-    ``cacheable`` (a plain view for htmx): served from the fragment cache when its key is
+    ``cacheable`` (a plain view): served from the fragment cache when its key is
     there, else rendered and kept (:mod:`.panel_fragments`)."""
     state = get_state()
     locale = _locale(ctx)
     store = fragment_store()
     key = None
-    if cacheable and parsed.error is None and is_htmx() and not isinstance(store, NoFragments):
+    if cacheable and parsed.error is None and not isinstance(store, NoFragments):
         key = fragment_key_for(
             ctx, parsed, cache, template=template, locale=locale, heading=current_heading()
         )
@@ -87,7 +87,7 @@ def _render(
         template = PANEL_TEMPLATE
     if key is not None and vm.status == 200:
         text = render_template(
-            template,
+            template if is_htmx() else PAGE_TEMPLATE,
             partial=template,
             vm=vm,
             heading=current_heading(),
