@@ -42,7 +42,7 @@ CSRF_SLOT = "xpCsrfSlot7c1e0b9a"
 
 #: What each in-process entry costs beyond its key's and text's own objects: the map's
 #: node and the entry's tuple (measured with tracemalloc, rounded up).
-ENTRY_OVERHEAD = 200
+ENTRY_OVERHEAD = 256
 
 
 def fragment_key(*parts: object) -> str:
