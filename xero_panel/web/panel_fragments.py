@@ -17,7 +17,6 @@ import weakref
 from importlib import metadata
 
 from flask import Flask, Response, current_app, request
-from htmx_flask import make_response as htmx_response
 
 from ..clock import utcnow
 from ..panel.formatting import Formatter
@@ -30,7 +29,7 @@ from ..panel.view_rules import today_in
 from ..state import get_state
 from ..sync.state import CacheStatus
 from .csrf import csrf_token
-from .htmx import add_vary, is_htmx, same_origin_path
+from .htmx import is_htmx, text_answer
 from .panel_context import PanelContext
 from .widgets import Heading
 
@@ -138,8 +137,5 @@ def _templates_hash(app: Flask) -> str:
 
 def answer(text: str, replace_url: str | None) -> Response:
     """A stored (or just stored) fragment as the answer: the session's CSRF token in its
-    slot, htmx's ``HX-Replace-Url`` and ``Vary: HX-Request`` as for any panel answer."""
-    body = text.replace(CSRF_SLOT, csrf_token())
-    response = htmx_response(body, 200, replace_url=same_origin_path(replace_url))
-    assert isinstance(response, Response)
-    return add_vary(response)
+    slot, and htmx's headers as for any panel answer (:func:`.htmx.text_answer`)."""
+    return text_answer(text.replace(CSRF_SLOT, csrf_token()), replace_url=replace_url)

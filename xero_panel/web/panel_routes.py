@@ -125,7 +125,7 @@ def _respond(vm: PanelView, template: str, replace_history: bool, **extra: Any) 
 def _new_url(
     ref: RecordRef, state: PanelParams | dict[str, str], replace_history: bool
 ) -> str | None:
-    """The host page's URL with the panel's state, for ``HX-Replace-Url`` (htmx only)."""
+    """The host page's URL with the panel's state, for htmx's address bar (htmx only)."""
     browser_url = current_url()
     if not (replace_history and is_htmx() and browser_url):
         return None
