@@ -73,6 +73,7 @@ def create_app(
         XERO_PANEL_LOGIN_URL=emulator_url,
         # Warm: the cache stays fresh for the whole run, so a view makes no Xero call.
         XERO_PANEL_CACHE_TTL=3600,
+        XERO_PANEL_FRAGMENT_CACHE=env.get("BENCH_FRAGMENT_CACHE", "on"),
         XERO_PANEL_SYNC_WAIT=30,
     )
     db = SQLAlchemy()

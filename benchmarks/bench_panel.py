@@ -116,6 +116,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     from cryptography.fernet import Fernet
 
     key = Fernet.generate_key().decode()
+    os.environ["BENCH_FRAGMENT_CACHE"] = "on" if args.fragment_cache else "off"
     progress(f"emulator with {args.invoices:,} invoices, {args.customer_invoices} for the customer")
     emulator = EmulatorProcess(
         args.invoices, big=args.customer_invoices, per_customer=args.customer_invoices
@@ -215,6 +216,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "body_bytes": len(body),
             "reference_body_bytes": len(reference.encode()),
             "sql_statements": sql_statements,
+            "fragment_cache": args.fragment_cache,
             "xero_calls": xero_calls,
         }
     finally:
@@ -257,6 +259,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     parser.add_argument("--gunicorn", default=str(Path(sys.executable).parent / "gunicorn"))
     parser.add_argument("--no-save", dest="save", action="store_false")
+    parser.add_argument(
+        "--no-fragment-cache",
+        dest="fragment_cache",
+        action="store_false",
+        help="render every panel (XERO_PANEL_FRAGMENT_CACHE off), as before issue 25",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 120:
         parser.error("--duration must be 1..120 seconds")
@@ -269,6 +277,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     figures = bench(args)
     label = "postgresql" if args.database_url else "sqlite"
+    if not args.fragment_cache:
+        label += "-no-fragment-cache"
     finish(
         f"bench_panel-{args.invoices}-{label}",
         figures,

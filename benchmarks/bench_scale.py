@@ -382,6 +382,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
+    # This script times rendering at scale: every view rendered (the fragment cache of
+    # issue 25 would serve the repeats), as in the figures before it.
+    os.environ["BENCH_FRAGMENT_CACHE"] = "off"
     figures = bench(args)
     finish(result_name(args), figures, args.database_url or "sqlite", save=args.save)
 

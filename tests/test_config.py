@@ -13,10 +13,16 @@ from xero_panel.config import DEFAULT_SCOPES, DEFAULTS, read_settings
 def test_defaults_every_key_documented_in_config_module() -> None:
     import xero_panel.budget_settings
     import xero_panel.config
+    import xero_panel.fragment_settings
     import xero_panel.webhook_settings
 
     # Some keys are declared in their own modules and joined into DEFAULTS.
-    modules = (xero_panel.config, xero_panel.webhook_settings, xero_panel.budget_settings)
+    modules = (
+        xero_panel.config,
+        xero_panel.webhook_settings,
+        xero_panel.budget_settings,
+        xero_panel.fragment_settings,
+    )
     source = "\n".join(Path(m.__file__ or "").read_text() for m in modules)
     for key in DEFAULTS:
         assert f'"{key}"' in source
@@ -243,3 +249,50 @@ def test_payment_behaviour_refuses_other_values() -> None:
     assert str(error.value) == (
         "XERO_PANEL_PAYMENT_BEHAVIOUR must be true or false (or 1/0, on/off), not 'maybe'."
     )
+
+
+def test_fragment_cache_defaults() -> None:
+    fragments = read_settings(config()).fragments
+    assert (fragments.enabled, fragments.max_bytes, fragments.ttl) == (True, 32 * 1024 * 1024, 3600)
+
+
+def test_fragment_cache_from_the_environment() -> None:
+    fragments = read_settings(
+        config(
+            XERO_PANEL_FRAGMENT_CACHE="off",
+            XERO_PANEL_FRAGMENT_CACHE_BYTES="1048576",
+            XERO_PANEL_FRAGMENT_CACHE_TTL="60",
+        )
+    ).fragments
+    assert (fragments.enabled, fragments.max_bytes, fragments.ttl) == (False, 1048576, 60)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "XERO_PANEL_FRAGMENT_CACHE",
+            "maybe",
+            "XERO_PANEL_FRAGMENT_CACHE must be true or false (or 1/0, on/off), not 'maybe'.",
+        ),
+        (
+            "XERO_PANEL_FRAGMENT_CACHE_BYTES",
+            1000,
+            "XERO_PANEL_FRAGMENT_CACHE_BYTES must be at least 262144, not 1000.",
+        ),
+        (
+            "XERO_PANEL_FRAGMENT_CACHE_TTL",
+            0,
+            "XERO_PANEL_FRAGMENT_CACHE_TTL must be at least 1, not 0.",
+        ),
+        (
+            "XERO_PANEL_FRAGMENT_CACHE_TTL",
+            "soon",
+            "XERO_PANEL_FRAGMENT_CACHE_TTL must be a whole number, not 'soon'.",
+        ),
+    ],
+)
+def test_fragment_cache_settings_checked(key: str, value: Any, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        read_settings(config(**{key: value}))
+    assert str(raised.value) == message

@@ -3,15 +3,16 @@
 :func:`make_backends` reads the settings and builds, for one app: ONE Redis client (or none,
 without ``XERO_PANEL_REDIS_URL``), and on it, all under ONE key prefix
 (``XERO_PANEL_REDIS_PREFIX``), the sync's locks and claims, the per-tenant rate budget with
-its call counter, and the token refresh lock. :meth:`Backends.runner` makes the background
-runner (threads, or RQ on the same client). This is the only place that connects to Redis.
+its call counter, the token refresh lock and the rendered panels' cache.
+:meth:`Backends.runner` makes the background runner (threads, or RQ on the same client).
+This is the only place that connects to Redis.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,6 +21,12 @@ from .config import Settings
 from .extras import require
 from .locks import Locks, make_locks
 from .oauth import RefreshLock
+from .panel.fragment_cache import (
+    FragmentStore,
+    InProcessFragments,
+    NoFragments,
+    RedisFragments,
+)
 from .sync.refresh_gate import RefreshGate, make_refresh_gate
 from .sync.runners import Execute, Runner, make_runner
 from .xero.call_counter import CallCounter, DatabaseCallCounter
@@ -41,6 +48,7 @@ class Backends:
     :ivar refresh_lock: the lock token refreshes take.
     :ivar rq_queue: the RQ queue of background jobs (with Redis).
     :ivar refresh_gate: the fair use of reps' *Refresh* (in flight, cooldown, per user).
+    :ivar fragments: where rendered panels are kept (Redis, this process, or nowhere).
     """
 
     redis: Any
@@ -50,6 +58,7 @@ class Backends:
     refresh_lock: RefreshLock
     rq_queue: str
     refresh_gate: RefreshGate
+    fragments: FragmentStore = field(default_factory=NoFragments)
 
     @property
     def counter(self) -> CallCounter:
@@ -111,4 +120,14 @@ def make_backends(settings: Settings, engine: Callable[[], Engine] | None = None
             cooldown=settings.budgets.refresh_cooldown,
             per_user=settings.budgets.refresh_per_user,
         ),
+        fragments=_fragments(settings, client),
     )
+
+
+def _fragments(settings: Settings, client: Any) -> FragmentStore:
+    wanted = settings.fragments
+    if not wanted.enabled:
+        return NoFragments()
+    if client is not None:
+        return RedisFragments(client, settings.redis_prefix, wanted.ttl)
+    return InProcessFragments(wanted.max_bytes, wanted.ttl)

@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 
 from .budget_settings import BUDGET_DEFAULTS, BudgetSettings, read_budget_settings
 from .credentials import with_credentials
+from .fragment_settings import FRAGMENT_DEFAULTS, FragmentSettings, read_fragment_settings
 from .framing import frame_ancestors
 from .setting_checks import whole_number as _int
 from .webhook_settings import WEBHOOK_DEFAULTS
@@ -123,6 +124,7 @@ DEFAULTS: dict[str, Any] = {
     "XERO_PANEL_PAYMENT_BEHAVIOUR": True,
     **WEBHOOK_DEFAULTS,  # webhook-first freshness: webhook_settings.py
     **BUDGET_DEFAULTS,  # the budgets' keys (xero_panel/budget_settings.py)
+    **FRAGMENT_DEFAULTS,  # the rendered panels' cache (xero_panel/fragment_settings.py)
 }
 
 #: The settings that point at Xero; outside debug and testing they must be ``https``
@@ -171,6 +173,7 @@ class Settings:
     payment_behaviour: bool = True
     xero_configured: bool = True
     budgets: BudgetSettings = field(default_factory=BudgetSettings)
+    fragments: FragmentSettings = field(default_factory=FragmentSettings)
 
 
 def apply_defaults(config: dict[str, Any]) -> None:
@@ -257,6 +260,7 @@ def read_settings(config: Mapping[str, Any]) -> Settings:
         ),
         xero_configured=xero_configured,
         budgets=read_budget_settings(config),
+        fragments=read_fragment_settings(config),
     )
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton, format_timedelta
+from babel.dates import format_skeleton, format_time, format_timedelta
 from babel.numbers import get_currency_symbol, get_territory_currencies
 
 from ..clock import utcnow
@@ -200,6 +200,14 @@ class Formatter:
             format="short" if short else "long",
             locale=self.locale,
         )
+
+    def moment(self, when: dt.datetime) -> str:
+        """An instant as a date and a time of day in UTC, in the locale's order
+        (``4 Dec 2026, 5:40 pm UTC`` in ``en_NZ``): the words a panel kept for many
+        viewers shows until ``panel.js`` writes how long ago it was."""
+        moment = when.astimezone(dt.UTC)
+        time = format_time(moment, "short", tzinfo=dt.UTC, locale=self.locale)
+        return f"{self.date(moment.date())}, {time} UTC"
 
     def count(self, value: int) -> str:
         """A whole number in the locale's digits and grouping."""

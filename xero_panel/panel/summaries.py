@@ -16,7 +16,23 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, case, false, func, or_, select, true
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -272,6 +288,48 @@ def record_version(
     """The live update's cheap check: the fingerprint of :func:`record_summary` (one query,
     no Xero call), the same one the panel carries in ``data-version``."""
     return record_summary(session, organisations, contacts, record=record).version
+
+
+def content_version(
+    session: Session,
+    organisations: Sequence[Organisation],
+    contacts: Sequence[tuple[int, str]],
+    record: RecordRef,
+) -> str:
+    """The fragment cache's fingerprint of everything the record's panel reads from the
+    cache: its documents' count, newest Xero update and sums (as :func:`record_version`)
+    and each of its pins by id and invoice, so that a pin moved to another invoice under a
+    reused id still changes it. One statement, no Xero call (a cache hit's only read of
+    the record's documents)."""
+    statement = _content_statement(len(organisations), len(contact_groups(contacts)))
+    values = record_values(organisations, contacts, record, utcnow())
+    rows = session.execute(statement, values).all()
+    documents = next(row for row in rows if row.kind == "d")
+    pins = sorted((row.n, row.pin) for row in rows if row.kind == "p")
+    text = repr((documents.n, documents.at, documents.balance, documents.paid, pins))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=64)
+def _content_statement(organisations: int, groups: int) -> CompoundSelect[Any]:
+    """The statement of :func:`content_version` for a shape of record, built once."""
+    documents = select(
+        literal("d").label("kind"),
+        func.count().label("n"),
+        func.max(Invoice.updated_at).label("at"),
+        func.sum(Invoice.balance).label("balance"),
+        func.sum(Invoice.amount_paid).label("paid"),
+        cast(null(), String).label("pin"),
+    ).where(contacts_condition(groups), rule_condition((DOCUMENT,)))
+    pins = select(
+        literal("p"),
+        Pin.id,
+        null(),
+        null(),
+        null(),
+        cast(Pin.organisation_id, String) + "/" + Pin.xero_invoice_id,
+    ).where(*pins_condition(organisations))
+    return union_all(documents, pins)
 
 
 def _cents(value: Decimal | None) -> Decimal:

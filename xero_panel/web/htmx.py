@@ -114,3 +114,11 @@ def render_partial_or_page(
     )
     assert isinstance(response, Response)
     return add_vary(response)
+
+
+def text_answer(text: str, *, replace_url: str | None = None) -> Response:
+    """An answer of already rendered HTML, with the headers :func:`render_partial_or_page`
+    sets (``HX-Replace-Url`` when it is a path of this site, ``Vary: HX-Request``)."""
+    response = htmx_response(text, 200, replace_url=same_origin_path(replace_url))
+    assert isinstance(response, Response)
+    return add_vary(response)

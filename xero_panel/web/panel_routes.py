@@ -11,12 +11,13 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
 from ..clock import utcnow
 from ..matching import find_contact, link_contact, search_contacts, unlink_contact
 from ..panel.formatting import Formatter
+from ..panel.fragment_cache import CSRF_SLOT, NoFragments
 from ..panel.notices import refresh_notice, updated_just_now
 from ..panel.params import (
     PARAM_NAMES,
@@ -26,6 +27,7 @@ from ..panel.params import (
     replace_url,
 )
 from ..panel.queries import set_pin
+from ..panel.rows import RecordRef
 from ..panel.summaries import record_version
 from ..panel.view_model import PanelView, build_panel_view, panel_locale
 from ..state import get_state
@@ -34,6 +36,7 @@ from .blueprint import PAGE_TEMPLATE, PanelError, check_csrf, require_login
 from .csrf import csrf_token
 from .htmx import LINKED_EVENT, current_url, is_htmx, render_partial_or_page, trigger
 from .panel_context import PanelContext, cache_for_view, panel_urls, resolve
+from .panel_fragments import answer, fragment_key_for, fragment_store
 from .widgets import HEADING_HEADER, current_heading
 
 PANEL_TEMPLATE = "xero_panel/partials/panel.html"
@@ -49,25 +52,49 @@ def _render(
     template: str = PANEL_TEMPLATE,
     replace_history: bool = True,
     refreshed: bool = False,
+    cacheable: bool = False,
     **extra: Any,
 ) -> Response:
     """Build the view model for the parsed parameters and the cache's status, and render
-    it (the panel's template for a bad parameter, whatever ``template`` says)."""
+    it (the panel's template for a bad parameter, whatever ``template`` says).
+
+    ``cacheable`` (a plain view): served from the fragment cache when its key is
+    there, else rendered and kept (:mod:`.panel_fragments`)."""
     state = get_state()
+    locale = _locale(ctx)
+    store = fragment_store()
+    key = None
+    if cacheable and parsed.error is None and not isinstance(store, NoFragments):
+        key = fragment_key_for(
+            ctx, parsed, cache, template=template, locale=locale, heading=current_heading()
+        )
+        text = store.get(key)
+        if text is not None:
+            return answer(text, _new_url(ctx.ref, parsed.params, replace_history))
     vm = build_panel_view(
         ctx.session,
         ctx.inputs(),
         parsed,
         cache,
         urls=panel_urls(ctx.ref, parsed.params),
-        locale=_locale(ctx),
-        csrf_token=csrf_token(),
+        locale=locale,
+        csrf_token=CSRF_SLOT if key is not None else csrf_token(),
         page_size=state.settings.page_size,
         payment_behaviour=state.settings.payment_behaviour,
         refreshed=refreshed,
     )
     if vm.param_error is not None:
         template = PANEL_TEMPLATE
+    if key is not None and vm.status == 200:
+        text = render_template(
+            template if is_htmx() else PAGE_TEMPLATE,
+            partial=template,
+            vm=vm,
+            heading=current_heading(),
+            heading_header=HEADING_HEADER,
+        )
+        store.put(key, text)
+        return answer(text, _new_url(ctx.ref, parsed.params, replace_history))
     return _respond(vm, template, replace_history, **extra)
 
 
@@ -80,24 +107,30 @@ def _locale(ctx: PanelContext) -> str:
 
 
 def _respond(vm: PanelView, template: str, replace_history: bool, **extra: Any) -> Response:
-    browser_url = current_url()
-    new_url = None
-    if replace_history and is_htmx() and browser_url:
-        path = url_for("xero_panel.panel", record_type=vm.record_type, record_id=vm.record_id)
-        # After a bad value the address bar holds what was sent, so a reload shows the
-        # same error, not the list of the last good values.
-        state = vm.params if vm.status == 200 else _sent_state()
-        new_url = replace_url(browser_url, state, path)
+    # After a bad value the address bar holds what was sent, so a reload shows the
+    # same error, not the list of the last good values.
+    sent = vm.params if vm.status == 200 else _sent_state()
     return render_partial_or_page(
         template,
         PAGE_TEMPLATE,
         status=vm.status,
-        replace_url=new_url,
+        replace_url=_new_url(vm.inputs.record, sent, replace_history),
         vm=vm,
         heading=current_heading(),
         heading_header=HEADING_HEADER,
         **extra,
     )
+
+
+def _new_url(
+    ref: RecordRef, state: PanelParams | dict[str, str], replace_history: bool
+) -> str | None:
+    """The host page's URL with the panel's state, for htmx's address bar (htmx only)."""
+    browser_url = current_url()
+    if not (replace_history and is_htmx() and browser_url):
+        return None
+    path = url_for("xero_panel.panel", record_type=ref.record_type, record_id=ref.record_id)
+    return replace_url(browser_url, state, path)
 
 
 def _sent_state() -> dict[str, str]:
@@ -184,8 +217,10 @@ def _show_panel(
     cache = cache_for_view(ctx, refresh=refresh, cache_only=live)
     if not refresh and is_htmx() and parsed.params.page > 1:
         more = "xero_panel/partials/more_rows.html"
-        return _render(ctx, parsed, cache, template=more, replace_history=False)
-    return _render(ctx, parsed, cache, refreshed=refresh and updated_just_now(cache, asked))
+        return _render(ctx, parsed, cache, template=more, replace_history=False, cacheable=True)
+    if refresh:
+        return _render(ctx, parsed, cache, refreshed=updated_just_now(cache, asked))
+    return _render(ctx, parsed, cache, cacheable=True)
 
 
 def version(record_type: str, record_id: str) -> Response:

@@ -16,7 +16,11 @@
    5. htmx writes an inline <style> for its request indicators, which a strict style-src
       'self' refuses: panel.css carries the same rules, and htmx is told to leave it out
       (set here when htmx is already loaded, else by an htmx-config meta element that htmx
-      reads when the page is ready; a host's own htmx-config meta is left as it is). */
+      reads when the page is ready; a host's own htmx-config meta is left as it is).
+   6. "Last updated 2 minutes ago": the panel's HTML is kept and served to every viewer, so
+      it says when (time[data-ago] with its datetime, in UTC words for a page without
+      script); this writes how long ago it was, in the panel's locale, in whole units
+      chosen as Babel's format_timedelta chooses them, after each swap and every 15 s. */
 (function () {
   "use strict";
   if (window.htmx) {
@@ -186,8 +190,47 @@
     });
   }
 
+  /* Babel's format_timedelta(add_direction=True): the largest unit of which there is at
+     least 0.85, rounded half to even; never less than one second ago. */
+  var UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
+    ["hour", 3600], ["minute", 60], ["second", 1]];
+  function roundHalfEven(value) {
+    var floor = Math.floor(value);
+    var rest = value - floor;
+    if (rest > 0.5) return floor + 1;
+    if (rest < 0.5) return floor;
+    return floor % 2 === 0 ? floor : floor + 1;
+  }
+  function ago(when, locale) {
+    var seconds = Math.max(1, Math.floor((Date.now() - when) / 1000));
+    for (var i = 0; i < UNITS.length; i++) {
+      var value = seconds / UNITS[i][1];
+      if (value >= 0.85 || i === UNITS.length - 1) {
+        var whole = Math.max(1, roundHalfEven(value));
+        try {
+          return new Intl.RelativeTimeFormat(locale, { numeric: "always", style: "long" }).format(-whole, UNITS[i][0]);
+        } catch (error) {
+          return new Intl.RelativeTimeFormat("en", { numeric: "always", style: "long" }).format(-whole, UNITS[i][0]);
+        }
+      }
+    }
+    return "";
+  }
+  function writeTimes() {
+    if (typeof Intl === "undefined" || !Intl.RelativeTimeFormat) return;
+    var times = document.querySelectorAll("[data-xero-panel] time[data-ago]");
+    for (var i = 0; i < times.length; i++) {
+      var when = Date.parse(times[i].getAttribute("datetime"));
+      if (!isNaN(when)) times[i].textContent = ago(when, times[i].getAttribute("data-locale") || "en");
+    }
+  }
+  document.addEventListener("htmx:load", writeTimes);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", writeTimes);
+  else writeTimes();
+
   var lastCheck = Date.now();
   function tick() {
+    writeTimes();
     if (document.hidden || typeof htmx === "undefined") return;
     lastCheck = Date.now();
     var panels = document.querySelectorAll("[data-xero-panel][data-version]");
