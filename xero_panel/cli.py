@@ -9,7 +9,8 @@
 ``[--organisation TENANT_ID]``                         invoices cached, Xero calls made today
                                                        (by every process), errors
 ``flask xero-panel worker [--burst]``                  an RQ worker for the sync jobs, inside the
-                                                       app (needs ``XERO_PANEL_REDIS_URL``)
+                                                       app (needs ``XERO_PANEL_REDIS_URL``), on
+                                                       the jobs' queues, most urgent first
 =====================================================  ===========================================
 
 Exit codes, for scripts and monitors: 0 when all went well (``status``: every organisation's
@@ -266,11 +267,14 @@ def worker_command(burst: bool) -> None:
         )
     from rq import Queue
 
+    from .sync.job_queues import queue_names
     from .sync.rq_worker import SyncWorker
 
     connection = state.backends.redis
-    queue = Queue(settings.rq_queue, connection=connection)
-    click.echo(f"xero-panel worker for {current_app.name} on queue {settings.rq_queue!r}")
+    names = queue_names(settings.rq_queue)
+    queues = [Queue(name, connection=connection) for name in names]
+    click.echo(f"xero-panel worker for {current_app.name} on queues {' '.join(names)}")
+    # RQ takes each job from the first of these queues that has one: the most urgent class.
     # SyncWorker runs jobs in this process, inside this app context (no fork, so the
     # database engine's pooled connections are never shared with a child).
-    SyncWorker([queue], connection=connection).work(burst=burst, with_scheduler=False)
+    SyncWorker(queues, connection=connection).work(burst=burst, with_scheduler=False)

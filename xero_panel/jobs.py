@@ -3,13 +3,14 @@
 Each job needs the host app, for its database and the plugin's settings. Run the worker
 one of two ways:
 
-* ``flask --app yourapp xero-panel worker`` (recommended): an RQ worker on
-  ``XERO_PANEL_RQ_QUEUE`` inside the app's context, so every job finds the app as
-  ``current_app``.
+* ``flask --app yourapp xero-panel worker`` (recommended): an RQ worker on the queues
+  named after ``XERO_PANEL_RQ_QUEUE`` (:mod:`~xero_panel.sync.job_queues`), most urgent
+  first, inside the app's context, so every job finds the app as ``current_app``.
 * ``XERO_PANEL_APP=yourapp:create_app rq worker -w xero_panel.sync.rq_worker.SyncWorker --url
-  redis://... xero-panel``: a plain ``rq worker``; each job imports the app named by
-  ``XERO_PANEL_APP`` (``module:attribute``, an app or a factory taking no arguments) once
-  and runs inside its app context.
+  redis://... xero-panel:webhook xero-panel:refresh xero-panel:reconcile xero-panel:full
+  xero-panel``: a plain ``rq worker`` on the same queues in the same order; each job imports
+  the app named by ``XERO_PANEL_APP`` (``module:attribute``, an app or a factory taking no
+  arguments) once and runs inside its app context.
 
 A job that fails because of Xero records the problem in the sync state and ends normally;
 other errors fail the RQ job (see ``rq info`` and RQ's failed job registry).
@@ -69,9 +70,10 @@ def _run(job: JobName, *args: Any) -> Any:
         return call(app)
 
 
-def full_sync(organisation_id: int) -> dict[str, int]:
-    """Full sync of one organisation (the scheduler's ``full_sync`` job)."""
-    result: dict[str, int] = _run("full_sync", organisation_id)
+def full_sync(organisation_id: int, continuing: bool = False) -> dict[str, int]:
+    """A chunk of the full sync of one organisation (the scheduler's ``full_sync`` job);
+    ``continuing``: the continuation of one that paused (0.2.0 queued it without)."""
+    result: dict[str, int] = _run("full_sync", organisation_id, continuing)
     return result
 
 

@@ -27,6 +27,7 @@ from ..xero.call_kinds import CallKind
 from ..xero.client import XeroClient
 from ..xero.rate_budget import BACKGROUND_MAX_WAIT
 from . import engine
+from .full import Pause
 from .reading import ProgressCallback, SyncResult
 from .state import record_failure, record_success
 
@@ -120,13 +121,24 @@ class SyncJobs:
         return _counts(result)
 
     def run_full_sync(
-        self, organisation_id: int, progress: ProgressCallback | None = None
+        self,
+        organisation_id: int,
+        progress: ProgressCallback | None = None,
+        *,
+        pause: Pause | None = None,
+        continuing: bool = False,
     ) -> dict[str, int]:
         """Run a full sync now, unless another is running for this organisation (a lock
         held and extended page by page).
 
+        :param pause: run it in chunks (see :func:`~xero_panel.sync.full.full_sync`); the
+            counts then hold ``paused: 1`` when it stopped at a chunk's end.
+        :param continuing: only continue an unfinished one (a chunk's continuation): do
+            nothing if none is unfinished.
         :return: the counts (empty if skipped). Xero trouble is recorded, not raised.
         """
+        if continuing and not self._unfinished(organisation_id):
+            return {}
         held = self.locks.try_lock(f"full:{organisation_id}", self.lock_ttl)
         if held is None:
             logger.info("A full sync of organisation %s is already running", organisation_id)
@@ -145,6 +157,7 @@ class SyncJobs:
                 page_size=self.page_size,
                 progress=on_page,
                 now=self.now,
+                pause=pause,
             )
 
         try:
@@ -152,6 +165,12 @@ class SyncJobs:
                 return self._run(organisation_id, full, record=False, kind="full") or {}
         finally:
             held.release()
+
+    def _unfinished(self, organisation_id: int) -> bool:
+        """Whether the organisation has a full sync to resume."""
+        with self.session_factory() as session:
+            state = session.get(SyncState, organisation_id)
+            return state is not None and state.resume_phase is not None
 
     def run_incremental(self, organisation_id: int) -> dict[str, int]:
         """Run an incremental sync now (Xero trouble is recorded, not raised)."""
@@ -181,16 +200,16 @@ class SyncJobs:
 
         return self._run(organisation_id, reconcile, record=False, kind="reconcile") or {}
 
-    def run_refresh(self, organisation_id: int) -> dict[str, int]:
-        """*Refresh now*: the first full sync if it never completed, else an incremental
-        sync and a reconciliation."""
+    def run_refresh(self, organisation_id: int, *, pause: Pause | None = None) -> dict[str, int]:
+        """*Refresh now*: the first full sync if it never completed (in chunks with
+        ``pause``), else an incremental sync and a reconciliation."""
         with self.session_factory() as session:
             state = session.get(SyncState, organisation_id)
             completed = state is not None and state.full_sync_completed_at is not None
             if not completed and session.get(Organisation, organisation_id) is None:
                 return {}
         if not completed:
-            return self.run_full_sync(organisation_id)
+            return self.run_full_sync(organisation_id, pause=pause)
         counts = self.run_incremental(organisation_id)
         for key, value in self.run_reconcile(organisation_id).items():
             counts[key] = counts.get(key, 0) + value
@@ -294,9 +313,12 @@ def _ids_by_category(
 
 
 def _counts(result: SyncResult) -> dict[str, int]:
-    return {
+    counts = {
         "calls": result.calls,
         "invoices": result.invoices,
         "credit_notes": result.credit_notes,
         "contacts": result.contacts,
     }
+    if result.paused:
+        counts["paused"] = 1
+    return counts

@@ -51,6 +51,7 @@ from ..clock import utcnow
 from ..exceptions import XeroPanelError
 from ..locks import Locks, single_flight
 from ..models import Organisation
+from .chunks import ChunkedJobs
 from .freshness import Snapshot, first_sync_wanted, is_stale, read_snapshots, reconcile_due
 from .job_runs import SyncJobs
 from .reading import ProgressCallback
@@ -121,6 +122,9 @@ class SyncScheduler:
             self.runner: Runner = ThreadRunner(self.execute, context)
         else:
             self.runner = make_runner(self.execute)
+        self.chunks = ChunkedJobs(
+            session_factory=session_factory, jobs=jobs, runner=lambda: self.runner
+        )
         self.webhook_work = WebhookWork(
             session_factory=session_factory,
             jobs=jobs,
@@ -348,7 +352,7 @@ class SyncScheduler:
     def execute(self, job: JobName, args: Sequence[Any]) -> object:
         """Run a background job by name (what the runners call)."""
         jobs: dict[str, Callable[..., object]] = {
-            "full_sync": self.run_full_sync,
+            "full_sync": self.chunks.full_sync,
             "refresh": self.run_refresh,
             "reconcile": self.jobs.run_reconcile,
             "webhook": self.run_webhook,
@@ -369,8 +373,9 @@ class SyncScheduler:
         return self.jobs.run_incremental(organisation_id)
 
     def run_refresh(self, organisation_id: int) -> dict[str, int]:
-        """*Refresh now*, now (:meth:`SyncJobs.run_refresh`)."""
-        return self.jobs.run_refresh(organisation_id)
+        """*Refresh now*, now (:meth:`SyncJobs.run_refresh`; a first sync in it goes in
+        chunks, :meth:`ChunkedJobs.refresh`)."""
+        return self.chunks.refresh(organisation_id)
 
     def run_webhook(self, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         """Fetch what the events name (:meth:`WebhookWork.run`)."""
