@@ -7,7 +7,9 @@
                                                        otherwise incremental)
 ``flask xero-panel status [--json] [--account KEY]``   per organisation in use: state, last sync,
 ``[--organisation TENANT_ID]``                         invoices cached, Xero calls made today
-                                                       (by every process), errors
+                                                       (by every process), errors; and the
+                                                       webhook events dropped because no CRM
+                                                       account uses their organisation
 ``flask xero-panel worker [--burst]``                  an RQ worker for the sync jobs, inside the
                                                        app (needs ``XERO_PANEL_REDIS_URL``), on
                                                        the jobs' queues, most urgent first
@@ -38,6 +40,7 @@ from .state import get_state
 from .sync.org_state import state_of
 from .sync.scheduling import Scheduler
 from .sync.state import cached_counts
+from .sync.webhook_ingest import dropped_events
 
 __all__ = ["xero_panel_cli"]
 
@@ -231,9 +234,12 @@ def status_command(as_json: bool, account: str | None, organisation: str | None)
     Exits 0 when every organisation is ok, 1 when one needs attention, 2 on a usage error.
     """
     rows = _status_rows(account, organisation)
+    with get_state().session_factory() as session:
+        dropped = dropped_events(session)
     attention = [row for row in rows if not row["ok"]]
     if as_json:
-        click.echo(json.dumps({"ok": not attention, "organisations": rows}, sort_keys=True))
+        report = {"ok": not attention, "organisations": rows, "webhook_events_dropped": dropped}
+        click.echo(json.dumps(report, sort_keys=True))
     elif not rows:
         click.echo("No Xero organisations are in use.")
     for row in rows if not as_json else []:
@@ -250,6 +256,9 @@ def status_command(as_json: bool, account: str | None, organisation: str | None)
         )
         click.echo(f"  calls today:     {row['calls_today']}")
         click.echo(f"  errors:          {row['error'] or 'none'}")
+    if not as_json:
+        # App-wide (every process, every CRM account), and it names no organisation.
+        click.echo(f"Webhook events dropped (no CRM account uses their organisation): {dropped}")
     if attention:
         raise SystemExit(1)
 
