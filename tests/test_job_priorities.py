@@ -81,6 +81,15 @@ class TwoOrgs:
         self.background = RQWorkerThread(self.app)
         return self.background
 
+    def deliver(self, event: dict[str, Any]) -> None:
+        """What the webhook route does with a delivery of ``event``: store, then start."""
+        from sqlalchemy.orm import Session
+
+        with self.app.app_context(), Session(self.host.db.engine) as session:
+            fresh = self.scheduler.store_webhook_events(session, [event]).fresh
+        assert fresh
+        self.scheduler.start_webhook(fresh)
+
     def calls(self, tenant: str) -> int:
         return int(tenant_calls(self.emulator, tenant)["calls"])
 
@@ -177,7 +186,7 @@ def test_a_webhook_overtakes_a_large_first_sync_within_one_call(
         "tenantType": "ORGANISATION",
     }
     big_calls_before = orgs.calls(orgs.big_tenant)
-    orgs.scheduler.start_webhook([event])
+    orgs.deliver(event)
     go_on.set()
 
     wait_until(lambda: orgs.invoices(orgs.small).get(invoice_id) == "webhook!", "the webhook")
@@ -188,7 +197,7 @@ def test_a_webhook_overtakes_a_large_first_sync_within_one_call(
     assert orgs.state(orgs.big).status == "idle"
     assert sorted(orgs.invoices(orgs.big)) == sorted(xero_invoice_ids(orgs, orgs.big_tenant))
     jobs = [job for job, _args in orgs.ran]
-    assert jobs.index("webhook") < len(jobs) - 1  # it ran while the sync still had work
+    assert jobs.index("webhook_tenant") < len(jobs) - 1  # it ran while the sync still had work
     assert jobs.count("full_sync") >= 2  # the sync went on as a continuation
 
 
@@ -228,14 +237,62 @@ def test_a_worker_takes_jobs_most_urgent_class_first_and_0_2_jobs_last(
         orgs.runner.submit("full_sync", orgs.small)
         orgs.scheduler.start_reconcile(orgs.small)
         orgs.scheduler.start_refresh(orgs.small)
-        orgs.scheduler.start_webhook([event])
+    orgs.deliver(event)
     orgs.ran.clear()
     orgs.start_worker()
     wait_until(lambda: len(orgs.ran) >= 5, "five jobs")
     assert orgs.ran == [
-        ("webhook", ([event],)),
+        ("webhook_tenant", (orgs.small_tenant.lower(),)),
         ("refresh", (orgs.small,)),
         ("reconcile", (orgs.small,)),
         ("full_sync", (orgs.small, False)),
         ("full_sync", (orgs.small, False)),  # 0.2.0's job, on the old queue: last
     ]
+
+
+def test_one_job_per_organisation_fetches_all_its_pending_events_in_one_call(
+    two_orgs: TwoOrgs,
+) -> None:
+    orgs = two_orgs
+    with orgs.app.app_context():
+        orgs.scheduler.run_full_sync(orgs.small)
+    invoices = [i["InvoiceID"].lower() for i in orgs.small_seed["Invoices"][:3]]
+    for n, invoice_id in enumerate(invoices):
+        orgs.emulator.apply_change(
+            "Invoices",
+            orgs.small_tenant,
+            {"InvoiceID": invoice_id, "Reference": f"change {n}"},
+            fire_webhook=False,
+        )
+    orgs.emulator.reset_stats()
+    # Three deliveries of one event each, while no worker runs: one job is queued.
+    for n, invoice_id in enumerate(invoices):
+        orgs.deliver(
+            {
+                "resourceId": invoice_id,
+                "eventDateUtc": f"2026-07-01T01:15:3{n}.902",
+                "eventType": "UPDATE",
+                "eventCategory": "INVOICE",
+                "tenantId": orgs.small_tenant,
+                "tenantType": "ORGANISATION",
+            }
+        )
+    assert [len(q) for q in orgs.runner.queues] == [1, 0, 0, 0, 0]
+    orgs.ran.clear()
+    orgs.start_worker()
+    changes = ["change 0", "change 1", "change 2"]
+    wait_until(lambda: [orgs.invoices(orgs.small)[i] for i in invoices] == changes, "changes")
+    assert orgs.ran == [("webhook_tenant", (orgs.small_tenant.lower(),))]
+    assert tenant_calls(orgs.emulator, orgs.small_tenant)["by_endpoint"] == {"Invoices": 1}
+    # A delivery after the job started queues a new one.
+    orgs.deliver(
+        {
+            "resourceId": invoices[0],
+            "eventDateUtc": "2026-07-01T02:00:00.000",
+            "eventType": "UPDATE",
+            "eventCategory": "INVOICE",
+            "tenantId": orgs.small_tenant,
+            "tenantType": "ORGANISATION",
+        }
+    )
+    wait_until(lambda: len(orgs.ran) == 2, "the second job")

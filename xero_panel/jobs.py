@@ -29,7 +29,7 @@ from flask import Flask, current_app, has_app_context
 from .state import get_state
 from .sync.runners import JobName
 
-__all__ = ["full_sync", "reconcile", "refresh", "webhook", "webhook_retry"]
+__all__ = ["full_sync", "reconcile", "refresh", "webhook", "webhook_retry", "webhook_tenant"]
 
 #: The environment variable a plain ``rq worker`` reads to find the host app.
 APP_ENV = "XERO_PANEL_APP"
@@ -90,8 +90,16 @@ def reconcile(organisation_id: int) -> dict[str, int]:
 
 
 def webhook(events: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Refresh what webhook events name (the scheduler's ``webhook`` job)."""
+    """Refresh what webhook events name (the scheduler's ``webhook`` job; 0.2.0 queued one
+    per delivery, this version queues :func:`webhook_tenant`)."""
     result: dict[str, int] = _run("webhook", events)
+    return result
+
+
+def webhook_tenant(tenant_id: str) -> dict[str, int]:
+    """Fetch every stored webhook event of one organisation (tenant) not fetched yet (the
+    scheduler's ``webhook_tenant`` job)."""
+    result: dict[str, int] = _run("webhook_tenant", tenant_id)
     return result
 
 

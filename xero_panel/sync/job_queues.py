@@ -6,7 +6,7 @@ order of the queues is the order of the calls at the rate budget, stated once th
 queue per class, named after ``XERO_PANEL_RQ_QUEUE``: with the default ``xero-panel``,
 
 ====================  ===================================================
-``xero-panel:webhook``    ``webhook``, ``webhook_retry``: fetching what webhooks name
+``xero-panel:webhook``    ``webhook_tenant``, ``webhook_retry``: fetching what webhooks name
 ``xero-panel:refresh``    ``refresh``: an admin's *Refresh now*
 ``xero-panel:reconcile``  ``reconcile``: the background reconciliation
 ``xero-panel:full``       ``full_sync``: first syncs, in chunks (see below)
@@ -34,11 +34,12 @@ from ..xero.call_kinds import PRIORITY, CallKind
 __all__ = ["CHUNK_PAGES", "JOB_CLASS", "JobName", "more_urgent", "queue_name", "queue_names"]
 
 #: The background jobs (functions of :mod:`xero_panel.jobs`).
-JobName = Literal["full_sync", "refresh", "reconcile", "webhook", "webhook_retry"]
+JobName = Literal["full_sync", "refresh", "reconcile", "webhook", "webhook_tenant", "webhook_retry"]
 
 #: Each job's priority class: the kind of Xero call it makes.
 JOB_CLASS: dict[JobName, CallKind] = {
     "webhook": "webhook",
+    "webhook_tenant": "webhook",
     "webhook_retry": "webhook",
     "refresh": "refresh",
     "reconcile": "reconcile",

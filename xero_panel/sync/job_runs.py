@@ -31,7 +31,7 @@ from .full import Pause
 from .reading import ProgressCallback, SyncResult
 from .state import record_failure, record_success
 
-__all__ = ["SyncJobs", "WebhookOutcome"]
+__all__ = ["SyncJobs", "WebhookOutcome", "needs_fetch"]
 
 logger = logging.getLogger("xero_panel.sync.job_runs")
 
@@ -247,7 +247,7 @@ class SyncJobs:
                 for key, value in counts.items():
                     totals[key] = totals.get(key, 0) + value
             if problem is None:
-                self._mark_processed(tenant_id, tenant_events)
+                self.mark_processed(tenant_id, tenant_events)
             else:  # tried again later, for every organisation of the tenant (upserts)
                 outcome.failed.append((tenant_events, problem))
         return outcome
@@ -268,7 +268,8 @@ class SyncJobs:
                 )
             )
 
-    def _mark_processed(self, tenant_id: str, events: Sequence[Mapping[str, Any]]) -> None:
+    def mark_processed(self, tenant_id: str, events: Sequence[Mapping[str, Any]]) -> None:
+        """Mark these stored events of the tenant processed."""
         with self.session_factory() as session:
             for event in events:
                 session.execute(
@@ -282,6 +283,15 @@ class SyncJobs:
                     .values(processed_at=self.now(), next_attempt_at=None, last_error=None)
                 )
             session.commit()
+
+
+def needs_fetch(event: Mapping[str, Any]) -> bool:
+    """Whether the event's record is to be fetched: not a supplier credit note's (credit
+    note events say their type in ``data``; supplier credits never enter the cache)."""
+    data = event.get("data")
+    if str(event.get("eventCategory", "")).upper() != "CREDITNOTE":
+        return True
+    return not (isinstance(data, Mapping) and data.get("Type") == "ACCPAYCREDIT")
 
 
 def _ids_by_category(
@@ -300,9 +310,7 @@ def _ids_by_category(
         elif category == "CONTACT":
             contacts.append(resource)
         elif category == "CREDITNOTE":
-            data = event.get("data")
-            # Credit note events say their type: supplier credits need no fetch.
-            if isinstance(data, Mapping) and data.get("Type") == "ACCPAYCREDIT":
+            if not needs_fetch(event):
                 continue
             notes.append(resource)
     return (

@@ -339,9 +339,11 @@ class SyncScheduler:
         return self.webhook_work.store(session, events)
 
     def start_webhook(self, events: Sequence[Mapping[str, Any]]) -> None:
-        """Refresh the records these (new) webhook events name, in the background."""
+        """Refresh the records these (new, stored) webhook events name, in the background:
+        one job per organisation, which fetches all its events not fetched yet
+        (:meth:`WebhookWork.start`)."""
         if events:
-            self.runner.submit("webhook", [dict(e) for e in events])
+            self.webhook_work.start(events)
 
     def sweep_webhooks(self) -> bool:
         """Queue a retry job if some stored event is due (:meth:`WebhookWork.sweep`)."""
@@ -356,6 +358,7 @@ class SyncScheduler:
             "refresh": self.run_refresh,
             "reconcile": self.jobs.run_reconcile,
             "webhook": self.run_webhook,
+            "webhook_tenant": self.webhook_work.run_tenant,
             "webhook_retry": self.run_webhook_retry,
         }
         if job not in jobs:
