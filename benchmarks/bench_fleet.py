@@ -40,8 +40,8 @@ from contextlib import suppress
 from typing import Any
 
 from bench_common import ROOT, BenchmarkFailed, check, finish, percentile, progress, run_main
-from fleet_emulator import Fleet
-from fleet_jobs import HIGH, LOW, worker_main
+from fleet_emulator import Fleet, fleet_seed
+from fleet_jobs import HIGH, LOW, deliver, webhook_work, worker_main
 
 REDIS_URL = os.environ.get("XP_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -49,21 +49,33 @@ REDIS_URL = os.environ.get("XP_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 # -- the driver ---------------------------------------------------------------------------
 
 
-def setup_cache(database_url: str, tenants: Sequence[str]) -> Any:
+def setup_cache(database_url: str, seed: dict[str, Any]) -> Any:
+    """The plugin's tables made afresh, holding every organisation's contacts and invoices
+    as its first full sync would have left them (so a webhook's fetch is one call, as in
+    production, not two: the named invoice's contact is cached)."""
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
     from xero_panel.models import Base, Connection, Organisation
+    from xero_panel.sync.cache_writer import CacheWriter
+    from xero_panel.xero.types import parse_contact, parse_invoice
 
     engine = create_engine(database_url)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     with Session(engine) as session:
         connection = Connection(crm_account="fleet", status="active")
-        for n, tenant in enumerate(tenants):
-            connection.organisations.append(Organisation(tenant_id=tenant, name=f"Org {n}"))
+        books = seed["tenants"]
+        for book in books:
+            connection.organisations.append(
+                Organisation(tenant_id=book["tenantId"], name=book["tenantName"])
+            )
         session.add(connection)
         session.commit()
+        for organisation, book in zip(connection.organisations, books, strict=True):
+            writer = CacheWriter(session, organisation.id)
+            writer.write("contacts", [parse_contact(c) for c in book["Contacts"]])
+            writer.write("invoices", [parse_invoice(i) for i in book["Invoices"]])
     return engine
 
 
@@ -78,13 +90,29 @@ def peak_per_minute(samples: list[tuple[float, int]]) -> int:
     return peak
 
 
-def run_phase(args: argparse.Namespace, fleet: Fleet, env: dict[str, str], workers: int) -> Any:
+def run_phase(
+    args: argparse.Namespace, fleet: Fleet, env: dict[str, str], workers: int, fetch: str, db: Any
+) -> Any:
+    """``fetch``: ``per-event`` (one RQ job per event, fetching its invoice: the reference)
+    or ``per-org`` (the plugin's path: each delivery stored, one job per organisation
+    fetching all its stored events, none queued while one waits)."""
     import redis
     from rq import Queue
 
     client = redis.Redis.from_url(REDIS_URL)
     prefix = env["XP_FLEET_PREFIX"]
     queues = {q: Queue(f"{env['XP_FLEET_QUEUE']}-{q}", connection=client) for q in (HIGH, LOW)}
+    work = webhook_work(db, client, prefix, queues[HIGH])
+
+    def send(changes: list[tuple[str, str, str]]) -> None:
+        if fetch == "per-org":
+            deliver(work, client, prefix, changes)
+            return
+        for tenant, invoice, marker in changes:
+            queues[HIGH].enqueue(
+                "fleet_jobs.webhook_job", tenant, invoice, time.monotonic(), marker
+            )
+
     for key in (f"{prefix}bench:done", f"{prefix}bench:views"):
         client.delete(key)
     procs = [
@@ -127,10 +155,7 @@ def run_phase(args: argparse.Namespace, fleet: Fleet, env: dict[str, str], worke
                 time.sleep(delay)
             if stop.is_set():
                 break
-            tenant, invoice, marker = change(tag, sent)
-            queues[HIGH].enqueue(
-                "fleet_jobs.webhook_job", tenant, invoice, time.monotonic(), marker
-            )
+            send([change(tag, sent)])
             sent += 1
         return sent
 
@@ -158,7 +183,8 @@ def run_phase(args: argparse.Namespace, fleet: Fleet, env: dict[str, str], worke
         thread.start()
     deadline = time.time() + args.seconds
     sent_box: list[int] = []
-    ev = threading.Thread(target=lambda: sent_box.append(events(args.events, f"w{workers}")))
+    tag = f"{fetch[4]}{workers}"  # e (per-event) or o (per-org): every marker unique
+    ev = threading.Thread(target=lambda: sent_box.append(events(args.events, f"{tag}w")))
     ev.start()
     time.sleep(max(0.0, deadline - time.time()))
     stop.set()
@@ -171,10 +197,9 @@ def run_phase(args: argparse.Namespace, fleet: Fleet, env: dict[str, str], worke
     view_ages = [age for _, age in map(json.loads, client.lrange(f"{prefix}bench:views", 0, -1))]
     # The burst: changes made first, then their fetches queued at once and drained.
     client.delete(f"{prefix}bench:done")
-    changes = [change(f"b{workers}", n) for n in range(args.burst)]
+    changes = [change(f"{tag}b", n) for n in range(args.burst)]
     burst_started = time.monotonic()
-    for tenant, invoice, marker in changes:
-        queues[HIGH].enqueue("fleet_jobs.webhook_job", tenant, invoice, time.monotonic(), marker)
+    send(changes)  # one delivery (Xero's replay after an outage), or a job per event
     burst = len(changes)
     drain(client, queues, prefix, burst, args.drain_timeout)
     sampling.set()
@@ -244,11 +269,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="steady load per phase")
     parser.add_argument("--burst", type=int, default=1500)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument(
+        "--fetch",
+        nargs="+",
+        choices=["per-event", "per-org"],
+        default=["per-event", "per-org"],
+        help="how webhook fetches are queued (both by default, side by side; the last one"
+        " gives events_per_s_4_vs_2)",
+    )
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument(
         "--database-url",
         default=f"sqlite:///{tempfile.gettempdir()}/xp-bench-fleet.sqlite",
         help="where the cache is made afresh (its plugin tables are dropped first)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="cProfile each RQ worker; statistics in DIR/worker-<pid>.prof",
     )
     parser.add_argument("--quick", action="store_true", help="a tiny run (the tests' size)")
     parser.add_argument("--no-save", action="store_true")
@@ -276,8 +314,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 def run(args: argparse.Namespace, fleet: Fleet, app_limit: int) -> dict[str, Any]:
     import redis
 
-    tenants = sorted(fleet.books)
-    engine = setup_cache(args.database_url, tenants)
+    progress("filling the cache as the organisations' first syncs would have")
+    engine = setup_cache(args.database_url, fleet_seed(args.orgs, args.invoices))
     token = fleet.ask("tokens")["access_token"]
     prefix = f"xp-fleet-{uuid.uuid4().hex[:8]}:"
     env = {
@@ -291,20 +329,26 @@ def run(args: argparse.Namespace, fleet: Fleet, app_limit: int) -> dict[str, Any
         "XP_FLEET_TOKEN": token,
         "XP_FLEET_APP_LIMIT": str(app_limit),
     }
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
+        env["XP_FLEET_PROFILE"] = os.path.abspath(args.profile)
     client = redis.Redis.from_url(REDIS_URL)
     phases: dict[str, Any] = {}
     all_samples: list[tuple[float, int]] = []
     expected: dict[tuple[str, str], str] = {}
     try:
         for workers in args.workers:
-            progress(f"{workers} worker(s): {args.seconds:.0f} s of steady load, then a burst")
-            phase = run_phase(args, fleet, env, workers)
-            expected.update(phase.pop("expected"))
-            samples = phase.pop("calls_samples")
-            phase["calls_peak_per_minute"] = peak_per_minute(samples)
-            all_samples += samples
-            phases[str(workers)] = phase
-            progress(f"{workers} worker(s): {json.dumps(phase, sort_keys=True)}")
+            for fetch in args.fetch:  # side by side, so both see the same machine
+                name = f"{fetch} {workers}"
+                progress(f"{name} worker(s): {args.seconds:.0f} s of steady load, then a burst")
+                phase = run_phase(args, fleet, env, workers, fetch, engine)
+                expected.update(phase.pop("expected"))
+                samples = phase.pop("calls_samples")
+                phase["calls_peak_per_minute"] = peak_per_minute(samples)
+                phase["load_average_1m"] = os.getloadavg()[0]
+                all_samples += samples
+                phases[name] = phase
+                progress(f"{name} worker(s): {json.dumps(phase, sort_keys=True)}")
         verify_cache(engine, expected)
         stats = fleet.ask("stats")
         problems = {k.decode(): int(v) for k, v in client.hgetall(f"{prefix}bench:429").items()}
@@ -323,8 +367,9 @@ def run(args: argparse.Namespace, fleet: Fleet, app_limit: int) -> dict[str, Any
         f"the emulator answered {emulator_429s} 429s, the workers saw {sum(problems.values())}",
     )
     peak = max(p["calls_peak_per_minute"] for p in phases.values())
-    two = phases.get("2", {}).get("events_per_s")
-    four = phases.get("4", {}).get("events_per_s")
+    last = args.fetch[-1]
+    two = phases.get(f"{last} 2", {}).get("events_per_s")
+    four = phases.get(f"{last} 4", {}).get("events_per_s")
     return {
         "orgs": args.orgs,
         "app_limit_per_minute": app_limit,

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 HIGH, LOW = "high", "low"
@@ -125,4 +127,154 @@ def worker_main() -> None:
     _world()
     client = redis.Redis.from_url(os.environ["XP_FLEET_REDIS"])
     queues = [Queue(f"{os.environ['XP_FLEET_QUEUE']}-{q}", connection=client) for q in (HIGH, LOW)]
-    SimpleWorker(queues, connection=client).work(logging_level="WARNING")
+    worker = SimpleWorker(queues, connection=client)
+    with _profiled("worker"):
+        worker.work(logging_level="WARNING")
+
+
+@contextmanager
+def _profiled(name: str) -> Iterator[None]:
+    """With ``--profile DIR`` (``XP_FLEET_PROFILE``), cProfile around the block, its
+    statistics written to ``DIR/<name>-<pid>.prof`` when the block ends (a worker's ends at
+    the SIGTERM that stops it, after the job in hand)."""
+    where = os.environ.get("XP_FLEET_PROFILE")
+    if not where:
+        yield
+        return
+    import cProfile
+
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(os.path.join(where, f"{name}-{os.getpid()}.prof"))
+
+
+# -- the plugin's webhook path: stored events, one job per organisation (--fetch per-org) --
+
+#: Marks the cache-level "done" of every change of an invoice up to the one the cache holds:
+#: KEYS[1] lists [marker, t0] of the changes delivered for the invoice, oldest first; ARGV[1]
+#: is the marker the cache holds. Pops and returns the entries up to it (atomically, as two
+#: workers may report the same organisation).
+_POP_UP_TO = """
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+for i, item in ipairs(items) do
+  if cjson.decode(item)[1] == ARGV[1] then
+    redis.call('LTRIM', KEYS[1], i, -1)
+    local done = {}
+    for j = 1, i do done[j] = items[j] end
+    return done
+  end
+end
+return {}
+"""
+
+
+class _Runner:
+    """The plugin's runner over the benchmark's high-priority RQ queue."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+
+    def submit(self, job: str, *args: Any) -> None:
+        self.queue.enqueue(f"fleet_jobs.{job}_job", *args)
+
+    def submit_later(self, delay: float, job: str, *args: Any) -> None:
+        """A failed fetch's retry: none in a run with 0 429s (the run checks that)."""
+
+    def should_yield(self, job: str, pages: int) -> bool:
+        return False
+
+
+def webhook_work(engine: Any, redis_client: Any, prefix: str, queue: Any) -> Any:
+    """The plugin's :class:`~xero_panel.sync.webhook_work.WebhookWork` on the benchmark's
+    database, Redis and queue (the driver's ``start``, the workers' ``run_tenant``)."""
+    from sqlalchemy.orm import Session
+
+    from xero_panel.locks import RedisLocks
+    from xero_panel.sync.job_runs import SyncJobs
+    from xero_panel.sync.webhook_mode import WebhookModes
+    from xero_panel.sync.webhook_retries import WebhookRetries
+    from xero_panel.sync.webhook_work import WebhookWork
+
+    def session_factory() -> Session:
+        return Session(engine)
+
+    locks = RedisLocks(redis_client, prefix=prefix)
+    runner = _Runner(queue)
+    jobs = SyncJobs(
+        session_factory=session_factory, client_for=lambda org: _client("webhook"), locks=locks
+    )
+    return WebhookWork(
+        session_factory=session_factory,
+        jobs=jobs,
+        retries=WebhookRetries(session_factory=session_factory),
+        modes=WebhookModes(),
+        locks=locks,
+        runner=lambda: runner,
+        now=_utcnow,
+    )
+
+
+def _utcnow() -> Any:
+    from xero_panel.clock import utcnow
+
+    return utcnow()
+
+
+def deliver(work: Any, redis_client: Any, prefix: str, changes: list[tuple[str, str, str]]) -> None:
+    """What the webhook route does with one delivery naming these changes (tenant, invoice,
+    marker): store its events in one statement, then start the fetches (one job per
+    organisation, none when one is queued already). Each change's time is noted for its
+    latency."""
+    from xero_panel.sync.webhook_ingest import store_delivery
+
+    t0 = time.monotonic()
+    pipe = redis_client.pipeline(transaction=False)
+    for tenant, invoice, marker in changes:
+        pipe.rpush(f"{prefix}bench:t0:{tenant.lower()}:{invoice.lower()}", json.dumps([marker, t0]))
+    pipe.execute()
+    events = [
+        {
+            "resourceId": invoice,
+            "eventDateUtc": f"2026-07-01T00:00:00.{marker}",
+            "eventType": "UPDATE",
+            "eventCategory": "INVOICE",
+            "tenantId": tenant,
+            "tenantType": "ORGANISATION",
+        }
+        for tenant, invoice, marker in changes
+    ]
+    with work.session_factory() as session:
+        stored = store_delivery(session, events, now=_utcnow(), retry_after=30, quiet_after=10800)
+    work.start(stored.fresh)
+
+
+def webhook_tenant_job(tenant: str) -> None:
+    """The plugin's ``webhook_tenant`` job, then each change the cache now holds reported."""
+    from sqlalchemy import select
+
+    from xero_panel.models import Invoice
+
+    world = _world()
+    if "work" not in world:
+        from rq import Queue
+
+        queue = Queue(f"{os.environ['XP_FLEET_QUEUE']}-{HIGH}", connection=world["redis"])
+        world["work"] = webhook_work(world["engine"], world["redis"], world["prefix"], queue)
+    world["work"].run_tenant(tenant)
+    org_id = world["orgs"][tenant]
+    with world["engine"].connect() as db:
+        rows = db.execute(
+            select(Invoice.xero_id, Invoice.reference).where(Invoice.organisation_id == org_id)
+        ).all()
+    done = time.monotonic()
+    pop = world["redis"].register_script(_POP_UP_TO)
+    prefix = world["prefix"]
+    for xero_id, reference in rows:
+        key = f"{prefix}bench:t0:{tenant.lower()}:{xero_id.lower()}"
+        for item in pop(keys=[key], args=[reference or ""]):
+            marker, t0 = json.loads(item)
+            world["redis"].rpush(f"{prefix}bench:done", json.dumps([t0, done, marker]))

@@ -110,7 +110,7 @@ def test_with_redis_one_client_for_everything(redis_backends: Backends) -> None:
     assert redis_backends.refresh_lock._redis is client
     runner = redis_backends.runner(lambda job, args: None)
     assert isinstance(runner, RQRunner)
-    assert runner.queue.connection is client
+    assert all(q.connection is client for q in runner.queues)
 
 
 @pytest.mark.redis

@@ -122,6 +122,34 @@ def test_status_shows_each_organisation(h: SyncHost) -> None:
     assert "state:           ok: Working: Xero last answered at" in result.output
 
 
+def test_status_counts_the_webhook_events_dropped_for_unknown_organisations(
+    h: SyncHost,
+) -> None:
+    import uuid
+
+    def event(tenant_id: str) -> dict[str, str]:
+        return {
+            "resourceId": str(uuid.uuid4()),
+            "eventDateUtc": "2026-07-01T01:15:39.902",
+            "eventType": "UPDATE",
+            "eventCategory": "INVOICE",
+            "tenantId": tenant_id,
+            "tenantType": "ORGANISATION",
+        }
+
+    assert "dropped (no CRM account uses their organisation): 0" in run(h, "status").output
+    assert json.loads(run(h, "status", "--json").output)["webhook_events_dropped"] == 0
+    stranger = str(uuid.uuid4())
+    with h.app.app_context(), h.state_session() as session:
+        h.scheduler.store_webhook_events(session, [event(h.tenant_id), event(stranger)])
+        h.scheduler.store_webhook_events(session, [event(stranger), event(stranger)])
+    text = run(h, "status", "--account", "acme")
+    assert "Webhook events dropped (no CRM account uses their organisation): 3" in text.output
+    assert stranger not in text.output
+    report = json.loads(run(h, "status", "--json").output)
+    assert report["webhook_events_dropped"] == 3
+
+
 def test_status_before_any_sync(h: SyncHost) -> None:
     result = run(h, "status")
     assert "sync:            never synced" in result.output
@@ -182,4 +210,7 @@ def test_status_without_organisations_in_use(h: SyncHost) -> None:
     with h.state_session() as session:
         session.get(Organisation, h.org_id).selected = False
         session.commit()
-    assert run(h, "status").output == "No Xero organisations are in use.\n"
+    assert run(h, "status").output == (
+        "No Xero organisations are in use.\n"
+        "Webhook events dropped (no CRM account uses their organisation): 0\n"
+    )

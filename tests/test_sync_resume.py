@@ -209,10 +209,10 @@ def rq_workers(s: Any) -> list[Any]:
 
 
 def rq_registries(s: Any) -> tuple[int, int]:
-    """How many of the queue's jobs RQ holds as started, and as failed."""
+    """How many of the full syncs' queue's jobs RQ holds as started, and as failed."""
     from rq import Queue
 
-    queue = Queue(s.queue, connection=redis_connection())
+    queue = Queue(f"{s.queue}:full", connection=redis_connection())
     return queue.started_job_registry.count, queue.failed_job_registry.count
 
 

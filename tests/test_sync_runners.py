@@ -97,23 +97,60 @@ def test_make_runner_threads_without_redis() -> None:
 
 
 @pytest.mark.redis
-def test_rq_runner_enqueues_the_job_function() -> None:
+def test_rq_runner_enqueues_each_job_on_its_class_queue() -> None:
     require_service("Redis", REDIS_URL, 6379)
-    queue = f"xp-test-{uuid.uuid4().hex[:8]}"
+    base = f"xp-test-{uuid.uuid4().hex[:8]}"
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
-    runner = make_runner(client, queue, lambda job, args: None)
+    runner = make_runner(client, base, lambda job, args: None)
     assert isinstance(runner, RQRunner)
-    assert runner.queue.connection is client
+    # Most urgent first, the 0.2.0 queue last.
+    assert [q.name for q in runner.queues] == [
+        f"{base}:webhook",
+        f"{base}:refresh",
+        f"{base}:reconcile",
+        f"{base}:full",
+        base,
+    ]
+    assert all(q.connection is client for q in runner.queues)
     try:
         runner.submit("full_sync", 42)
-        [job] = runner.queue.jobs
-        assert (job.func_name, job.args) == ("xero_panel.jobs.full_sync", (42,))
+        runner.submit("webhook", [{"tenantId": "t"}])
+        runner.submit("webhook_retry")
+        runner.submit("reconcile", 7)
+        runner.submit("refresh", 7)
+        queued = {q.name: [(j.func_name, j.args) for j in q.jobs] for q in runner.queues}
+        assert queued == {
+            f"{base}:webhook": [
+                ("xero_panel.jobs.webhook", ([{"tenantId": "t"}],)),
+                ("xero_panel.jobs.webhook_retry", ()),
+            ],
+            f"{base}:refresh": [("xero_panel.jobs.refresh", (7,))],
+            f"{base}:reconcile": [("xero_panel.jobs.reconcile", (7,))],
+            f"{base}:full": [("xero_panel.jobs.full_sync", (42,))],
+            base: [],
+        }
+        # A full sync yields to every class above it, a webhook fetch to none.
+        assert runner.should_yield("full_sync", 1) is True
+        assert runner.should_yield("webhook", 1) is False
+        for q in runner.queues[:3]:
+            q.empty()
+        assert runner.should_yield("full_sync", 1) is False
+        assert runner.should_yield("full_sync", runner.chunk_pages) is True
+        runner.submit("reconcile", 8)
+        assert runner.should_yield("full_sync", 1) is True
+        assert runner.should_yield("reconcile", 1) is False
     finally:
-        runner.queue.empty()
-        runner.queue.delete()
+        for q in runner.queues:
+            q.empty()
+            q.delete()
         client.close()
+
+
+def test_thread_runner_never_yields() -> None:
+    runner = ThreadRunner(lambda job, args: None)
+    assert runner.should_yield("full_sync", 10_000) is False
 
 
 def test_jobs_without_app_say_how_to_run_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -40,9 +40,9 @@ def test_scale_out_uses_rq_and_redis(scale: Scale) -> None:
     assert redis.exists(f"{scale.prefix}lock:probe") == 1
     held.release()
     assert redis.exists(f"{scale.prefix}lock:probe") == 0
-    # Jobs go on the app's RQ queue, and the worker subprocess runs them.
-    queue = h.scheduler.runner.queue
-    assert (queue.name, queue.connection) == (scale.queue, redis)
+    # Jobs go on the app's RQ queues, and the worker subprocess runs them.
+    queue = h.scheduler.runner.queue_for("refresh")
+    assert (queue.name, queue.connection) == (f"{scale.queue}:refresh", redis)
     with h.app.app_context():
         assert h.scheduler.start_refresh(h.org_id) is True
 

@@ -98,7 +98,7 @@ def test_webhook_marks_events_processed(clock: Clock, hooked: SyncHost) -> None:
     hooked.scheduler.runner.submit = lambda *job: jobs.append(job)  # held back for now
     post(hooked, payload(event(hooked, hooked.invoice_like(Type="ACCREC")["InvoiceID"])))
     assert stored_event(hooked).processed_at is None  # stored, not yet fetched
-    assert [job[0] for job in jobs] == ["webhook"]
+    assert jobs == [("webhook_tenant", hooked.tenant_id.lower())]
     clock.advance(seconds=5)
     submit(*jobs[0])
     assert hooked.wait_idle()

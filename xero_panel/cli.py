@@ -7,9 +7,12 @@
                                                        otherwise incremental)
 ``flask xero-panel status [--json] [--account KEY]``   per organisation in use: state, last sync,
 ``[--organisation TENANT_ID]``                         invoices cached, Xero calls made today
-                                                       (by every process), errors
+                                                       (by every process), errors; and the
+                                                       webhook events dropped because no CRM
+                                                       account uses their organisation
 ``flask xero-panel worker [--burst]``                  an RQ worker for the sync jobs, inside the
-                                                       app (needs ``XERO_PANEL_REDIS_URL``)
+                                                       app (needs ``XERO_PANEL_REDIS_URL``), on
+                                                       the jobs' queues, most urgent first
 =====================================================  ===========================================
 
 Exit codes, for scripts and monitors: 0 when all went well (``status``: every organisation's
@@ -37,6 +40,7 @@ from .state import get_state
 from .sync.org_state import state_of
 from .sync.scheduling import Scheduler
 from .sync.state import cached_counts
+from .sync.webhook_ingest import dropped_events
 
 __all__ = ["xero_panel_cli"]
 
@@ -230,9 +234,12 @@ def status_command(as_json: bool, account: str | None, organisation: str | None)
     Exits 0 when every organisation is ok, 1 when one needs attention, 2 on a usage error.
     """
     rows = _status_rows(account, organisation)
+    with get_state().session_factory() as session:
+        dropped = dropped_events(session)
     attention = [row for row in rows if not row["ok"]]
     if as_json:
-        click.echo(json.dumps({"ok": not attention, "organisations": rows}, sort_keys=True))
+        report = {"ok": not attention, "organisations": rows, "webhook_events_dropped": dropped}
+        click.echo(json.dumps(report, sort_keys=True))
     elif not rows:
         click.echo("No Xero organisations are in use.")
     for row in rows if not as_json else []:
@@ -249,6 +256,9 @@ def status_command(as_json: bool, account: str | None, organisation: str | None)
         )
         click.echo(f"  calls today:     {row['calls_today']}")
         click.echo(f"  errors:          {row['error'] or 'none'}")
+    if not as_json:
+        # App-wide (every process, every CRM account), and it names no organisation.
+        click.echo(f"Webhook events dropped (no CRM account uses their organisation): {dropped}")
     if attention:
         raise SystemExit(1)
 
@@ -266,11 +276,14 @@ def worker_command(burst: bool) -> None:
         )
     from rq import Queue
 
+    from .sync.job_queues import queue_names
     from .sync.rq_worker import SyncWorker
 
     connection = state.backends.redis
-    queue = Queue(settings.rq_queue, connection=connection)
-    click.echo(f"xero-panel worker for {current_app.name} on queue {settings.rq_queue!r}")
+    names = queue_names(settings.rq_queue)
+    queues = [Queue(name, connection=connection) for name in names]
+    click.echo(f"xero-panel worker for {current_app.name} on queues {' '.join(names)}")
+    # RQ takes each job from the first of these queues that has one: the most urgent class.
     # SyncWorker runs jobs in this process, inside this app context (no fork, so the
     # database engine's pooled connections are never shared with a child).
-    SyncWorker([queue], connection=connection).work(burst=burst, with_scheduler=False)
+    SyncWorker(queues, connection=connection).work(burst=burst, with_scheduler=False)

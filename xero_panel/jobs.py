@@ -3,13 +3,14 @@
 Each job needs the host app, for its database and the plugin's settings. Run the worker
 one of two ways:
 
-* ``flask --app yourapp xero-panel worker`` (recommended): an RQ worker on
-  ``XERO_PANEL_RQ_QUEUE`` inside the app's context, so every job finds the app as
-  ``current_app``.
+* ``flask --app yourapp xero-panel worker`` (recommended): an RQ worker on the queues
+  named after ``XERO_PANEL_RQ_QUEUE`` (:mod:`~xero_panel.sync.job_queues`), most urgent
+  first, inside the app's context, so every job finds the app as ``current_app``.
 * ``XERO_PANEL_APP=yourapp:create_app rq worker -w xero_panel.sync.rq_worker.SyncWorker --url
-  redis://... xero-panel``: a plain ``rq worker``; each job imports the app named by
-  ``XERO_PANEL_APP`` (``module:attribute``, an app or a factory taking no arguments) once
-  and runs inside its app context.
+  redis://... xero-panel:webhook xero-panel:refresh xero-panel:reconcile xero-panel:full
+  xero-panel``: a plain ``rq worker`` on the same queues in the same order; each job imports
+  the app named by ``XERO_PANEL_APP`` (``module:attribute``, an app or a factory taking no
+  arguments) once and runs inside its app context.
 
 A job that fails because of Xero records the problem in the sync state and ends normally;
 other errors fail the RQ job (see ``rq info`` and RQ's failed job registry).
@@ -28,7 +29,7 @@ from flask import Flask, current_app, has_app_context
 from .state import get_state
 from .sync.runners import JobName
 
-__all__ = ["full_sync", "reconcile", "refresh", "webhook", "webhook_retry"]
+__all__ = ["full_sync", "reconcile", "refresh", "webhook", "webhook_retry", "webhook_tenant"]
 
 #: The environment variable a plain ``rq worker`` reads to find the host app.
 APP_ENV = "XERO_PANEL_APP"
@@ -69,9 +70,10 @@ def _run(job: JobName, *args: Any) -> Any:
         return call(app)
 
 
-def full_sync(organisation_id: int) -> dict[str, int]:
-    """Full sync of one organisation (the scheduler's ``full_sync`` job)."""
-    result: dict[str, int] = _run("full_sync", organisation_id)
+def full_sync(organisation_id: int, continuing: bool = False) -> dict[str, int]:
+    """A chunk of the full sync of one organisation (the scheduler's ``full_sync`` job);
+    ``continuing``: the continuation of one that paused (0.2.0 queued it without)."""
+    result: dict[str, int] = _run("full_sync", organisation_id, continuing)
     return result
 
 
@@ -88,8 +90,16 @@ def reconcile(organisation_id: int) -> dict[str, int]:
 
 
 def webhook(events: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Refresh what webhook events name (the scheduler's ``webhook`` job)."""
+    """Refresh what webhook events name (the scheduler's ``webhook`` job; 0.2.0 queued one
+    per delivery, this version queues :func:`webhook_tenant`)."""
     result: dict[str, int] = _run("webhook", events)
+    return result
+
+
+def webhook_tenant(tenant_id: str) -> dict[str, int]:
+    """Fetch every stored webhook event of one organisation (tenant) not fetched yet (the
+    scheduler's ``webhook_tenant`` job)."""
+    result: dict[str, int] = _run("webhook_tenant", tenant_id)
     return result
 
 

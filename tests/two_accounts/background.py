@@ -52,7 +52,7 @@ class _ThreadedWorker(SyncWorker):
 
 
 class RQWorkerThread:
-    """Jobs on the app's RQ queue, run by one worker in a thread of this process, inside
+    """Jobs on the app's RQ queues, run by one worker in a thread of this process, inside
     the app's context. Every job enqueued is remembered, so :meth:`settle` knows when all
     have ended, and a job that failed (an exception, not a Xero problem, which jobs record
     and end normally) fails the test."""
@@ -61,20 +61,23 @@ class RQWorkerThread:
         self.app = app
         forget_timers(app)
         runner = get_state(app).scheduler.runner  # type: ignore[attr-defined]
-        self.queue = runner.queue
+        self.queues = runner.queues
+        self.connection = runner.connection
         self.jobs: list[Any] = []
-        enqueue = self.queue.enqueue
+        for queue in self.queues:
+            queue.enqueue = self._remembering(queue.enqueue)
+        # A 1 s wait for the next job, so that close() stops the worker at once.
+        self.worker = _ThreadedWorker(self.queues, connection=self.connection, worker_ttl=16)
+        self.thread = threading.Thread(target=self._work, name="rq-worker", daemon=True)
+        self.thread.start()
 
+    def _remembering(self, enqueue: Any) -> Any:
         def remembered(*args: Any, **kwargs: Any) -> Any:
             job = enqueue(*args, **kwargs)
             self.jobs.append(job)
             return job
 
-        self.queue.enqueue = remembered
-        # A 1 s wait for the next job, so that close() stops the worker at once.
-        self.worker = _ThreadedWorker([self.queue], connection=self.queue.connection, worker_ttl=16)
-        self.thread = threading.Thread(target=self._work, name="rq-worker", daemon=True)
-        self.thread.start()
+        return remembered
 
     def _work(self) -> None:
         with self.app.app_context():
@@ -89,6 +92,10 @@ class RQWorkerThread:
             assert status == "finished", f"RQ job {job.description} failed: {job.exc_info}"
 
     def close(self) -> None:
+        from rq import Queue
+
         self.settle()
         self.worker._stop_requested = True
+        # RQ's wait for the next job only ends with a job: a no-op one wakes it to stop.
+        Queue(self.queues[0].name, connection=self.connection).enqueue("time.sleep", 0)
         self.thread.join(30)

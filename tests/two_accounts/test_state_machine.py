@@ -360,5 +360,5 @@ def test_what_reps_and_admins_see_follows_xero_with_redis_and_rq(
     try:
         run_machine(host, xero, clock, background, monkeypatch)
     finally:
-        for key in background.queue.connection.scan_iter(f"rq:*{redis_prefix}-queue*"):
-            background.queue.connection.delete(key)
+        for key in background.connection.scan_iter(f"rq:*{redis_prefix}-queue*"):
+            background.connection.delete(key)

@@ -20,7 +20,7 @@ from ..xero.client import Page, XeroClient
 from .reading import Progress, ProgressCallback, SyncResult, SyncRun, Watermark
 from .state import cached_counts, get_sync_state, record_failure, record_success
 
-__all__ = ["CREDIT_NOTES_WHERE", "INVOICES_WHERE", "PHASES", "full_sync"]
+__all__ = ["CREDIT_NOTES_WHERE", "INVOICES_WHERE", "PHASES", "Pause", "full_sync"]
 
 logger = logging.getLogger("xero_panel.sync")
 
@@ -35,6 +35,27 @@ _DOCUMENTS = {
 }
 #: The phases of a full sync, in order; an unfinished one resumes at its stored phase.
 PHASES = ("organisation", "contacts", "invoices", "credit_notes")
+#: Asked with the pages read so far in this run, before each further page: whether to stop
+#: here (the end of a chunk; the sync resumes at that page).
+Pause = Callable[[int], bool]
+
+
+class _Paused(Exception):
+    """A chunked full sync stops at a page boundary (not a failure)."""
+
+
+class _Chunk:
+    """Counts the calls of one run of a full sync and stops it where ``pause`` says."""
+
+    def __init__(self, pause: Pause | None) -> None:
+        self.pause = pause
+        self.pages = 0
+
+    def gate(self) -> None:
+        """Before a call: stop here, or count it (the run's first call always goes)."""
+        if self.pages and self.pause is not None and self.pause(self.pages):
+            raise _Paused
+        self.pages += 1
 
 
 def _phase(session: Session, state: SyncState, phase: str) -> None:
@@ -121,6 +142,7 @@ def full_sync(
     page_size: int = 1000,
     progress: ProgressCallback | None = None,
     now: Callable[[], dt.datetime] = utcnow,
+    pause: Pause | None = None,
 ) -> SyncResult:
     """Read everything the panel needs from Xero into the cache, committing page by page.
 
@@ -136,6 +158,10 @@ def full_sync(
     (its worker was killed, or Xero failed) resumes at the next page: pages already stored
     are not fetched again. Records Xero changed or added meanwhile are caught by the next
     incremental sync, whose watermark never passes the moment the first attempt began.
+
+    **In chunks.** With ``pause``, asked before each call after the first, the sync stops
+    where it answers true, everything read so far stored, and returns a result with
+    ``paused`` set; the state stays ``running`` and the next call resumes it.
 
     :param progress: also told ``(done, total)`` after each page (the CLI's progress bar).
     :raises XeroPanelError: after recording the failure in the sync state.
@@ -165,6 +191,7 @@ def full_sync(
             if not plan.runs(phase):
                 tracker.totals[phase] = cached[phase]
     named: set[str] = set()
+    chunk = _Chunk(pause)
 
     def read_documents(
         kind: Literal["invoices", "credit_notes"],
@@ -179,10 +206,19 @@ def full_sync(
             tenant_id, where=where, order=order, page_size=page_size, first_page=first_page
         )
         checkpoint = _checkpoint(state, kind)
-        run.read(kind, pages, mark=mark, named=named, progress=tracker, checkpoint=checkpoint)
+        run.read(
+            kind,
+            pages,
+            mark=mark,
+            named=named,
+            progress=tracker,
+            checkpoint=checkpoint,
+            gate=chunk.gate,
+        )
 
     try:
         if plan.runs("organisation"):
+            chunk.gate()
             details = client.organisation(tenant_id)
             org.name = details.name or org.name
             org.short_code, org.base_currency = details.short_code, details.base_currency
@@ -196,6 +232,7 @@ def full_sync(
                 progress=tracker,
                 first_page=plan.first_page("contacts"),
                 checkpoint=_checkpoint(state, "contacts"),
+                gate=chunk.gate,
             )
             _phase(session, state, "invoices")
         invoices_mark = Watermark()
@@ -218,6 +255,19 @@ def full_sync(
             state.reconciled_at = reconciled
         record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
         session.commit()
+    except _Paused:
+        record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
+        session.commit()
+        result = run.done(None)
+        result.paused = True
+        logger.info(
+            "Full sync of organisation %s paused after %s calls at %s page %s",
+            run.org_id,
+            result.calls,
+            state.resume_phase,
+            (state.resume_page or 0) + 1,
+        )
+        return result
     except XeroPanelError as exc:
         record_failure(session, run.org_id, exc, full=True, now=now())
         logger.warning("Full sync of organisation %s failed: %s", run.org_id, exc)

@@ -27,10 +27,11 @@ from ..xero.call_kinds import CallKind
 from ..xero.client import XeroClient
 from ..xero.rate_budget import BACKGROUND_MAX_WAIT
 from . import engine
+from .full import Pause
 from .reading import ProgressCallback, SyncResult
 from .state import record_failure, record_success
 
-__all__ = ["SyncJobs", "WebhookOutcome"]
+__all__ = ["SyncJobs", "WebhookOutcome", "needs_fetch"]
 
 logger = logging.getLogger("xero_panel.sync.job_runs")
 
@@ -120,13 +121,24 @@ class SyncJobs:
         return _counts(result)
 
     def run_full_sync(
-        self, organisation_id: int, progress: ProgressCallback | None = None
+        self,
+        organisation_id: int,
+        progress: ProgressCallback | None = None,
+        *,
+        pause: Pause | None = None,
+        continuing: bool = False,
     ) -> dict[str, int]:
         """Run a full sync now, unless another is running for this organisation (a lock
         held and extended page by page).
 
+        :param pause: run it in chunks (see :func:`~xero_panel.sync.full.full_sync`); the
+            counts then hold ``paused: 1`` when it stopped at a chunk's end.
+        :param continuing: only continue an unfinished one (a chunk's continuation): do
+            nothing if none is unfinished.
         :return: the counts (empty if skipped). Xero trouble is recorded, not raised.
         """
+        if continuing and not self._unfinished(organisation_id):
+            return {}
         held = self.locks.try_lock(f"full:{organisation_id}", self.lock_ttl)
         if held is None:
             logger.info("A full sync of organisation %s is already running", organisation_id)
@@ -145,6 +157,7 @@ class SyncJobs:
                 page_size=self.page_size,
                 progress=on_page,
                 now=self.now,
+                pause=pause,
             )
 
         try:
@@ -152,6 +165,12 @@ class SyncJobs:
                 return self._run(organisation_id, full, record=False, kind="full") or {}
         finally:
             held.release()
+
+    def _unfinished(self, organisation_id: int) -> bool:
+        """Whether the organisation has a full sync to resume."""
+        with self.session_factory() as session:
+            state = session.get(SyncState, organisation_id)
+            return state is not None and state.resume_phase is not None
 
     def run_incremental(self, organisation_id: int) -> dict[str, int]:
         """Run an incremental sync now (Xero trouble is recorded, not raised)."""
@@ -181,16 +200,16 @@ class SyncJobs:
 
         return self._run(organisation_id, reconcile, record=False, kind="reconcile") or {}
 
-    def run_refresh(self, organisation_id: int) -> dict[str, int]:
-        """*Refresh now*: the first full sync if it never completed, else an incremental
-        sync and a reconciliation."""
+    def run_refresh(self, organisation_id: int, *, pause: Pause | None = None) -> dict[str, int]:
+        """*Refresh now*: the first full sync if it never completed (in chunks with
+        ``pause``), else an incremental sync and a reconciliation."""
         with self.session_factory() as session:
             state = session.get(SyncState, organisation_id)
             completed = state is not None and state.full_sync_completed_at is not None
             if not completed and session.get(Organisation, organisation_id) is None:
                 return {}
         if not completed:
-            return self.run_full_sync(organisation_id)
+            return self.run_full_sync(organisation_id, pause=pause)
         counts = self.run_incremental(organisation_id)
         for key, value in self.run_reconcile(organisation_id).items():
             counts[key] = counts.get(key, 0) + value
@@ -228,7 +247,7 @@ class SyncJobs:
                 for key, value in counts.items():
                     totals[key] = totals.get(key, 0) + value
             if problem is None:
-                self._mark_processed(tenant_id, tenant_events)
+                self.mark_processed(tenant_id, tenant_events)
             else:  # tried again later, for every organisation of the tenant (upserts)
                 outcome.failed.append((tenant_events, problem))
         return outcome
@@ -249,7 +268,8 @@ class SyncJobs:
                 )
             )
 
-    def _mark_processed(self, tenant_id: str, events: Sequence[Mapping[str, Any]]) -> None:
+    def mark_processed(self, tenant_id: str, events: Sequence[Mapping[str, Any]]) -> None:
+        """Mark these stored events of the tenant processed."""
         with self.session_factory() as session:
             for event in events:
                 session.execute(
@@ -263,6 +283,15 @@ class SyncJobs:
                     .values(processed_at=self.now(), next_attempt_at=None, last_error=None)
                 )
             session.commit()
+
+
+def needs_fetch(event: Mapping[str, Any]) -> bool:
+    """Whether the event's record is to be fetched: not a supplier credit note's (credit
+    note events say their type in ``data``; supplier credits never enter the cache)."""
+    data = event.get("data")
+    if str(event.get("eventCategory", "")).upper() != "CREDITNOTE":
+        return True
+    return not (isinstance(data, Mapping) and data.get("Type") == "ACCPAYCREDIT")
 
 
 def _ids_by_category(
@@ -281,9 +310,7 @@ def _ids_by_category(
         elif category == "CONTACT":
             contacts.append(resource)
         elif category == "CREDITNOTE":
-            data = event.get("data")
-            # Credit note events say their type: supplier credits need no fetch.
-            if isinstance(data, Mapping) and data.get("Type") == "ACCPAYCREDIT":
+            if not needs_fetch(event):
                 continue
             notes.append(resource)
     return (
@@ -294,9 +321,12 @@ def _ids_by_category(
 
 
 def _counts(result: SyncResult) -> dict[str, int]:
-    return {
+    counts = {
         "calls": result.calls,
         "invoices": result.invoices,
         "credit_notes": result.credit_notes,
         "contacts": result.contacts,
     }
+    if result.paused:
+        counts["paused"] = 1
+    return counts

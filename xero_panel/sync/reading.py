@@ -53,6 +53,8 @@ class SyncResult:
     removed_contacts: int = 0
     skipped: int = 0
     fresh_at: dt.datetime | None = None
+    #: A full sync that stopped at a chunk's end (it resumes at the next page).
+    paused: bool = False
 
 
 class Watermark:
@@ -106,6 +108,21 @@ class Progress:
             self.callback(self.done, self.state.progress_total)
 
 
+def _gated(pages: Iterable[Page[Any]], gate: Callable[[], None], page_size: int) -> Any:
+    """``pages``, calling ``gate`` before each is asked for (not after the last page of a
+    query, when no call follows)."""
+    source = iter(pages)
+    last: Page[Any] | None = None
+    while True:
+        if last is None or not last.is_last(page_size):
+            gate()
+        try:
+            last = next(source)
+        except StopIteration:
+            return
+        yield last
+
+
 class SyncRun:
     """One sync of one organisation: Xero's pages into its cache.
 
@@ -143,6 +160,7 @@ class SyncRun:
         named: set[str] | None = None,
         progress: Progress | None = None,
         checkpoint: Callable[[Page[Any]], None] | None = None,
+        gate: Callable[[], None] | None = None,
     ) -> None:
         """Store every page of ``pages``, committing each.
 
@@ -152,11 +170,15 @@ class SyncRun:
         :param progress: told how many records to expect and how many were stored.
         :param checkpoint: called with each page before it is stored, so what it records
             (where a full sync resumes) is committed with the page, never without it.
+        :param gate: called before each page is asked of Xero (not after the last one); it
+            may raise to stop the read there, every page before it being stored.
         """
         key_of = KINDS[kind].key_of
         # Holds no connection while Xero answers: the transaction ends before each call
         # (here before the first; each stored page commits before the next).
         self.session.commit()
+        if gate is not None:
+            pages = _gated(pages, gate, self.page_size)
         for page in pages:
             if progress is not None:
                 progress.expect(kind, page.item_count)
@@ -180,6 +202,7 @@ class SyncRun:
         *,
         first_page: int = 1,
         checkpoint: Callable[[Page[Any]], None] | None = None,
+        gate: Callable[[], None] | None = None,
     ) -> None:
         """Read every contact (archived ones too, so merges show) and remove the cached
         contacts Xero no longer has (only when this read saw every page: a read resumed at
@@ -192,7 +215,15 @@ class SyncRun:
             page_size=self.page_size,
             first_page=first_page,
         )
-        self.read("contacts", pages, mark=mark, seen=seen, progress=progress, checkpoint=checkpoint)
+        self.read(
+            "contacts",
+            pages,
+            mark=mark,
+            seen=seen,
+            progress=progress,
+            checkpoint=checkpoint,
+            gate=gate,
+        )
         if first_page == 1:
             self.result.removed_contacts = self.writer.remove_contacts_except(seen)
 

@@ -51,6 +51,7 @@ from ..clock import utcnow
 from ..exceptions import XeroPanelError
 from ..locks import Locks, single_flight
 from ..models import Organisation
+from .chunks import ChunkedJobs
 from .freshness import Snapshot, first_sync_wanted, is_stale, read_snapshots, reconcile_due
 from .job_runs import SyncJobs
 from .reading import ProgressCallback
@@ -121,6 +122,9 @@ class SyncScheduler:
             self.runner: Runner = ThreadRunner(self.execute, context)
         else:
             self.runner = make_runner(self.execute)
+        self.chunks = ChunkedJobs(
+            session_factory=session_factory, jobs=jobs, runner=lambda: self.runner
+        )
         self.webhook_work = WebhookWork(
             session_factory=session_factory,
             jobs=jobs,
@@ -335,9 +339,11 @@ class SyncScheduler:
         return self.webhook_work.store(session, events)
 
     def start_webhook(self, events: Sequence[Mapping[str, Any]]) -> None:
-        """Refresh the records these (new) webhook events name, in the background."""
+        """Refresh the records these (new, stored) webhook events name, in the background:
+        one job per organisation, which fetches all its events not fetched yet
+        (:meth:`WebhookWork.start`)."""
         if events:
-            self.runner.submit("webhook", [dict(e) for e in events])
+            self.webhook_work.start(events)
 
     def sweep_webhooks(self) -> bool:
         """Queue a retry job if some stored event is due (:meth:`WebhookWork.sweep`)."""
@@ -348,10 +354,11 @@ class SyncScheduler:
     def execute(self, job: JobName, args: Sequence[Any]) -> object:
         """Run a background job by name (what the runners call)."""
         jobs: dict[str, Callable[..., object]] = {
-            "full_sync": self.run_full_sync,
+            "full_sync": self.chunks.full_sync,
             "refresh": self.run_refresh,
             "reconcile": self.jobs.run_reconcile,
             "webhook": self.run_webhook,
+            "webhook_tenant": self.webhook_work.run_tenant,
             "webhook_retry": self.run_webhook_retry,
         }
         if job not in jobs:
@@ -369,8 +376,9 @@ class SyncScheduler:
         return self.jobs.run_incremental(organisation_id)
 
     def run_refresh(self, organisation_id: int) -> dict[str, int]:
-        """*Refresh now*, now (:meth:`SyncJobs.run_refresh`)."""
-        return self.jobs.run_refresh(organisation_id)
+        """*Refresh now*, now (:meth:`SyncJobs.run_refresh`; a first sync in it goes in
+        chunks, :meth:`ChunkedJobs.refresh`)."""
+        return self.chunks.refresh(organisation_id)
 
     def run_webhook(self, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         """Fetch what the events name (:meth:`WebhookWork.run`)."""

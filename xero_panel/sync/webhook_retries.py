@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,6 +102,17 @@ def record_new_events(
     return fresh
 
 
+def _as_event(row: WebhookEvent) -> dict[str, Any]:
+    """A stored event as Xero sent it (the fields a fetch reads)."""
+    return {
+        "tenantId": row.tenant_id,
+        "eventCategory": row.event_category,
+        "eventType": row.event_type,
+        "resourceId": row.resource_id,
+        "eventDateUtc": row.event_date,
+    }
+
+
 def _matching(key: Mapping[str, str]) -> list[Any]:
     """The conditions that find the stored event with this :func:`event_key`."""
     return [getattr(WebhookEvent, column) == value for column, value in key.items()]
@@ -170,16 +181,33 @@ class WebhookRetries:
                 .order_by(WebhookEvent.id)
                 .limit(limit)
             ).all()
-            return [
-                {
-                    "tenantId": r.tenant_id,
-                    "eventCategory": r.event_category,
-                    "eventType": r.event_type,
-                    "resourceId": r.resource_id,
-                    "eventDateUtc": r.event_date,
-                }
-                for r in rows
-            ]
+            return [_as_event(r) for r in rows]
+
+    def take_pending(self, tenant_id: str, hold: float, limit: int = BATCH) -> list[dict[str, Any]]:
+        """The tenant's stored events not processed that were never tried or are due, as
+        Xero's event dicts, made not due for ``hold`` seconds (while their fetch runs; a
+        failed one reschedules them). Events waiting out a backoff stay where they are."""
+        now = self.now()
+        with self.session_factory() as session:
+            rows = session.scalars(
+                select(WebhookEvent)
+                .where(
+                    WebhookEvent.tenant_id == tenant_id.lower(),
+                    WebhookEvent.processed_at.is_(None),
+                    or_(WebhookEvent.attempts == 0, WebhookEvent.next_attempt_at <= now),
+                )
+                .order_by(WebhookEvent.id)
+                .limit(limit)
+            ).all()
+            events = [_as_event(r) for r in rows]
+            if rows:
+                session.execute(
+                    update(WebhookEvent)
+                    .where(WebhookEvent.id.in_([r.id for r in rows]))
+                    .values(next_attempt_at=now + dt.timedelta(seconds=hold))
+                )
+                session.commit()
+            return events
 
     def hold(self, events: Sequence[Mapping[str, Any]], seconds: float) -> None:
         """Make these events not due again for ``seconds`` (while a try runs; it reschedules

@@ -14,15 +14,20 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..locks import Locks, keep_alive
-from .job_runs import SyncJobs
+from .job_runs import SyncJobs, needs_fetch
 from .runners import Runner
 from .webhook_ingest import Ingested, store_delivery
 from .webhook_mode import WebhookModes, record_failure
-from .webhook_retries import SWEEP_EVERY, WebhookRetries
+from .webhook_retries import BATCH, SWEEP_EVERY, WebhookRetries
 
-__all__ = ["WebhookWork"]
+__all__ = ["QUEUED_HOLD", "WebhookWork"]
 
 logger = logging.getLogger("xero_panel.sync.scheduler")
+
+#: Seconds a queued ``webhook_tenant`` job keeps later deliveries of its tenant from queueing
+#: another (should it be lost, its events are due again 30 s after they were stored, and the
+#: sweep queues their retry).
+QUEUED_HOLD = 600.0
 
 
 class WebhookWork:
@@ -77,6 +82,45 @@ class WebhookWork:
         except Exception:
             logger.exception("Could not look for webhook events to retry")
             return False
+
+    def start(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Queue one ``webhook_tenant`` job per tenant the (stored, new) events name, unless
+        one is queued and not started yet: that one will read these events too. Events that
+        need no fetch (a supplier credit note's, as their ``data`` says, which is not stored)
+        are marked processed at once."""
+        tenants: dict[str, list[Mapping[str, Any]]] = {}
+        for event in events:
+            tenants.setdefault(str(event.get("tenantId", "")).lower(), []).append(event)
+        for tenant, theirs in tenants.items():
+            if skipped := [e for e in theirs if not needs_fetch(e)]:
+                self.jobs.mark_processed(tenant, skipped)
+            if len(skipped) == len(theirs):
+                continue
+            if tenant and self.locks.claim(f"webhook-queued:{tenant}", QUEUED_HOLD):
+                self.runner().submit("webhook_tenant", tenant)
+
+    def run_tenant(self, tenant_id: str) -> dict[str, int]:
+        """Fetch every stored event of the tenant not fetched yet, :data:`BATCH` at a time
+        (their records by ID, 50 a call), one such job per tenant at a time."""
+        # From here on a new event queues a new job: this one may have read too early.
+        self.locks.forget(f"webhook-queued:{tenant_id}")
+        name = f"webhook-tenant:{tenant_id}"
+        held = self.locks.try_lock(name, self.jobs.lock_ttl)
+        while held is None:  # another drain of the tenant runs: go after it
+            self.locks.wait_unlocked(name, self.jobs.lock_ttl)
+            held = self.locks.try_lock(name, self.jobs.lock_ttl)
+        totals: dict[str, int] = {}
+        try:
+            with keep_alive(held, self.jobs.lock_ttl):
+                hold = max(self.jobs.lock_ttl, 300.0)
+                while events := self.retries.take_pending(tenant_id, hold, BATCH):
+                    for key, value in self.run(events).items():
+                        totals[key] = totals.get(key, 0) + value
+                    if len(events) < BATCH:
+                        break
+        finally:
+            held.release()
+        return totals
 
     def run(self, events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         """Fetch what the events name; events whose fetch failed are counted in the retry

@@ -53,6 +53,17 @@ class Page(list[_T]):
         self.item_count = item_count
         self.server_time = server_time
 
+    def is_last(self, page_size: int) -> bool:
+        """Whether no page comes after this one: it is empty, or Xero's page count says so,
+        or (without one) it is shorter than ``page_size``. Xero's page count is trusted when
+        sent: if Xero caps ``pageSize`` below what was asked, "shorter than page_size"
+        would stop after the first page."""
+        if not self:
+            return True
+        if self.page_count is not None:
+            return self.page >= self.page_count
+        return len(self) < page_size
+
 
 def _chunks(values: Iterable[str], size: int) -> list[list[str]]:
     unique = list(dict.fromkeys(v for v in values if v))
@@ -129,16 +140,7 @@ class Pager(Sender):
             # Xero's clock and counts; later empty pages carry nothing new.
             if result or page == first:
                 yield result
-            raw_count = len(result)
-            page_count = result.page_count
-            if raw_count == 0:
-                return
-            # Trust Xero's page count when it sends one: if Xero caps pageSize below what we
-            # asked for, "shorter than page_size" would stop after the first page.
-            if page_count is not None:
-                if page >= page_count:
-                    return
-            elif raw_count < page_size:
+            if result.is_last(page_size):
                 return
             page += 1
 
