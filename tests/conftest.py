@@ -147,24 +147,25 @@ def own_postgres_url() -> Iterator[str]:
     yield from _postgres_schema("xp_own")
 
 
+def _database_url(request: pytest.FixtureRequest, tmp_path: Any, postgres_fixture: str) -> str:
+    """A SQLite file, or the URL of ``postgres_fixture``, by the test's parameter."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/test.db"
+    url = request.getfixturevalue(postgres_fixture)
+    assert isinstance(url, str)
+    return url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def own_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     """``database_url`` with :func:`own_postgres_url` for PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/test.db"
-    url = request.getfixturevalue("own_postgres_url")
-    assert isinstance(url, str)
-    return url
+    return _database_url(request, tmp_path, "own_postgres_url")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     """Each test that uses it runs on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/test.db"
-    url = request.getfixturevalue("postgres_url")
-    assert isinstance(url, str)
-    return url
+    return _database_url(request, tmp_path, "postgres_url")
 
 
 @dataclass
