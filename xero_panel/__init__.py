@@ -12,11 +12,7 @@ from .exceptions import (
 )
 from .extension import XeroPanel
 from .records import CRMRecord
-
-#: The release. Written here only: the wheel and the sdist take it from this line
-#: (``[tool.hatch.version]`` in pyproject.toml), and the emulator's distribution, released
-#: with it, carries the same (tests/test_packaging.py checks all three).
-__version__ = "0.2.0"
+from .version import __version__ as __version__
 
 __all__ = [
     "AuthExpired",

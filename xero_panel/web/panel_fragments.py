@@ -12,10 +12,8 @@ plugin's version, its templates as this app finds them, and the settings the HTM
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import weakref
-from importlib import metadata
 
 from flask import Flask, Response, current_app, request
 
@@ -29,6 +27,7 @@ from ..panel.view_model import panel_mode
 from ..panel.view_rules import today_in
 from ..state import get_state
 from ..sync.state import CacheStatus
+from ..version import __version__
 from .csrf import csrf_token
 from .htmx import is_htmx, text_answer
 from .panel_context import PanelContext
@@ -69,7 +68,7 @@ def fragment_key_for(
     )
     settings = get_state().settings
     return fragment_key(
-        _plugin_version(),
+        __version__,
         _templates_hash(current_app._get_current_object()),  # type: ignore[attr-defined]
         template,
         is_htmx(),  # else the whole page around it
@@ -111,16 +110,6 @@ def _status_part(cache: CacheStatus | None) -> object:
         cache.state.reason,
         cache.still_fetching,
     )
-
-
-@functools.cache
-def _plugin_version() -> str:
-    """The installed plugin's version (its code's HTML changes with it); read once, since
-    reading a distribution's metadata costs about 0.7 ms."""
-    try:
-        return metadata.version("xero-panel")
-    except metadata.PackageNotFoundError:  # run from a source tree
-        return "unknown"
 
 
 def _templates_hash(app: Flask) -> str:
