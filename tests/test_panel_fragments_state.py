@@ -4,11 +4,13 @@ render gives at that moment, and never another CRM account's.
 Two host apps share one database: ``cached`` (the fragment cache on, as shipped) and
 ``fresh`` (``XERO_PANEL_FRAGMENT_CACHE = False``). Hypothesis interleaves syncs (the cache's
 freshness moves, a new invoice arrives), webhook writes (Xero changes an invoice: a payment,
-a new due date, with a newer ``UpdatedDateUTC``), pins and unpins, links and unlinks (through
-the panel's own routes, with the CSRF token the cached answer carried), locale changes, the
-clock moving across midnight in Auckland and in UTC, and views (any view, sort, search, page,
-live reload) by Acme's rep and admin and Globex's admin. Globex's contact 1 has the same record
-type and id as Acme's contact 1. After every view, the cached app's answer equals the fresh
+a new due date, with a newer ``UpdatedDateUTC``), changes of what matching reads (a
+contact's name or email, a twin contact, merged or not, a customer or not, its first sale),
+pins and unpins, links and unlinks (through the panel's own routes, with the CSRF token the
+cached answer carried), locale changes, the clock moving across midnight in Auckland and in
+UTC, and views (any view, sort, search, page, live reload) by Acme's rep and admin and
+Globex's admin. Globex's contact 1 has the same record type and id as Acme's contact 1.
+After every view, the cached app's answer equals the fresh
 app's (status, ``HX-Replace-Url`` and HTML, the CSRF token aside) and holds no invoice of the
 other account.
 """
@@ -35,7 +37,10 @@ from tests.panel_fixtures import Cache
 from xero_panel.models import Invoice, Organisation, SyncState
 from xero_panel.records import CRMRecord
 from xero_panel.state import get_state
+from xero_panel.sync.cache_writer import CacheWriter
 from xero_panel.sync.scheduling import CacheOnlyScheduler
+from xero_panel.xero.types import Contact as XeroContactData
+from xero_panel.xero.types import Invoice as XeroInvoiceData
 
 EXAMPLES = 6
 STEPS = 25
@@ -46,6 +51,11 @@ VIEWS = {
     "admin-globex": ["/contact/1"],
 }
 ACCOUNT_OF = {"rep-acme": "acme", "admin-acme": "acme", "admin-globex": "globex"}
+#: Each account's contact (name and email) its records match.
+CONTACT_OF = {
+    "acme": ("Barney Rubble-83203", "kat.warren@clampett.com"),
+    "globex": ("Lisa Parker", "lisa@parker.test"),
+}
 #: Every invoice number starts with its CRM account's word.
 WORD = {"acme": "ACME-", "globex": "GLOBEX-"}
 CSRF = re.compile(r'"X-CSRFToken": "([^"]*)"')
@@ -180,6 +190,77 @@ class FragmentsFollowTheData(RuleBasedStateMachine):
         assert answer.status_code == 200, answer.get_data(as_text=True)
         self.tokens["admin-acme"] = token_in(answer.get_data(as_text=True)) or token
 
+    @rule(
+        account=st.sampled_from(["acme", "globex"]),
+        change=st.sampled_from(["name", "email", "twin", "twin-sale"]),
+        flag=st.booleans(),
+        other=st.booleans(),
+    )
+    def contact_changes(self, account: str, change: str, flag: bool, other: bool) -> None:
+        """Xero changes what matching reads, stored as a sync stores it (``CacheWriter``,
+        which counts up the organisation's ``match_version``): the contact's name or email
+        moves away or back; a twin with the record's email appears, a customer or not,
+        merged into the contact or not; the twin gets a sales invoice (a contact that is
+        not a customer matches once it has one)."""
+        with self.cached.app.app_context():
+            session = self._session()
+            org_id = session.scalars(
+                select(Organisation.id).where(Organisation.name == f"{account} books")
+            ).one()
+            writer = CacheWriter(session, org_id)
+            name, email = CONTACT_OF[account]
+            if change == "twin-sale":
+                writer.write("invoices", [self._sale(account, f"c-{account}-twin")])
+                return
+            if change == "twin":
+                contact_id, twin = f"c-{account}-twin", f"{name} (old)"
+                merged = f"c-{account}" if other else None
+                contact = self._contact(contact_id, twin, email, customer=flag, merged=merged)
+            else:
+                name = f"{name} Ltd" if change == "name" and flag else name
+                email = "moved@elsewhere.test" if change == "email" and flag else email
+                contact = self._contact(f"c-{account}", name, email, customer=True, merged=None)
+            writer.write("contacts", [contact])
+
+    def _contact(
+        self, contact_id: str, name: str, email: str, *, customer: bool, merged: str | None
+    ) -> XeroContactData:
+        return XeroContactData(
+            contact_id=contact_id,
+            name=name,
+            first_name=None,
+            last_name=None,
+            email=email,
+            person_emails=(),
+            status="ACTIVE",
+            is_customer=customer,
+            is_supplier=not customer,
+            merged_to_contact_id=merged,
+            updated_at=self._updated(),
+        )
+
+    def _sale(self, account: str, contact_id: str) -> XeroInvoiceData:
+        number = f"{WORD[account]}T{FragmentsFollowTheData.stamp}"
+        return XeroInvoiceData(
+            invoice_id=f"i-{account}-{FragmentsFollowTheData.stamp}",
+            number=number,
+            type="ACCREC",
+            status="AUTHORISED",
+            contact_id=contact_id,
+            contact_name=None,
+            date=self.clock.today,
+            due_date=self.clock.days(7),
+            currency="NZD",
+            total=Decimal("7.00"),
+            amount_due=Decimal("7.00"),
+            amount_paid=Decimal("0"),
+            amount_credited=Decimal("0"),
+            fully_paid_on=None,
+            updated_at=self._updated(),
+            reference=None,
+            payments=(),
+        )
+
     @rule(locale=st.sampled_from(["en", "en_NZ", "de_DE", "fr"]))
     def locale_changes(self, locale: str) -> None:
         self.locale[0] = locale
@@ -238,8 +319,7 @@ def _books(cached: HostApp, fresh: HostApp, clock: Clock, locale: list[str]) -> 
                 cache.connection(account), f"{account} books", timezone=zone, short_code=None
             )
             cache.synced(org, clock.now - dt.timedelta(minutes=5))
-            email = "kat.warren@clampett.com" if account == "acme" else "lisa@parker.test"
-            name = "Barney Rubble-83203" if account == "acme" else "Lisa Parker"
+            name, email = CONTACT_OF[account]
             contact = cache.contact(org, name, email=email, contact_id=f"c-{account}")
             for n, due in enumerate((-40, -1, 0, 1, 30)):
                 cache.invoice(

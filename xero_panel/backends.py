@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from .config import Settings
 from .extras import require
+from .known_matches import KnownMatches, NoKnownMatches
 from .locks import Locks, make_locks
 from .oauth import RefreshLock
 from .panel.fragment_cache import (
@@ -49,6 +50,8 @@ class Backends:
     :ivar rq_queue: the RQ queue of background jobs (with Redis).
     :ivar refresh_gate: the fair use of reps' *Refresh* (in flight, cooldown, per user).
     :ivar fragments: where rendered panels are kept (Redis, this process, or nowhere).
+    :ivar matches: the records' matches this process worked out, reused while their stamp
+        stands (kept with the fragment cache, nowhere without it).
     """
 
     redis: Any
@@ -59,6 +62,7 @@ class Backends:
     rq_queue: str
     refresh_gate: RefreshGate
     fragments: FragmentStore = field(default_factory=NoFragments)
+    matches: NoKnownMatches = field(default_factory=NoKnownMatches)
 
     @property
     def counter(self) -> CallCounter:
@@ -121,6 +125,7 @@ def make_backends(settings: Settings, engine: Callable[[], Engine] | None = None
             per_user=settings.budgets.refresh_per_user,
         ),
         fragments=_fragments(settings, client),
+        matches=KnownMatches() if settings.fragments.enabled else NoKnownMatches(),
     )
 
 

@@ -54,8 +54,12 @@ def connection_and_organisations(
     )
     if connection is None:
         return None, []
-    chosen = sorted((o for o in connection.organisations if o.selected), key=_by_name)
-    return connection, chosen
+    return connection, feeding_panel(connection.organisations)
+
+
+def feeding_panel(organisations: Iterable[Organisation]) -> list[Organisation]:
+    """The organisations that feed the panel, in its order: the selected ones, by name."""
+    return sorted((o for o in organisations if o.selected), key=_by_name)
 
 
 def _by_name(organisation: Organisation) -> tuple[str, int]:

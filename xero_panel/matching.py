@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .models import ContactEmail, Invoice, Organisation, RecordLink, XeroContact
+from .models import Connection, ContactEmail, Invoice, Organisation, RecordLink, XeroContact
 from .records import CRMRecord
 
 #: How a contact came to stand for a record.
@@ -319,6 +319,7 @@ def link_contact(session: Session, *, linked_by: str | None, **key: Unpack[LinkK
         return existing
     link = RecordLink(**key, linked_by=linked_by)
     session.add(link)
+    _links_changed(session, key["crm_account"])
     return link
 
 
@@ -326,4 +327,18 @@ def unlink_contact(session: Session, **key: Unpack[LinkKey]) -> int:
     """Remove a record's link to a Xero contact (idempotent); returns how many went. The
     caller commits."""
     result = session.execute(delete(RecordLink).where(*_the_link(key)))
-    return int(getattr(result, "rowcount", 0) or 0)
+    removed = int(getattr(result, "rowcount", 0) or 0)
+    if removed:
+        _links_changed(session, key["crm_account"])
+    return removed
+
+
+def _links_changed(session: Session, crm_account: str) -> None:
+    """Count up the CRM account's ``links_version`` in the transaction that changes one of
+    its links, so a view's kept match (:mod:`xero_panel.known_matches`) is never reused
+    after it."""
+    session.execute(
+        update(Connection)
+        .where(Connection.crm_account == crm_account)
+        .values(links_version=Connection.links_version + 1)
+    )

@@ -55,6 +55,9 @@ class Connection(Base):
     #: Set while an admin reconnects a saved connection (between Xero's consent and Save):
     #: the panel keeps showing the cache with a notice.
     reconnect_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Counted up by every link or unlink of any of the CRM account's records
+    #: (:mod:`xero_panel.matching`), so a view's kept match knows when to look again.
+    links_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisations: Mapped[list[Organisation]] = relationship(
         back_populates="connection", cascade="all, delete-orphan", passive_deletes=True
@@ -143,5 +146,11 @@ class SyncState(Base):
     skipped_records: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     skipped_reason: Mapped[str | None] = mapped_column(Text)
     skipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Counted up, in the same transaction, by every write of the organisation's cache that
+    #: can change which contacts a record matches: contacts stored or removed, a sales
+    #: invoice new to the cache or moved to another contact
+    #: (:class:`~xero_panel.sync.cache_writer.CacheWriter`); a view's kept match is reused
+    #: only while it stands still.
+    match_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation] = relationship(back_populates="sync_state")

@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..matching import email_key, name_key
-from ..models import ID_LENGTH, ContactEmail, Invoice, Payment, XeroContact
+from ..models import ID_LENGTH, ContactEmail, Invoice, Payment, SyncState, XeroContact
 from ..xero.types import Contact as XeroContactData
 from ..xero.types import CreditNote as XeroCreditNote
 from ..xero.types import Invoice as XeroInvoice
@@ -208,18 +208,36 @@ class CacheWriter:
                 .options(selectinload(spec.children))
             )
         }
+        # Matching reads the contacts, and which of them have sales invoices.
+        match_changes = spec.model is XeroContact
         for record in wanted:
             key = spec.key_of(record)
             row = existing.get(key)
+            values = spec.values(record)
             if row is None:
                 row = spec.model(organisation_id=self.organisation_id, **{spec.key: key})
                 self.session.add(row)
                 existing[key] = row
-            for name, value in spec.values(record).items():
+                match_changes = match_changes or kind == "invoices"
+            elif kind == "invoices" and row.contact_id != values["contact_id"]:
+                match_changes = True
+            for name, value in values.items():
                 setattr(row, name, value)
             if spec.after is not None:
                 spec.after(row, record)
+        if match_changes:
+            self._match_changed()
         return len(wanted)
+
+    def _match_changed(self) -> None:
+        """Count up the organisation's ``match_version`` in the transaction of a write that
+        can change which contacts a record matches, so a view's kept match
+        (:mod:`xero_panel.known_matches`) is never reused after it."""
+        self.session.execute(
+            update(SyncState)
+            .where(SyncState.organisation_id == self.organisation_id)
+            .values(match_version=SyncState.match_version + 1)
+        )
 
     def write(self, kind: RecordKind, records: Sequence[Any]) -> int:
         """Store one page and commit; if another worker inserted the same rows (or replaced
@@ -304,4 +322,6 @@ class CacheWriter:
         for batch in [stale[i : i + 500] for i in range(0, len(stale), 500)]:
             self.session.execute(delete(ContactEmail).where(ContactEmail.contact_pk.in_(batch)))
             self.session.execute(delete(XeroContact).where(XeroContact.id.in_(batch)))
+        if stale:
+            self._match_changed()
         return len(stale)

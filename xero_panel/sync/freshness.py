@@ -25,6 +25,7 @@ __all__ = [
     "is_stale",
     "read_snapshots",
     "reconcile_due",
+    "snapshot_of",
 ]
 
 #: A first full sync marked ``running`` longer ago than this is taken as dead (its worker
@@ -70,22 +71,33 @@ def read_snapshots(session: Session, organisation_ids: Sequence[int]) -> list[Sn
         .where(Organisation.id.in_(list(organisation_ids)))
     ).all()
     return [
-        Snapshot(
-            organisation_id=org_id,
-            connection_status=status,
-            reconnect_started_at=reconnecting,
-            status=state.status if state else "idle",
-            phase=state.phase if state else None,
-            full_sync_started_at=state.full_sync_started_at if state else None,
-            full_sync_completed_at=state.full_sync_completed_at if state else None,
-            fresh_at=state.fresh_at if state else None,
-            last_error_at=state.last_error_at if state else None,
-            reconciled_at=state.reconciled_at if state else None,
-            sync_state=state,
-            webhooks=heard,
-        )
+        snapshot_of(org_id, status, reconnecting, state, heard)
         for org_id, status, reconnecting, state, heard in rows
     ]
+
+
+def snapshot_of(
+    organisation_id: int,
+    connection_status: str,
+    reconnect_started_at: dt.datetime | None,
+    state: SyncState | None,
+    webhooks: WebhookTenant | None,
+) -> Snapshot:
+    """The snapshot of one organisation from the rows read (its sync state may be missing)."""
+    return Snapshot(
+        organisation_id=organisation_id,
+        connection_status=connection_status,
+        reconnect_started_at=reconnect_started_at,
+        status=state.status if state else "idle",
+        phase=state.phase if state else None,
+        full_sync_started_at=state.full_sync_started_at if state else None,
+        full_sync_completed_at=state.full_sync_completed_at if state else None,
+        fresh_at=state.fresh_at if state else None,
+        last_error_at=state.last_error_at if state else None,
+        reconciled_at=state.reconciled_at if state else None,
+        sync_state=state,
+        webhooks=webhooks,
+    )
 
 
 def is_stale(snap: Snapshot, now: dt.datetime, ttl: float) -> bool:

@@ -143,9 +143,10 @@ class SyncScheduler:
         organisations: Sequence[Organisation],
         *,
         contact_ids: Sequence[tuple[int, str]] = (),
+        snapshots: Sequence[Snapshot] | None = None,
     ) -> CacheStatus:
         """See :meth:`~xero_panel.sync.scheduling.Scheduler.ensure_fresh`."""
-        return self._freshen(organisations, contact_ids, force_contacts=False)
+        return self._freshen(organisations, contact_ids, force_contacts=False, known=snapshots)
 
     def refresh_record(
         self,
@@ -164,12 +165,16 @@ class SyncScheduler:
         contact_ids: Sequence[tuple[int, str]],
         *,
         force_contacts: bool,
+        known: Sequence[Snapshot] | None = None,
     ) -> CacheStatus:
         ids = [o.id for o in organisations]
         if not ids:
             return CacheStatus(fresh_at=None)
-        with self.session_factory() as session:
-            snapshots = read_snapshots(session, ids)
+        if known is not None:
+            snapshots = list(known)
+        else:
+            with self.session_factory() as session:
+                snapshots = read_snapshots(session, ids)
         self.sweep_webhooks()
         changed = waiting = False
         for snap in snapshots:

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..models import Organisation
+from .freshness import Snapshot
 from .reading import ProgressCallback
 from .runners import JobName
-from .state import CacheStatus, read_cache_status
+from .state import CacheStatus, read_cache_status, status_of
 from .webhook_ingest import Ingested, store_delivery
 from .webhook_mode import WebhookModes
 from .webhook_retries import BACKOFF_BASE
@@ -41,9 +42,14 @@ class Scheduler(Protocol):
         organisations: Sequence[Organisation],
         *,
         contact_ids: Sequence[tuple[int, str]] = (),
+        snapshots: Sequence[Snapshot] | None = None,
     ) -> CacheStatus:
         """Make the cache of ``organisations`` fresh enough for a view, then say how it
         stands.
+
+        ``snapshots``: the organisations' snapshots as the view has just read them (with
+        its account's state, :mod:`xero_panel.account_state`), so that a view finding the
+        cache fresh reads nothing more; without them they are read here.
 
         Runs at most one incremental sync per organisation per TTL whatever the number of
         concurrent views (single flight), fetches the invoices of ``contact_ids``
@@ -125,8 +131,12 @@ class CacheOnlyScheduler:
         organisations: Sequence[Organisation],
         *,
         contact_ids: Sequence[tuple[int, str]] = (),
+        snapshots: Sequence[Snapshot] | None = None,
     ) -> CacheStatus:
-        return read_cache_status(session, [o.id for o in organisations])
+        ids = [o.id for o in organisations]
+        if snapshots is not None:
+            return status_of(ids, snapshots) if ids else CacheStatus(fresh_at=None)
+        return read_cache_status(session, ids)
 
     def refresh_record(
         self,

@@ -1,10 +1,16 @@
 """What one panel request works on: the viewer, the record, its organisations and matched
 Xero contacts (:func:`resolve`), the sync's answer about the cache (:func:`cache_for_view`),
 and the panel's URLs for the view model (:func:`panel_urls`).
+
+:func:`resolve` reads the account's connection, organisations and sync snapshots in one
+statement (:mod:`xero_panel.account_state`) and reuses the record's match while its stamp
+stands (:mod:`xero_panel.known_matches`), so a view of a fresh cache whose match is known
+runs no other statement before its panel's own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -12,13 +18,14 @@ from urllib.parse import quote, urlencode
 from flask import url_for
 from sqlalchemy.orm import Session
 
-from ..connections import connection_and_organisations
+from ..account_state import read_account_state
 from ..matching import Match, MatchedContact, match_record
 from ..models import Connection, Organisation
 from ..panel.params import PanelParams
 from ..panel.rows import InvoiceRow, RecordRef
 from ..panel.view_model import PanelInputs, PanelUrls
 from ..state import get_state
+from ..sync.freshness import Snapshot
 from ..sync.state import CacheStatus, read_cache_status
 from .blueprint import Viewer, current_viewer, dom_id, load_record
 
@@ -34,6 +41,8 @@ class PanelContext:
     connection: Connection | None
     organisations: list[Organisation]
     match: Match
+    #: The organisations' snapshots, read with them (the scheduler's start).
+    snapshots: Sequence[Snapshot] = ()
 
     def inputs(self) -> PanelInputs:
         return PanelInputs(
@@ -50,20 +59,31 @@ def resolve(record_type: str, record_id: str) -> PanelContext:
     viewer = current_viewer()
     record = load_record(record_type, record_id)
     session = get_state().panel.db.session()
-    connection, organisations = connection_and_organisations(session, viewer.crm_account)
-    if connection is None or connection.status not in ("active", "needs_reconnect"):
-        # Xero refuses a connection that needs reconnecting, but its cache is worth showing.
-        organisations = []
-    match = match_record(
-        session,
-        organisations,
-        crm_account=viewer.crm_account,
-        record_type=record_type,
-        record_id=record_id,
-        record=record,
-    )
+    account = read_account_state(session, viewer.crm_account)
+    known = get_state().backends.matches
+    stamp = account.match_stamp(record_type, record_id, record) if account.organisations else None
+    match = known.get(stamp) if stamp is not None else None
+    if match is None:
+        match = match_record(
+            session,
+            account.organisations,
+            crm_account=viewer.crm_account,
+            record_type=record_type,
+            record_id=record_id,
+            record=record,
+        )
+        if stamp is not None:
+            known.put(stamp, match)
     ref = RecordRef(viewer.crm_account, record_type, record_id)
-    return PanelContext(viewer, ref, session, connection, organisations, match)
+    return PanelContext(
+        viewer,
+        ref,
+        session,
+        account.connection,
+        account.organisations,
+        match,
+        account.snapshots,
+    )
 
 
 def cache_for_view(
@@ -86,7 +106,10 @@ def cache_for_view(
             )
         else:
             status = scheduler.ensure_fresh(
-                ctx.session, ctx.organisations, contact_ids=ctx.match.keys()
+                ctx.session,
+                ctx.organisations,
+                contact_ids=ctx.match.keys(),
+                snapshots=ctx.snapshots,
             )
     return status
 
