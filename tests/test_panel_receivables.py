@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.clock import TODAY, Clock
 from tests.panel_app import (
@@ -22,7 +23,7 @@ from tests.panel_app import (
     token_of,
 )
 from tests.panel_fixtures import Cache
-from xero_panel.models import Invoice, Organisation
+from xero_panel.models import Invoice, Organisation, Pin
 from xero_panel.state import get_state
 from xero_panel.sync.scheduling import CacheOnlyScheduler
 from xero_panel.sync.state import read_cache_status, record_success
@@ -306,6 +307,25 @@ def test_version_changes_with_pins(seeded: Seeded) -> None:
     )
     assert pin.status_code == 200
     assert client.get(f"{PANEL}/contact/1/version?v={version}").status_code == 200
+
+
+def test_version_changes_when_a_pin_moves_to_another_invoice(seeded: Seeded, clock: Clock) -> None:
+    """Unpinning the newest pin and pinning another invoice keeps the pins' count and, on
+    SQLite (which reuses the highest id), their highest id: the version still changes."""
+    client = seeded.host.client("rep-acme")
+    token = token_of(client)
+    headers = {**HX_, "X-CSRFToken": token}
+    pins = f"{PANEL}/contact/1/pins/{seeded.org_id}"
+    assert client.post(f"{pins}/{seeded.ids['INV-0003']}", headers=headers).status_code == 200
+    version = version_of(seeded.html())
+    clock.advance(seconds=1)
+    assert client.delete(f"{pins}/{seeded.ids['INV-0003']}", headers=headers).status_code == 200
+    assert client.post(f"{pins}/{seeded.ids['INV-0001']}", headers=headers).status_code == 200
+    with seeded.host.app.app_context():
+        ids = seeded.host.db.session.scalars(select(Pin.id)).all()
+    moved = client.get(f"{PANEL}/contact/1/version?v={version}", headers=HX_)
+    assert moved.status_code == 200, ids
+    assert version_of(seeded.html()) == moved.get_data(as_text=True)
 
 
 def test_version_check_needs_login(seeded: Seeded) -> None:

@@ -165,7 +165,7 @@ def record_summary(
     return RecordSummary(
         totals=_totals(groups),
         aging=_aging(groups),
-        version=_fingerprint(groups, rows[0].pins, rows[0].last_pin),
+        version=_fingerprint(groups, rows[0].pins, rows[0].last_pin, rows[0].last_pinned_at),
         payments=payment_behaviour(add_sums(g._mapping for g in groups)) if payments else None,
     )
 
@@ -224,7 +224,11 @@ def _summary_statement(
         .subquery()
     )
     pins = (
-        select(func.count(Pin.id).label("pins"), func.max(Pin.id).label("last_pin"))
+        select(
+            func.count(Pin.id).label("pins"),
+            func.max(Pin.id).label("last_pin"),
+            func.max(Pin.created_at).label("last_pinned_at"),
+        )
         .where(*(pins_condition(organisations) if with_pins else (false(),)))
         .subquery()
     )
@@ -268,14 +272,20 @@ def _aging(groups: Sequence[Any]) -> tuple[AgeAmount, ...]:
     )
 
 
-def _fingerprint(groups: Sequence[Any], pins: int, last_pin: int | None) -> str:
+def _fingerprint(
+    groups: Sequence[Any], pins: int, last_pin: int | None, last_pinned_at: Any
+) -> str:
+    """The live update's fingerprint of a record's panel: its documents' count, newest Xero
+    update and sums, and its pins' count, highest id and newest time (an unpin and a pin of
+    another invoice keep the count, and on SQLite, which reuses the highest id, the id; the
+    new pin's time is later)."""
     documents = (
         sum(g.documents for g in groups),
         max((g.updated_at for g in groups if g.updated_at is not None), default=None),
         sum((_cents(g.balance) for g in groups), ZERO),
         sum((_cents(g.amount_paid) for g in groups), ZERO),
     )
-    text = "|".join(str(v) for v in (*documents, pins, last_pin))
+    text = "|".join(str(v) for v in (*documents, pins, last_pin, last_pinned_at))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
