@@ -73,7 +73,9 @@ def create_app(
         XERO_PANEL_LOGIN_URL=emulator_url,
         # Warm: the cache stays fresh for the whole run, so a view makes no Xero call.
         XERO_PANEL_CACHE_TTL=3600,
-        XERO_PANEL_FRAGMENT_CACHE=env.get("BENCH_FRAGMENT_CACHE", "on"),
+        # "miss": the cache on, but no lookup ever finds a panel (every view renders and
+        # keeps its panel: what a view after a change costs).
+        XERO_PANEL_FRAGMENT_CACHE=env.get("BENCH_FRAGMENT_CACHE", "on") != "off",
         XERO_PANEL_SYNC_WAIT=30,
     )
     db = SQLAlchemy()
@@ -108,6 +110,11 @@ def create_app(
         return False
 
     panel.init_app(app)
+    if env.get("BENCH_FRAGMENT_CACHE") == "miss":
+        from xero_panel.state import get_state
+
+        fragments = get_state(app).backends.fragments
+        fragments.get = lambda key: None  # type: ignore[method-assign]
     template = app.jinja_env.from_string(_REFERENCE)
 
     @app.get("/login/<user_id>")

@@ -15,6 +15,13 @@ Both pages run in the same gunicorn (``--workers`` sync workers) on 127.0.0.1, l
   25 newest invoices with their payments, from the same tables, through a compiled Jinja
   template (``bench_host.py``).
 
+``--modes on,miss,off`` measures the fragment cache's three cases in one run, each under
+its own gunicorn with its own reference page: ``on`` (as shipped: warm views are served
+from the cache), ``miss`` (the cache on, but no lookup finds a panel: every view works out
+its key, renders and keeps its panel, as the first view after a change does) and ``off``
+(``XERO_PANEL_FRAGMENT_CACHE`` off: every view renders, as before the cache). The figures
+of the first mode are the top-level ones; ``modes`` holds each mode's.
+
 ``sql_statements`` is the number of the plugin's statements (those touching its
 ``xero_panel_`` tables) for one panel request; ``xero_calls`` the Xero calls made during the
 whole load (a warm panel makes none). Fails (exit 1) unless the cache holds the invoices, the
@@ -116,7 +123,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     from cryptography.fernet import Fernet
 
     key = Fernet.generate_key().decode()
-    os.environ["BENCH_FRAGMENT_CACHE"] = "on" if args.fragment_cache else "off"
+    os.environ["BENCH_FRAGMENT_CACHE"] = args.modes[0]
     progress(f"emulator with {args.invoices:,} invoices, {args.customer_invoices} for the customer")
     emulator = EmulatorProcess(
         args.invoices, big=args.customer_invoices, per_customer=args.customer_invoices
@@ -155,80 +162,118 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         with app.app_context():
             db.engine.dispose()
 
-        port = free_port()
-        env = {
-            **os.environ,
-            "BENCH_DATABASE_URL": schema.url,
-            "BENCH_EMULATOR_URL": emulator.url,
-            "BENCH_ENCRYPTION_KEY": key,
-            "BENCH_CUSTOMER": big_customer_name(),
-        }
-        gunicorn = [
-            args.gunicorn,
-            "--workers",
-            str(args.workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--pythonpath",
-            str(HERE),
-            "--log-level",
-            "warning",
-            "--timeout",
-            "120",
-            "bench_host:create_app()",
-        ]
-        progress(" ".join(gunicorn[:5]) + f" ... ({args.workers} sync workers)")
-        server = subprocess.Popen(gunicorn, env=env, cwd=ROOT)
-        base = f"http://127.0.0.1:{port}"
-        cookie = sign_in(base)
-        import requests
-
-        served = requests.get(base + panel_url, headers={"Cookie": cookie}, timeout=60)
-        check(
-            served.status_code == 200 and count_rows(served.text) == PAGE_ROWS,
-            "the panel under gunicorn is not the 25-row page",
-        )
-        emulator.reset_stats()
-        before = sent(app, emulator.tenant_id)
-        with tempfile.TemporaryDirectory() as tmp:
-            script = Path(tmp) / "report.lua"
-            script.write_text(_REPORT)
-            progress(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s reference")
-            ref = wrk(base + REFERENCE_PATH, cookie, args, script)
-            progress(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s panel")
-            pan = wrk(base + panel_url, cookie, args, script)
-        xero_calls = emulator.tenant_stats()["calls"]
-        check(sent(app, emulator.tenant_id) == before, "this process made Xero calls")
-        check(xero_calls == 0, f"the warm panel made {xero_calls} Xero calls under load")
-        return {
+        measured = {}
+        for mode in args.modes:
+            server = start_server(args, mode, schema.url, emulator.url, key)
+            try:
+                measured[mode] = measure(args, server, panel_url, app, emulator)
+            finally:
+                stop_server(server)
+                server = None
+        first = measured[args.modes[0]]
+        figures: dict[str, Any] = {
             "invoices": args.invoices,
             "customer_invoices": args.customer_invoices,
             "database": database_label(schema.url),
             "workers": args.workers,
             "load": f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s",
-            "panel_rps": round(pan["rps"], 1),
-            "reference_rps": round(ref["rps"], 1),
-            "ratio": round(pan["rps"] / ref["rps"], 3),
-            "p50_ms": round(pan["p50_us"] / 1000, 2),
-            "p95_ms": round(pan["p95_us"] / 1000, 2),
-            "p99_ms": round(pan["p99_us"] / 1000, 2),
-            "reference_p99_ms": round(ref["p99_us"] / 1000, 2),
+            **first,
             "body_bytes": len(body),
             "reference_body_bytes": len(reference.encode()),
             "sql_statements": sql_statements,
-            "fragment_cache": args.fragment_cache,
-            "xero_calls": xero_calls,
+            "fragment_cache": args.modes[0] != "off",
         }
+        if len(args.modes) > 1:
+            figures["modes"] = measured
+        return figures
     finally:
         if server is not None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
+            stop_server(server)
         emulator.stop()
         schema.drop()
+
+
+def start_server(
+    args: argparse.Namespace, mode: str, database_url: str, emulator_url: str, key: str
+) -> subprocess.Popen[bytes]:
+    """The bench host under gunicorn with the fragment cache ``mode`` (on, miss, off)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "BENCH_DATABASE_URL": database_url,
+        "BENCH_EMULATOR_URL": emulator_url,
+        "BENCH_ENCRYPTION_KEY": key,
+        "BENCH_CUSTOMER": big_customer_name(),
+        "BENCH_FRAGMENT_CACHE": mode,
+    }
+    gunicorn = [
+        args.gunicorn,
+        "--workers",
+        str(args.workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--pythonpath",
+        str(HERE),
+        "--log-level",
+        "warning",
+        "--timeout",
+        "120",
+        "bench_host:create_app()",
+    ]
+    progress(" ".join(gunicorn[:5]) + f" ... ({args.workers} sync workers, fragment cache {mode})")
+    server = subprocess.Popen(gunicorn, env=env, cwd=ROOT)
+    server.base_url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    return server
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(5)
+
+
+def measure(
+    args: argparse.Namespace,
+    server: subprocess.Popen[bytes],
+    panel_url: str,
+    app: Any,
+    emulator: EmulatorProcess,
+) -> dict[str, Any]:
+    """The reference page, then the panel, under wrk; their figures, checked."""
+    import requests
+
+    base = server.base_url  # type: ignore[attr-defined]
+    cookie = sign_in(base)
+    served = requests.get(base + panel_url, headers={"Cookie": cookie}, timeout=60)
+    check(
+        served.status_code == 200 and count_rows(served.text) == PAGE_ROWS,
+        "the panel under gunicorn is not the 25-row page",
+    )
+    emulator.reset_stats()
+    before = sent(app, emulator.tenant_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "report.lua"
+        script.write_text(_REPORT)
+        progress(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s reference")
+        ref = wrk(base + REFERENCE_PATH, cookie, args, script)
+        progress(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s panel")
+        pan = wrk(base + panel_url, cookie, args, script)
+    xero_calls = emulator.tenant_stats()["calls"]
+    check(sent(app, emulator.tenant_id) == before, "this process made Xero calls")
+    check(xero_calls == 0, f"the warm panel made {xero_calls} Xero calls under load")
+    return {
+        "panel_rps": round(pan["rps"], 1),
+        "reference_rps": round(ref["rps"], 1),
+        "ratio": round(pan["rps"] / ref["rps"], 3),
+        "p50_ms": round(pan["p50_us"] / 1000, 2),
+        "p95_ms": round(pan["p95_us"] / 1000, 2),
+        "p99_ms": round(pan["p99_us"] / 1000, 2),
+        "reference_p99_ms": round(ref["p99_us"] / 1000, 2),
+        "xero_calls": xero_calls,
+    }
 
 
 def sign_in(base: str) -> str:
@@ -261,11 +306,22 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-save", dest="save", action="store_false")
     parser.add_argument(
         "--no-fragment-cache",
-        dest="fragment_cache",
-        action="store_false",
+        dest="modes",
+        action="store_const",
+        const=["off"],
         help="render every panel (XERO_PANEL_FRAGMENT_CACHE off), as before issue 25",
     )
+    parser.add_argument(
+        "--modes",
+        type=lambda text: text.split(","),
+        default=["on"],
+        help="fragment cache modes to measure in this run, each under its own gunicorn with"
+        " its own reference: on (served from the cache), miss (the cache on, every lookup"
+        " missing: a view after a change), off (as before issue 25); e.g. on,miss,off",
+    )
     args = parser.parse_args(argv)
+    if not args.modes or any(m not in ("on", "miss", "off") for m in args.modes):
+        parser.error("--modes takes on, miss and off, separated by commas")
     if not 1 <= args.duration <= 120:
         parser.error("--duration must be 1..120 seconds")
     if args.customer_invoices < PAGE_ROWS or args.invoices < args.customer_invoices:
@@ -277,8 +333,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     figures = bench(args)
     label = "postgresql" if args.database_url else "sqlite"
-    if not args.fragment_cache:
+    if args.modes == ["off"]:
         label += "-no-fragment-cache"
+    elif args.modes != ["on"]:
+        label += "-" + "-".join(args.modes)
     finish(
         f"bench_panel-{args.invoices}-{label}",
         figures,
