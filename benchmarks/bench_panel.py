@@ -314,11 +314,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--modes",
         type=lambda text: text.split(","),
-        default=["on"],
         help="fragment cache modes to measure in this run, each under its own gunicorn with"
         " its own reference: on (served from the cache), miss (the cache on, every lookup"
         " missing: a view after a change), off (as before issue 25); e.g. on,miss,off",
     )
+    parser.set_defaults(modes=["on"])  # for both options of this dest
     args = parser.parse_args(argv)
     if not args.modes or any(m not in ("on", "miss", "off") for m in args.modes):
         parser.error("--modes takes on, miss and off, separated by commas")

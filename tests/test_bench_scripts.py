@@ -191,8 +191,9 @@ def test_a_kept_schema_is_timed_again_without_emulator_or_sync(
     assert figures["panel_sql_statements"] == kept["panel_sql_statements"]
     assert set(figures["panel_view_p95_ms"]) == {*bench_scale.VIEWS, "search"}
     assert figures["panel_p95_ms"] >= figures["panel_p50_ms"] > 0
-    # connection, record link, contact, sync state, summary, page: one plan each.
-    assert len(figures["all_view_explain_ms"]) == 6
+    # the account's state (connection, organisations, sync state), record link, contact,
+    # summary, page: one plan each (bench_scale renders, the fragment cache off).
+    assert len(figures["all_view_explain_ms"]) == 5
     assert not {"cold_sync_calls", "unchanged_refresh_calls"} & set(figures)
     assert schema_exists(kept_name), "a reuse run dropped the schema it reused"
 
@@ -321,11 +322,12 @@ def _stub_wrk(tmp_path: Path, non2xx: int) -> Path:
     return script
 
 
-def run_bench_panel(tmp_path: Path, *, non2xx: int) -> subprocess.CompletedProcess[str]:
+def run_bench_panel(tmp_path: Path, *more: str, non2xx: int) -> subprocess.CompletedProcess[str]:
     """bench_panel.py on a small tenant for a second, its wrk a stub reporting ``non2xx``
     error answers."""
     return run_script(
         "benchmarks/bench_panel.py",
+        *more,
         "--invoices",
         "80",
         "--customer-invoices",
@@ -349,6 +351,16 @@ def test_bench_panel_runs_both_pages_under_gunicorn_and_prints_json(tmp_path: Pa
     assert figures["xero_calls"] == 0
     assert figures["sql_statements"] > 0
     assert figures["body_bytes"] > figures["reference_body_bytes"] > 0
+
+
+def test_bench_panel_measures_each_mode_of_the_fragment_cache(tmp_path: Path) -> None:
+    run = run_bench_panel(tmp_path, "--modes", "on,miss,off", non2xx=0)
+    assert run.returncode == 0, run.stderr
+    figures = last_json(run.stdout)
+    assert set(figures["modes"]) == {"on", "miss", "off"}
+    assert all(m["ratio"] == 1.0 and m["xero_calls"] == 0 for m in figures["modes"].values())
+    assert run.stdout.count("gunicorn --workers") == 3
+    assert "fragment cache miss" in run.stdout
 
 
 def test_bench_panel_fails_loudly_on_error_answers(tmp_path: Path) -> None:
