@@ -22,6 +22,11 @@ its key, renders and keeps its panel, as the first view after a change does) and
 (``XERO_PANEL_FRAGMENT_CACHE`` off: every view renders, as before the cache). The figures
 of the first mode are the top-level ones; ``modes`` holds each mode's.
 
+``--interleaved 500`` also times, in this process and one request at a time, the reference
+page and the panel on, missing and off (an app each over the same data), taken in turn 500
+times, so that a busy machine weighs on all four alike: each one's median and 90th
+percentile (``interleaved``), and each mode's speed as the reference's median over its own.
+
 ``sql_statements`` is the number of the plugin's statements (those touching its
 ``xero_panel_`` tables) for one panel request; ``xero_calls`` the Xero calls made during the
 whole load (a warm panel makes none). Fails (exit 1) unless the cache holds the invoices, the
@@ -159,6 +164,9 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "the reference page does not show the panel's 25 rows",
         )
         sql_statements = len(statements)
+        side_by_side = (
+            interleaved(args, schema.url, emulator.url, key, panel_url) if args.interleaved else {}
+        )
         with app.app_context():
             db.engine.dispose()
 
@@ -185,12 +193,75 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         }
         if len(args.modes) > 1:
             figures["modes"] = measured
+        if side_by_side:
+            figures["interleaved"] = side_by_side
         return figures
     finally:
         if server is not None:
             stop_server(server)
         emulator.stop()
         schema.drop()
+
+
+def interleaved(
+    args: argparse.Namespace, database_url: str, emulator_url: str, key: str, panel_url: str
+) -> dict[str, Any]:
+    """One request at a time, in this process: the reference page and the panel with the
+    fragment cache on, missing and off (an app each, over the same data), taken in turn
+    ``--interleaved`` times, so that the machine's load weighs on all four alike. Each
+    one's median and 90th percentile in ms, and the panel's as a share of the reference's
+    median."""
+    import statistics
+
+    previous = os.environ.get("BENCH_FRAGMENT_CACHE")
+    clients: dict[str, tuple[Any, str]] = {}
+    apps = []
+    try:
+        for mode in ("on", "miss", "off"):
+            os.environ["BENCH_FRAGMENT_CACHE"] = mode
+            app = create_app(
+                database_url, emulator_url, customer=big_customer_name(), encryption_key=key
+            )
+            apps.append(app)
+            client = app.test_client()
+            client.get(f"/login/{USER_ID}")
+            clients[mode] = (client, panel_url)
+        clients["reference"] = (clients["off"][0], REFERENCE_PATH)
+        progress(f"interleaved: {args.interleaved} rounds of reference, on, miss, off")
+        times: dict[str, list[float]] = {name: [] for name in clients}
+        names = list(clients)
+        for n in range(args.interleaved + 20):  # the first 20 rounds warm up
+            for name in names[n % 4 :] + names[: n % 4]:
+                client, path = clients[name]
+                started = time.perf_counter()
+                response = client.get(path)
+                elapsed = (time.perf_counter() - started) * 1000
+                check(response.status_code == 200, f"{name} answered {response.status_code}")
+                if n >= 20:
+                    times[name].append(elapsed)
+        medians = {name: statistics.median(t) for name, t in times.items()}
+        return {
+            "rounds": args.interleaved,
+            **{
+                f"{name}_ms": {
+                    "median": round(medians[name], 3),
+                    "p90": round(statistics.quantiles(t, n=10)[-1], 3),
+                }
+                for name, t in times.items()
+            },
+            **{
+                f"{mode}_speed": round(medians["reference"] / medians[mode], 3)
+                for mode in ("on", "miss", "off")
+            },
+        }
+    finally:
+        for app in apps:
+            with app.app_context():
+                app.extensions["bench_db"].engine.dispose()
+        if previous is None:
+            os.environ.pop("BENCH_FRAGMENT_CACHE", None)
+        else:
+            os.environ["BENCH_FRAGMENT_CACHE"] = previous
 
 
 def start_server(
@@ -317,6 +388,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="fragment cache modes to measure in this run, each under its own gunicorn with"
         " its own reference: on (served from the cache), miss (the cache on, every lookup"
         " missing: a view after a change), off (as before issue 25); e.g. on,miss,off",
+    )
+    parser.add_argument(
+        "--interleaved",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="also time the reference and the panel on, missing and off one request at a"
+        " time in this process, taken in turn ROUNDS times (e.g. 500)",
     )
     parser.set_defaults(modes=["on"])  # for both options of this dest
     args = parser.parse_args(argv)

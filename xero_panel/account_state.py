@@ -7,10 +7,11 @@ Plain Python (no Flask).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.orm import Session
 
 from .connections import feeding_panel
@@ -60,13 +61,7 @@ def _version(organisation_id: int, state: SyncState | None) -> tuple[object, ...
 def read_account_state(session: Session, crm_account: str) -> AccountState:
     """The account's :class:`AccountState`, in one statement (the organisations that feed
     the panel as :func:`~xero_panel.connections.feeding_panel` says)."""
-    rows = session.execute(
-        select(Connection, Organisation, SyncState, WebhookTenant)
-        .outerjoin(Organisation, Organisation.connection_id == Connection.id)
-        .outerjoin(SyncState, SyncState.organisation_id == Organisation.id)
-        .outerjoin(WebhookTenant, WebhookTenant.tenant_id == Organisation.tenant_id)
-        .where(Connection.crm_account == crm_account)
-    ).all()
+    rows = session.execute(_statement(), {"crm_account": crm_account}).all()
     if not rows:
         return AccountState(None)
     connection = rows[0][0]
@@ -79,4 +74,16 @@ def read_account_state(session: Session, crm_account: str) -> AccountState:
         connection,
         chosen,
         [snapshot_of(o.id, status, reconnecting, *read[o.id]) for o in chosen],
+    )
+
+
+@functools.cache
+def _statement() -> Executable:
+    """The statement of :func:`read_account_state`, built once (every view runs it)."""
+    return (
+        select(Connection, Organisation, SyncState, WebhookTenant)
+        .outerjoin(Organisation, Organisation.connection_id == Connection.id)
+        .outerjoin(SyncState, SyncState.organisation_id == Organisation.id)
+        .outerjoin(WebhookTenant, WebhookTenant.tenant_id == Organisation.tenant_id)
+        .where(Connection.crm_account == bindparam("crm_account"))
     )
