@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import tracemalloc
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -18,7 +19,12 @@ from sqlalchemy.orm import Session
 from tests.clock import TODAY
 from tests.panel_app import Seeded, rows
 from tests.panel_fixtures import Cache
-from xero_panel.known_matches import KnownMatches, MatchStamp, NoKnownMatches
+from xero_panel.known_matches import (
+    DEFAULT_MAX_ENTRIES,
+    KnownMatches,
+    MatchStamp,
+    NoKnownMatches,
+)
 from xero_panel.matching import Match, MatchedContact, link_contact, unlink_contact
 from xero_panel.models import Connection, SyncState
 from xero_panel.state import get_state
@@ -95,6 +101,27 @@ def test_kept_matches_stay_within_their_count_least_recently_used_first_out() ->
     known.put(stamps[4], MATCH)
     assert len(known) == 3
     assert [known.get(s) is not None for s in stamps] == [True, False, False, True, True]
+
+
+def test_kept_matches_memory_stays_bounded_over_10000_records() -> None:
+    """The default store over 10,000 distinct records keeps its 5,000 most recent, in about
+    6 MB (the figure its docs give)."""
+    known = KnownMatches()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        for n in range(10_000):
+            contact_id = f"8f2b6c1e-0000-4000-8000-{n:012d}"
+            stamp = dataclasses.replace(
+                STAMP, record_id=str(100_000 + n), emails=(f"someone.{n}@example.test",)
+            )
+            found = MatchedContact(1, contact_id, f"Customer {n} Ltd", "email", (contact_id,))
+            known.put(stamp, Match(contacts=(found,), linked=False))
+        held = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    assert len(known) == DEFAULT_MAX_ENTRIES
+    assert held < 8 * 1024 * 1024, held
 
 
 def test_no_kept_matches_keeps_nothing() -> None:
