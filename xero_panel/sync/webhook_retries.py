@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import ColumnElement, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ __all__ = [
     "event_key",
     "record_new_events",
     "retry_delay",
+    "stored_as",
 ]
 
 logger = logging.getLogger("xero_panel.sync.webhooks")
@@ -118,6 +119,14 @@ def _matching(key: Mapping[str, str]) -> list[Any]:
     return [getattr(WebhookEvent, column) == value for column, value in key.items()]
 
 
+def stored_as(events: Sequence[Mapping[str, Any]]) -> ColumnElement[bool]:
+    """The condition that finds the stored rows of all these events at once (their
+    :func:`event_key` as one tuple ``IN``), so a job's bookkeeping is one statement however
+    many events it handled."""
+    columns = [getattr(WebhookEvent, column) for column in event_key({})]
+    return tuple_(*columns).in_([tuple(event_key(event).values()) for event in events])
+
+
 class WebhookRetries:
     """The stored webhook events, as the queue of fetches to try again.
 
@@ -150,11 +159,10 @@ class WebhookRetries:
         now = self.now()
         soonest: float | None = None
         with self.session_factory() as session:
-            for event in events:
-                found = select(WebhookEvent).where(*_matching(event_key(event)))
-                row = session.scalars(found).first()
-                if row is None or row.processed_at is not None:
-                    continue
+            pending = select(WebhookEvent).where(
+                stored_as(events), WebhookEvent.processed_at.is_(None)
+            )
+            for row in session.scalars(pending).all():
                 row.attempts = (row.attempts or 0) + 1
                 if row.attempts >= self.limit:
                     row.next_attempt_at = None
@@ -213,10 +221,9 @@ class WebhookRetries:
         """Make these events not due again for ``seconds`` (while a try runs; it reschedules
         them if it fails)."""
         with self.session_factory() as session:
-            for event in events:
-                session.execute(
-                    update(WebhookEvent)
-                    .where(*_matching(event_key(event)))
-                    .values(next_attempt_at=self.now() + dt.timedelta(seconds=seconds))
-                )
+            session.execute(
+                update(WebhookEvent)
+                .where(stored_as(events))
+                .values(next_attempt_at=self.now() + dt.timedelta(seconds=seconds))
+            )
             session.commit()
