@@ -381,8 +381,12 @@ def test_bench_fleet_quick_prints_its_figures_as_the_last_json_line() -> None:
     figures = last_json(run.stdout)
     assert set(figures) >= FLEET_KEYS
     assert figures["orgs"] == 6
-    # Both ways of queueing the fetches, side by side, per worker count.
-    assert set(figures["phases"]) == {"per-event 1", "per-org 1", "per-event 2", "per-org 2"}
+    # The three ways of queueing the fetches, side by side, per worker count.
+    assert set(figures["phases"]) == {
+        f"{fetch} {workers}"
+        for fetch in ("per-event", "per-delivery", "per-org")
+        for workers in (1, 2)
+    }
     assert figures["changes_verified"] > 0
     assert figures["calls_peak_per_minute"] > 0
     for phase in figures["phases"].values():
