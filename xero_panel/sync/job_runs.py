@@ -241,23 +241,25 @@ class SyncJobs:
                 ids = _ids_by_category(tenant_events)
                 problem: str | None = None
                 for organisation in organisations.get(tenant_id, []):
+                    session.commit()  # an earlier organisation's success, before this fetch
                     fetched = self._fetch_by_ids(session, organisation, ids)
                     if isinstance(fetched, str):
                         problem = fetched
                         continue
                     for key, value in fetched.items():
                         totals[key] = totals.get(key, 0) + value
-                if problem is None:
+                if problem is None:  # committed with the last organisation's success
                     _mark_processed(session, tenant_events, self.now())
                 else:  # tried again later, for every organisation of the tenant (upserts)
                     outcome.failed.append((tenant_events, problem))
+                session.commit()
         return outcome
 
     def _fetch_by_ids(
         self, session: Session, organisation: Organisation, ids: _IdsByCategory
     ) -> dict[str, int] | str:
         """Fetch the named records of one organisation and record the outcome: the counts,
-        or the problem recorded when Xero failed."""
+        or the problem recorded when Xero failed. A success is recorded, not committed."""
         invoice_ids, contact_ids, note_ids = ids
         client = self.client_for(organisation)
         client.kind = "webhook"
@@ -276,13 +278,13 @@ class SyncJobs:
         if result.calls:
             seconds = client.last_call_seconds
             record_success(session, organisation.id, seconds=seconds, now=self.now())
-            session.commit()
         return _counts(result)
 
     def mark_processed(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Mark these stored events processed (one statement)."""
         with self.session_factory() as session:
             _mark_processed(session, events, self.now())
+            session.commit()
 
 
 #: The records some webhook events name: invoices, contacts, credit notes.
@@ -310,13 +312,12 @@ def _active_organisations(
 def _mark_processed(
     session: Session, events: Sequence[Mapping[str, Any]], now: dt.datetime
 ) -> None:
-    """Mark these stored events processed, in one ``UPDATE``, and commit."""
+    """Mark these stored events processed, in one ``UPDATE`` (the caller commits)."""
     session.execute(
         update(WebhookEvent)
         .where(stored_as(events))
         .values(processed_at=now, next_attempt_at=None, last_error=None)
     )
-    session.commit()
 
 
 def needs_fetch(event: Mapping[str, Any]) -> bool:
