@@ -16,7 +16,8 @@ Xero's 429s by problem, webhook -> cache p50/p95, how old a view's data was, the
 share of calls one organisation took, and events a second per worker count. It fails
 loudly when the cache does not hold every change it claims to have fetched.
 
-The RQ jobs are in `fleet_jobs.py`, the emulator process in `fleet_emulator.py`.
+The RQ jobs are in `fleet_jobs.py`, the emulator process in `fleet_emulator.py`. With
+``--profile DIR`` each worker is profiled; `fleet_profile.py` says where a job's time went.
 
 What it leaves out: the webhook route itself (signature, storage; another benchmark's
 business) and the panel's HTML; the jobs call the plugin's engine (``sync_by_ids``,
