@@ -16,7 +16,8 @@ Xero's 429s by problem, webhook -> cache p50/p95, how old a view's data was, the
 share of calls one organisation took, and events a second per worker count. It fails
 loudly when the cache does not hold every change it claims to have fetched.
 
-The RQ jobs are in `fleet_jobs.py`, the emulator process in `fleet_emulator.py`.
+The RQ jobs are in `fleet_jobs.py`, the emulator process in `fleet_emulator.py`. With
+``--profile DIR`` each worker is profiled; `fleet_profile.py` says where a job's time went.
 
 What it leaves out: the webhook route itself (signature, storage; another benchmark's
 business) and the panel's HTML; the jobs call the plugin's engine (``sync_by_ids``,
@@ -41,7 +42,7 @@ from typing import Any
 
 from bench_common import ROOT, BenchmarkFailed, check, finish, percentile, progress, run_main
 from fleet_emulator import Fleet, fleet_seed
-from fleet_jobs import HIGH, LOW, deliver, webhook_work, worker_main
+from fleet_jobs import HIGH, LOW, deliver, deliver_per_delivery, webhook_work, worker_main
 
 REDIS_URL = os.environ.get("XP_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -93,9 +94,12 @@ def peak_per_minute(samples: list[tuple[float, int]]) -> int:
 def run_phase(
     args: argparse.Namespace, fleet: Fleet, env: dict[str, str], workers: int, fetch: str, db: Any
 ) -> Any:
-    """``fetch``: ``per-event`` (one RQ job per event, fetching its invoice: the reference)
-    or ``per-org`` (the plugin's path: each delivery stored, one job per organisation
-    fetching all its stored events, none queued while one waits)."""
+    """``fetch``: ``per-event`` (one RQ job per event, fetching its invoice with the bare
+    engine and recording nothing: the floor), ``per-delivery`` (0.2's path, the plugin's
+    ``webhook`` job: each delivery stored, one job per delivery running
+    ``WebhookWork.run`` with all its bookkeeping: the reference) or ``per-org`` (the
+    plugin's path: each delivery stored, one job per organisation fetching all its stored
+    events, none queued while one waits)."""
     import redis
     from rq import Queue
 
@@ -107,6 +111,9 @@ def run_phase(
     def send(changes: list[tuple[str, str, str]]) -> None:
         if fetch == "per-org":
             deliver(work, client, prefix, changes)
+            return
+        if fetch == "per-delivery":
+            deliver_per_delivery(work, queues[HIGH], changes)
             return
         for tenant, invoice, marker in changes:
             queues[HIGH].enqueue(
@@ -183,7 +190,7 @@ def run_phase(
         thread.start()
     deadline = time.time() + args.seconds
     sent_box: list[int] = []
-    tag = f"{fetch[4]}{workers}"  # e (per-event) or o (per-org): every marker unique
+    tag = f"{fetch[4]}{workers}"  # e, d or o (per-event, -delivery, -org): markers unique
     ev = threading.Thread(target=lambda: sent_box.append(events(args.events, f"{tag}w")))
     ev.start()
     time.sleep(max(0.0, deadline - time.time()))
@@ -272,9 +279,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--fetch",
         nargs="+",
-        choices=["per-event", "per-org"],
-        default=["per-event", "per-org"],
-        help="how webhook fetches are queued (both by default, side by side; the last one"
+        choices=["per-event", "per-delivery", "per-org"],
+        default=["per-event", "per-delivery", "per-org"],
+        help="how webhook fetches are queued (all three by default, side by side: the bare"
+        " floor, 0.2's job per delivery, the plugin's job per organisation; the last one"
         " gives events_per_s_4_vs_2)",
     )
     parser.add_argument("--drain-timeout", type=float, default=300.0)

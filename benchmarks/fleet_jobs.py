@@ -154,21 +154,24 @@ def _profiled(name: str) -> Iterator[None]:
 
 # -- the plugin's webhook path: stored events, one job per organisation (--fetch per-org) --
 
-#: Marks the cache-level "done" of every change of an invoice up to the one the cache holds:
-#: KEYS[1] lists [marker, t0] of the changes delivered for the invoice, oldest first; ARGV[1]
-#: is the marker the cache holds. Pops and returns the entries up to it (atomically, as two
-#: workers may report the same organisation).
+#: Marks the cache-level "done" of every change up to the one the cache holds, for every
+#: invoice of an organisation in one call: KEYS[i] lists [marker, t0] of the changes
+#: delivered for invoice i, oldest first; ARGV[i] is the marker the cache holds for it. Pops
+#: and returns the entries up to it (atomically, as two workers may report the same
+#: organisation).
 _POP_UP_TO = """
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-for i, item in ipairs(items) do
-  if cjson.decode(item)[1] == ARGV[1] then
-    redis.call('LTRIM', KEYS[1], i, -1)
-    local done = {}
-    for j = 1, i do done[j] = items[j] end
-    return done
+local done = {}
+for k, key in ipairs(KEYS) do
+  local items = redis.call('LRANGE', key, 0, -1)
+  for i, item in ipairs(items) do
+    if cjson.decode(item)[1] == ARGV[k] then
+      redis.call('LTRIM', key, i, -1)
+      for j = 1, i do done[#done + 1] = items[j] end
+      break
+    end
   end
 end
-return {}
+return done
 """
 
 
@@ -236,20 +239,22 @@ def deliver(work: Any, redis_client: Any, prefix: str, changes: list[tuple[str, 
     for tenant, invoice, marker in changes:
         pipe.rpush(f"{prefix}bench:t0:{tenant.lower()}:{invoice.lower()}", json.dumps([marker, t0]))
     pipe.execute()
-    events = [
-        {
-            "resourceId": invoice,
-            "eventDateUtc": f"2026-07-01T00:00:00.{marker}",
-            "eventType": "UPDATE",
-            "eventCategory": "INVOICE",
-            "tenantId": tenant,
-            "tenantType": "ORGANISATION",
-        }
-        for tenant, invoice, marker in changes
-    ]
+    events = [_event(tenant, invoice, marker) for tenant, invoice, marker in changes]
     with work.session_factory() as session:
         stored = store_delivery(session, events, now=_utcnow(), retry_after=30, quiet_after=10800)
     work.start(stored.fresh)
+
+
+def _event(tenant: str, invoice: str, marker: str) -> dict[str, Any]:
+    """Xero's event for a change of ``invoice`` (its marker in ``eventDateUtc``, unique)."""
+    return {
+        "resourceId": invoice,
+        "eventDateUtc": f"2026-07-01T00:00:00.{marker}",
+        "eventType": "UPDATE",
+        "eventCategory": "INVOICE",
+        "tenantId": tenant,
+        "tenantType": "ORGANISATION",
+    }
 
 
 def webhook_tenant_job(tenant: str) -> None:
@@ -259,22 +264,64 @@ def webhook_tenant_job(tenant: str) -> None:
     from xero_panel.models import Invoice
 
     world = _world()
-    if "work" not in world:
-        from rq import Queue
-
-        queue = Queue(f"{os.environ['XP_FLEET_QUEUE']}-{HIGH}", connection=world["redis"])
-        world["work"] = webhook_work(world["engine"], world["redis"], world["prefix"], queue)
-    world["work"].run_tenant(tenant)
+    _work(world).run_tenant(tenant)
     org_id = world["orgs"][tenant]
     with world["engine"].connect() as db:
         rows = db.execute(
             select(Invoice.xero_id, Invoice.reference).where(Invoice.organisation_id == org_id)
         ).all()
     done = time.monotonic()
-    pop = world["redis"].register_script(_POP_UP_TO)
     prefix = world["prefix"]
-    for xero_id, reference in rows:
-        key = f"{prefix}bench:t0:{tenant.lower()}:{xero_id.lower()}"
-        for item in pop(keys=[key], args=[reference or ""]):
-            marker, t0 = json.loads(item)
-            world["redis"].rpush(f"{prefix}bench:done", json.dumps([t0, done, marker]))
+    keys = [f"{prefix}bench:t0:{tenant.lower()}:{xero_id.lower()}" for xero_id, _ in rows]
+    popped = _pop_up_to(world)(keys=keys, args=[reference or "" for _, reference in rows])
+    _report_done(world, [(json.loads(item)[1], json.loads(item)[0]) for item in popped], done)
+
+
+def _pop_up_to(world: dict[str, Any]) -> Any:
+    if "pop_up_to" not in world:
+        world["pop_up_to"] = world["redis"].register_script(_POP_UP_TO)
+    return world["pop_up_to"]
+
+
+def _report_done(world: dict[str, Any], changes: list[tuple[float, str]], done: float) -> None:
+    """Each (t0, marker) change reached the cache at ``done``: one Redis command."""
+    if changes:
+        world["redis"].rpush(
+            f"{world['prefix']}bench:done",
+            *(json.dumps([t0, done, marker]) for t0, marker in changes),
+        )
+
+
+def _work(world: dict[str, Any]) -> Any:
+    if "work" not in world:
+        from rq import Queue
+
+        queue = Queue(f"{os.environ['XP_FLEET_QUEUE']}-{HIGH}", connection=world["redis"])
+        world["work"] = webhook_work(world["engine"], world["redis"], world["prefix"], queue)
+    return world["work"]
+
+
+# -- 0.2's webhook path: one job per delivery (--fetch per-delivery) ----------------------
+
+
+def deliver_per_delivery(work: Any, queue: Any, changes: list[tuple[str, str, str]]) -> None:
+    """What 0.2's webhook route did with a delivery: store its events, then queue ONE job
+    with the new ones (the plugin's ``webhook`` job, which 0.3 still runs for jobs 0.2
+    queued): the same bookkeeping as the per-organisation job, paid per delivery."""
+    from xero_panel.sync.webhook_ingest import store_delivery
+
+    t0 = time.monotonic()
+    events = [_event(tenant, invoice, marker) for tenant, invoice, marker in changes]
+    with work.session_factory() as session:
+        stored = store_delivery(session, events, now=_utcnow(), retry_after=30, quiet_after=10800)
+    markers = [e["eventDateUtc"].rsplit(".", 1)[1] for e in stored.fresh]
+    queue.enqueue("fleet_jobs.webhook_delivery_job", stored.fresh, t0, markers)
+
+
+def webhook_delivery_job(events: list[dict[str, Any]], t0: float, markers: list[str]) -> None:
+    """The plugin's ``webhook`` job (``WebhookWork.run``: every event of the delivery, each
+    organisation's records by ID, the success recorded, the events marked processed), then
+    its changes reported."""
+    world = _world()
+    _work(world).run(events)
+    _report_done(world, [(t0, marker) for marker in markers], time.monotonic())

@@ -393,8 +393,12 @@ def test_bench_fleet_quick_prints_its_figures_as_the_last_json_line() -> None:
     figures = last_json(run.stdout)
     assert set(figures) >= FLEET_KEYS
     assert figures["orgs"] == 6
-    # Both ways of queueing the fetches, side by side, per worker count.
-    assert set(figures["phases"]) == {"per-event 1", "per-org 1", "per-event 2", "per-org 2"}
+    # The three ways of queueing the fetches, side by side, per worker count.
+    assert set(figures["phases"]) == {
+        f"{fetch} {workers}"
+        for fetch in ("per-event", "per-delivery", "per-org")
+        for workers in (1, 2)
+    }
     assert figures["changes_verified"] > 0
     assert figures["calls_peak_per_minute"] > 0
     for phase in figures["phases"].values():
@@ -411,3 +415,36 @@ def test_bench_fleet_fails_loudly_when_the_cache_lacks_a_change(tmp_path: Path) 
     expected = {(tenant, "22222222-2222-2222-2222-222222222222"): "w1-0"}
     with pytest.raises(bench_common.BenchmarkFailed, match="does not hold 1 of the 1 changes"):
         bench_fleet.verify_cache(engine, expected)
+
+
+def _profiled_root(n: int) -> None:
+    for _ in range(n):
+        _profiled_child()
+
+
+def _profiled_child() -> None:
+    sum(range(100_000))
+
+
+def test_fleet_profile_splits_a_jobs_time_per_call(tmp_path: Path) -> None:
+    import cProfile
+
+    import fleet_profile
+
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(4):
+        _profiled_root(3)
+    profile.disable()
+    profile.dump_stats(tmp_path / "worker-1.prof")
+    figures = fleet_profile.summary(
+        [str(tmp_path / "worker-1.prof")], "_profiled_root", ["_profiled_child"]
+    )
+    assert figures["calls"] == 4
+    assert 0 < figures["ms_each_in"]["_profiled_child"] <= figures["ms_each"]
+    assert figures["per_call"] == {
+        "commits": 0,
+        "http_calls": 0,
+        "redis_commands": 0,
+        "statements": 0,
+    }

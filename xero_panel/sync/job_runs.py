@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from ..clock import utcnow
 from ..exceptions import XeroPanelError
@@ -30,6 +30,7 @@ from . import engine
 from .full import Pause
 from .reading import ProgressCallback, SyncResult
 from .state import record_failure, record_success
+from .webhook_retries import stored_as
 
 __all__ = ["SyncJobs", "WebhookOutcome", "needs_fetch"]
 
@@ -218,71 +219,105 @@ class SyncJobs:
     def run_webhook(self, events: Sequence[Mapping[str, Any]]) -> WebhookOutcome:
         """Fetch exactly the invoices, contacts and credit notes the events name, for every
         active organisation of each event's tenant, then mark the events processed (or, when
-        a fetch failed, say so in the outcome)."""
+        a fetch failed, say so in the outcome).
+
+        The bookkeeping is a statement each, however many events and tenants: one query
+        finds the organisations of every tenant named, with their connections and sync
+        states; a success is one ``UPDATE`` of the sync state; marking a tenant's events
+        processed is one ``UPDATE``. The loaded rows stay loaded across the fetch's
+        commits (``expire_on_commit`` off, as in the plugin's own sessions), so recording
+        the success reads nothing again.
+        """
         by_tenant: dict[str, list[Mapping[str, Any]]] = {}
         for event in events:
             by_tenant.setdefault(str(event.get("tenantId", "")).lower(), []).append(event)
         outcome = WebhookOutcome()
         totals = outcome.counts
-        for tenant_id, tenant_events in by_tenant.items():
-            invoice_ids, contact_ids, note_ids = _ids_by_category(tenant_events)
-
-            def by_ids(s: Session, o: Organisation, c: XeroClient) -> SyncResult:
-                return engine.sync_by_ids(
-                    s,
-                    o,
-                    c,
-                    invoice_ids=invoice_ids,  # noqa: B023 (called before the loop moves on)
-                    contact_ids=contact_ids,  # noqa: B023
-                    credit_note_ids=note_ids,  # noqa: B023
-                    page_size=self.page_size,
-                )
-
-            problem: str | None = None
-            for organisation_id in self._active_organisations(tenant_id):
-                counts = self._run(organisation_id, by_ids, record=True, kind="webhook")
-                if counts is None:
-                    problem = self._problem(organisation_id)
-                    continue
-                for key, value in counts.items():
-                    totals[key] = totals.get(key, 0) + value
-            if problem is None:
-                self.mark_processed(tenant_id, tenant_events)
-            else:  # tried again later, for every organisation of the tenant (upserts)
-                outcome.failed.append((tenant_events, problem))
+        with self.session_factory() as session:
+            session.expire_on_commit = False
+            organisations = _active_organisations(session, list(by_tenant))
+            session.commit()  # holds no connection while Xero answers
+            for tenant_id, tenant_events in by_tenant.items():
+                ids = _ids_by_category(tenant_events)
+                problem: str | None = None
+                for organisation in organisations.get(tenant_id, []):
+                    session.commit()  # an earlier organisation's success, before this fetch
+                    fetched = self._fetch_by_ids(session, organisation, ids)
+                    if isinstance(fetched, str):
+                        problem = fetched
+                        continue
+                    for key, value in fetched.items():
+                        totals[key] = totals.get(key, 0) + value
+                if problem is None:  # committed with the last organisation's success
+                    _mark_processed(session, tenant_events, self.now())
+                else:  # tried again later, for every organisation of the tenant (upserts)
+                    outcome.failed.append((tenant_events, problem))
+                session.commit()
         return outcome
 
-    def _problem(self, organisation_id: int) -> str:
-        """The problem the last failure recorded in the organisation's sync state."""
-        with self.session_factory() as session:
-            state = session.get(SyncState, organisation_id)
-            return (state.last_error if state else None) or "Xero could not be reached"
-
-    def _active_organisations(self, tenant_id: str) -> list[int]:
-        with self.session_factory() as session:
-            return list(
-                session.scalars(
-                    select(Organisation.id)
-                    .join(Connection)
-                    .where(Organisation.tenant_id == tenant_id, Connection.status == "active")
-                )
+    def _fetch_by_ids(
+        self, session: Session, organisation: Organisation, ids: _IdsByCategory
+    ) -> dict[str, int] | str:
+        """Fetch the named records of one organisation and record the outcome: the counts,
+        or the problem recorded when Xero failed. A success is recorded, not committed."""
+        invoice_ids, contact_ids, note_ids = ids
+        client = self.client_for(organisation)
+        client.kind = "webhook"
+        try:
+            result = engine.sync_by_ids(
+                session,
+                organisation,
+                client,
+                invoice_ids=invoice_ids,
+                contact_ids=contact_ids,
+                credit_note_ids=note_ids,
+                page_size=self.page_size,
             )
+        except XeroPanelError as exc:
+            return record_failure(session, organisation.id, exc, now=self.now())
+        if result.calls:
+            seconds = client.last_call_seconds
+            record_success(session, organisation.id, seconds=seconds, now=self.now())
+        return _counts(result)
 
-    def mark_processed(self, tenant_id: str, events: Sequence[Mapping[str, Any]]) -> None:
-        """Mark these stored events of the tenant processed."""
+    def mark_processed(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Mark these stored events processed (one statement)."""
         with self.session_factory() as session:
-            for event in events:
-                session.execute(
-                    update(WebhookEvent)
-                    .where(
-                        WebhookEvent.tenant_id == tenant_id,
-                        WebhookEvent.event_category == str(event.get("eventCategory", "")),
-                        WebhookEvent.resource_id == str(event.get("resourceId", "")).lower(),
-                        WebhookEvent.event_date == str(event.get("eventDateUtc", "")),
-                    )
-                    .values(processed_at=self.now(), next_attempt_at=None, last_error=None)
-                )
+            _mark_processed(session, events, self.now())
             session.commit()
+
+
+#: The records some webhook events name: invoices, contacts, credit notes.
+_IdsByCategory = tuple[list[str], list[str], list[str]]
+
+
+def _active_organisations(
+    session: Session, tenant_ids: Sequence[str]
+) -> dict[str, list[Organisation]]:
+    """The active organisations of each of these tenants, with their connections and sync
+    states, in one query."""
+    found: dict[str, list[Organisation]] = {}
+    rows = session.scalars(
+        select(Organisation)
+        .join(Organisation.connection)
+        .where(Organisation.tenant_id.in_(tenant_ids), Connection.status == "active")
+        .options(contains_eager(Organisation.connection), joinedload(Organisation.sync_state))
+        .order_by(Organisation.id)
+    )
+    for organisation in rows.unique():
+        found.setdefault(organisation.tenant_id, []).append(organisation)
+    return found
+
+
+def _mark_processed(
+    session: Session, events: Sequence[Mapping[str, Any]], now: dt.datetime
+) -> None:
+    """Mark these stored events processed, in one ``UPDATE`` (the caller commits)."""
+    session.execute(
+        update(WebhookEvent)
+        .where(stored_as(events))
+        .values(processed_at=now, next_attempt_at=None, last_error=None)
+    )
 
 
 def needs_fetch(event: Mapping[str, Any]) -> bool:
@@ -294,9 +329,7 @@ def needs_fetch(event: Mapping[str, Any]) -> bool:
     return not (isinstance(data, Mapping) and data.get("Type") == "ACCPAYCREDIT")
 
 
-def _ids_by_category(
-    events: Sequence[Mapping[str, Any]],
-) -> tuple[list[str], list[str], list[str]]:
+def _ids_by_category(events: Sequence[Mapping[str, Any]]) -> _IdsByCategory:
     invoices: list[str] = []
     contacts: list[str] = []
     notes: list[str] = []

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import ColumnElement, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ __all__ = [
     "event_key",
     "record_new_events",
     "retry_delay",
+    "stored_as",
 ]
 
 logger = logging.getLogger("xero_panel.sync.webhooks")
@@ -102,20 +103,33 @@ def record_new_events(
     return fresh
 
 
+#: A stored event's columns, by the name of the field of Xero's event each holds (the
+#: fields a fetch reads).
+_EVENT_COLUMNS = {
+    "tenantId": WebhookEvent.tenant_id,
+    "eventCategory": WebhookEvent.event_category,
+    "eventType": WebhookEvent.event_type,
+    "resourceId": WebhookEvent.resource_id,
+    "eventDateUtc": WebhookEvent.event_date,
+}
+
+
 def _as_event(row: WebhookEvent) -> dict[str, Any]:
-    """A stored event as Xero sent it (the fields a fetch reads)."""
-    return {
-        "tenantId": row.tenant_id,
-        "eventCategory": row.event_category,
-        "eventType": row.event_type,
-        "resourceId": row.resource_id,
-        "eventDateUtc": row.event_date,
-    }
+    """A stored event as Xero sent it."""
+    return {name: getattr(row, column.key) for name, column in _EVENT_COLUMNS.items()}
 
 
 def _matching(key: Mapping[str, str]) -> list[Any]:
     """The conditions that find the stored event with this :func:`event_key`."""
     return [getattr(WebhookEvent, column) == value for column, value in key.items()]
+
+
+def stored_as(events: Sequence[Mapping[str, Any]]) -> ColumnElement[bool]:
+    """The condition that finds the stored rows of all these events at once (their
+    :func:`event_key` as one tuple ``IN``), so a job's bookkeeping is one statement however
+    many events it handled."""
+    columns = [getattr(WebhookEvent, column) for column in event_key({})]
+    return tuple_(*columns).in_([tuple(event_key(event).values()) for event in events])
 
 
 class WebhookRetries:
@@ -150,11 +164,10 @@ class WebhookRetries:
         now = self.now()
         soonest: float | None = None
         with self.session_factory() as session:
-            for event in events:
-                found = select(WebhookEvent).where(*_matching(event_key(event)))
-                row = session.scalars(found).first()
-                if row is None or row.processed_at is not None:
-                    continue
+            pending = select(WebhookEvent).where(
+                stored_as(events), WebhookEvent.processed_at.is_(None)
+            )
+            for row in session.scalars(pending).all():
                 row.attempts = (row.attempts or 0) + 1
                 if row.attempts >= self.limit:
                     row.next_attempt_at = None
@@ -186,37 +199,41 @@ class WebhookRetries:
     def take_pending(self, tenant_id: str, hold: float, limit: int = BATCH) -> list[dict[str, Any]]:
         """The tenant's stored events not processed that were never tried or are due, as
         Xero's event dicts, made not due for ``hold`` seconds (while their fetch runs; a
-        failed one reschedules them). Events waiting out a backoff stay where they are."""
+        failed one reschedules them). Events waiting out a backoff stay where they are.
+        One statement (an ``UPDATE ... RETURNING``)."""
         now = self.now()
+        pending = (
+            select(WebhookEvent.id)
+            .where(
+                WebhookEvent.tenant_id == tenant_id.lower(),
+                WebhookEvent.processed_at.is_(None),
+                or_(WebhookEvent.attempts == 0, WebhookEvent.next_attempt_at <= now),
+            )
+            .order_by(WebhookEvent.id)
+            .limit(limit)
+        )
+        taken = (
+            update(WebhookEvent)
+            .where(WebhookEvent.id.in_(pending.scalar_subquery()))
+            .values(next_attempt_at=now + dt.timedelta(seconds=hold))
+            .returning(WebhookEvent.id, *_EVENT_COLUMNS.values())
+            .execution_options(synchronize_session=False)
+        )
         with self.session_factory() as session:
-            rows = session.scalars(
-                select(WebhookEvent)
-                .where(
-                    WebhookEvent.tenant_id == tenant_id.lower(),
-                    WebhookEvent.processed_at.is_(None),
-                    or_(WebhookEvent.attempts == 0, WebhookEvent.next_attempt_at <= now),
-                )
-                .order_by(WebhookEvent.id)
-                .limit(limit)
-            ).all()
-            events = [_as_event(r) for r in rows]
-            if rows:
-                session.execute(
-                    update(WebhookEvent)
-                    .where(WebhookEvent.id.in_([r.id for r in rows]))
-                    .values(next_attempt_at=now + dt.timedelta(seconds=hold))
-                )
-                session.commit()
-            return events
+            rows = session.execute(taken).all()
+            session.commit()
+        return [
+            {name: getattr(row, column.key) for name, column in _EVENT_COLUMNS.items()}
+            for row in sorted(rows, key=lambda row: row.id)
+        ]
 
     def hold(self, events: Sequence[Mapping[str, Any]], seconds: float) -> None:
         """Make these events not due again for ``seconds`` (while a try runs; it reschedules
         them if it fails)."""
         with self.session_factory() as session:
-            for event in events:
-                session.execute(
-                    update(WebhookEvent)
-                    .where(*_matching(event_key(event)))
-                    .values(next_attempt_at=self.now() + dt.timedelta(seconds=seconds))
-                )
+            session.execute(
+                update(WebhookEvent)
+                .where(stored_as(events))
+                .values(next_attempt_at=self.now() + dt.timedelta(seconds=seconds))
+            )
             session.commit()

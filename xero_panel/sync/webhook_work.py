@@ -93,7 +93,7 @@ class WebhookWork:
             tenants.setdefault(str(event.get("tenantId", "")).lower(), []).append(event)
         for tenant, theirs in tenants.items():
             if skipped := [e for e in theirs if not needs_fetch(e)]:
-                self.jobs.mark_processed(tenant, skipped)
+                self.jobs.mark_processed(skipped)
             if len(skipped) == len(theirs):
                 continue
             if tenant and self.locks.claim(f"webhook-queued:{tenant}", QUEUED_HOLD):
