@@ -18,6 +18,7 @@ from xero_panel.xero.rate_budget import (
     seconds_until_utc_midnight,
 )
 from xero_panel.xero.redis_rate_budget import RedisRateBudget
+from xero_panel.xero.yielding_waits import CHECK_EVERY, WaitAbandoned, yield_waits_when
 
 A = "tenant-a"
 B = "tenant-b"
@@ -661,3 +662,39 @@ def test_margin_given_counter_keeps_calls_for_the_whole_span(clock: FakeClock) -
     with pytest.raises(RateLimited):
         _call(budget)
     assert counter.window == SPAN
+
+
+# ---------------------------------------------------------------------------------------------
+# Waits a chunked job gives up (xero_panel/xero/yielding_waits.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_wait_for_the_budget_is_given_up_when_the_check_says_so(
+    make_budget: MakeBudget, clock: Any
+) -> None:
+    budget = minute_used_up_ten_seconds_apart(make_budget, clock)
+    checks: list[float] = []
+
+    def urgent() -> bool:  # more urgent work is queued once the wait has gone 3 s
+        checks.append(sum(clock.sleeps))
+        return sum(clock.sleeps) >= 3 * CHECK_EVERY
+
+    with pytest.raises(WaitAbandoned), yield_waits_when(urgent), budget.acquire(A, max_wait=SPAN):
+        pass
+    assert clock.sleeps == [CHECK_EVERY] * 3
+    assert checks == [0.0, CHECK_EVERY, 2 * CHECK_EVERY, 3 * CHECK_EVERY]
+    # Its place is given up: once the minute has room, a call goes at once.
+    clock.advance(SPAN)
+    with budget.acquire(A, max_wait=0.0):
+        pass
+
+
+def test_outside_the_block_a_wait_is_one_sleep_as_before(
+    make_budget: MakeBudget, clock: Any
+) -> None:
+    budget = minute_used_up_ten_seconds_apart(make_budget, clock)
+    with yield_waits_when(lambda: True):
+        pass  # the block is over: no check is left behind
+    with budget.acquire(A, max_wait=SPAN):
+        pass
+    assert clock.sleeps == [pytest.approx(SPAN - 10)]

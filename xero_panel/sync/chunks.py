@@ -1,9 +1,11 @@
 """Long jobs in chunks: a full sync run as a background job stops when the runner says so
 (:meth:`~xero_panel.sync.runners.Runner.should_yield`: a chunk's pages read, or a job of a
 more urgent class queued) and queues its continuation, so the worker takes the more urgent
-job first (see :mod:`~xero_panel.sync.job_queues`). :class:`ChunkedJobs` is one part the
-:class:`~xero_panel.sync.scheduler.SyncScheduler` is composed of: its ``full_sync`` and
-``refresh`` jobs.
+job first (see :mod:`~xero_panel.sync.job_queues`); a ``full_sync`` job waiting for its
+organisation's budget gives its wait up as soon as such a job is queued
+(:mod:`~xero_panel.xero.yielding_waits`) and stops the same way. :class:`ChunkedJobs` is
+one part the :class:`~xero_panel.sync.scheduler.SyncScheduler` is composed of: its
+``full_sync`` and ``refresh`` jobs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy.orm import Session
 
+from ..xero.yielding_waits import yield_waits_when
 from .full import Pause
 from .job_queues import JobName
 from .job_runs import SyncJobs
@@ -41,9 +44,12 @@ class ChunkedJobs:
     def full_sync(self, organisation_id: int, continuing: bool = False) -> dict[str, int]:
         """The ``full_sync`` job: one chunk of the full sync, then its continuation queued
         if it paused (``continuing``: a continuation, which starts no new sync)."""
-        counts = self.jobs.run_full_sync(
-            organisation_id, pause=self._pause("full_sync"), continuing=continuing
-        )
+        # A wait for the organisation's budget gives the worker up to more urgent work.
+        urgent = lambda: self.runner().should_yield("full_sync", 0)  # noqa: E731
+        with yield_waits_when(urgent):
+            counts = self.jobs.run_full_sync(
+                organisation_id, pause=self._pause("full_sync"), continuing=continuing
+            )
         self._continue_if_paused(organisation_id, counts)
         return counts
 

@@ -17,6 +17,7 @@ from ..clock import utcnow
 from ..exceptions import XeroPanelError
 from ..models import Organisation, SyncState
 from ..xero.client import Page, XeroClient
+from ..xero.yielding_waits import WaitAbandoned
 from .reading import Progress, ProgressCallback, SyncResult, SyncRun, Watermark
 from .state import cached_counts, get_sync_state, record_failure, record_success
 
@@ -161,7 +162,9 @@ def full_sync(
 
     **In chunks.** With ``pause``, asked before each call after the first, the sync stops
     where it answers true, everything read so far stored, and returns a result with
-    ``paused`` set; the state stays ``running`` and the next call resumes it.
+    ``paused`` set; the state stays ``running`` and the next call resumes it. A call whose
+    wait for the budget is given up (:mod:`~xero_panel.xero.yielding_waits`, which the
+    chunked job sets) stops it the same way, at that call's page.
 
     :param progress: also told ``(done, total)`` after each page (the CLI's progress bar).
     :raises XeroPanelError: after recording the failure in the sync state.
@@ -255,7 +258,7 @@ def full_sync(
             state.reconciled_at = reconciled
         record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
         session.commit()
-    except _Paused:
+    except (_Paused, WaitAbandoned):  # a chunk's end, or its wait given up to urgent work
         record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
         session.commit()
         result = run.done(None)

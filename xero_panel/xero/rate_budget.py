@@ -42,6 +42,7 @@ from .app_minute import AppMinute
 from .call_counter import CallCounter, InProcessCallCounter
 from .call_kinds import CallKind, Shares, Waiters
 from .rate_headers import learn, rate_limited, seconds_until_utc_midnight
+from .yielding_waits import WaitAbandoned, step_for, wants_to_yield
 
 __all__ = [
     "ARRIVAL_MARGIN",
@@ -214,8 +215,11 @@ class _BudgetBase(ABC):
             if waited + wait > max_wait:
                 self._give_up(tenant_id, token)
                 raise rate_limited("minute" if problem == "queued" else problem, wait)
-            self._sleep(wait)
-            waited += wait
+            if wants_to_yield():  # a chunked job with more urgent work queued
+                self._give_up(tenant_id, token)
+                raise WaitAbandoned(problem)
+            self._sleep(step := step_for(wait))
+            waited += step
 
     def _waiting_until(self, now: float, wait: float) -> float:
         """Until when a refused call counts as waiting: its wait, a few polls, a second."""
