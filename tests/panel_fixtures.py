@@ -29,6 +29,8 @@ from xero_panel.models import (
 )
 from xero_panel.sync.cache_writer import KINDS, RecordKind
 from xero_panel.xero.dates import loads_json
+from xero_panel.xero.types import Contact as XeroContactData
+from xero_panel.xero.types import Invoice as XeroInvoiceData
 from xero_panel.xero.types import parse_contact, parse_credit_note, parse_invoice
 
 #: The fixed clock of the unit tests: already 22 November in Pacific/Auckland.
@@ -222,3 +224,63 @@ def load_tenant(session: Session, organisation: Organisation, tenant: Mapping[st
                 spec.after(row, record)
             session.add(row)
     session.flush()
+
+
+#: Xero's UpdatedDateUTC of the records below unless told otherwise.
+XERO_UPDATED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def xero_contact(
+    contact_id: str,
+    name: str,
+    email: str,
+    *,
+    customer: bool,
+    merged: str | None = None,
+    updated: dt.datetime = XERO_UPDATED,
+) -> XeroContactData:
+    """A contact as Xero's API gives it (what the sync hands the cache writer)."""
+    return XeroContactData(
+        contact_id=contact_id,
+        name=name,
+        first_name=None,
+        last_name=None,
+        email=email,
+        person_emails=(),
+        status="ACTIVE",
+        is_customer=customer,
+        is_supplier=not customer,
+        merged_to_contact_id=merged,
+        updated_at=updated,
+    )
+
+
+def xero_sale(
+    invoice_id: str,
+    number: str,
+    contact_id: str,
+    *,
+    today: dt.date,
+    paid: str = "0",
+    updated: dt.datetime = XERO_UPDATED,
+) -> XeroInvoiceData:
+    """An authorised sales invoice of 40.00 NZD due in a week, as Xero's API gives it."""
+    return XeroInvoiceData(
+        invoice_id=invoice_id,
+        number=number,
+        type="ACCREC",
+        status="AUTHORISED",
+        contact_id=contact_id,
+        contact_name=None,
+        date=today,
+        due_date=today + dt.timedelta(days=7),
+        currency="NZD",
+        total=Decimal("40.00"),
+        amount_due=Decimal("40.00") - Decimal(paid),
+        amount_paid=Decimal(paid),
+        amount_credited=Decimal("0"),
+        fully_paid_on=None,
+        updated_at=updated,
+        reference=None,
+        payments=(),
+    )

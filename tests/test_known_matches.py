@@ -11,14 +11,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import tracemalloc
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.clock import TODAY
 from tests.panel_app import Seeded, rows
-from tests.panel_fixtures import Cache
+from tests.panel_fixtures import Cache, xero_contact, xero_sale
 from xero_panel.known_matches import (
     DEFAULT_MAX_ENTRIES,
     KnownMatches,
@@ -37,41 +36,11 @@ MATCH = Match(contacts=(MatchedContact(1, "c-1", "A", "email", ("c-1",)),), link
 
 
 def contact(contact_id: str, name: str, email: str, *, customer: bool) -> XeroContactData:
-    return XeroContactData(
-        contact_id=contact_id,
-        name=name,
-        first_name=None,
-        last_name=None,
-        email=email,
-        person_emails=(),
-        status="ACTIVE",
-        is_customer=customer,
-        is_supplier=not customer,
-        merged_to_contact_id=None,
-        updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    )
+    return xero_contact(contact_id, name, email, customer=customer)
 
 
 def sale(invoice_id: str, contact_id: str, *, paid: str = "0") -> XeroInvoiceData:
-    return XeroInvoiceData(
-        invoice_id=invoice_id,
-        number=f"SALE-{invoice_id}",
-        type="ACCREC",
-        status="AUTHORISED",
-        contact_id=contact_id,
-        contact_name=None,
-        date=TODAY,
-        due_date=TODAY + dt.timedelta(days=7),
-        currency="NZD",
-        total=Decimal("40.00"),
-        amount_due=Decimal("40.00") - Decimal(paid),
-        amount_paid=Decimal(paid),
-        amount_credited=Decimal("0"),
-        fully_paid_on=None,
-        updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        reference=None,
-        payments=(),
-    )
+    return xero_sale(invoice_id, f"SALE-{invoice_id}", contact_id, today=TODAY, paid=paid)
 
 
 # -- the store ------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from tests import conftest
 from tests.clock import Clock
 from tests.conftest import HostApp
 from tests.panel_app import HX, PANEL
-from tests.panel_fixtures import Cache
+from tests.panel_fixtures import Cache, xero_contact, xero_sale
 from xero_panel.models import Invoice, Organisation, SyncState
 from xero_panel.records import CRMRecord
 from xero_panel.state import get_state
@@ -225,40 +225,18 @@ class FragmentsFollowTheData(RuleBasedStateMachine):
     def _contact(
         self, contact_id: str, name: str, email: str, *, customer: bool, merged: str | None
     ) -> XeroContactData:
-        return XeroContactData(
-            contact_id=contact_id,
-            name=name,
-            first_name=None,
-            last_name=None,
-            email=email,
-            person_emails=(),
-            status="ACTIVE",
-            is_customer=customer,
-            is_supplier=not customer,
-            merged_to_contact_id=merged,
-            updated_at=self._updated(),
+        return xero_contact(
+            contact_id, name, email, customer=customer, merged=merged, updated=self._updated()
         )
 
     def _sale(self, account: str, contact_id: str) -> XeroInvoiceData:
-        number = f"{WORD[account]}T{FragmentsFollowTheData.stamp}"
-        return XeroInvoiceData(
-            invoice_id=f"i-{account}-{FragmentsFollowTheData.stamp}",
-            number=number,
-            type="ACCREC",
-            status="AUTHORISED",
-            contact_id=contact_id,
-            contact_name=None,
-            date=self.clock.today,
-            due_date=self.clock.days(7),
-            currency="NZD",
-            total=Decimal("7.00"),
-            amount_due=Decimal("7.00"),
-            amount_paid=Decimal("0"),
-            amount_credited=Decimal("0"),
-            fully_paid_on=None,
-            updated_at=self._updated(),
-            reference=None,
-            payments=(),
+        stamp = FragmentsFollowTheData.stamp
+        return xero_sale(
+            f"i-{account}-{stamp}",
+            f"{WORD[account]}T{stamp}",
+            contact_id,
+            today=self.clock.today,
+            updated=self._updated(),
         )
 
     @rule(locale=st.sampled_from(["en", "en_NZ", "de_DE", "fr"]))
