@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
 from sqlalchemy import select
@@ -34,6 +33,7 @@ from tests.clock import Clock
 from tests.conftest import HostApp
 from tests.panel_app import HX, PANEL
 from tests.panel_fixtures import Cache, xero_contact, xero_sale
+from tests.stateful_settings import stateful_settings
 from xero_panel.models import Invoice, Organisation, SyncState
 from xero_panel.records import CRMRecord
 from xero_panel.state import get_state
@@ -327,13 +327,7 @@ def seed(cached: HostApp, fresh: HostApp, clock: Clock) -> None:
 
 def _run(cached: HostApp) -> None:
     run = FragmentsFollowTheData.TestCase
-    run.settings = settings(
-        max_examples=EXAMPLES,
-        stateful_step_count=STEPS,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
+    run.settings = stateful_settings(EXAMPLES, STEPS)
     store = get_state(cached.app).backends.fragments
     hits: list[str] = []
     looked_up = store.get

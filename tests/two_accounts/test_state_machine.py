@@ -35,7 +35,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import select
@@ -44,6 +43,7 @@ from tests import conftest
 from tests.admin_support import connect, press_test_connection, save
 from tests.clock import Clock
 from tests.conftest import REDIS_URL, HostApp
+from tests.stateful_settings import stateful_settings
 from tests.two_accounts import SUPPLIES
 from tests.two_accounts.background import RQWorkerThread, Threads
 from tests.two_accounts.test_recovery import (
@@ -304,13 +304,7 @@ def run_machine(
     XeroTroubles.acme, XeroTroubles.grant_gone = acme, False
     XeroTroubles.background = background
     run = XeroTroubles.TestCase
-    run.settings = settings(
-        max_examples=EXAMPLES,
-        stateful_step_count=STEPS,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
+    run.settings = stateful_settings(EXAMPLES, STEPS)
     try:
         run().runTest()
     finally:
