@@ -16,7 +16,10 @@ Xero's 429s by problem, webhook -> cache p50/p95, how old a view's data was, the
 share of calls one organisation took, and events a second per worker count. It fails
 loudly when the cache does not hold every change it claims to have fetched.
 
-The RQ jobs are in `fleet_jobs.py`, the emulator process in `fleet_emulator.py`. With
+The RQ jobs are in `fleet_jobs.py`, the emulator process in `fleet_emulator.py`, the
+driver's watch on its workers (a failed job or an exited worker ends the run at once, with
+their logs) in `fleet_watch.py`. The cache is an SQLite file of the run's own unless
+``--database-url`` names one. With
 ``--profile DIR`` each worker is profiled; `fleet_profile.py` says where a job's time went.
 
 What it leaves out: the webhook route itself (signature, storage; another benchmark's
@@ -38,11 +41,13 @@ import time
 import uuid
 from collections.abc import Sequence
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
-from bench_common import ROOT, BenchmarkFailed, check, finish, percentile, progress, run_main
+from bench_common import ROOT, check, finish, percentile, progress, run_main
 from fleet_emulator import Fleet, fleet_seed
 from fleet_jobs import HIGH, LOW, deliver, deliver_per_delivery, webhook_work, worker_main
+from fleet_watch import Watch, drain
 
 REDIS_URL = os.environ.get("XP_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -122,22 +127,26 @@ def run_phase(
 
     for key in (f"{prefix}bench:done", f"{prefix}bench:views"):
         client.delete(key)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(workers)
-    ]
+    logs = [args.scratch / f"worker-{fetch}-{workers}-{n}.log" for n in range(workers)]
+    procs = []
+    for log in logs:
+        with log.open("wb") as out:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, __file__, "--worker"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    watch = Watch(queues, procs, logs)
     started = time.time()
     from rq import Worker
 
     while len(Worker.all(queue=queues[HIGH])) < workers:
         check(time.time() - started < 60, f"{workers} RQ workers did not start within 60 s")
-        check(all(p.poll() is None for p in procs), "an RQ worker exited at start")
+        watch.check()
         time.sleep(0.1)
     tenants = sorted(fleet.books)
     rng = random.Random(workers)
@@ -185,39 +194,48 @@ def run_phase(
             samples.append((time.time(), sum(t["calls"] for t in fleet.ask("stats").values())))
             time.sleep(1)
 
-    threads = [threading.Thread(target=views), threading.Thread(target=sample)]
-    for thread in threads:
-        thread.start()
-    deadline = time.time() + args.seconds
-    sent_box: list[int] = []
-    tag = f"{fetch[4]}{workers}"  # e, d or o (per-event, -delivery, -org): markers unique
-    ev = threading.Thread(target=lambda: sent_box.append(events(args.events, f"{tag}w")))
-    ev.start()
-    time.sleep(max(0.0, deadline - time.time()))
-    stop.set()
-    ev.join()
-    threads[0].join()
-    steady = sent_box[0]
-    drain(client, queues, prefix, steady, args.drain_timeout)
-    steady_done = [json.loads(x) for x in client.lrange(f"{prefix}bench:done", 0, -1)]
-    latencies = [done - t0 for t0, done, _ in steady_done]
-    view_ages = [age for _, age in map(json.loads, client.lrange(f"{prefix}bench:views", 0, -1))]
-    # The burst: changes made first, then their fetches queued at once and drained.
-    client.delete(f"{prefix}bench:done")
-    changes = [change(f"{tag}b", n) for n in range(args.burst)]
-    burst_started = time.monotonic()
-    send(changes)  # one delivery (Xero's replay after an outage), or a job per event
-    burst = len(changes)
-    drain(client, queues, prefix, burst, args.drain_timeout)
-    sampling.set()
-    threads[1].join()
-    burst_done = [json.loads(x) for x in client.lrange(f"{prefix}bench:done", 0, -1)]
-    burst_seconds = max(d for _, d, _ in burst_done) - burst_started
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        with suppress(subprocess.TimeoutExpired):
-            proc.wait(10)
+    try:  # the load's threads and the workers stop however the phase ends
+        threads = [
+            threading.Thread(target=views, daemon=True),
+            threading.Thread(target=sample, daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        deadline = time.time() + args.seconds
+        sent_box: list[int] = []
+        tag = f"{fetch[4]}{workers}"  # e, d or o (per-event, -delivery, -org): markers unique
+        ev = threading.Thread(target=lambda: sent_box.append(events(args.events, f"{tag}w")))
+        ev.start()
+        time.sleep(max(0.0, deadline - time.time()))
+        stop.set()
+        ev.join()
+        threads[0].join()
+        steady = sent_box[0]
+        drain(client, watch, prefix, steady, args.drain_timeout)
+        steady_done = [json.loads(x) for x in client.lrange(f"{prefix}bench:done", 0, -1)]
+        latencies = [done - t0 for t0, done, _ in steady_done]
+        view_ages = [
+            age for _, age in map(json.loads, client.lrange(f"{prefix}bench:views", 0, -1))
+        ]
+        # The burst: changes made first, then their fetches queued at once and drained.
+        client.delete(f"{prefix}bench:done")
+        changes = [change(f"{tag}b", n) for n in range(args.burst)]
+        burst_started = time.monotonic()
+        send(changes)  # one delivery (Xero's replay after an outage), or a job per event
+        burst = len(changes)
+        drain(client, watch, prefix, burst, args.drain_timeout)
+        sampling.set()
+        threads[1].join()
+        burst_done = [json.loads(x) for x in client.lrange(f"{prefix}bench:done", 0, -1)]
+        burst_seconds = max(d for _, d, _ in burst_done) - burst_started
+    finally:
+        stop.set()
+        sampling.set()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(10)
     return {
         "events": steady,
         "webhook_p50_s": round(percentile(latencies, 0.5), 3),
@@ -230,18 +248,6 @@ def run_phase(
         "calls_samples": samples,
         "expected": expected,
     }
-
-
-def drain(client: Any, queues: dict[str, Any], prefix: str, count: int, timeout: float) -> None:
-    """Wait until ``count`` webhook fetches are done and the queues are empty."""
-    started = time.time()
-    while client.llen(f"{prefix}bench:done") < count or any(len(q) for q in queues.values()):
-        if time.time() - started > timeout:
-            raise BenchmarkFailed(
-                f"only {client.llen(f'{prefix}bench:done')} of {count} webhook fetches done"
-                f" after {timeout:.0f} s"
-            )
-        time.sleep(0.2)
 
 
 def verify_cache(engine: Any, expected: dict[tuple[str, str], str]) -> None:
@@ -288,8 +294,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument(
         "--database-url",
-        default=f"sqlite:///{tempfile.gettempdir()}/xp-bench-fleet.sqlite",
-        help="where the cache is made afresh (its plugin tables are dropped first)",
+        help="where the cache is made afresh (its plugin tables are dropped first); default:"
+        " an SQLite file of this run's own, so two runs at once never share one",
     )
     parser.add_argument(
         "--profile",
@@ -307,23 +313,29 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.orgs, args.invoices, args.events, args.views = 6, 3, 5.0, 4.0
         args.seconds, args.burst, args.workers, args.view_ttl = 3.0, 20, [1, 2], 2.0
         args.app_limit = args.app_limit or 600
+        args.drain_timeout = min(args.drain_timeout, 60.0)
     app_limit = args.app_limit or 8 * args.orgs
     progress(f"{args.orgs} organisations, app limit {app_limit} calls a minute")
     (ROOT / "benchmarks" / "results").mkdir(parents=True, exist_ok=True)
     fleet = Fleet(args.orgs, args.invoices, app_limit)
     try:
-        figures = run(args, fleet, app_limit)
+        with tempfile.TemporaryDirectory(prefix="xp-bench-fleet-") as scratch:
+            args.scratch = Path(scratch)
+            database_url = args.database_url or f"sqlite:///{scratch}/cache.sqlite"
+            figures = run(args, fleet, app_limit, database_url)
     finally:
         fleet.stop()
     name = "fleet-quick" if args.quick else f"fleet-{args.orgs}"
-    finish(name, figures, args.database_url, save=not args.no_save)
+    finish(name, figures, args.database_url or "sqlite", save=not args.no_save)
 
 
-def run(args: argparse.Namespace, fleet: Fleet, app_limit: int) -> dict[str, Any]:
+def run(
+    args: argparse.Namespace, fleet: Fleet, app_limit: int, database_url: str
+) -> dict[str, Any]:
     import redis
 
     progress("filling the cache as the organisations' first syncs would have")
-    engine = setup_cache(args.database_url, fleet_seed(args.orgs, args.invoices))
+    engine = setup_cache(database_url, fleet_seed(args.orgs, args.invoices))
     token = fleet.ask("tokens")["access_token"]
     prefix = f"xp-fleet-{uuid.uuid4().hex[:8]}:"
     env = {
@@ -332,7 +344,7 @@ def run(args: argparse.Namespace, fleet: Fleet, app_limit: int) -> dict[str, Any
         "XP_FLEET_REDIS": REDIS_URL,
         "XP_FLEET_PREFIX": prefix,
         "XP_FLEET_QUEUE": prefix.rstrip(":"),
-        "XP_FLEET_DB": args.database_url,
+        "XP_FLEET_DB": database_url,
         "XP_FLEET_API": fleet.url,
         "XP_FLEET_TOKEN": token,
         "XP_FLEET_APP_LIMIT": str(app_limit),

@@ -448,3 +448,29 @@ def test_fleet_profile_splits_a_jobs_time_per_call(tmp_path: Path) -> None:
         "redis_commands": 0,
         "statements": 0,
     }
+
+
+@pytest.mark.redis
+def test_bench_fleet_ends_at_a_failed_job_with_its_traceback_and_the_workers_logs(
+    tmp_path: Path, redis_client: Any, redis_prefix: str
+) -> None:
+    """A worker's job that raises ends the driver's wait at once, not at its timeout."""
+    import fleet_watch
+    from rq import Queue, SimpleWorker
+
+    queue = Queue(f"{redis_prefix}-high", connection=redis_client)
+    log = tmp_path / "worker-0.log"
+    log.write_text("worker started\n")
+    try:
+        queue.enqueue("math.sqrt", -1)
+        SimpleWorker([queue], connection=redis_client).work(burst=True)
+        watch = fleet_watch.Watch({"high": queue}, [], [log])
+        assert not watch.pending()
+        with pytest.raises(bench_common.BenchmarkFailed) as failed:
+            fleet_watch.drain(redis_client, watch, f"{redis_prefix}:", 1, timeout=600)
+        assert "1 job(s) failed" in str(failed.value)
+        assert "math domain error" in str(failed.value)
+        assert "--- worker-0.log ---\nworker started" in str(failed.value)
+    finally:
+        for key in redis_client.scan_iter(f"rq:*{redis_prefix}*"):
+            redis_client.delete(key)
