@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from .connections import feeding_panel
 from .known_matches import MatchStamp
 from .matching import record_keys
-from .models import Connection, Organisation, SyncState, WebhookTenant
+from .models import SHOWING_CACHE, Connection, Organisation, SyncState, WebhookTenant
 from .records import CRMRecord
 from .sync.freshness import Snapshot, snapshot_of
 
@@ -65,7 +65,7 @@ def read_account_state(session: Session, crm_account: str) -> AccountState:
     if not rows:
         return AccountState(None)
     connection = rows[0][0]
-    if connection.status not in ("active", "needs_reconnect"):
+    if connection.status not in SHOWING_CACHE:
         return AccountState(connection)
     read = {o.id: (s, w) for _, o, s, w in rows if o is not None}
     chosen = feeding_panel(o for _, o, _, _ in rows if o is not None)

@@ -24,12 +24,13 @@ from sqlalchemy import MetaData
 
 from .base import Base, Money, UTCDateTime
 from .bookkeeping import CallDay, WebhookEvent, WebhookTenant
-from .connection import Connection, ConnectionStatus, Organisation, SyncState
+from .connection import SHOWING_CACHE, Connection, ConnectionStatus, Organisation, SyncState
 from .crm_records import Pin, RecordLink
 from .xero_cache import ID_LENGTH, ContactEmail, DocumentKind, Invoice, Payment, XeroContact
 
 __all__ = [
     "ID_LENGTH",
+    "SHOWING_CACHE",
     "Base",
     "CallDay",
     "Connection",

@@ -16,11 +16,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..clock import utcnow
 from .base import Base, UTCDateTime
 
-__all__ = ["Connection", "ConnectionStatus", "Organisation", "SyncState"]
+__all__ = ["SHOWING_CACHE", "Connection", "ConnectionStatus", "Organisation", "SyncState"]
 
 #: Connection states: ``pending`` after OAuth until an admin presses *Save*; ``active``;
 #: ``needs_reconnect`` when Xero stopped accepting the tokens.
 ConnectionStatus = Literal["pending", "active", "needs_reconnect"]
+
+#: The states in which the panel shows the cached data: ``needs_reconnect`` too (with a
+#: notice), since what was synced before is still worth seeing.
+SHOWING_CACHE: frozenset[str] = frozenset({"active", "needs_reconnect"})
 
 
 class Connection(Base):

@@ -19,7 +19,7 @@ from typing import ClassVar, Literal
 from sqlalchemy.orm import Session
 
 from ..matching import Match, MatchedContact
-from ..models import Organisation
+from ..models import SHOWING_CACHE, Organisation
 from ..sync.state import CacheStatus
 from .formatting import (
     AGE_LABELS,
@@ -293,7 +293,7 @@ class PanelView:
 
 def panel_mode(inputs: PanelInputs, cache_status: CacheStatus | None) -> PanelMode:
     """What the panel shows: a notice instead of the list, or the list."""
-    if inputs.connection_status not in ("active", "needs_reconnect"):
+    if inputs.connection_status not in SHOWING_CACHE:
         return "not_connected"
     if not inputs.organisations:
         return "no_organisations"
