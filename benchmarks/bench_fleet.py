@@ -18,8 +18,9 @@ loudly when the cache does not hold every change it claims to have fetched.
 
 The RQ jobs are in `fleet_jobs.py`, the emulator process in `fleet_emulator.py`, the
 driver's watch on its workers (a failed job or an exited worker ends the run at once, with
-their logs) in `fleet_watch.py`. The cache is an SQLite file of the run's own unless
-``--database-url`` names one. With
+their logs) in `fleet_watch.py`, the cache's filling and final check in `fleet_cache.py`.
+The cache is an SQLite file of the run's own, or with ``--database-url`` a PostgreSQL
+schema of the run's own, dropped after it. With
 ``--profile DIR`` each worker is profiled; `fleet_profile.py` says where a job's time went.
 
 What it leaves out: the webhook route itself (signature, storage; another benchmark's
@@ -45,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from bench_common import ROOT, check, finish, percentile, progress, run_main
+from bench_schema import Schema
+from fleet_cache import setup_cache, verify_cache
 from fleet_emulator import Fleet, fleet_seed
 from fleet_jobs import HIGH, LOW, deliver, deliver_per_delivery, webhook_work, worker_main
 from fleet_watch import Watch, drain
@@ -53,36 +56,6 @@ REDIS_URL = os.environ.get("XP_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 
 
 # -- the driver ---------------------------------------------------------------------------
-
-
-def setup_cache(database_url: str, seed: dict[str, Any]) -> Any:
-    """The plugin's tables made afresh, holding every organisation's contacts and invoices
-    as its first full sync would have left them (so a webhook's fetch is one call, as in
-    production, not two: the named invoice's contact is cached)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.orm import Session
-
-    from xero_panel.models import Base, Connection, Organisation
-    from xero_panel.sync.cache_writer import CacheWriter
-    from xero_panel.xero.types import parse_contact, parse_invoice
-
-    engine = create_engine(database_url)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
-    with Session(engine) as session:
-        connection = Connection(crm_account="fleet", status="active")
-        books = seed["tenants"]
-        for book in books:
-            connection.organisations.append(
-                Organisation(tenant_id=book["tenantId"], name=book["tenantName"])
-            )
-        session.add(connection)
-        session.commit()
-        for organisation, book in zip(connection.organisations, books, strict=True):
-            writer = CacheWriter(session, organisation.id)
-            writer.write("contacts", [parse_contact(c) for c in book["Contacts"]])
-            writer.write("invoices", [parse_invoice(i) for i in book["Invoices"]])
-    return engine
 
 
 def peak_per_minute(samples: list[tuple[float, int]]) -> int:
@@ -250,27 +223,6 @@ def run_phase(
     }
 
 
-def verify_cache(engine: Any, expected: dict[tuple[str, str], str]) -> None:
-    """Every changed invoice's last change is in the cache (else the run measured nothing)."""
-    from sqlalchemy import select
-
-    from xero_panel.models import Invoice, Organisation
-
-    with engine.connect() as db:
-        rows = db.execute(
-            select(Organisation.tenant_id, Invoice.xero_id, Invoice.reference).join(
-                Organisation, Invoice.organisation_id == Organisation.id
-            )
-        ).all()
-    cached = {(t, i): r for t, i, r in rows}
-    wrong = [key for key, marker in expected.items() if cached.get(key) != marker]
-    check(
-        not wrong,
-        f"the cache does not hold {len(wrong)} of the {len(expected)} changes it fetched"
-        f" (for example {wrong[:1]})",
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orgs", type=int, default=500)
@@ -294,8 +246,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument(
         "--database-url",
-        help="where the cache is made afresh (its plugin tables are dropped first); default:"
-        " an SQLite file of this run's own, so two runs at once never share one",
+        help="PostgreSQL: the cache is made in a schema of the run's own there, dropped after"
+        " it; default: an SQLite file of the run's own (two runs at once never share one)",
     )
     parser.add_argument(
         "--profile",
@@ -318,13 +270,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     progress(f"{args.orgs} organisations, app limit {app_limit} calls a minute")
     (ROOT / "benchmarks" / "results").mkdir(parents=True, exist_ok=True)
     fleet = Fleet(args.orgs, args.invoices, app_limit)
+    schema = Schema(args.database_url)
+    failed = True
     try:
         with tempfile.TemporaryDirectory(prefix="xp-bench-fleet-") as scratch:
             args.scratch = Path(scratch)
-            database_url = args.database_url or f"sqlite:///{scratch}/cache.sqlite"
-            figures = run(args, fleet, app_limit, database_url)
+            figures = run(args, fleet, app_limit, schema.url)
+        failed = False
     finally:
         fleet.stop()
+        schema.drop(failed=failed)
     name = "fleet-quick" if args.quick else f"fleet-{args.orgs}"
     finish(name, figures, args.database_url or "sqlite", save=not args.no_save)
 

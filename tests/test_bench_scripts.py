@@ -407,14 +407,14 @@ def test_bench_fleet_quick_prints_its_figures_as_the_last_json_line() -> None:
 
 
 def test_bench_fleet_fails_loudly_when_the_cache_lacks_a_change(tmp_path: Path) -> None:
-    import bench_fleet
+    import fleet_cache
 
     tenant = "11111111-1111-1111-1111-111111111111"
     book = {"tenantId": tenant, "tenantName": "Org 0", "Contacts": [], "Invoices": []}
-    engine = bench_fleet.setup_cache(f"sqlite:///{tmp_path}/fleet.sqlite", {"tenants": [book]})
+    engine = fleet_cache.setup_cache(f"sqlite:///{tmp_path}/fleet.sqlite", {"tenants": [book]})
     expected = {(tenant, "22222222-2222-2222-2222-222222222222"): "w1-0"}
     with pytest.raises(bench_common.BenchmarkFailed, match="does not hold 1 of the 1 changes"):
-        bench_fleet.verify_cache(engine, expected)
+        fleet_cache.verify_cache(engine, expected)
 
 
 def _profiled_root(n: int) -> None:
