@@ -201,6 +201,82 @@ def test_a_webhook_overtakes_a_large_first_sync_within_one_call(
     assert jobs.count("full_sync") >= 2  # the sync went on as a continuation
 
 
+def test_a_webhook_overtakes_a_large_reconciliation_within_one_call(
+    two_orgs: TwoOrgs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for the big organisation's reconciliation: it stops at the page the
+    webhook's job finds it on, goes on as a continuation and ends whole."""
+    from xero_panel.sync import reconcile
+
+    orgs = two_orgs
+    with orgs.app.app_context():
+        orgs.scheduler.run_full_sync(orgs.big)
+        orgs.scheduler.run_full_sync(orgs.small)
+    reconciled_before = orgs.state(orgs.big).reconciled_at
+    # The worker stops inside the big reconciliation, on its second page of open invoices
+    # (that page's call made, the page not stored yet), until the webhook's job is queued.
+    reached, go_on = threading.Event(), threading.Event()
+    note_seen = reconcile._note_seen
+    invoice_pages: list[int] = []
+
+    def held(session: Any, organisation_id: int, kind: str, ids: set[str]) -> None:
+        if kind == "invoice":
+            invoice_pages.append(len(ids))
+            if len(invoice_pages) == 2 and not go_on.is_set():
+                reached.set()
+                assert go_on.wait(DEADLINE)
+        note_seen(session, organisation_id, kind, ids)
+
+    monkeypatch.setattr(reconcile, "_note_seen", held)
+    # The big organisation's calls when the webhook's job starts (the worker goes on with
+    # the reconciliation's continuation as soon as that job ends).
+    at_webhook: list[int] = []
+    execute = orgs.scheduler.execute
+
+    def noted(job: str, args: Any) -> object:
+        if job == "webhook_tenant":
+            at_webhook.append(orgs.calls(orgs.big_tenant))
+        return execute(job, args)
+
+    orgs.scheduler.execute = noted
+    orgs.start_worker()
+    with orgs.app.app_context():
+        assert orgs.scheduler.start_reconcile(orgs.big) is True
+    assert reached.wait(DEADLINE), "the big reconciliation never reached its open invoices"
+
+    invoice_id = orgs.small_seed["Invoices"][0]["InvoiceID"].lower()
+    orgs.emulator.apply_change(
+        "Invoices",
+        orgs.small_tenant,
+        {"InvoiceID": invoice_id, "Reference": "webhook!"},
+        fire_webhook=False,
+    )
+    event = {
+        "resourceId": invoice_id,
+        "eventDateUtc": "2026-07-01T01:15:39.902",
+        "eventType": "UPDATE",
+        "eventCategory": "INVOICE",
+        "tenantId": orgs.small_tenant,
+        "tenantType": "ORGANISATION",
+    }
+    big_calls_before = orgs.calls(orgs.big_tenant)
+    orgs.deliver(event)
+    go_on.set()
+
+    wait_until(lambda: orgs.invoices(orgs.small).get(invoice_id) == "webhook!", "the webhook")
+    assert at_webhook[0] - big_calls_before <= 1
+
+    def ended() -> bool:
+        state = orgs.state(orgs.big)
+        return state.reconcile_phase is None and state.reconciled_at != reconciled_before
+
+    wait_until(ended, "the reconciliation")
+    jobs = [job for job, _args in orgs.ran]
+    assert jobs.index("webhook_tenant") < len(jobs) - 1  # it ran while the reconciliation had work
+    assert ("reconcile", (orgs.big, True)) in orgs.ran  # it went on as a continuation
+    assert len(invoice_pages) >= 3
+
+
 def xero_invoice_ids(orgs: TwoOrgs, tenant: str) -> list[str]:
     """The ACCREC invoice ids Xero holds for ``tenant``."""
     from tests._sync_support import EmulatorTokens, make_client
@@ -244,7 +320,7 @@ def test_a_worker_takes_jobs_most_urgent_class_first_and_0_2_jobs_last(
     assert orgs.ran == [
         ("webhook_tenant", (orgs.small_tenant.lower(),)),
         ("refresh", (orgs.small,)),
-        ("reconcile", (orgs.small,)),
+        ("reconcile", (orgs.small, False)),
         ("full_sync", (orgs.small, False)),
         ("full_sync", (orgs.small, False)),  # 0.2.0's job, on the old queue: last
     ]

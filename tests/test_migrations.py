@@ -359,6 +359,7 @@ def add_one_of_everything(session: Any, cipher: TokenCipher) -> None:
             ),
             m.CallDay(tenant_id="t-1", day="2026-11-01", calls=3),
             m.WebhookTenant(tenant_id="t-1", last_delivery_at=when, arriving_since=when),
+            m.ReconcileSeen(**org, kind="contact", xero_id="c-1"),
         ]
     )
     session.commit()

@@ -25,6 +25,7 @@ from .models import (
     Organisation,
     Payment,
     Pin,
+    ReconcileSeen,
     RecordLink,
     SyncState,
     XeroContact,
@@ -101,6 +102,8 @@ def delete_organisation_data(session: Session, organisation_ids: Any) -> None:
     session.execute(delete(ContactEmail).where(ContactEmail.contact_pk.in_(contact_ids)))
     session.execute(delete(XeroContact).where(XeroContact.organisation_id.in_(organisation_ids)))
     session.execute(delete(SyncState).where(SyncState.organisation_id.in_(organisation_ids)))
+    seen = ReconcileSeen.organisation_id.in_(organisation_ids)
+    session.execute(delete(ReconcileSeen).where(seen))
 
 
 def jwt_claims(token: str | None) -> dict[str, Any]:

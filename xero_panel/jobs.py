@@ -83,9 +83,10 @@ def refresh(organisation_id: int) -> dict[str, int]:
     return result
 
 
-def reconcile(organisation_id: int) -> dict[str, int]:
-    """Reconciliation of one organisation (the scheduler's ``reconcile`` job)."""
-    result: dict[str, int] = _run("reconcile", organisation_id)
+def reconcile(organisation_id: int, continuing: bool = False) -> dict[str, int]:
+    """A chunk of the reconciliation of one organisation (the scheduler's ``reconcile``
+    job); ``continuing``: the continuation of one that paused."""
+    result: dict[str, int] = _run("reconcile", organisation_id, continuing)
     return result
 
 

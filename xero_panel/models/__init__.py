@@ -23,7 +23,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from .base import Base, Money, UTCDateTime
-from .bookkeeping import CallDay, WebhookEvent, WebhookTenant
+from .bookkeeping import CallDay, ReconcileSeen, WebhookEvent, WebhookTenant
 from .connection import SHOWING_CACHE, Connection, ConnectionStatus, Organisation, SyncState
 from .crm_records import Pin, RecordLink
 from .xero_cache import ID_LENGTH, ContactEmail, DocumentKind, Invoice, Payment, XeroContact
@@ -42,6 +42,7 @@ __all__ = [
     "Organisation",
     "Payment",
     "Pin",
+    "ReconcileSeen",
     "RecordLink",
     "SyncState",
     "UTCDateTime",

@@ -1,18 +1,20 @@
 """The sync's bookkeeping: webhook events received (:class:`WebhookEvent`, also the queue
-of their retries), when each tenant's webhooks were last heard (:class:`WebhookTenant`) and
-Xero calls counted per tenant and day (:class:`CallDay`)."""
+of their retries), when each tenant's webhooks were last heard (:class:`WebhookTenant`),
+Xero calls counted per tenant and day (:class:`CallDay`) and the IDs an unfinished
+reconciliation has listed (:class:`ReconcileSeen`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import utcnow
 from .base import Base, UTCDateTime
+from .xero_cache import ID_LENGTH
 
-__all__ = ["CallDay", "WebhookEvent", "WebhookTenant"]
+__all__ = ["CallDay", "ReconcileSeen", "WebhookEvent", "WebhookTenant"]
 
 
 class WebhookEvent(Base):
@@ -69,3 +71,19 @@ class CallDay(Base):
     #: The UTC day, ``YYYY-MM-DD``.
     day: Mapped[str] = mapped_column(String(10))
     calls: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReconcileSeen(Base):
+    """A contact or an open invoice that a reconciliation run in chunks found in Xero's
+    lists: kept between its chunks, so that its end knows every ID listed (the contacts the
+    cache holds and Xero no longer has are removed, the open invoices Xero did not list are
+    fetched by ID). Deleted when the reconciliation ends or starts again."""
+
+    __tablename__ = "xero_panel_reconcile_seen"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("xero_panel_organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: ``contact`` or ``invoice``.
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    xero_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)

@@ -132,6 +132,13 @@ class SyncState(Base):
     resume_page: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: When the unfinished full sync began (its watermarks never pass this moment).
     resume_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Where an unfinished reconciliation (run in chunks, :mod:`xero_panel.sync.reconcile`)
+    #: resumes: its phase (``contacts``, ``credit_notes``, ``invoices``, ``gone``), how many
+    #: of that phase's pages are stored, and when it began; ``None`` when none is
+    #: unfinished. The IDs it has listed so far are in ``xero_panel_reconcile_seen``.
+    reconcile_phase: Mapped[str | None] = mapped_column(String(20))
+    reconcile_page: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reconcile_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     #: What the last Xero call for this organisation did (any call: sync, webhook fetch,
     #: targeted fetch, *Test connection*): the kind of its failure (``slow``,
     #: ``unreachable``, ``xero-error``, ``rate-limited``, ``needs-reconnect``; ``None`` once a

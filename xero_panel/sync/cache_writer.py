@@ -10,6 +10,7 @@ same cache. Only sales documents are kept: ACCREC invoices and ACCRECCREDIT cred
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -311,14 +312,23 @@ class CacheWriter:
             )
         )
 
-    def remove_contacts_except(self, keep: set[str]) -> int:
-        """Delete the cached contacts whose ContactID is not in ``keep``."""
+    def remove_contacts_except(
+        self, keep: set[str], *, changed_before: dt.datetime | None = None
+    ) -> int:
+        """Delete the cached contacts whose ContactID is not in ``keep`` (with
+        ``changed_before``, only those Xero last changed before it: a contact made while a
+        list was read, and stored by another sync meanwhile, stays)."""
         rows = self.session.execute(
-            select(XeroContact.id, XeroContact.contact_id).where(
+            select(XeroContact.id, XeroContact.contact_id, XeroContact.updated_at).where(
                 XeroContact.organisation_id == self.organisation_id
             )
         ).all()
-        stale = [pk for pk, contact_id in rows if contact_id not in keep]
+        stale = [
+            pk
+            for pk, contact_id, changed in rows
+            if contact_id not in keep
+            and (changed_before is None or changed is None or changed < changed_before)
+        ]
         for batch in [stale[i : i + 500] for i in range(0, len(stale), 500)]:
             self.session.execute(delete(ContactEmail).where(ContactEmail.contact_pk.in_(batch)))
             self.session.execute(delete(XeroContact).where(XeroContact.id.in_(batch)))

@@ -1,11 +1,14 @@
-"""Long jobs in chunks: a full sync run as a background job stops when the runner says so
-(:meth:`~xero_panel.sync.runners.Runner.should_yield`: a chunk's pages read, or a job of a
-more urgent class queued) and queues its continuation, so the worker takes the more urgent
-job first (see :mod:`~xero_panel.sync.job_queues`); a ``full_sync`` job waiting for its
+"""Long jobs in chunks: a full sync or a reconciliation run as a background job stops when
+the runner says so (:meth:`~xero_panel.sync.runners.Runner.should_yield`: a chunk's pages
+read, or a job of a more urgent class queued) and queues its continuation at the end of its
+class's queue, so the worker takes the more urgent job first (see
+:mod:`~xero_panel.sync.job_queues`); a ``full_sync`` or ``reconcile`` job waiting for its
 organisation's budget gives its wait up as soon as such a job is queued
-(:mod:`~xero_panel.xero.yielding_waits`) and stops the same way. :class:`ChunkedJobs` is
-one part the :class:`~xero_panel.sync.scheduler.SyncScheduler` is composed of: its
-``full_sync`` and ``refresh`` jobs.
+(:mod:`~xero_panel.xero.yielding_waits`) and stops the same way. A reconcile job queued
+while a reconciliation is unfinished goes on with it rather than starting afresh, and a
+lock keeps two from running at once. :class:`ChunkedJobs` is one part the
+:class:`~xero_panel.sync.scheduler.SyncScheduler` is composed of: its ``full_sync``,
+``reconcile`` and ``refresh`` jobs.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ __all__ = ["ChunkedJobs"]
 
 
 class ChunkedJobs:
-    """The background jobs that may run a full sync, a chunk at a time.
+    """The background jobs that may run a full sync or a reconciliation, a chunk at a time.
 
     :param runner: the scheduler's background runner (asked for each time it is used).
     """
@@ -51,6 +54,18 @@ class ChunkedJobs:
                 organisation_id, pause=self._pause("full_sync"), continuing=continuing
             )
         self._continue_if_paused(organisation_id, counts)
+        return counts
+
+    def reconcile(self, organisation_id: int, continuing: bool = False) -> dict[str, int]:
+        """The ``reconcile`` job: one chunk of a reconciliation, then its continuation queued
+        if it paused (``continuing``: a continuation, which starts no new one)."""
+        urgent = lambda: self.runner().should_yield("reconcile", 0)  # noqa: E731
+        with yield_waits_when(urgent):
+            counts = self.jobs.run_reconcile(
+                organisation_id, pause=self._pause("reconcile"), continuing=continuing
+            )
+        if counts.get("paused"):
+            self.runner().submit("reconcile", organisation_id, True)
         return counts
 
     def refresh(self, organisation_id: int) -> dict[str, int]:

@@ -41,6 +41,7 @@ from ..xero.client import XeroClient
 from .cache_writer import batches
 from .full import CREDIT_NOTES_WHERE, INVOICES_WHERE, PHASES, full_sync
 from .reading import SyncResult, SyncRun, Watermark
+from .reconcile import reconcile
 from .state import get_sync_state, record_failure, record_success
 
 __all__ = [
@@ -177,62 +178,4 @@ def sync_by_ids(
     wanted = list(dict.fromkeys([*contact_ids, *run.writer.unknown_contact_ids(named)]))
     if wanted:
         run.contacts_by_id(wanted)
-    return run.done()
-
-
-def reconcile(
-    session: Session,
-    organisation: Organisation | int,
-    client: XeroClient,
-    *,
-    page_size: int = 1000,
-    now: Callable[[], dt.datetime] = utcnow,
-) -> SyncResult:
-    """Catch what ``If-Modified-Since`` misses: Xero does not bump ``UpdatedDateUTC`` for
-    DueDate edits on part-paid invoices, nor for contacts' merges and ``IsCustomer`` changes
-    (see docs/sync.md).
-
-    Re-reads every contact (removing those Xero no longer has, storing
-    ``MergedToContactID`` and archiving), every customer credit note, and every AUTHORISED
-    ACCREC invoice; then fetches by ID any invoice the cache still has as AUTHORISED that
-    Xero did not list (it was paid or voided). About three calls for a small organisation.
-
-    :raises XeroPanelError: after recording the problem in the sync state.
-    """
-    run = SyncRun(session, organisation, client, "reconcile", page_size)
-    tenant_id = run.tenant_id
-    started = now()
-    try:
-        contacts_mark = Watermark()
-        run.all_contacts(contacts_mark)
-        session.commit()
-        notes_mark = Watermark()
-        notes = client.iter_credit_note_pages(
-            tenant_id, where=CREDIT_NOTES_WHERE, page_size=page_size
-        )
-        run.read("credit_notes", notes, mark=notes_mark)
-        listed: set[str] = set()
-        pages = client.iter_invoice_pages(
-            tenant_id,
-            statuses=["AUTHORISED"],
-            where=INVOICES_WHERE,
-            order="InvoiceID ASC",
-            page_size=page_size,
-        )
-        run.read("invoices", pages, seen=listed)
-        gone = sorted(run.writer.open_invoice_ids() - listed)
-        if gone:
-            run.read(
-                "invoices", client.iter_invoice_pages(tenant_id, ids=gone, page_size=page_size)
-            )
-
-        state = get_sync_state(session, run.org_id)
-        state.contacts_modified_since = contacts_mark.value(state.contacts_modified_since)
-        state.credit_notes_modified_since = notes_mark.value(state.credit_notes_modified_since)
-        state.reconciled_at = started
-        record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
-        session.commit()
-    except XeroPanelError as exc:
-        record_failure(session, run.org_id, exc, now=now())
-        raise
     return run.done()

@@ -21,7 +21,15 @@ from ..xero.yielding_waits import WaitAbandoned
 from .reading import Progress, ProgressCallback, SyncResult, SyncRun, Watermark
 from .state import cached_counts, get_sync_state, record_failure, record_success
 
-__all__ = ["CREDIT_NOTES_WHERE", "INVOICES_WHERE", "PHASES", "Pause", "full_sync"]
+__all__ = [
+    "CREDIT_NOTES_WHERE",
+    "INVOICES_WHERE",
+    "PHASES",
+    "Chunk",
+    "ChunkEnded",
+    "Pause",
+    "full_sync",
+]
 
 logger = logging.getLogger("xero_panel.sync")
 
@@ -41,12 +49,13 @@ PHASES = ("organisation", "contacts", "invoices", "credit_notes")
 Pause = Callable[[int], bool]
 
 
-class _Paused(Exception):
-    """A chunked full sync stops at a page boundary (not a failure)."""
+class ChunkEnded(Exception):
+    """A sync run in chunks stops at a page boundary (not a failure)."""
 
 
-class _Chunk:
-    """Counts the calls of one run of a full sync and stops it where ``pause`` says."""
+class Chunk:
+    """Counts the calls of one run of a sync in chunks (a full sync, a reconciliation) and
+    stops it where ``pause`` says."""
 
     def __init__(self, pause: Pause | None) -> None:
         self.pause = pause
@@ -55,7 +64,7 @@ class _Chunk:
     def gate(self) -> None:
         """Before a call: stop here, or count it (the run's first call always goes)."""
         if self.pages and self.pause is not None and self.pause(self.pages):
-            raise _Paused
+            raise ChunkEnded
         self.pages += 1
 
 
@@ -194,7 +203,7 @@ def full_sync(
             if not plan.runs(phase):
                 tracker.totals[phase] = cached[phase]
     named: set[str] = set()
-    chunk = _Chunk(pause)
+    chunk = Chunk(pause)
 
     def read_documents(
         kind: Literal["invoices", "credit_notes"],
@@ -258,7 +267,7 @@ def full_sync(
             state.reconciled_at = reconciled
         record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
         session.commit()
-    except (_Paused, WaitAbandoned):  # a chunk's end, or its wait given up to urgent work
+    except (ChunkEnded, WaitAbandoned):  # a chunk's end, or its wait given up to urgent work
         record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
         session.commit()
         result = run.done(None)

@@ -192,14 +192,33 @@ class SyncJobs:
 
         return self._run(organisation_id, contacts, record=True, kind=kind) or {}
 
-    def run_reconcile(self, organisation_id: int) -> dict[str, int]:
-        """Run a reconciliation now (Xero trouble is recorded, not raised)."""
+    def run_reconcile(
+        self, organisation_id: int, *, pause: Pause | None = None, continuing: bool = False
+    ) -> dict[str, int]:
+        """Run a reconciliation now, or go on with an unfinished one, unless another is
+        running for this organisation (a lock held and extended page by page).
+
+        :param pause: run it in chunks (see :func:`~xero_panel.sync.reconcile.reconcile`);
+            the counts then hold ``paused: 1`` when it stopped at a chunk's end.
+        :param continuing: only continue an unfinished one (a chunk's continuation).
+        :return: the counts (empty if skipped). Xero trouble is recorded, not raised.
+        """
+        held = self.locks.try_lock(f"reconcile:{organisation_id}", self.lock_ttl)
+        if held is None:
+            logger.info("A reconciliation of organisation %s is already running", organisation_id)
+            return {}
 
         def reconcile(s: Session, o: Organisation, c: XeroClient) -> SyncResult:
             _paging_through_everything(c)
-            return engine.reconcile(s, o, c, page_size=self.page_size, now=self.now)
+            return engine.reconcile(
+                s, o, c, page_size=self.page_size, now=self.now, pause=pause, continuing=continuing
+            )
 
-        return self._run(organisation_id, reconcile, record=False, kind="reconcile") or {}
+        try:
+            with keep_alive(held, self.lock_ttl):
+                return self._run(organisation_id, reconcile, record=False, kind="reconcile") or {}
+        finally:
+            held.release()
 
     def run_refresh(self, organisation_id: int, *, pause: Pause | None = None) -> dict[str, int]:
         """*Refresh now*: the first full sync if it never completed (in chunks with

@@ -361,7 +361,7 @@ class SyncScheduler:
         jobs: dict[str, Callable[..., object]] = {
             "full_sync": self.chunks.full_sync,
             "refresh": self.run_refresh,
-            "reconcile": self.jobs.run_reconcile,
+            "reconcile": self.chunks.reconcile,
             "webhook": self.run_webhook,
             "webhook_tenant": self.webhook_work.run_tenant,
             "webhook_retry": self.run_webhook_retry,
