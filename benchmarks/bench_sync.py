@@ -9,9 +9,10 @@ Run from the repository root::
 Prints progress, then its figures as one JSON object on the last line (also written to
 ``benchmarks/results/``). Measures, per size N: a cold full sync (the first sync after
 *Save*), a warm panel-view check (cache fresh: no call), 100 concurrent views of stale
-data (threads; single-flight),
-and an unchanged tenant's incremental refresh. Calls are read from the plugin's own call
-counter (``xero_panel/xero/call_counter.py``, the count the rate budget and ``flask xero-panel
+data (threads; single-flight), an unchanged tenant's incremental refresh, and a
+reconciliation, whole (calls, seconds, SQL statements) and in chunks of two calls (it must
+make the same calls). Calls are read from the plugin's own call counter
+(``xero_panel/xero/call_counter.py``, the count the rate budget and ``flask xero-panel
 status`` use), and checked against the emulator's count of the calls it answered. With
 ``--redis-url`` locks, the rate budget and the counter live in Redis (the full sync still runs
 inline, not on RQ).
@@ -146,11 +147,54 @@ def bench(n: int, database_url: str, redis_url: str | None) -> dict[str, Any]:
         h.view()
         out["refresh_seconds"] = time.perf_counter() - started
         out["refresh_calls"] = counted.calls()["calls"]
+        out.update(reconciliations(h, counted))
     finally:
         h.close()
         with h.app.app_context():
             h.host.db.drop_all()
             h.host.db.engine.dispose()
+    return out
+
+
+def reconciliations(h: SyncHost, counted: Counted) -> dict[str, Any]:
+    """A whole reconciliation (calls, seconds, SQL statements), then the same in chunks of
+    two calls, as a worker with more urgent work queued runs it: it must read each page once,
+    so its calls equal the whole one's."""
+    from sqlalchemy import event
+
+    out: dict[str, Any] = {}
+    with h.app.app_context():
+        engine = h.host.db.engine
+        statements = [0]
+
+        def count(*_args: Any) -> None:
+            statements[0] += 1
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            counted.start()
+            started = time.perf_counter()
+            whole = h.scheduler.jobs.run_reconcile(h.org_id)
+            out["reconcile_seconds"] = time.perf_counter() - started
+            out["reconcile_calls"] = counted.calls()["calls"]
+            out["reconcile_statements"] = statements[0]
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        check(bool(whole) and not whole.get("paused"), f"the reconciliation did not run: {whole}")
+        counted.start()
+        chunks, counts = 0, {"paused": 1}
+        while counts.get("paused"):
+            counts = h.scheduler.jobs.run_reconcile(
+                h.org_id, pause=lambda pages: pages >= 2, continuing=chunks > 0
+            )
+            chunks += 1
+        out["reconcile_chunks"] = chunks
+        out["reconcile_chunked_calls"] = counted.calls()["calls"]
+    check(
+        out["reconcile_chunked_calls"] == out["reconcile_calls"],
+        f"in chunks the reconciliation made {out['reconcile_chunked_calls']} calls,"
+        f" whole {out['reconcile_calls']}",
+    )
     return out
 
 
@@ -184,6 +228,11 @@ def main(argv: list[str] | None = None) -> None:
             f" | {r['stale100_calls']} | {r['stale100_seconds']:.2f}"
             f" ({r['stale100_slowest_view']:.2f}) | {r['refresh_calls']}"
             f" | {r['refresh_seconds'] * 1000:.1f} |"
+        )
+        progress(
+            f"reconciliation of {r['n']:,}: {r['reconcile_calls']} calls,"
+            f" {r['reconcile_seconds']:.2f} s, {r['reconcile_statements']} statements;"
+            f" in {r['reconcile_chunks']} chunks of 2 calls: {r['reconcile_chunked_calls']} calls"
         )
     label = "postgresql" if args.database_url else "sqlite"
     redis = "-redis" if args.redis_url else ""

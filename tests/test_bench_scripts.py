@@ -292,6 +292,9 @@ def test_bench_sync_prints_json_last(tmp_path: Path) -> None:
     assert size["n"] == 200
     assert size["cold_calls"] <= size["cold_limit"]
     assert size["warm_calls"] == 0 and size["refresh_calls"] == 1
+    assert size["reconcile_calls"] >= 3 and size["reconcile_statements"] > 0
+    assert size["reconcile_chunked_calls"] == size["reconcile_calls"]
+    assert size["reconcile_chunks"] >= size["reconcile_calls"] // 2
 
 
 def test_bench_webhook_ingest_prints_json_last() -> None:
