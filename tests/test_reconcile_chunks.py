@@ -198,3 +198,14 @@ def test_a_reconciliation_that_failed_resumes_at_the_phase_it_had_reached(
     assert not run(w, None, client=w.client(fake=fake)).paused
     assert w.calls()["by_endpoint"]["Contacts"] == contacts_before
     assert w.state().reconcile_phase is None and w.state().reconciled_at is not None
+
+
+def test_an_id_longer_than_an_id_can_be_is_not_kept(world: World) -> None:
+    """The cache writer skips such a record; the list of IDs leaves it out too, instead of
+    failing the page on PostgreSQL."""
+    from xero_panel.sync.reconcile import _note_seen, _seen
+
+    with world.session() as session:
+        _note_seen(session, world.org_id, "contact", {"c" * 65, "c-1", ""})
+        session.commit()
+        assert _seen(session, world.org_id, "contact") == {"c-1"}

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..exceptions import XeroPanelError
-from ..models import Organisation, ReconcileSeen, SyncState
+from ..models import ID_LENGTH, Organisation, ReconcileSeen, SyncState
 from ..xero.client import Page, XeroClient
 from ..xero.yielding_waits import WaitAbandoned
 from .cache_writer import KINDS, RecordKind, batches
@@ -222,8 +222,9 @@ def _finish(session: Session, state: SyncState, organisation_id: int, started: d
 
 def _note_seen(session: Session, organisation_id: int, kind: str, ids: set[str]) -> None:
     """Keep ``ids`` as listed (a page read again, after a crash, or an ID that moved to the
-    next page while the list was read, is kept once)."""
-    ids = {i for i in ids if i}
+    next page while the list was read, is kept once). An ID longer than an ID can be is
+    left out: the cache writer skips its record too."""
+    ids = {i for i in ids if i and len(i) <= ID_LENGTH}
     if not ids:
         return
     same = (ReconcileSeen.organisation_id == organisation_id, ReconcileSeen.kind == kind)
