@@ -28,6 +28,7 @@ __all__ = [
     "Chunk",
     "ChunkEnded",
     "Pause",
+    "chunk_ended",
     "full_sync",
 ]
 
@@ -66,6 +67,27 @@ class Chunk:
         if self.pages and self.pause is not None and self.pause(self.pages):
             raise ChunkEnded
         self.pages += 1
+
+
+def chunk_ended(
+    run: SyncRun, what: str, phase: str | None, pages: int | None, now: dt.datetime
+) -> SyncResult:
+    """Where a sync run in chunks stops (a chunk's end, or its wait for the budget given up
+    to urgent work) after ``pages`` stored pages of ``phase``: its calls' success recorded
+    and committed, its result ``paused``."""
+    record_success(run.session, run.org_id, seconds=run.client.last_call_seconds, now=now)
+    run.session.commit()
+    result = run.done(None)
+    result.paused = True
+    logger.info(
+        "%s of organisation %s paused after %s calls at %s page %s",
+        what,
+        run.org_id,
+        result.calls,
+        phase,
+        (pages or 0) + 1,
+    )
+    return result
 
 
 def _phase(session: Session, state: SyncState, phase: str) -> None:
@@ -268,18 +290,7 @@ def full_sync(
         record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
         session.commit()
     except (ChunkEnded, WaitAbandoned):  # a chunk's end, or its wait given up to urgent work
-        record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
-        session.commit()
-        result = run.done(None)
-        result.paused = True
-        logger.info(
-            "Full sync of organisation %s paused after %s calls at %s page %s",
-            run.org_id,
-            result.calls,
-            state.resume_phase,
-            (state.resume_page or 0) + 1,
-        )
-        return result
+        return chunk_ended(run, "Full sync", state.resume_phase, state.resume_page, now())
     except XeroPanelError as exc:
         record_failure(session, run.org_id, exc, full=True, now=now())
         logger.warning("Full sync of organisation %s failed: %s", run.org_id, exc)

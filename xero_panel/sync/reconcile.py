@@ -6,8 +6,7 @@ resumable at the page after the last one stored, so it can run in chunks (see
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -19,17 +18,15 @@ from ..models import ID_LENGTH, Organisation, ReconcileSeen, SyncState
 from ..xero.client import Page, XeroClient
 from ..xero.yielding_waits import WaitAbandoned
 from .cache_writer import KINDS, RecordKind, batches
-from .full import CREDIT_NOTES_WHERE, INVOICES_WHERE, Chunk, ChunkEnded, Pause
+from .full import CREDIT_NOTES_WHERE, INVOICES_WHERE, Chunk, ChunkEnded, Pause, chunk_ended
 from .reading import SyncResult, SyncRun, Watermark
 from .state import get_sync_state, record_failure, record_success
 
 __all__ = ["RECONCILE_PHASES", "reconcile"]
 
-logger = logging.getLogger("xero_panel.sync")
-
 #: The phases of a reconciliation, in order; an unfinished one resumes at its stored phase.
 RECONCILE_PHASES = ("contacts", "credit_notes", "invoices", "gone")
-#: What each listing phase keeps of the IDs it reads, for the reconciliation's end.
+#: What each list keeps of the IDs it reads, for the reconciliation's end.
 _SEEN_AS: dict[str, str] = {"contacts": "contact", "invoices": "invoice"}
 
 
@@ -70,7 +67,7 @@ def reconcile(
     run = SyncRun(session, organisation, client, "reconcile", page_size)
     state = get_sync_state(session, run.org_id)
     if state.reconcile_phase in RECONCILE_PHASES and state.reconcile_started_at is not None:
-        started, phase, pages = (
+        started, phase, stored_pages = (
             state.reconcile_started_at,
             state.reconcile_phase,
             state.reconcile_page,
@@ -78,40 +75,37 @@ def reconcile(
     elif continuing:
         return run.done(None)
     else:
-        started, phase, pages = now(), "contacts", 0
+        started, phase, stored_pages = now(), "contacts", 0
         _begin(session, state, run.org_id, started)
-    plan = _Plan(phase, pages)
+    plan = _Plan(phase, stored_pages)
     chunk = Chunk(pause)
     tenant_id = run.tenant_id
 
-    def listing(kind: RecordKind, phase: str) -> Callable[[Page[Any]], None]:
-        """The checkpoint of a list's pages: where to resume, and the IDs it read."""
-        key_of, seen_as = KINDS[kind].key_of, _SEEN_AS.get(phase)
+    def read_list(
+        kind: RecordKind, pages: Iterable[Page[Any]], mark: Watermark | None = None
+    ) -> None:
+        """Store a list's pages from where it resumes, each page's checkpoint noting where
+        to resume next and the IDs it read."""
+        key_of, seen_as = KINDS[kind].key_of, _SEEN_AS.get(kind)
 
         def stored(page: Page[Any]) -> None:
             state.reconcile_page = page.page
             if seen_as is not None:
                 _note_seen(session, run.org_id, seen_as, {key_of(r) for r in page})
 
-        return stored
+        run.read(kind, pages, mark=mark, checkpoint=stored, gate=chunk.gate)
 
     try:
         if plan.runs("contacts"):
             mark = Watermark()
-            pages_ = client.iter_contact_pages(
+            contacts = client.iter_contact_pages(
                 tenant_id,
                 include_archived=True,
                 order="ContactID ASC",
                 page_size=page_size,
                 first_page=plan.first_page("contacts"),
             )
-            run.read(
-                "contacts",
-                pages_,
-                mark=mark,
-                checkpoint=listing("contacts", "contacts"),
-                gate=chunk.gate,
-            )
+            read_list("contacts", contacts, mark)
             run.result.removed_contacts = run.writer.remove_contacts_except(
                 _seen(session, run.org_id, "contact"), changed_before=started
             )
@@ -127,13 +121,7 @@ def reconcile(
                 page_size=page_size,
                 first_page=plan.first_page("credit_notes"),
             )
-            run.read(
-                "credit_notes",
-                notes,
-                mark=mark,
-                checkpoint=listing("credit_notes", "credit_notes"),
-                gate=chunk.gate,
-            )
+            read_list("credit_notes", notes, mark)
             if plan.whole("credit_notes"):
                 state.credit_notes_modified_since = mark.value(state.credit_notes_modified_since)
             _enter(session, state, "invoices")
@@ -146,12 +134,7 @@ def reconcile(
                 page_size=page_size,
                 first_page=plan.first_page("invoices"),
             )
-            run.read(
-                "invoices",
-                open_invoices,
-                checkpoint=listing("invoices", "invoices"),
-                gate=chunk.gate,
-            )
+            read_list("invoices", open_invoices)
             _enter(session, state, "gone")
         gone = sorted(run.writer.open_invoice_ids() - _seen(session, run.org_id, "invoice"))
         if gone:
@@ -161,18 +144,8 @@ def reconcile(
         record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
         session.commit()
     except (ChunkEnded, WaitAbandoned):  # a chunk's end, or its wait given up to urgent work
-        record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())
-        session.commit()
-        result = run.done(None)
-        result.paused = True
-        logger.info(
-            "Reconciliation of organisation %s paused after %s calls at %s page %s",
-            run.org_id,
-            result.calls,
-            state.reconcile_phase,
-            state.reconcile_page + 1,
-        )
-        return result
+        phase_, page = state.reconcile_phase, state.reconcile_page
+        return chunk_ended(run, "Reconciliation", phase_, page, now())
     except XeroPanelError as exc:
         record_failure(session, run.org_id, exc, now=now())
         raise
