@@ -28,6 +28,7 @@ __all__ = [
     "Chunk",
     "ChunkEnded",
     "Pause",
+    "ResumePoint",
     "chunk_ended",
     "full_sync",
 ]
@@ -110,28 +111,34 @@ def _start_full(session: Session, organisation_id: int, started: dt.datetime) ->
 
 
 @dataclass(frozen=True)
-class _Resume:
-    """Where a full sync starts: its phase and the pages of that phase already stored."""
+class ResumePoint:
+    """Where a resumable sync starts: its phase (one of ``phases``, in order), the pages of
+    that phase already stored, and when the sync first began."""
 
     phase: str
     pages: int
     started: dt.datetime
+    phases: tuple[str, ...] = PHASES
 
     def runs(self, phase: str) -> bool:
-        return PHASES.index(phase) >= PHASES.index(self.phase)
+        return self.phases.index(phase) >= self.phases.index(self.phase)
 
     def first_page(self, phase: str) -> int:
         return self.pages + 1 if phase == self.phase else 1
 
+    def whole(self, phase: str) -> bool:
+        """Whether this run reads all of ``phase``'s list (not resumed inside it)."""
+        return self.first_page(phase) == 1
 
-def _resume_point(session: Session, organisation_id: int, now: dt.datetime) -> _Resume | None:
+
+def _resume_point(session: Session, organisation_id: int, now: dt.datetime) -> ResumePoint | None:
     state = get_sync_state(session, organisation_id)
     if state.resume_phase not in PHASES or state.resume_started_at is None:
         return None
     state.status = "running"
     state.phase = state.resume_phase
     session.commit()
-    return _Resume(state.resume_phase, state.resume_page or 0, state.resume_started_at)
+    return ResumePoint(state.resume_phase, state.resume_page or 0, state.resume_started_at)
 
 
 def _checkpoint(state: SyncState, phase: str) -> Callable[[Page[Any]], None]:
@@ -157,7 +164,7 @@ def _finish_full(state: SyncState, stored: int, started: dt.datetime, ended: dt.
     state.last_error_at = None
 
 
-def _capped(mark: Watermark, resumed: _Resume | None) -> dt.datetime | None:
+def _capped(mark: Watermark, resumed: ResumePoint | None) -> dt.datetime | None:
     """A watermark; a resumed sync's never passes the moment the sync first began, so the
     next incremental sync re-reads whatever changed while it was down."""
     value = mark.value(None)
@@ -206,7 +213,7 @@ def full_sync(
     if resumed is None:
         started = now()
         state = _start_full(session, run.org_id, started)
-        plan = _Resume("organisation", 0, started)
+        plan = ResumePoint("organisation", 0, started)
     else:
         started, plan = resumed.started, resumed
         state = get_sync_state(session, run.org_id)
@@ -284,7 +291,7 @@ def full_sync(
         state.credit_notes_modified_since = _capped(notes_mark, resumed)
         reconciled = state.reconciled_at
         _finish_full(state, tracker.done, started, now())
-        if plan.phase == "contacts" and plan.pages > 0:
+        if not plan.whole("contacts"):
             # Not every contact page was read in one go: removals wait for a reconciliation.
             state.reconciled_at = reconciled
         record_success(session, run.org_id, seconds=client.last_call_seconds, now=now())

@@ -18,7 +18,15 @@ from ..models import ID_LENGTH, Organisation, ReconcileSeen, SyncState
 from ..xero.client import Page, XeroClient
 from ..xero.yielding_waits import WaitAbandoned
 from .cache_writer import KINDS, RecordKind, batches
-from .full import CREDIT_NOTES_WHERE, INVOICES_WHERE, Chunk, ChunkEnded, Pause, chunk_ended
+from .full import (
+    CREDIT_NOTES_WHERE,
+    INVOICES_WHERE,
+    Chunk,
+    ChunkEnded,
+    Pause,
+    ResumePoint,
+    chunk_ended,
+)
 from .reading import SyncResult, SyncRun, Watermark
 from .state import get_sync_state, record_failure, record_success
 
@@ -77,7 +85,7 @@ def reconcile(
     else:
         started, phase, stored_pages = now(), "contacts", 0
         _begin(session, state, run.org_id, started)
-    plan = _Plan(phase, stored_pages)
+    plan = ResumePoint(phase, stored_pages, started, RECONCILE_PHASES)
     chunk = Chunk(pause)
     tenant_id = run.tenant_id
 
@@ -152,25 +160,8 @@ def reconcile(
     return run.done()
 
 
-class _Plan:
-    """Where a reconciliation starts: its phase and the pages of that phase already stored."""
-
-    def __init__(self, phase: str, pages: int) -> None:
-        self.phase, self.pages = phase, pages
-
-    def runs(self, phase: str) -> bool:
-        return RECONCILE_PHASES.index(phase) >= RECONCILE_PHASES.index(self.phase)
-
-    def first_page(self, phase: str) -> int:
-        return self.pages + 1 if phase == self.phase else 1
-
-    def whole(self, phase: str) -> bool:
-        """Whether this run reads all of ``phase``'s list (its watermark is then sound)."""
-        return self.first_page(phase) == 1
-
-
 def _begin(session: Session, state: SyncState, organisation_id: int, started: dt.datetime) -> None:
-    session.execute(delete(ReconcileSeen).where(ReconcileSeen.organisation_id == organisation_id))
+    _forget_seen(session, organisation_id)
     state.reconcile_started_at = started
     _enter(session, state, "contacts")
 
@@ -185,7 +176,7 @@ def _enter(session: Session, state: SyncState, phase: str) -> None:
 def _finish(session: Session, state: SyncState, organisation_id: int, started: dt.datetime) -> None:
     """The cache matches Xero as of ``started`` (a full sync that ended meanwhile may have
     reconciled it later still)."""
-    session.execute(delete(ReconcileSeen).where(ReconcileSeen.organisation_id == organisation_id))
+    _forget_seen(session, organisation_id)
     state.reconcile_phase = None
     state.reconcile_page = 0
     state.reconcile_started_at = None
@@ -205,6 +196,10 @@ def _note_seen(session: Session, organisation_id: int, kind: str, ids: set[str])
         session.execute(delete(ReconcileSeen).where(*same, ReconcileSeen.xero_id.in_(batch)))
     rows = [{"organisation_id": organisation_id, "kind": kind, "xero_id": i} for i in ids]
     session.execute(insert(ReconcileSeen), rows)
+
+
+def _forget_seen(session: Session, organisation_id: int) -> None:
+    session.execute(delete(ReconcileSeen).where(ReconcileSeen.organisation_id == organisation_id))
 
 
 def _seen(session: Session, organisation_id: int, kind: str) -> set[str]:
